@@ -1,0 +1,2 @@
+export { createLogger, type Logger } from './log/logger.js';
+export { CniError, CniCode, type CniCodeValue } from './errors.js';

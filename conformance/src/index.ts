@@ -1,0 +1,1 @@
+export * from "./harness/leaks.js";
