@@ -1,1 +1,1 @@
-export * from "./harness/leaks.js";
+export * from './harness/index.js';

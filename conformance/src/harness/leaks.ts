@@ -12,7 +12,7 @@ export interface HostState {
   readonly mounts: readonly string[];
 }
 
-const berthMountPattern = /^(\/run\/berth|\/var\/lib\/berth|\/tmp\/[^/]*berth|\/run\/netns\/bt-)/;
+const berthMountPattern = /^(\/run\/berth|\/var\/lib\/berth|\/tmp\/[^/]*berth|\/tmp\/bt-)/;
 
 export async function snapshotHostState(): Promise<HostState> {
   const [namespaces, links, nftTables, mounts] = await Promise.all([

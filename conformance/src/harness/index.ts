@@ -1,0 +1,3 @@
+export { execCommand, execChecked, type ExecOptions, type ExecResult } from './exec.js';
+export { TestHost, TestNetns, createTestNetns, uniqueName, type TeardownRegistry } from './test-host.js';
+export { snapshotHostState, diffHostState, type HostState } from './leaks.js';
