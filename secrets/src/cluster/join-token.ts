@@ -1,0 +1,82 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ClusterError, ClusterErrorCode } from './errors.js';
+import type { NodeRole } from './node-cert.js';
+
+/**
+ * A join token, after Docker swarm's `SWMTKN-1-<ca digest>-<secret>`: `BRTTKN-1-<sha256 of the CA, 64 hex>-<secret,
+ * 32 hex>`. The digest lets a joining host pin the CA before trusting the manager; the secret (128 random bits)
+ * proves it may join. Managers keep only a hash of the secret, per role; rotating replaces the hash.
+ */
+export interface JoinToken {
+  readonly caFingerprint: string;
+  readonly secret: string;
+}
+
+/** What the store keeps per role: never the secret itself. */
+export interface JoinTokenRecord {
+  readonly role: NodeRole;
+  readonly secretHash: string;
+  readonly createdAt: string;
+}
+
+export const joinTokenPrefix = 'BRTTKN-1-';
+export const joinTokenLengthMax = 256;
+const tokenPattern = /^BRTTKN-1-([0-9a-f]{64})-([0-9a-f]{32})$/;
+const secretHashPattern = /^sha256:[0-9a-f]{64}$/;
+
+export function formatJoinToken(token: JoinToken): string {
+  const text = `${joinTokenPrefix}${token.caFingerprint}-${token.secret}`;
+  if (!tokenPattern.test(text)) throw new ClusterError(ClusterErrorCode.RequestInvalid, 'Cannot format join token: fingerprint or secret has the wrong shape');
+  return text;
+}
+
+/** Parses untrusted text; surrounding whitespace (a pasted newline) is forgiven, nothing else is. */
+export function parseJoinToken(text: unknown): JoinToken {
+  if (typeof text !== 'string' || text.length > joinTokenLengthMax) {
+    throw new ClusterError(ClusterErrorCode.TokenMalformed, `Invalid join token: expected a string of at most ${joinTokenLengthMax} characters starting ${joinTokenPrefix}`);
+  }
+  const match = tokenPattern.exec(text.trim());
+  if (match?.[1] === undefined || match[2] === undefined) {
+    throw new ClusterError(ClusterErrorCode.TokenMalformed, `Invalid join token: expected ${joinTokenPrefix}<64 hex>-<32 hex>`);
+  }
+  return { caFingerprint: match[1], secret: match[2] };
+}
+
+export function newJoinSecret(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export function hashJoinSecret(secret: string): string {
+  return `sha256:${createHash('sha256').update(`berth-join-token\0${secret}`).digest('hex')}`;
+}
+
+export function newJoinTokenRecord(role: NodeRole, now: Date = new Date()): { record: JoinTokenRecord; secret: string } {
+  const secret = newJoinSecret();
+  return { record: { role, secretHash: hashJoinSecret(secret), createdAt: now.toISOString() }, secret };
+}
+
+/** Constant-time comparison of a presented secret against a stored hash. */
+export function joinSecretMatches(secret: string, secretHash: string): boolean {
+  if (!secretHashPattern.test(secretHash)) return false;
+  const presented = Buffer.from(hashJoinSecret(secret), 'utf8');
+  const stored = Buffer.from(secretHash, 'utf8');
+  return presented.length === stored.length && timingSafeEqual(presented, stored);
+}
+
+/**
+ * Decides what a presented token grants against this cluster's CA and stored records: the role, or a typed error
+ * (another cluster's CA → CA_MISMATCH; unknown or rotated-away secret → TOKEN_REJECTED).
+ */
+export function authorizeJoinToken(options: {
+  readonly token: JoinToken;
+  readonly caFingerprint: string;
+  readonly records: readonly JoinTokenRecord[];
+}): NodeRole {
+  const fingerprintMatches = timingSafeEqual(Buffer.from(options.token.caFingerprint), Buffer.from(options.caFingerprint.padEnd(64, '0').slice(0, 64)));
+  if (!fingerprintMatches) {
+    throw new ClusterError(ClusterErrorCode.CaMismatch, `Join token is for another cluster: its CA digest ${options.token.caFingerprint.slice(0, 12)}… is not this cluster's ${options.caFingerprint.slice(0, 12)}…`);
+  }
+  const match = options.records.find((record) => joinSecretMatches(options.token.secret, record.secretHash));
+  if (match === undefined) throw new ClusterError(ClusterErrorCode.TokenRejected, 'Join token rejected: unknown or rotated secret');
+  return match.role;
+}

@@ -1,0 +1,126 @@
+import t from 'tap';
+import { generateKeyPairSync } from 'node:crypto';
+import { connect, createServer, type TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import * as x509 from '@peculiar/x509';
+import { clusterIdOfCa, createClusterCa, loadClusterCa, newClusterId } from '../../src/cluster/ca.js';
+import { ClusterError, ClusterErrorCode } from '../../src/cluster/errors.js';
+import { createNodeKeyAndCsr, issueNodeCertificate, newNodeId, verifyNodeCertificate } from '../../src/cluster/node-cert.js';
+import { certificateFingerprint } from '../../src/cluster/pki.js';
+
+type CsrParams = Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0];
+
+const clusterId = newClusterId();
+const ca = await createClusterCa({ clusterId });
+const otherCa = await createClusterCa({ clusterId: newClusterId() });
+
+function hasCode(code: string): { name: string; code: string } {
+  return { name: ClusterError.name, code };
+}
+
+t.test('a new CA is a CA, names its cluster, and its fingerprint is sha256 hex', async (t) => {
+  t.equal(clusterIdOfCa(ca.certificatePem), clusterId);
+  t.match(certificateFingerprint(ca.certificatePem), /^[0-9a-f]{64}$/);
+  t.not(certificateFingerprint(ca.certificatePem), certificateFingerprint(otherCa.certificatePem));
+  await loadClusterCa(ca);
+  await t.rejects(loadClusterCa({ certificatePem: ca.certificatePem, privateKeyPem: otherCa.privateKeyPem }), /does not match/);
+});
+
+t.test('a node certificate carries its id, role, cluster and addresses, and verifies against its CA only', async (t) => {
+  const nodeId = newNodeId();
+  const { csrPem } = await createNodeKeyAndCsr(nodeId);
+  const pem = await issueNodeCertificate({ ca, csrPem, nodeId, role: 'manager', addresses: ['10.1.2.3', 'fd00::7'] });
+  const identity = verifyNodeCertificate({ certificatePem: pem, caCertificatePem: ca.certificatePem });
+  t.equal(identity.nodeId, nodeId);
+  t.equal(identity.role, 'manager');
+  t.equal(identity.clusterId, clusterId);
+  t.same(identity.addresses.length, 2);
+  t.ok(identity.addresses.includes('10.1.2.3'));
+  t.throws(() => verifyNodeCertificate({ certificatePem: pem, caCertificatePem: otherCa.certificatePem }), hasCode(ClusterErrorCode.CertificateForeign));
+  const worker = await issueNodeCertificate({ ca, csrPem, nodeId, role: 'worker', addresses: ['10.1.2.3'] });
+  t.equal(verifyNodeCertificate({ certificatePem: worker, caCertificatePem: ca.certificatePem }).role, 'worker');
+});
+
+t.test('an expired or not-yet-valid certificate is refused with CERTIFICATE_EXPIRED', async (t) => {
+  const nodeId = newNodeId();
+  const { csrPem } = await createNodeKeyAndCsr(nodeId);
+  // issued "three days ago" for one day: valid then, expired now, and not yet valid ten days ago
+  const issuedAt = new Date(Date.now() - 3 * 86_400_000);
+  const pem = await issueNodeCertificate({ ca, csrPem, nodeId, role: 'worker', addresses: ['10.0.0.1'], validityDays: 1, now: issuedAt });
+  t.equal(verifyNodeCertificate({ certificatePem: pem, caCertificatePem: ca.certificatePem, now: issuedAt }).nodeId, nodeId);
+  t.throws(() => verifyNodeCertificate({ certificatePem: pem, caCertificatePem: ca.certificatePem }), hasCode(ClusterErrorCode.CertificateExpired));
+  t.throws(() => verifyNodeCertificate({ certificatePem: pem, caCertificatePem: ca.certificatePem, now: new Date(Date.now() - 10 * 86_400_000) }), hasCode(ClusterErrorCode.CertificateExpired));
+});
+
+t.test('hostile certificate requests are refused with REQUEST_INVALID', async (t) => {
+  const nodeId = newNodeId();
+  const { csrPem } = await createNodeKeyAndCsr(nodeId);
+  const base = { ca, nodeId, role: 'worker' as const, addresses: ['10.0.0.9'] };
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const rsaKeys = await importRsa(rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  const rsaCsr = (await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=x', keys: rsaKeys, signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as CsrParams['signingAlgorithm'] })).toString('pem');
+  const der = Buffer.from(csrPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  der[der.length - 5] = (der[der.length - 5] ?? 0) ^ 0xff;
+  const tampered = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['empty CSR', { csrPem: '' }],
+    ['garbage CSR', { csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----' }],
+    ['oversized CSR', { csrPem: `-----BEGIN CERTIFICATE REQUEST-----\n${'A'.repeat(100_000)}` }],
+    ['tampered signature', { csrPem: tampered }],
+    ['RSA key', { csrPem: rsaCsr }],
+    ['bad node id', { csrPem, nodeId: '../etc' }],
+    ['node id with comma (subject injection)', { csrPem, nodeId: 'a,OU=manager' }],
+    ['role not known', { csrPem, role: 'admin' }],
+    ['no addresses', { csrPem, addresses: [] }],
+    ['hostname as address', { csrPem, addresses: ['example.com'] }],
+    ['too many addresses', { csrPem, addresses: Array.from({ length: 20 }, (_, i) => `10.0.0.${i + 1}`) }],
+  ];
+  for (const [name, patch] of cases) {
+    await t.rejects(issueNodeCertificate({ ...base, csrPem, ...patch } as Parameters<typeof issueNodeCertificate>[0]), hasCode(ClusterErrorCode.RequestInvalid), name);
+  }
+});
+
+t.test('garbage where a certificate is expected is CERTIFICATE_INVALID, and a CA is not a node certificate', async (t) => {
+  for (const pem of ['', 'hello', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----', 'x'.repeat(100_000)]) {
+    t.throws(() => verifyNodeCertificate({ certificatePem: pem, caCertificatePem: ca.certificatePem }), hasCode(ClusterErrorCode.CertificateInvalid));
+  }
+  t.throws(() => verifyNodeCertificate({ certificatePem: ca.certificatePem, caCertificatePem: ca.certificatePem }), hasCode(ClusterErrorCode.CertificateForeign));
+});
+
+t.test('the certificates work for mutual TLS with Node (loopback), and a foreign client is refused', async (t) => {
+  const server = await issuePair('manager');
+  const client = await issuePair('worker');
+  const foreign = await issuePair('worker', otherCa);
+  const tlsServer = createServer({ key: server.key, cert: server.cert, ca: ca.certificatePem, requestCert: true, rejectUnauthorized: true }, (socket) => {
+    socket.end(`hello ${(socket.getPeerCertificate().subject as { OU?: string } | undefined)?.OU ?? '?'}`);
+  });
+  await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => tlsServer.close());
+  const port = (tlsServer.address() as AddressInfo).port;
+  const talk = (identity: { key: string; cert: string }) => new Promise<string>((resolve, reject) => {
+    const socket: TLSSocket = connect({ host: '127.0.0.1', port, key: identity.key, cert: identity.cert, ca: ca.certificatePem }, () => undefined);
+    let text = '';
+    socket.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+  t.equal(await talk(client), 'hello worker');
+  const refused = await talk(foreign).then((text) => text, (error: unknown) => `error: ${String(error)}`);
+  t.notOk(refused.startsWith('hello'), 'a client certificate from another CA gets nothing');
+});
+
+async function issuePair(role: 'manager' | 'worker', authority = ca): Promise<{ key: string; cert: string }> {
+  const nodeId = newNodeId();
+  const { privateKeyPem, csrPem } = await createNodeKeyAndCsr(nodeId);
+  return { key: privateKeyPem, cert: await issueNodeCertificate({ ca: authority, csrPem, nodeId, role, addresses: ['127.0.0.1'] }) };
+}
+
+async function importRsa(privatePem: string, publicPem: string): Promise<CsrParams['keys']> {
+  const { webcrypto } = await import('node:crypto');
+  const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  return {
+    privateKey: await webcrypto.subtle.importKey('pkcs8', der(privatePem), algorithm, true, ['sign']),
+    publicKey: await webcrypto.subtle.importKey('spki', der(publicPem), algorithm, true, ['verify']),
+  } as unknown as CsrParams['keys'];
+}
