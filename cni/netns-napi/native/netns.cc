@@ -1,4 +1,4 @@
-// The few syscalls Node cannot make: setns, unshare (in a short-lived thread), mount, umount2.
+// The few syscalls Node cannot make: setns, unshare (in a short-lived thread), mount, umount2, flock.
 // Everything else (path checks, files, errno names, restore policy) lives in TypeScript (src/).
 // Errors are thrown as JS Errors carrying `errno` (positive number) and `syscall`.
 #include <napi.h>
@@ -7,6 +7,7 @@
 #include <cstring>
 #include <sched.h>
 #include <string>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <thread>
 
@@ -91,11 +92,23 @@ Napi::Value Umount2(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// tryFlockExclusive(fd): flock(fd, LOCK_EX | LOCK_NB); true when taken, false when another holder has it.
+// The kernel drops the lock when the fd is closed or the process dies, so a SIGKILLed holder never wedges it.
+Napi::Value TryFlockExclusive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) return ThrowType(env, "tryFlockExclusive(fd)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) return Napi::Boolean::New(env, true);
+  if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+  return ThrowErrno(env, errno, "flock", "fd " + std::to_string(fd));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setns", Napi::Function::New(env, Setns));
   exports.Set("unshareNetnsBoundTo", Napi::Function::New(env, UnshareNetnsBoundTo));
   exports.Set("mount", Napi::Function::New(env, Mount));
   exports.Set("umount2", Napi::Function::New(env, Umount2));
+  exports.Set("tryFlockExclusive", Napi::Function::New(env, TryFlockExclusive));
   Napi::Object constants = Napi::Object::New(env);
   auto set = [&](const char* name, double value) { constants.Set(name, Napi::Number::New(env, value)); };
   set("CLONE_NEWNET", CLONE_NEWNET);

@@ -8,3 +8,4 @@ export {
   MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE, MS_SLAVE, MS_SHARED,
   MS_UNBINDABLE, MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW,
 } from './mount.js';
+export { tryLockFile, lockFile, type ReleaseLock, type LockWait } from './lock.js';

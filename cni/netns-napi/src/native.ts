@@ -8,6 +8,7 @@ export interface NativeNetns {
   unshareNetnsBoundTo(target: string): void;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
+  tryFlockExclusive(fd: number): boolean;
   constants: Readonly<Record<NativeConstantName, number>>;
 }
 
