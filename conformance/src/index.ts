@@ -1,1 +1,2 @@
 export * from './harness/index.js';
+export * from './linearizability/index.js';
