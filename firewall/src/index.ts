@@ -1,1 +1,3 @@
-export {};
+export * from './errors.js';
+export * from './model/index.js';
+export * from './evaluate/index.js';

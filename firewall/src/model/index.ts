@@ -1,0 +1,10 @@
+export * from './types.js';
+export * from './address.js';
+export { parseDocuments, type ParsedDocument, type ParseOptions } from './documents.js';
+export { parseEndpoint, endpointKey } from './endpoint.js';
+export { parseSelector, selectorMatches, formatSelector, parseLabels } from './labels.js';
+export { formatPortMatch, portNameProblem } from './ports.js';
+export { namespaceOf } from './namespace.js';
+export { monitorAnnotation } from './metadata.js';
+export { adminApiVersion } from './admin-policy.js';
+export { buildPolicySet, documentKey } from './policy-set.js';
