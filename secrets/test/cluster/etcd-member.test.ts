@@ -1,0 +1,103 @@
+import t from 'tap';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { etcdArguments, etcdTimingTuned, type EtcdMemberConfig } from '../../src/cluster/etcd-config.js';
+import { EtcdMember } from '../../src/cluster/etcd-member.js';
+import { etcdHealthy, waitForEtcdHealthy } from '../../src/cluster/etcd-probe.js';
+import { findEtcdProcesses, isAlive } from '../../src/cluster/process-table.js';
+import { EtcdKvStore } from '../../src/store/etcd-kv-store.js';
+import { startLocalEtcdCluster } from '../helpers/local-etcd.js';
+
+const baseConfig: EtcdMemberConfig = {
+  name: 'm1', dataDir: '/var/lib/berth/etcd/data', advertiseAddress: '10.9.0.1', clientPort: 2379, peerPort: 2380,
+  tls: { caFile: '/x/ca.crt', certFile: '/x/n.crt', keyFile: '/x/n.key' },
+  initialCluster: [{ name: 'm1', peerUrl: 'https://10.9.0.1:2380' }], initialClusterState: 'new', clusterToken: 'berth-abc',
+  timing: etcdTimingTuned, autoCompactionRetention: '1h', quotaBackendBytes: 2 ** 31, logFile: '/x/etcd.log', logLevel: 'warn',
+};
+
+t.test('the command line is mTLS-only with pre-vote, tuned timing, compaction and quota', async (t) => {
+  const args = etcdArguments(baseConfig);
+  t.ok(args.includes('--listen-client-urls=https://10.9.0.1:2379,https://127.0.0.1:2379'), 'client URL on the advertise address and loopback');
+  for (const flag of ['--client-cert-auth=true', '--peer-client-cert-auth=true', '--pre-vote=true', '--heartbeat-interval=50', '--election-timeout=500',
+    '--auto-compaction-retention=1h', `--quota-backend-bytes=${2 ** 31}`, '--trusted-ca-file=/x/ca.crt', '--peer-trusted-ca-file=/x/ca.crt']) {
+    t.ok(args.includes(flag), flag);
+  }
+  t.notOk(args.some((arg) => arg.includes('http://')), 'no plaintext URL');
+});
+
+t.test('configurations etcd would reject are refused up front', async (t) => {
+  const bad: Array<[string, Partial<EtcdMemberConfig>]> = [
+    ['election below 5 heartbeats', { timing: { heartbeatIntervalMs: 100, electionTimeoutMs: 400 } }],
+    ['relative data dir', { dataDir: 'etcd' }],
+    ['hostname as advertise address', { advertiseAddress: 'node1' }],
+    ['same ports', { peerPort: 2379 }],
+    ['member not in initial cluster', { initialCluster: [{ name: 'm2', peerUrl: 'https://10.9.0.2:2380' }] }],
+    ['plaintext peer', { initialCluster: [{ name: 'm1', peerUrl: 'http://10.9.0.1:2380' }] }],
+    ['flag injection in name', { name: 'm1 --force-new-cluster' }],
+  ];
+  for (const [name, patch] of bad) t.throws(() => etcdArguments({ ...baseConfig, ...patch }), { code: 'REQUEST_INVALID' }, name);
+});
+
+t.test('a supervised member: restart after SIGKILL, adopt an orphan, replace a mismatched one, never two', async (t) => {
+  const cluster = await startLocalEtcdCluster(t, { size: 1 });
+  const local = cluster.members[0];
+  if (local === undefined) throw new Error('no member');
+  const firstPid = local.member.pid ?? -1;
+  t.ok(await etcdHealthy(local.clientUrl, cluster.clientTls), 'healthy over mTLS');
+  t.equal(Number((await readFile(local.pidFile, 'utf8')).trim()), firstPid, 'pid file names the member');
+
+  process.kill(firstPid, 'SIGKILL');
+  await waitFor(() => local.member.pid !== undefined && local.member.pid !== firstPid, 10_000);
+  await waitForEtcdHealthy(local.clientUrl, cluster.clientTls, { timeoutMs: 15_000 });
+  t.ok(local.events.some((e) => e.kind === 'exited' && e.pid === firstPid && e.signal === 'SIGKILL'), 'exit seen');
+  t.equal(local.member.restartsTotal, 1, 'restarted once');
+
+  // berthd killed: the supervisor is gone, etcd lives on; a new supervisor adopts it.
+  const orphanPid = local.member.pid ?? -1;
+  local.member.abandon();
+  const adopter = cluster.resupervise(local);
+  const adopted = await adopter.start();
+  t.same(adopted, { pid: orphanPid, adopted: true }, 'the orphan is adopted, not doubled');
+  t.equal((await findEtcdProcesses(local.config.dataDir)).length, 1, 'one process on the data dir');
+  // an adopted member that dies is restarted too (noticed by polling /proc)
+  process.kill(orphanPid, 'SIGKILL');
+  await waitFor(() => adopter.pid !== undefined && adopter.pid !== orphanPid, 10_000);
+  t.equal((await findEtcdProcesses(local.config.dataDir)).length, 1, 'still exactly one after restart of an adopted member');
+  await waitForEtcdHealthy(local.clientUrl, cluster.clientTls, { timeoutMs: 15_000 });
+
+  // a supervisor with different settings must replace the running member, not run beside it
+  const runningPid = adopter.pid ?? -1;
+  adopter.abandon();
+  const changed = new EtcdMember({ config: { ...local.config, timing: { heartbeatIntervalMs: 100, electionTimeoutMs: 1000 } }, pidFile: local.pidFile });
+  local.member = changed;
+  const replaced = await changed.start();
+  t.equal(replaced.adopted, false);
+  t.notOk(isAlive(runningPid) && (await findEtcdProcesses(local.config.dataDir)).some((p) => p.pid === runningPid), 'the mismatched member was stopped');
+  t.equal((await findEtcdProcesses(local.config.dataDir)).length, 1, 'one process on the data dir');
+  await waitForEtcdHealthy(local.clientUrl, cluster.clientTls, { timeoutMs: 15_000 });
+
+  const store = new EtcdKvStore({ endpoints: cluster.endpoints, tls: cluster.clientTls });
+  t.teardown(() => store.close());
+  const written = await store.txn([], [{ kind: 'put', key: '/t/k', value: Buffer.from('v') }]);
+  t.equal((await store.get('/t/k')).kv?.modRevision, written.revision, 'data survived kills and restarts');
+
+  await changed.stop();
+  t.equal((await findEtcdProcesses(local.config.dataDir)).length, 0, 'stop leaves no process');
+});
+
+t.test('a client certificate from another CA is refused by etcd', async (t) => {
+  const cluster = await startLocalEtcdCluster(t, { size: 1 });
+  const other = await startLocalEtcdCluster(t, { size: 1 });
+  const foreign = await other.issueTls('manager');
+  const url = cluster.members[0]?.clientUrl ?? '';
+  t.notOk(await etcdHealthy(url, { ...foreign, caPem: cluster.ca.certificatePem }), 'foreign client cert gets no answer');
+  const store = new EtcdKvStore({ endpoints: cluster.endpoints, tls: { ...foreign, caPem: cluster.ca.certificatePem }, limits: { readAttemptsMax: 1, requestTimeoutMs: 1_000 } });
+  t.teardown(() => store.close());
+  await t.rejects(store.get('/x'), { code: 'STORE_UNAVAILABLE' });
+});
+
+async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !predicate(); await sleep(50)) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+  }
+}
