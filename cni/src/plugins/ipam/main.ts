@@ -1,0 +1,4 @@
+import { main } from '../../skel/main.js';
+import { createBerthIpam } from './plugin.js';
+
+main(createBerthIpam());
