@@ -10,3 +10,19 @@ export {
   formatJoinToken, parseJoinToken, authorizeJoinToken, newJoinTokenRecord, joinSecretMatches,
   type JoinToken, type JoinTokenRecord,
 } from './cluster/join-token.js';
+export {
+  etcdArguments, validateEtcdMemberConfig, etcdTimingTuned, etcdTimingEtcdDefault, clientUrl, peerUrl,
+  etcdClientPortDefault, etcdPeerPortDefault, quotaBackendBytesDefault, autoCompactionRetentionDefault,
+  type EtcdMemberConfig, type EtcdTiming, type EtcdPeer, type EtcdTlsFiles,
+} from './cluster/etcd-config.js';
+export { EtcdMember, etcdSupervisorLimitsDefault, terminate, type EtcdMemberEvent, type EtcdMemberState, type EtcdSupervisorLimits } from './cluster/etcd-member.js';
+export { etcdHealthy, waitForEtcdHealthy, etcdHttpGet, type ProbeTls } from './cluster/etcd-probe.js';
+export { findEtcdProcesses, readProcessArgv, isAlive } from './cluster/process-table.js';
+export { StoreError, StoreErrorCode, type StoreErrorCodeValue } from './store/errors.js';
+export { toRevision, absent, type Revision } from './store/revision.js';
+export type { KvStore, KeyValue, GetResult, ListResult, Compare, TxnOp, TxnResult, WatchEvent, WatchOptions, WatchHandle, Lease } from './store/kv-store.js';
+export { EtcdKvStore, etcdKvStoreLimitsDefault, type EtcdKvStoreOptions, type EtcdKvStoreLimits, type EtcdTls } from './store/etcd-kv-store.js';
+export { MemoryKvStore } from './store/memory-kv-store.js';
+export { defineCollection, keyspaceRoot, assertKeyId, type Collection } from './store/keyspace.js';
+export { Store, Transaction, type Versioned, type Change, type TypedWatchOptions } from './store/typed-store.js';
+export { StoreMetrics, type StoreMetricsSnapshot, type StoreOp } from './store/metrics.js';

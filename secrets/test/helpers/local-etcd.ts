@@ -57,6 +57,7 @@ export async function startLocalEtcdCluster(t: TeardownTarget, options: { size: 
     return { caPem: ca.certificatePem, certPem, keyPem: privateKeyPem };
   };
   const members: LocalMember[] = [];
+  const clusterToken = `bt-${randomBytes(4).toString('hex')}`;
   for (const [i, name] of names.entries()) {
     const dir = join(root, name);
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -67,7 +68,7 @@ export async function startLocalEtcdCluster(t: TeardownTarget, options: { size: 
     const config: EtcdMemberConfig = {
       name, dataDir: join(dir, 'etcd', 'data'), advertiseAddress: '127.0.0.1', clientPort: port.client, peerPort: port.peer,
       tls: { caFile, certFile: join(dir, 'node.crt'), keyFile: join(dir, 'node.key') },
-      initialCluster, initialClusterState: 'new', clusterToken: `bt-${randomBytes(4).toString('hex')}`,
+      initialCluster, initialClusterState: 'new', clusterToken,
       timing: options.timing ?? etcdTimingTuned, autoCompactionRetention: '1h', quotaBackendBytes: 256 * 1024 * 1024,
       logFile: join(dir, 'etcd', 'etcd.log'), logLevel: 'warn',
     };
@@ -90,7 +91,12 @@ export async function startLocalEtcdCluster(t: TeardownTarget, options: { size: 
     },
   };
   t.teardown(() => cluster.stop());
-  await Promise.all(members.map((m) => m.member.start()));
-  await Promise.all(members.map((m) => waitForEtcdHealthy(m.clientUrl, clientTls, { timeoutMs: 30_000 })));
+  try {
+    await Promise.all(members.map((m) => m.member.start()));
+    await Promise.all(members.map((m) => waitForEtcdHealthy(m.clientUrl, clientTls, { timeoutMs: 30_000 })));
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
   return cluster;
 }

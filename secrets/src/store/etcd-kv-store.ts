@@ -1,0 +1,230 @@
+import {
+  Etcd3, GRPCFailedPreconditionError, GRPCInvalidArgumentError, GRPCResourceExhastedError,
+  type IKeyValue, type IOptions, type IRequestOp,
+} from 'etcd3';
+import { createLogger, type Logger } from '@berth/cni';
+import { EtcdPrefixWatch } from './etcd-watch.js';
+import { StoreError, StoreErrorCode } from './errors.js';
+import type { Compare, GetResult, KeyValue, KvStore, Lease, ListResult, TxnOp, TxnResult, WatchHandle, WatchOptions } from './kv-store.js';
+import { toRevision, type Revision } from './revision.js';
+
+export interface EtcdTls {
+  readonly caPem: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+/** Limits of the etcd-backed store, validated at construction. */
+export interface EtcdKvStoreLimits {
+  /** Deadline of one unary call; past it a write is an unknown outcome. */
+  readonly requestTimeoutMs: number;
+  /** Reads are retried (on another member) this many times in all; writes never are (a retry could apply twice). */
+  readonly readAttemptsMax: number;
+  readonly readRetryBackoffMs: number;
+  readonly dialTimeoutMs: number;
+}
+
+export const etcdKvStoreLimitsDefault: EtcdKvStoreLimits = { requestTimeoutMs: 3_000, readAttemptsMax: 3, readRetryBackoffMs: 100, dialTimeoutMs: 3_000 };
+
+export interface EtcdKvStoreOptions {
+  readonly endpoints: readonly string[];
+  readonly tls: EtcdTls;
+  readonly limits?: Partial<EtcdKvStoreLimits>;
+  /**
+   * `linearizable` (default) reads go through the leader's read index. `serializable` reads are served from the
+   * contacted member's local state and may be stale: it exists so the linearizability checker can be shown to catch
+   * it. Nothing that decides access may use it.
+   */
+  readonly readConsistency?: 'linearizable' | 'serializable';
+  readonly logger?: Logger;
+}
+
+type FaultHandling = NonNullable<IOptions['faultHandling']>;
+
+/** A global policy that runs a call once: retries are decided here, per operation kind, not by the client. */
+const runOnce = { execute: <T>(fn: (context: object) => PromiseLike<T> | T) => Promise.resolve(fn({})) } as unknown as NonNullable<FaultHandling['global']>;
+
+/** The store over etcd v3 (the `etcd3` gRPC client) with mutual TLS. */
+export class EtcdKvStore implements KvStore {
+  readonly #client: Etcd3;
+  readonly #limits: EtcdKvStoreLimits;
+  readonly #serializable: boolean;
+  readonly #logger: Logger;
+  readonly #leases = new Set<Lease>();
+  readonly #watches = new Set<WatchHandle>();
+  #closed = false;
+
+  constructor(options: EtcdKvStoreOptions) {
+    this.#limits = { ...etcdKvStoreLimitsDefault, ...options.limits };
+    for (const [name, value] of Object.entries(this.#limits)) {
+      if (!Number.isInteger(value) || value <= 0) throw new RangeError(`EtcdKvStore limit ${name} must be a positive integer, not ${value}`);
+    }
+    if (options.endpoints.length === 0) throw new RangeError('EtcdKvStore needs at least one endpoint');
+    this.#serializable = options.readConsistency === 'serializable';
+    this.#logger = options.logger ?? createLogger('store');
+    const requestTimeoutMs = this.#limits.requestTimeoutMs;
+    this.#client = new Etcd3({
+      hosts: [...options.endpoints],
+      credentials: {
+        rootCertificate: Buffer.from(options.tls.caPem),
+        certChain: Buffer.from(options.tls.certPem),
+        privateKey: Buffer.from(options.tls.keyPem),
+      },
+      dialTimeout: this.#limits.dialTimeoutMs,
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
+      faultHandling: { global: runOnce },
+      grpcOptions: { 'grpc.keepalive_time_ms': 5_000, 'grpc.keepalive_timeout_ms': 2_000, 'grpc.keepalive_permit_without_calls': 1 },
+    });
+  }
+
+  /** The underlying client, for membership and maintenance calls (member list, status). */
+  get client(): Etcd3 { return this.#client; }
+
+  async get(key: string): Promise<GetResult> {
+    const response = await this.#read(`get ${key}`, () => this.#client.kv.range({ key: Buffer.from(key), serializable: this.#serializable }));
+    const kv = response.kvs[0];
+    return { revision: toRevision(response.header.revision), kv: kv === undefined ? undefined : toKeyValue(kv) };
+  }
+
+  async list(prefix: string): Promise<ListResult> {
+    const key = Buffer.from(prefix);
+    const response = await this.#read(`list ${prefix}`, () => this.#client.kv.range({ key, range_end: prefixEnd(key), serializable: this.#serializable }));
+    return { revision: toRevision(response.header.revision), kvs: response.kvs.map(toKeyValue) };
+  }
+
+  async txn(compares: readonly Compare[], success: readonly TxnOp[], failure: readonly TxnOp[] = []): Promise<TxnResult> {
+    this.#open();
+    try {
+      const response = await this.#client.kv.txn({
+        compare: compares.map((compare) => ({ key: Buffer.from(compare.key), target: 'Mod', result: 'Equal', mod_revision: String(compare.modRevision) })),
+        success: success.map(toRequestOp),
+        failure: failure.map(toRequestOp),
+      });
+      return { succeeded: response.succeeded, revision: toRevision(response.header.revision) };
+    } catch (error) {
+      throw this.#writeError(error, compares, success);
+    }
+  }
+
+  watch(prefix: string, options: WatchOptions): WatchHandle {
+    this.#open();
+    const watch = new EtcdPrefixWatch({ client: this.#client, prefix, watch: options, list: (p) => this.list(p), logger: this.#logger });
+    this.#watches.add(watch);
+    return {
+      get deliveredRevision() { return watch.deliveredRevision; },
+      get resyncs() { return watch.resyncs; },
+      get lagRevisions() { return watch.lagRevisions; },
+      close: async () => {
+        this.#watches.delete(watch);
+        await watch.close();
+      },
+    };
+  }
+
+  async grantLease(ttlSeconds: number): Promise<Lease> {
+    this.#open();
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 3600) throw new RangeError(`Invalid lease TTL ${ttlSeconds} s`);
+    const lease = this.#client.lease(ttlSeconds, { autoKeepAlive: true });
+    const id = await lease.grant().catch((error: unknown) => {
+      lease.release();
+      throw new StoreError(StoreErrorCode.Unavailable, `Cannot grant a lease of ${ttlSeconds} s: ${message(error)}`, { cause: error });
+    });
+    const handlers: Array<(error: Error) => void> = [];
+    let lost: Error | undefined;
+    lease.on('lost', (error) => {
+      lost ??= new StoreError(StoreErrorCode.LeaseLost, `Lease ${id} lost: ${error.message}`);
+      for (const handler of handlers.splice(0)) handler(lost);
+    });
+    const handle: Lease = {
+      id,
+      ttlSeconds,
+      onLost: (handler) => (lost === undefined ? handlers.push(handler) : handler(lost)),
+      revoke: async () => {
+        this.#leases.delete(handle);
+        await lease.revoke().catch(() => lease.release());
+      },
+      release: () => {
+        this.#leases.delete(handle);
+        lease.release();
+      },
+    };
+    this.#leases.add(handle);
+    return handle;
+  }
+
+  async compact(revision: Revision): Promise<void> {
+    this.#open();
+    await this.#client.kv.compact({ revision: String(revision), physical: true });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const watch of [...this.#watches]) await watch.close();
+    for (const lease of [...this.#leases]) lease.release();
+    this.#client.close();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new StoreError(StoreErrorCode.Closed, 'The store is closed');
+  }
+
+  async #read<T>(what: string, call: () => Promise<T>): Promise<T> {
+    this.#open();
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.#limits.readAttemptsMax; attempt += 1) {
+      try {
+        return await call();
+      } catch (error) {
+        lastError = error;
+        if (this.#closed) break;
+        if (attempt < this.#limits.readAttemptsMax) await new Promise((resolve) => setTimeout(resolve, this.#limits.readRetryBackoffMs * attempt));
+      }
+    }
+    throw new StoreError(StoreErrorCode.Unavailable, `Cannot read ${what}: ${message(lastError)}`, { cause: lastError });
+  }
+
+  #writeError(error: unknown, compares: readonly Compare[], ops: readonly TxnOp[]): StoreError {
+    const keys = [...new Set([...compares.map((c) => c.key), ...ops.map((op) => op.key)])].join(', ');
+    if (error instanceof GRPCInvalidArgumentError) {
+      return new StoreError(/too large/.test(error.message) ? StoreErrorCode.TooLarge : StoreErrorCode.InvalidValue, `Cannot write ${keys}: ${error.message}`, { cause: error });
+    }
+    if (error instanceof GRPCResourceExhastedError || error instanceof GRPCFailedPreconditionError) {
+      return new StoreError(StoreErrorCode.Unavailable, `Cannot write ${keys}: ${error.message}`, { cause: error });
+    }
+    return new StoreError(StoreErrorCode.UnknownOutcome, `Write of ${keys} may or may not have been applied: ${message(error)}`, { cause: error });
+  }
+}
+
+function toRequestOp(op: TxnOp): IRequestOp {
+  if (op.kind === 'delete') return { request_delete_range: { key: Buffer.from(op.key) } };
+  return { request_put: { key: Buffer.from(op.key), value: op.value, ...(op.lease === undefined ? {} : { lease: op.lease }) } };
+}
+
+function toKeyValue(kv: IKeyValue): KeyValue {
+  const lease = kv.lease === '0' || kv.lease === '' ? undefined : kv.lease;
+  return {
+    key: kv.key.toString(),
+    value: Buffer.from(kv.value),
+    createRevision: toRevision(kv.create_revision),
+    modRevision: toRevision(kv.mod_revision),
+    version: Number(kv.version),
+    lease,
+  };
+}
+
+/** The smallest key greater than every key with this prefix (etcd's range_end for a prefix). */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i -= 1) {
+    if ((end[i] ?? 0) < 0xff) {
+      end[i] = (end[i] ?? 0) + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
