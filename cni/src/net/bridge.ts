@@ -35,6 +35,14 @@ const PORT_FLAG_ATTRS: Record<keyof BridgePortFlags, number> = {
   neighSuppress: IFLA_BRPORT.NEIGH_SUPPRESS,
 };
 
+/** IFLA_AF_SPEC { [IFLA_BRIDGE_FLAGS SELF], IFLA_BRIDGE_VLAN_INFO { u16 flags, u16 vid } } as `bridge vlan` sends. */
+export function encodeVlanAfSpec(spec: BridgeVlanSpec): Buffer {
+  const flags = (spec.pvid === true ? BRIDGE_VLAN_INFO.PVID : 0) | (spec.untagged === true ? BRIDGE_VLAN_INFO.UNTAGGED : 0);
+  const children = [attr(IFLA_BRIDGE.VLAN_INFO, Buffer.concat([u16(flags), u16(checkVlan(spec.vid))]))];
+  if (spec.self === true) children.unshift(attr(IFLA_BRIDGE.FLAGS, u16(BRIDGE_FLAGS.SELF)));
+  return nested(IFLA.AF_SPEC, children);
+}
+
 /** Bridge port settings and VLAN filtering entries (AF_BRIDGE rtnetlink, as the `bridge` tool). */
 export class BridgeOps {
   readonly #socket: RtnlSocket;
@@ -68,12 +76,9 @@ export class BridgeOps {
   }
 
   async #vlan(type: number, verb: string, port: LinkRef, spec: BridgeVlanSpec): Promise<void> {
+    const afSpec = encodeVlanAfSpec(spec);
     const index = await this.#links.indexOf(port);
-    const flags = (spec.pvid === true ? BRIDGE_VLAN_INFO.PVID : 0) | (spec.untagged === true ? BRIDGE_VLAN_INFO.UNTAGGED : 0);
-    const info = Buffer.concat([u16(flags), u16(checkVlan(spec.vid))]);
-    const children = [attr(IFLA_BRIDGE.VLAN_INFO, info)];
-    if (spec.self === true) children.unshift(attr(IFLA_BRIDGE.FLAGS, u16(BRIDGE_FLAGS.SELF)));
-    await this.#socket.request(type, 0, [encodeIfInfoMsg({ family: AF_BRIDGE, index }), nested(IFLA.AF_SPEC, children)],
+    await this.#socket.request(type, 0, [encodeIfInfoMsg({ family: AF_BRIDGE, index }), afSpec],
       `${verb} VLAN ${spec.vid} on bridge port ${port} in ${this.#socket.netnsLabel}`);
   }
 

@@ -83,7 +83,10 @@ export class FdbOps {
     return this.#send(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.APPEND, spec, 'append');
   }
 
-  /** Removes the entry (for VXLAN, the one with `dst` if given); false if there was none. */
+  /**
+   * Removes the entry (for VXLAN, only the destination `dst` if given); false when the kernel reports no such entry.
+   * VXLAN acknowledges removing a missing destination of a MAC it knows, so that case returns true.
+   */
   async remove(spec: FdbSpec): Promise<boolean> {
     try {
       await this.#send(RTM.DELNEIGH, 0, spec, 'remove');
@@ -116,7 +119,8 @@ export class FdbOps {
         vlan: readU16(a.get(NDA.VLAN)),
         masterIndex: readU32(a.get(NDA.MASTER)),
         self: (header.flags & NTF.SELF) !== 0,
-        master: (header.flags & NTF.MASTER) !== 0,
+        // The bridge reports its entries with NDA_MASTER rather than the NTF_MASTER flag.
+        master: (header.flags & NTF.MASTER) !== 0 || a.has(NDA.MASTER),
         state: header.state,
       });
     }

@@ -156,9 +156,8 @@ export function encodeLinkInfo(kind: string, data?: readonly Buffer[]): Buffer {
 }
 
 /** VETH_INFO_PEER: an ifinfomsg for the peer followed by its attributes (name, netns, mtu, mac). */
-export function encodeVethData(peer: BasicLinkAttrs & { up?: boolean }): Buffer[] {
-  const header = encodeIfInfoMsg(peer.up === true ? { flags: IFF.UP, change: IFF.UP } : {});
-  return [nested(VETH_INFO_PEER, [header, ...encodeBasicAttrs(peer)])];
+export function encodeVethData(peer: BasicLinkAttrs): Buffer[] {
+  return [nested(VETH_INFO_PEER, [encodeIfInfoMsg({}), ...encodeBasicAttrs(peer)])];
 }
 
 export interface BridgeData { vlanFiltering?: boolean; vlanDefaultPvid?: number }

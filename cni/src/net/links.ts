@@ -25,7 +25,8 @@ export interface CreateLinkOptions {
   netnsPath?: string;
 }
 
-export interface VethPeerOptions { name: string; netnsPath?: string; mtu?: number; mac?: string; up?: boolean }
+/** The peer end. It cannot be set up at creation (veth_open fails with ENOTCONN before the pair is linked). */
+export interface VethPeerOptions { name: string; netnsPath?: string; mtu?: number; mac?: string }
 export interface BridgeOptions extends CreateLinkOptions { vlanFiltering?: boolean; vlanDefaultPvid?: number }
 export interface MacvlanOptions extends CreateLinkOptions { parent: LinkRef; mode: MacvlanMode }
 export interface VxlanOptions extends CreateLinkOptions {
@@ -130,7 +131,6 @@ export class LinkOps {
       name: peer.name,
       ...(peerMtu === undefined ? {} : { mtu: peerMtu }),
       ...(peer.mac === undefined ? {} : { mac: peer.mac }),
-      ...(peer.up === undefined ? {} : { up: peer.up }),
       ...(peerFd === undefined ? {} : { netnsFd: peerFd }),
     }));
     const link = peer.netnsPath === undefined ? await create(undefined) : await withNetnsFd(peer.netnsPath, create);

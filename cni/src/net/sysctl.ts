@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { withNetns } from '@berth/netns-napi';
 import { NetlinkError } from './errors.js';
 import { invalid } from './validate.js';
@@ -21,9 +22,12 @@ function inNetns<T>(netnsPath: string | undefined, fn: () => T): T {
   return netnsPath === undefined ? fn() : withNetns(netnsPath, fn);
 }
 
+// node:fs errors carry a numeric errno; NetnsError (from entering the netns) only an errno name.
 function fsError(error: unknown, operation: string): NetlinkError {
-  const errno = (error as { errno?: unknown }).errno;
-  return new NetlinkError(typeof errno === 'number' ? Math.abs(errno) : 5, operation, { cause: error });
+  const { errno, code } = error as { errno?: unknown; code?: unknown };
+  const byName = typeof code === 'string' ? (constants.errno as Record<string, number | undefined>)[code] : undefined;
+  const number = typeof errno === 'number' ? Math.abs(errno) : byName ?? 5;
+  return new NetlinkError(number, operation, { cause: error });
 }
 
 /**

@@ -128,7 +128,7 @@ t.test('bridge with vlan_filtering (where the kernel has CONFIG_BRIDGE_VLAN_FILT
       br = await rtnl.links.createBridge({ name: 'br0', vlanFiltering: true, vlanDefaultPvid: 7 });
     } catch (error) {
       t.match(error, { code: 'ENOTSUP' }, 'the kernel refuses vlan_filtering with EOPNOTSUPP (Node names errno 95 ENOTSUP)');
-      t.skip('this kernel is built without bridge VLAN filtering');
+      t.pass('vlan_filtering not exercised', { skip: 'this kernel is built without bridge VLAN filtering' });
       return;
     }
     t.equal(br.bridge?.vlanFiltering, true);
