@@ -31,8 +31,13 @@ export function networkPolicyPeerMatches(
   if (peer.kind === 'ipBlock') {
     return rangeContains(peer.cidr, target.address) && !peer.except.some((cidr) => rangeContains(cidr, target.address));
   }
-  const endpoint = target.endpoint;
-  if (endpoint === null) return false;
+  return target.endpoint !== null && selectorPeerSelects(peer, target.endpoint, policy, namespaceLabels);
+}
+
+/** A NetworkPolicy selector peer: podSelector alone means the policy's own namespace; both selectors AND. */
+export function selectorPeerSelects(
+  peer: Extract<NetworkPolicyPeer, { kind: 'selector' }>, endpoint: Endpoint, policy: NetworkPolicy, namespaceLabels: NamespaceLabels,
+): boolean {
   const namespaceMatches = peer.namespaceSelector === null
     ? endpoint.namespace === policy.namespace
     : selectorMatches(peer.namespaceSelector, namespaceLabels(endpoint.namespace));

@@ -1,0 +1,155 @@
+/**
+ * Rendering the IR as libnftables JSON commands. Everything Berth owns lives in `table inet berth-firewall`;
+ * nothing outside it is read or changed.
+ */
+import type { NftCommand, NftExpression, NftMapElement, NftScript, NftStatement } from '@berth/nftables-napi';
+import { formatAddress, type Family } from '../model/address.js';
+import type { Direction } from '../evaluate/context.js';
+import { dispatchNames, tableName, type ActionChain, type Box, type CompiledFirewall, type DispatchName, type Group } from './ir.js';
+
+const family = 'inet' as const;
+const table = { family, table: tableName } as const;
+
+/** The set holding one element, the generation; a diff deletes the old value, so a stale diff aborts. */
+export const generationSet = 'generation';
+export const forwardChain = 'forward';
+/** Log lines are best effort (a non-initial netns only logs with nf_log_all_netns=1); at most this many per second per action. */
+const logRatePerSecond = 10;
+const logBurst = 20;
+
+function ipProtocol(familyOf: Family): 'ip' | 'ip6' {
+  return familyOf === 4 ? 'ip' : 'ip6';
+}
+
+function range<T extends NftExpression>(low: T, high: T): NftExpression {
+  return low === high ? low : { range: [low, high] };
+}
+
+export function boxElement(box: Box, familyOf: Family): NftMapElement {
+  const key: NftExpression = {
+    concat: [
+      range(formatAddress({ family: familyOf, value: box.peerLow }), formatAddress({ family: familyOf, value: box.peerHigh })),
+      range(box.protocolLow, box.protocolHigh),
+      range(box.portLow, box.portHigh),
+    ],
+  };
+  return [key, { jump: { target: box.action } }];
+}
+
+export function dispatchElement(address: string, group: string): NftMapElement {
+  return [address, { jump: { target: group } }];
+}
+
+function actionRules(action: ActionChain): NftStatement[][] {
+  const log: NftStatement[] = [
+    { limit: { rate: logRatePerSecond, per: 'second', burst: logBurst } },
+    { log: { prefix: action.logPrefix } },
+  ];
+  return [log, action.verb === 'drop' ? [{ counter: null }, { drop: null }] : [{ counter: null }]];
+}
+
+export function addActionChain(action: ActionChain): NftCommand[] {
+  return [
+    { add: { chain: { ...table, name: action.name } } },
+    ...actionRules(action).map((expr): NftCommand => ({ add: { rule: { ...table, chain: action.name, expr } } })),
+  ];
+}
+
+export function deleteActionChain(action: ActionChain): NftCommand {
+  return { delete: { chain: { ...table, name: action.name } } };
+}
+
+function groupLookup(group: Group): NftStatement {
+  const peerField = group.direction === 'egress' ? 'daddr' : 'saddr';
+  return {
+    vmap: {
+      key: { concat: [{ payload: { protocol: ipProtocol(group.family), field: peerField } }, { meta: { key: 'l4proto' } }, { payload: { protocol: 'th', field: 'dport' } }] },
+      data: `@${group.name}`,
+    },
+  };
+}
+
+export function groupKeyType(familyOf: Family): readonly ['ipv4_addr' | 'ipv6_addr', 'inet_proto', 'inet_service'] {
+  return [familyOf === 4 ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'];
+}
+
+export function addGroup(group: Group): NftCommand[] {
+  const commands: NftCommand[] = [
+    { add: { map: { ...table, name: group.name, type: groupKeyType(group.family), map: 'verdict', flags: ['interval'] } } },
+  ];
+  if (group.boxes.length > 0) commands.push(groupElements('add', group.name, group.family, group.boxes));
+  commands.push({ add: { chain: { ...table, name: group.name } } });
+  commands.push({ add: { rule: { ...table, chain: group.name, expr: [groupLookup(group)] } } });
+  return commands;
+}
+
+export function deleteGroup(group: Group): NftCommand[] {
+  return [{ delete: { chain: { ...table, name: group.name } } }, { delete: { map: { ...table, name: group.name } } }];
+}
+
+export function groupElements(verb: 'add' | 'delete', name: string, familyOf: Family, boxes: readonly Box[]): NftCommand {
+  const element = { ...table, name, elem: boxes.map((box) => boxElement(box, familyOf)) };
+  return verb === 'add' ? { add: { element } } : { delete: { element } };
+}
+
+export function dispatchElements(verb: 'add' | 'delete', name: DispatchName, entries: readonly (readonly [string, string])[]): NftCommand {
+  const element = { ...table, name, elem: entries.map(([address, group]) => dispatchElement(address, group)) };
+  return verb === 'add' ? { add: { element } } : { delete: { element } };
+}
+
+function dispatchFamily(name: DispatchName): Family {
+  return name.endsWith('6') ? 6 : 4;
+}
+
+function dispatchDirection(name: DispatchName): Direction {
+  return name.startsWith('egress') ? 'egress' : 'ingress';
+}
+
+function forwardRules(): NftStatement[][] {
+  const rules: NftStatement[][] = [[{ match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } }, { accept: null }]];
+  for (const name of dispatchNames) {
+    const field = dispatchDirection(name) === 'egress' ? 'saddr' : 'daddr';
+    rules.push([{ vmap: { key: { payload: { protocol: ipProtocol(dispatchFamily(name)), field } }, data: `@${name}` } }]);
+  }
+  return rules;
+}
+
+function sortedEntries(map: ReadonlyMap<string, string>): [string, string][] {
+  return [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+export function sortedByName<T extends { readonly name: string }>(values: Iterable<T>): T[] {
+  return [...values].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * The full resync: one transaction that creates the table if missing, deletes it, and builds it again, so the
+ * kernel switches from the old ruleset to the new one atomically (no window without rules) and conntrack
+ * entries (established flows) survive.
+ */
+export function renderFull(compiled: CompiledFirewall, generation: number): NftScript {
+  const commands: NftCommand[] = [
+    { add: { table: { family, name: tableName } } },
+    { delete: { table: { family, name: tableName } } },
+    { add: { table: { family, name: tableName } } },
+    { add: { set: { ...table, name: generationSet, type: 'mark' } } },
+    { add: { element: { ...table, name: generationSet, elem: [generation] } } },
+  ];
+  for (const action of sortedByName(compiled.actions.values())) commands.push(...addActionChain(action));
+  for (const group of sortedByName(compiled.groups.values())) commands.push(...addGroup(group));
+  for (const name of dispatchNames) {
+    commands.push({ add: { map: { ...table, name, type: dispatchFamily(name) === 4 ? 'ipv4_addr' : 'ipv6_addr', map: 'verdict' } } });
+    const entries = sortedEntries(compiled.dispatch.get(name) ?? new Map());
+    if (entries.length > 0) commands.push(dispatchElements('add', name, entries));
+  }
+  commands.push({ add: { chain: { ...table, name: forwardChain, type: 'filter', hook: 'forward', prio: 0, policy: 'accept' } } });
+  for (const expr of forwardRules()) commands.push({ add: { rule: { ...table, chain: forwardChain, expr } } });
+  return { nftables: commands };
+}
+
+/** Removes everything Berth's firewall put into the namespace (one transaction; fine if it is absent). */
+export function renderRemove(): NftScript {
+  return { nftables: [{ add: { table: { family, name: tableName } } }, { delete: { table: { family, name: tableName } } }] };
+}
+
+export { sortedEntries };
