@@ -2,3 +2,55 @@ export { createLogger, type Logger } from './log/logger.js';
 export { CniError, CniCode, type CniCodeValue } from './errors.js';
 export * from './net/index.js';
 export * from './nat/index.js';
+// CNI protocol core (spec), plugin skeleton (skel), delegation and engine-style execution (invoke), berth-ipam.
+export {
+  SUPPORTED_VERSIONS, CURRENT_VERSION, type CniVersion, isSupportedVersion, parseVersion, compareVersions, versionAtLeast,
+} from './spec/version.js';
+export {
+  CNI_COMMANDS, type CniCommand, type CniEnvironment, type CniParameters, isCniCommand, readCommand, readCniParameters,
+  parseCniArgs,
+} from './spec/env.js';
+export {
+  validateContainerId, validateInterfaceName, interfaceNameProblem, validateNetworkName, pluginTypeProblem,
+  containerIdLengthMax, interfaceNameBytesMax,
+} from './spec/names.js';
+export {
+  type JsonObject, isJsonObject, fieldPath, invalidField, expectObject, optionalObject, optionalString, requiredString,
+  optionalBoolean, optionalUint, optionalArray, optionalStringArray,
+} from './spec/fields.js';
+export {
+  configBytesMax, minimumVersionFor, decodeConfigText, checkConfigVersion, parsePluginConfig,
+  type PluginConfig, type IpamSection, type ConfigArgs, type GcAttachment, type ParseConfigOptions,
+} from './spec/config.js';
+export {
+  parseResult, encodeResult, parseRoute, parseDns, isEmptyDns,
+  type Result, type ResultInterface, type ResultIp, type ResultRoute, type Dns,
+} from './spec/result.js';
+export {
+  parseRuntimeConfig, parseRangeSpec, parseRangeSets,
+  type RuntimeConfig, type PortMapping, type RangeSpec, type RuntimeDns,
+} from './spec/runtime-config.js';
+export { encodeVersionInfo, encodeError, declaredVersion, formatJson } from './spec/output.js';
+export { tryParseCidr } from './spec/ip.js';
+export type { CniPlugin, CniRequest, PluginCommand } from './skel/plugin.js';
+export { buildRequest } from './skel/request.js';
+export { runPlugin, type PluginIo } from './skel/run.js';
+export { main, processIo, readStdinCapped, writeAllSync } from './skel/main.js';
+export { findPlugin } from './invoke/find.js';
+export {
+  execPlugin, pluginTimeoutMsDefault, pluginStdoutBytesMax, type ExecPluginOptions, type ExecPluginOutput,
+} from './invoke/exec.js';
+export {
+  delegateAdd, delegateDel, delegateCheck, delegateStatus, delegateGc, decodeDelegatedResult, type DelegateOptions,
+} from './invoke/delegate.js';
+export {
+  ipamAdd, ipamDel, ipamCheck, ipamStatus, ipamGc, ipamType, isInProcessIpam, inProcessIpam,
+} from './invoke/ipam.js';
+export {
+  execConflist, parseConflist, deriveRequestConfig,
+  type Conflist, type AttachmentParameters, type ConflistRunOptions, type ConflistCommand, type ConflistRequest,
+  type ConflistOutcome,
+} from './invoke/conflist.js';
+export { createBerthIpam, BERTH_IPAM_TYPE, type BerthIpamOptions } from './plugins/ipam/plugin.js';
+export { IpamCode } from './ipam/allocator.js';
+export { DEFAULT_DATA_DIR as IPAM_DEFAULT_DATA_DIR } from './ipam/config.js';

@@ -1,5 +1,5 @@
 import { CniCode, CniError } from '../errors.js';
-import { formatIp, parseIp, type IpAddress } from '../spec/ip.js';
+import { formatIp, tryParseIp, type IpAddress } from '../net/ip.js';
 import type { ResultIp } from '../spec/result.js';
 import {
   allocatableCount, describeRangeSet, isAllocatable, rangeContains, type Range, type RangeSet,
@@ -49,7 +49,7 @@ interface Held {
 function parseReservations(reservations: ReadonlyMap<string, Owner>): Held[] {
   const held: Held[] = [];
   for (const [key, owner] of reservations) {
-    const address = parseIp(key);
+    const address = tryParseIp(key);
     if (address !== undefined) held.push({ address, owner });
   }
   return held;
@@ -68,7 +68,7 @@ export function freeCount(set: RangeSet, reservations: ReadonlyMap<string, Owner
 function heldInSet(set: RangeSet, state: AllocationState, owner: Owner): { address: IpAddress; range: Range } | undefined {
   for (const [key, holder] of state.reservations) {
     if (!sameOwner(holder, owner)) continue;
-    const address = parseIp(key);
+    const address = tryParseIp(key);
     const range = address === undefined ? undefined : rangeOf(set, address);
     if (address !== undefined && range !== undefined) return { address, range };
   }

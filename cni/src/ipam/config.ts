@@ -2,7 +2,8 @@ import { isAbsolute } from 'node:path';
 import { CniCode, CniError } from '../errors.js';
 import type { PluginConfig } from '../spec/config.js';
 import { fieldPath, optionalArray, optionalString, type JsonObject } from '../spec/fields.js';
-import { formatIp, parseCidr, parseIp, type IpAddress } from '../spec/ip.js';
+import { formatIp, tryParseIp, type IpAddress } from '../net/ip.js';
+import { tryParseCidr } from '../spec/ip.js';
 import { parseRoute, type ResultRoute } from '../spec/result.js';
 import { parseRangeSets, parseRangeSpec, type RangeSpec } from '../spec/runtime-config.js';
 import { canonicalizeRangeSet, describeRangeSet, rangeSetsOverlap, type RangeSet } from './range.js';
@@ -34,7 +35,7 @@ function invalid(message: string): CniError {
 
 /** "10.0.0.5" or "10.0.0.5/24": the address part (the prefix comes from the range). */
 function parseRequestedIp(text: string, source: string, code: number): IpAddress {
-  const address = text.includes('/') ? parseCidr(text)?.address : parseIp(text);
+  const address = text.includes('/') ? tryParseCidr(text)?.address : tryParseIp(text);
   if (address === undefined) throw new CniError(code, `Invalid requested IP "${text}" in ${source}`);
   return address;
 }

@@ -1,9 +1,10 @@
 import { CniCode, CniError } from '../errors.js';
 import { fieldPath } from '../spec/fields.js';
 import {
-  bitsOf, formatCidr, formatIp, lastOf, networkOf, parseCidr, parseIp, prefixContains, type IpAddress, type IpFamily,
-  type IpPrefix,
-} from '../spec/ip.js';
+  cidrBroadcast, cidrContains, cidrNetwork, familyBits, formatCidr,
+  formatIp, tryParseIp, type IpAddress, type IpCidr, type IpFamily,
+} from '../net/ip.js';
+import { tryParseCidr } from '../spec/ip.js';
 import type { RangeSpec } from '../spec/runtime-config.js';
 
 /**
@@ -12,7 +13,7 @@ import type { RangeSpec } from '../spec/runtime-config.js';
  * Never allocated: the gateway, the network address, and for IPv4 the broadcast address.
  */
 export interface Range {
-  readonly subnet: IpPrefix;
+  readonly subnet: IpCidr;
   readonly start: IpAddress;
   readonly end: IpAddress;
   readonly gateway: IpAddress;
@@ -25,29 +26,29 @@ function invalid(message: string): CniError {
   return new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: ${message}`);
 }
 
-function parseMember(text: string | undefined, path: string, subnet: IpPrefix, mustBeInside: boolean): IpAddress | undefined {
+function parseMember(text: string | undefined, path: string, subnet: IpCidr, mustBeInside: boolean): IpAddress | undefined {
   if (text === undefined) return undefined;
-  const address = parseIp(text);
+  const address = tryParseIp(text);
   if (address === undefined) throw invalid(`"${path}" "${text}" is not an IP address`);
   if (address.family !== subnet.address.family) throw invalid(`"${path}" ${text} is not of the subnet's family (${formatCidr(subnet)})`);
-  if (mustBeInside && !prefixContains(subnet, address)) throw invalid(`"${path}" ${text} is not in subnet ${formatCidr(subnet)}`);
+  if (mustBeInside && !cidrContains(subnet, address)) throw invalid(`"${path}" ${text} is not in subnet ${formatCidr(subnet)}`);
   return address;
 }
 
 /** Canonicalises one range as host-local does; every problem is code 7 naming the field. */
 export function canonicalizeRange(spec: RangeSpec, path: string): Range {
-  const parsed = parseCidr(spec.subnet);
+  const parsed = tryParseCidr(spec.subnet);
   if (parsed === undefined) throw invalid(`"${fieldPath(path, 'subnet')}" "${spec.subnet}" is not a subnet in CIDR notation`);
   const { family } = parsed.address;
-  if (parsed.prefixLength > bitsOf(family) - 2) throw invalid(`network ${spec.subnet} is too small to allocate from`);
-  const network = networkOf(parsed);
+  if (parsed.prefixLength > familyBits(family) - 2) throw invalid(`network ${spec.subnet} is too small to allocate from`);
+  const network = cidrNetwork(parsed);
   if (network.value !== parsed.address.value) {
     throw invalid(`"${fieldPath(path, 'subnet')}" ${spec.subnet} has host bits set; the network address is ${formatIp(network)}`);
   }
-  const subnet: IpPrefix = { address: network, prefixLength: parsed.prefixLength };
+  const subnet: IpCidr = { address: network, prefixLength: parsed.prefixLength };
   const start = parseMember(spec.rangeStart, fieldPath(path, 'rangeStart'), subnet, true)
     ?? { family, value: network.value + 1n };
-  const last = lastOf(subnet);
+  const last = cidrBroadcast(subnet);
   const end = parseMember(spec.rangeEnd, fieldPath(path, 'rangeEnd'), subnet, true)
     ?? { family, value: family === 4 ? last.value - 1n : last.value };
   if (start.value > end.value) throw invalid(`"${path}" rangeStart ${formatIp(start)} is after rangeEnd ${formatIp(end)}`);
@@ -69,13 +70,13 @@ export function isAllocatable(range: Range, address: IpAddress): boolean {
   if (!rangeContains(range, address)) return false;
   if (address.value === range.gateway.value) return false;
   if (address.value === range.subnet.address.value) return false;
-  return !(rangeFamily(range) === 4 && address.value === lastOf(range.subnet).value);
+  return !(rangeFamily(range) === 4 && address.value === cidrBroadcast(range.subnet).value);
 }
 
 /** How many addresses of the range can ever be allocated. */
 export function allocatableCount(range: Range): bigint {
   const excluded = new Set<bigint>([range.gateway.value, range.subnet.address.value]);
-  if (rangeFamily(range) === 4) excluded.add(lastOf(range.subnet).value);
+  if (rangeFamily(range) === 4) excluded.add(cidrBroadcast(range.subnet).value);
   let count = range.end.value - range.start.value + 1n;
   for (const value of excluded) if (value >= range.start.value && value <= range.end.value) count -= 1n;
   return count;

@@ -5,7 +5,7 @@ import {
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CniCode, CniError } from '../errors.js';
-import { formatIp, parseIp, type IpAddress } from '../spec/ip.js';
+import { formatIp, tryParseIp, type IpAddress } from '../net/ip.js';
 import type { AllocationState, Owner } from './allocator.js';
 import { noFailpoints, type Failpoint } from './failpoints.js';
 
@@ -109,12 +109,12 @@ export class ReservationStore {
   #readCursor(name: string, into: Map<number, IpAddress>): void {
     const index = name.slice(LAST_RESERVED_PREFIX.length);
     if (!/^(0|[1-9]\d{0,3})$/.test(index)) return;
-    const address = parseIp((this.#readText(name) ?? '').trim());
+    const address = tryParseIp((this.#readText(name) ?? '').trim());
     if (address !== undefined) into.set(Number(index), address);
   }
 
   #readReservation(name: string, into: Map<string, Owner>): void {
-    const address = parseIp(name);
+    const address = tryParseIp(name);
     if (address === undefined) return;
     const owner = parseReservation(this.#readText(name) ?? '');
     if (owner !== undefined) into.set(formatIp(address), owner);
@@ -136,7 +136,7 @@ export class ReservationStore {
 
   /** Removes a reservation by its canonical address text; a missing one is fine (DEL is idempotent). */
   release(key: string): void {
-    if (parseIp(key) === undefined || formatIp(parseIp(key) as IpAddress) !== key) {
+    if (tryParseIp(key) === undefined || formatIp(tryParseIp(key) as IpAddress) !== key) {
       throw new TypeError(`ReservationStore.release: "${key}" is not a canonical IP address`);
     }
     this.#unlink(key);

@@ -3,7 +3,8 @@ import {
   expectObject, fieldPath, invalidField, optionalArray, optionalString, optionalStringArray, optionalUint,
   requiredString, type JsonObject,
 } from './fields.js';
-import { parseCidr, parseIp } from './ip.js';
+import { tryParseIp } from '../net/ip.js';
+import { tryParseCidr } from './ip.js';
 import { isLegacyResultVersion, type CniVersion } from './version.js';
 
 /** An interface of a result. `mtu`, `socketPath` and `pciID` exist from 1.0.0 on. */
@@ -53,12 +54,12 @@ export interface Result {
 }
 
 function checkCidr(value: string, path: string): string {
-  if (parseCidr(value) === undefined) throw invalidField(path, 'an address in CIDR notation', value);
+  if (tryParseCidr(value) === undefined) throw invalidField(path, 'an address in CIDR notation', value);
   return value;
 }
 
 function checkIp(value: string | undefined, path: string): string | undefined {
-  if (value !== undefined && parseIp(value) === undefined) throw invalidField(path, 'an IP address', value);
+  if (value !== undefined && tryParseIp(value) === undefined) throw invalidField(path, 'an IP address', value);
   return value;
 }
 
@@ -159,7 +160,7 @@ function encodeInterface(item: ResultInterface, legacy: boolean): JsonObject {
 function encodeIp(item: ResultIp, legacy: boolean): JsonObject {
   const base = defined<JsonObject>({ address: item.address, gateway: item.gateway, interface: item.interface });
   if (!legacy) return base;
-  const family = parseCidr(item.address)?.address.family;
+  const family = tryParseCidr(item.address)?.address.family;
   if (family === undefined) throw new RangeError(`Cannot encode result address "${item.address}"`);
   return { version: String(family), ...base };
 }

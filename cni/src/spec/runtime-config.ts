@@ -2,7 +2,7 @@ import {
   expectObject, fieldPath, invalidField, optionalArray, optionalString, optionalStringArray, optionalUint,
   requiredString, type JsonObject,
 } from './fields.js';
-import { parseIp } from './ip.js';
+import { tryParseIp } from '../net/ip.js';
 
 /** One entry of the `portMappings` capability (CONVENTIONS.md). */
 export interface PortMapping {
@@ -49,7 +49,7 @@ function parsePortMapping(value: unknown, path: string): PortMapping {
     return number;
   };
   const hostIP = optionalString(object, 'hostIP', path);
-  if (hostIP !== undefined && hostIP !== '' && parseIp(hostIP) === undefined) throw invalidField(fieldPath(path, 'hostIP'), 'an IP address', hostIP);
+  if (hostIP !== undefined && hostIP !== '' && tryParseIp(hostIP) === undefined) throw invalidField(fieldPath(path, 'hostIP'), 'an IP address', hostIP);
   const mapping = {
     hostPort: port('hostPort'),
     containerPort: port('containerPort'),

@@ -2,11 +2,11 @@ import t from 'tap';
 import { CniError } from '../../src/errors.js';
 import { allocate, freeCount, pickToResultIp, type Owner } from '../../src/ipam/allocator.js';
 import { canonicalizeRangeSet, type RangeSet } from '../../src/ipam/range.js';
-import { formatIp, parseIp, type IpAddress } from '../../src/spec/ip.js';
+import { formatIp, tryParseIp, type IpAddress } from '../../src/net/ip.js';
 import type { RangeSpec } from '../../src/spec/runtime-config.js';
 
 const ip = (text: string): IpAddress => {
-  const address = parseIp(text);
+  const address = tryParseIp(text);
   if (address === undefined) throw new Error(`bad test address ${text}`);
   return address;
 };

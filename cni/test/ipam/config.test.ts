@@ -4,7 +4,7 @@ import { DEFAULT_DATA_DIR, parseIpamConfig } from '../../src/ipam/config.js';
 import { describeRangeSet } from '../../src/ipam/range.js';
 import { parseResolvConf } from '../../src/ipam/resolv-conf.js';
 import { parsePluginConfig } from '../../src/spec/config.js';
-import { formatIp } from '../../src/spec/ip.js';
+import { formatIp } from '../../src/net/ip.js';
 
 function ipamConfig(ipam: unknown, extra: object = {}, cniArgs = new Map<string, string>()) {
   const config = parsePluginConfig(JSON.stringify({ cniVersion: '1.1.0', name: 'net1', type: 'berth-bridge', ipam, ...extra }), { command: 'ADD' });

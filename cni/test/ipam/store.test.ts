@@ -2,10 +2,10 @@ import t from 'tap';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReservationStore, parseReservation } from '../../src/ipam/store.js';
-import { parseIp, type IpAddress } from '../../src/spec/ip.js';
+import { tryParseIp, type IpAddress } from '../../src/net/ip.js';
 import { tempDataDir } from './helpers.js';
 
-const ip = (text: string): IpAddress => parseIp(text) as IpAddress;
+const ip = (text: string): IpAddress => tryParseIp(text) as IpAddress;
 
 t.test('reserve writes host-local\'s layout: <ip> holding "id\\r\\nifname" (0600) and last_reserved_ip.<set>', async (t) => {
   const dataDir = tempDataDir(t);

@@ -8,7 +8,8 @@ import { parseResolvConf } from '../../ipam/resolv-conf.js';
 import { describeRangeSet, rangeContains } from '../../ipam/range.js';
 import { ReservationStore, type StoreSnapshot } from '../../ipam/store.js';
 import type { CniPlugin, CniRequest } from '../../skel/plugin.js';
-import { formatIp, parseCidr } from '../../spec/ip.js';
+import { formatIp } from '../../net/ip.js';
+import { tryParseCidr } from '../../spec/ip.js';
 import type { Dns, Result, ResultIp, ResultRoute } from '../../spec/result.js';
 import { SUPPORTED_VERSIONS } from '../../spec/version.js';
 
@@ -132,7 +133,7 @@ export function createBerthIpam(options: BerthIpamOptions = {}): CniPlugin {
     }
     // Every address of prevResult inside our ranges must still be reserved for this attachment.
     for (const ip of request.config.prevResult?.ips ?? []) {
-      const address = parseCidr(ip.address)?.address;
+      const address = tryParseCidr(ip.address)?.address;
       if (address === undefined || !config.rangeSets.some((set) => set.some((range) => rangeContains(range, address)))) continue;
       if (!held.includes(formatIp(address))) {
         throw new CniError(CniCode.Internal, `${BERTH_IPAM_TYPE}: ${formatIp(address)} of prevResult is not reserved for container ${owner.containerId} interface ${owner.ifName ?? ''}`);
