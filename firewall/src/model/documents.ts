@@ -63,6 +63,15 @@ function parseOne(raw: unknown, options: Required<ParseOptions>): PolicyDocument
   return kind.parse(object, options);
 }
 
+/** Validates one already-decoded document (state files hold them as JSON). */
+export function parseDocumentObject(raw: unknown, options: ParseOptions = {}): PolicyDocument {
+  try {
+    return parseOne(raw, { defaultNamespace: options.defaultNamespace ?? 'default' });
+  } catch (error) {
+    throw wrap(error, `document${describeRaw(raw)}`);
+  }
+}
+
 /** Flattens `kind: List` (what `kubectl get -o yaml` prints) into its items. */
 function flatten(value: unknown): unknown[] {
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {

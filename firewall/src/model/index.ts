@@ -1,6 +1,6 @@
 export * from './types.js';
 export * from './address.js';
-export { parseDocuments, type ParsedDocument, type ParseOptions } from './documents.js';
+export { parseDocuments, parseDocumentObject, type ParsedDocument, type ParseOptions } from './documents.js';
 export { parseEndpoint, endpointKey } from './endpoint.js';
 export { parseSelector, selectorMatches, formatSelector, parseLabels } from './labels.js';
 export { formatPortMatch, portNameProblem } from './ports.js';

@@ -1,0 +1,126 @@
+/**
+ * The firewall as the CLI and the CNI plugin use it, with no agent: every change takes the state lock, loads
+ * the state, changes it, compiles, enforces in the target namespace and saves. Enforcement happens before the
+ * save, so a change the kernel rejects leaves the state as it was.
+ */
+import { compile } from './compile/compile.js';
+import type { CompiledFirewall } from './compile/ir.js';
+import { Enforcer, type ActionCounter, type ApplyResult } from './enforce/enforcer.js';
+import type { NftBackendFactory } from './enforce/backend.js';
+import { Evaluator, type Decision, type FlowQuery } from './evaluate/decide.js';
+import { parseDocuments, type ParseOptions } from './model/documents.js';
+import {
+  applyDocuments, collectEndpoints, removeDocument, removeEndpointByKey, removeEndpointByOwner, upsertEndpoint,
+} from './state/mutations.js';
+import { FirewallStore, policySetOf, type EndpointRecord, type FirewallState } from './state/store.js';
+
+export interface FirewallOptions {
+  /** State root (default `$BERTH_ROOT` or /var/lib/berth); the firewall keeps its files in `<root>/firewall`. */
+  readonly root?: string;
+  /** Network namespace to enforce in (a path such as /run/netns/NAME); default: the current one. */
+  readonly netns?: string;
+  readonly backend?: NftBackendFactory;
+}
+
+export interface ChangeResult<T> {
+  readonly value: T;
+  readonly enforcement: ApplyResult;
+}
+
+export function compileState(state: FirewallState): CompiledFirewall {
+  const { policies, namespaces } = policySetOf(state);
+  return compile({ policies, namespaces, endpoints: state.endpoints });
+}
+
+export class Firewall {
+  readonly store: FirewallStore;
+  readonly enforcer: Enforcer;
+
+  constructor(options: FirewallOptions = {}) {
+    this.store = new FirewallStore(options.root);
+    this.enforcer = new Enforcer({
+      store: this.store,
+      ...(options.netns === undefined ? {} : { netns: options.netns }),
+      ...(options.backend === undefined ? {} : { backend: options.backend }),
+    });
+  }
+
+  read(): FirewallState {
+    return this.store.read();
+  }
+
+  async #change<T>(mutate: (state: FirewallState) => { state: FirewallState; value: T }, options: { resync?: boolean } = {}): Promise<ChangeResult<T>> {
+    return this.store.locked(() => {
+      const before = this.store.read();
+      const { state, value } = mutate(before);
+      const enforcement = this.enforcer.apply(compileState(state), options);
+      this.store.write(state, before);
+      return { value, enforcement };
+    });
+  }
+
+  /** `berth policy apply -f`: all documents of the text, or none of them. */
+  async apply(text: string, options: ParseOptions = {}): Promise<ChangeResult<{ created: readonly string[]; configured: readonly string[]; unchanged: readonly string[] }>> {
+    const parsed = parseDocuments(text, options);
+    return this.#change((state) => {
+      const outcome = applyDocuments(state, parsed);
+      return { state: outcome.state, value: { created: outcome.created, configured: outcome.configured, unchanged: outcome.unchanged } };
+    });
+  }
+
+  /** Removes a document by key (`NetworkPolicy/NS/NAME`, `AdminNetworkPolicy/NAME`, …). */
+  async remove(key: string): Promise<ChangeResult<string>> {
+    return this.#change((state) => ({ state: removeDocument(state, key), value: key }));
+  }
+
+  async setMonitor(monitor: boolean): Promise<ChangeResult<boolean>> {
+    return this.#change((state) => ({ state: { ...state, monitor }, value: monitor }));
+  }
+
+  async registerEndpoint(record: EndpointRecord): Promise<ChangeResult<readonly EndpointRecord[]>> {
+    return this.#change((state) => {
+      const outcome = upsertEndpoint(state, record);
+      return { state: outcome.state, value: outcome.replaced };
+    });
+  }
+
+  async unregisterEndpoint(containerId: string, ifName: string): Promise<ChangeResult<readonly EndpointRecord[]>> {
+    return this.#change((state) => {
+      const outcome = removeEndpointByOwner(state, containerId, ifName);
+      return { state: outcome.state, value: outcome.removed };
+    });
+  }
+
+  async removeEndpoint(key: string): Promise<ChangeResult<string>> {
+    return this.#change((state) => ({ state: removeEndpointByKey(state, key), value: key }));
+  }
+
+  /** Removes endpoints whose owning attachment (`containerId/ifName`) is not in `valid`. */
+  async collectGarbage(valid: ReadonlySet<string>): Promise<ChangeResult<readonly EndpointRecord[]>> {
+    return this.#change((state) => {
+      const outcome = collectEndpoints(state, valid);
+      return { state: outcome.state, value: outcome.removed };
+    });
+  }
+
+  /** Full resync: rebuilds the table from the state in one transaction. */
+  async resync(): Promise<ChangeResult<null>> {
+    return this.#change((state) => ({ state, value: null }), { resync: true });
+  }
+
+  /** Deletes the table from the namespace; the state stays (a later change or resync restores it). */
+  async disable(): Promise<void> {
+    await this.store.locked(() => this.enforcer.remove());
+  }
+
+  explain(query: FlowQuery): Decision {
+    const state = this.store.read();
+    const { policies, namespaces } = policySetOf(state);
+    return new Evaluator(policies, namespaces, state.endpoints).decide(query);
+  }
+
+  /** Drop and monitor counters per action chain of the current state. */
+  counters(): ActionCounter[] {
+    return this.enforcer.counters([...compileState(this.store.read()).actions.keys()]);
+  }
+}
