@@ -3,15 +3,18 @@ import { CniError } from '../errors.js';
 import { cidrNetwork, formatIp, tryParseIp, type IpAddress, type IpCidr, type IpFamily } from '../net/ip.js';
 import type { PortMapping } from '../spec/runtime-config.js';
 import { NatCode } from './errors.js';
-import { NatSet, natFamily, natTable, type NatSetName } from './ruleset.js';
+import { NatSet } from './ruleset.js';
+import type { OwnedTableSpec } from './table-spec.js';
 
-/** One element of a NAT set or map, with the owner tag its comment carries. `value` only for maps. */
-export interface NatElement {
-  readonly set: NatSetName;
+/** One element of an owned set or map, with the owner tag its comment carries. `value` only for maps. */
+export interface OwnedElement {
+  readonly set: string;
   readonly key: NftExpression;
   readonly value?: NftExpression;
   readonly owner: string;
 }
+/** An element of the NAT table. */
+export type NatElement = OwnedElement;
 
 /** Transport protocols a port mapping may name (they all carry ports where `th dport` reads them). */
 export const portMappingProtocols = ['tcp', 'udp', 'sctp'] as const;
@@ -133,21 +136,21 @@ function canonical(expression: NftExpression | undefined): unknown {
 }
 
 /** The element's set and key: what the kernel considers the same element. */
-export function elementIdentity(element: Pick<NatElement, 'set' | 'key'>): string {
+export function elementIdentity(element: Pick<OwnedElement, 'set' | 'key'>): string {
   return `${element.set} ${JSON.stringify(canonical(element.key))}`;
 }
 
-export function valueIdentity(element: NatElement): string {
+export function valueIdentity(element: OwnedElement): string {
   return JSON.stringify(canonical(element.value) ?? null);
 }
 
 /** Set (or map) and key and value and owner: equal when nothing about the element differs. */
-export function fullIdentity(element: NatElement): string {
+export function fullIdentity(element: OwnedElement): string {
   return `${elementIdentity(element)} ${valueIdentity(element)} ${element.owner}`;
 }
 
-function groupBySet(elements: readonly NatElement[]): Map<NatSetName, NatElement[]> {
-  const groups = new Map<NatSetName, NatElement[]>();
+function groupBySet(elements: readonly OwnedElement[]): Map<string, OwnedElement[]> {
+  const groups = new Map<string, OwnedElement[]>();
   for (const element of elements) {
     const group = groups.get(element.set) ?? [];
     group.push(element);
@@ -157,11 +160,11 @@ function groupBySet(elements: readonly NatElement[]): Map<NatSetName, NatElement
 }
 
 /** `add element` commands (one per set), each element carrying its owner tag as comment. */
-export function addElementCommands(elements: readonly NatElement[]): NftCommand[] {
+export function addElementCommands(spec: OwnedTableSpec, elements: readonly OwnedElement[]): NftCommand[] {
   return [...groupBySet(elements)].map(([name, group]) => ({
     add: {
       element: {
-        family: natFamily, table: natTable, name,
+        family: spec.family, table: spec.name, name,
         elem: group.map((element): NftSetElement | NftMapElement => {
           const keyed: NftSetElement = { elem: { val: element.key, comment: element.owner } };
           return element.value === undefined ? keyed : [keyed, element.value];
@@ -172,8 +175,8 @@ export function addElementCommands(elements: readonly NatElement[]): NftCommand[
 }
 
 /** `delete element` commands (one per set): keys only, which is how the kernel finds set and map elements. */
-export function deleteElementCommands(elements: readonly NatElement[]): NftCommand[] {
+export function deleteElementCommands(spec: OwnedTableSpec, elements: readonly OwnedElement[]): NftCommand[] {
   return [...groupBySet(elements)].map(([name, group]) => ({
-    delete: { element: { family: natFamily, table: natTable, name, elem: group.map((element) => element.key) } },
+    delete: { element: { family: spec.family, table: spec.name, name, elem: group.map((element) => element.key) } },
   }));
 }

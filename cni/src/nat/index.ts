@@ -1,12 +1,16 @@
 export { NatCode } from './errors.js';
 export { ownerTag, networkTag, tagInNetwork, ownerTagLengthMax, type NatOwner } from './owner.js';
+export type { OwnedTableSpec } from './table-spec.js';
 export {
-  NatSet, natFamily, natTable, natRulesetVersion, natBaseScript, masqueradeSets, portMappingSets, allNatSets,
-  type NatSetName,
+  NatSet, natFamily, natTableName, natRulesetVersion, natBaseScript, natTableSpec, masqueradeSets, portMappingSets,
+  allNatSets, type NatSetName,
 } from './ruleset.js';
 export {
   masqueradeElements, portMappingElements, portMappingProtocols, elementIdentity, fullIdentity, addElementCommands,
-  deleteElementCommands, type NatElement, type PortMappingSpec,
+  deleteElementCommands, type OwnedElement, type NatElement, type PortMappingSpec,
 } from './elements.js';
-export { readNatListing, type NatListing } from './listing.js';
-export { NatTable, natLockPathDefault, type NatTableOptions, type NatChange, type NftRunner } from './nat-table.js';
+export { readOwnedListing, type OwnedListing } from './listing.js';
+export {
+  OwnedTable, tableLockDirDefault, type OwnedTableOptions, type OwnedTableChange, type NftRunner,
+} from './owned-table.js';
+export { macspoofTableSpec, macspoofTableName, macspoofBaseScript, macspoofElements, MacspoofSet } from './macspoof.js';

@@ -1,15 +1,11 @@
 import type { NftExpression, NftMapElement, NftOutput, NftSetElement } from '@berth/nftables-napi';
-import type { NatElement } from './elements.js';
-import { allNatSets, natTable, type NatSetName } from './ruleset.js';
+import type { OwnedElement } from './elements.js';
+import type { OwnedTableSpec } from './table-spec.js';
 
-/** What `list table inet berth-nat` shows: which of Berth's sets exist, and their elements. */
-export interface NatListing {
-  readonly sets: ReadonlySet<NatSetName>;
-  readonly elements: readonly NatElement[];
-}
-
-function isNatSet(name: string): name is NatSetName {
-  return (allNatSets as readonly string[]).includes(name);
+/** What `list table` shows of an owned table: which of its sets exist, and their elements. */
+export interface OwnedListing {
+  readonly sets: ReadonlySet<string>;
+  readonly elements: readonly OwnedElement[];
 }
 
 function isElemWrapper(value: unknown): value is { elem: { val: NftExpression; comment?: string } } {
@@ -22,13 +18,13 @@ function readKey(item: NftSetElement): { key: NftExpression; owner: string } {
   return { key: item, owner: '' };
 }
 
-/** Reads Berth's sets and maps (and only those) out of a listing of the berth-nat table. */
-export function readNatListing(output: NftOutput): NatListing {
-  const sets = new Set<NatSetName>();
-  const elements: NatElement[] = [];
+/** Reads the spec's sets and maps (and only those) out of a listing of its table. */
+export function readOwnedListing(spec: OwnedTableSpec, output: NftOutput): OwnedListing {
+  const sets = new Set<string>();
+  const elements: OwnedElement[] = [];
   for (const object of output.nftables) {
     const listed = 'set' in object ? object.set : 'map' in object ? object.map : undefined;
-    if (listed === undefined || listed.table !== natTable || !isNatSet(listed.name)) continue;
+    if (listed === undefined || listed.table !== spec.name || listed.family !== spec.family || !spec.sets.includes(listed.name)) continue;
     const set = listed.name;
     sets.add(set);
     const isMap = 'map' in object;

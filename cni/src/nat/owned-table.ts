@@ -1,72 +1,85 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { tryLockFile } from '@berth/netns-napi';
-import { NftError, NftErrorCode, type Nft, type NftCommand } from '@berth/nftables-napi';
+import type { Nft, NftCommand } from '@berth/nftables-napi';
 import { CniError } from '../errors.js';
-import { acquireLock, type LockWait, defaultLockWait } from '../ipam/lock.js';
+import { acquireLock, defaultLockWait, type LockWait } from '../ipam/lock.js';
 import {
-  addElementCommands, deleteElementCommands, elementIdentity, fullIdentity, valueIdentity, type NatElement,
+  addElementCommands, deleteElementCommands, elementIdentity, fullIdentity, valueIdentity, type OwnedElement,
 } from './elements.js';
 import { NatCode } from './errors.js';
-import { readNatListing, type NatListing } from './listing.js';
+import { readOwnedListing, type OwnedListing } from './listing.js';
 import { tagInNetwork } from './owner.js';
-import { allNatSets, natBaseScript, natFamily, natTable, type NatSetName } from './ruleset.js';
+import type { OwnedTableSpec } from './table-spec.js';
 
 /** The port to libnftables: `Nft` itself, or anything that runs a transaction the same way. */
 export type NftRunner = Pick<Nft, 'run'>;
 
-/** Serializes NAT changes across processes (list, then change, must not interleave with another plugin's). */
-export const natLockPathDefault = '/run/berth/nat.lock';
+/** Where the lock files serializing changes to Berth's tables live (one per table). */
+export const tableLockDirDefault = '/run/berth/locks';
 
-export interface NatTableOptions {
+export interface OwnedTableOptions {
   readonly nft: NftRunner;
-  /** The lock file; default `/run/berth/nat.lock`. Its directory is created when missing. */
+  /** The lock file; default `/run/berth/locks/<family>-<table>.lock`. Its directory is created when missing. */
   readonly lockPath?: string;
   readonly lockWait?: LockWait;
 }
 
 /** What a change did. */
-export interface NatChange {
-  readonly added: readonly NatElement[];
-  readonly removed: readonly NatElement[];
+export interface OwnedTableChange {
+  readonly added: readonly OwnedElement[];
+  readonly removed: readonly OwnedElement[];
   /** Elements another owner held under the same key and value (left over by an earlier holder of the address). */
-  readonly takenOver: readonly NatElement[];
+  readonly takenOver: readonly OwnedElement[];
   readonly tableRemoved: boolean;
 }
 
-const emptyListing: NatListing = { sets: new Set(), elements: [] };
+/**
+ * NftError codes this module branches on. Compared by value so that this module never loads the native addon itself:
+ * callers hand in the `Nft` context, and a plugin that needs no nftables never pays for loading libnftables.
+ */
+const nftNotFound = 'NFT_NOT_FOUND';
+const nftExists = 'NFT_EXISTS';
+
+function isNftError(error: unknown, code: string): boolean {
+  return error instanceof Error && error.name === 'NftError' && (error as { code?: unknown }).code === code;
+}
+
+const emptyListing: OwnedListing = { sets: new Set(), elements: [] };
 
 function describeOwner(tag: string): string {
   return tag === '' ? 'an untagged element' : `attachment ${tag}`;
 }
 
-function conflictError(wanted: NatElement, held: NatElement): CniError {
-  return new CniError(NatCode.PortInUse, `Cannot add NAT element ${elementIdentity(wanted)} for ${describeOwner(wanted.owner)}: ` +
+function conflictError(wanted: OwnedElement, held: OwnedElement): CniError {
+  return new CniError(NatCode.PortInUse, `Cannot add element ${elementIdentity(wanted)} for ${describeOwner(wanted.owner)}: ` +
     `${describeOwner(held.owner)} holds it with value ${valueIdentity(held)}`);
 }
 
 /**
- * Berth's NAT table in one network namespace (the one the `Nft` context is bound to). Every change lists the table,
+ * A Berth-owned table in one network namespace (the one the `Nft` context is bound to). Every change lists the table,
  * computes the difference and applies it as one transaction, under a file lock so concurrent plugins never act on a
  * stale listing. The table is created on first use and deleted when its last element goes.
  */
-export class NatTable {
+export class OwnedTable {
+  readonly spec: OwnedTableSpec;
   readonly #nft: NftRunner;
   readonly #lockPath: string;
   readonly #lockWait: LockWait;
 
-  constructor(options: NatTableOptions) {
+  constructor(spec: OwnedTableSpec, options: OwnedTableOptions) {
+    this.spec = spec;
     this.#nft = options.nft;
-    this.#lockPath = options.lockPath ?? natLockPathDefault;
+    this.#lockPath = options.lockPath ?? `${tableLockDirDefault}/${spec.family}-${spec.name}.lock`;
     this.#lockWait = options.lockWait ?? defaultLockWait;
   }
 
-  /** The table's Berth sets and elements; empty when the table does not exist. */
-  list(): NatListing {
+  /** The table's owned sets and elements; empty when the table does not exist. */
+  list(): OwnedListing {
     try {
-      return readNatListing(this.#nft.run({ list: { table: { family: natFamily, name: natTable } } }));
+      return readOwnedListing(this.spec, this.#nft.run({ list: { table: { family: this.spec.family, name: this.spec.name } } }));
     } catch (error) {
-      if (error instanceof NftError && error.code === NftErrorCode.NotFound) return emptyListing;
+      if (isNftError(error, nftNotFound)) return emptyListing;
       throw error;
     }
   }
@@ -76,17 +89,17 @@ export class NatTable {
    * ADD passes what it needs, DEL passes nothing. Idempotent. A key another owner holds with a different value
    * (a host port mapped to another container) is a `PortInUse` error and changes nothing.
    */
-  async sync(owner: string, sets: readonly NatSetName[], desired: readonly NatElement[]): Promise<NatChange> {
+  async sync(owner: string, sets: readonly string[], desired: readonly OwnedElement[]): Promise<OwnedTableChange> {
     for (const element of desired) {
       if (element.owner !== owner || !sets.includes(element.set)) {
-        throw new TypeError(`NatTable.sync: element ${elementIdentity(element)} of ${element.owner} is outside owner ${owner} / sets ${sets.join(',')}`);
+        throw new TypeError(`OwnedTable.sync: element ${elementIdentity(element)} of ${element.owner} is outside owner ${owner} / sets ${sets.join(',')}`);
       }
     }
     return this.#locked(() => this.#sync(owner, sets, desired));
   }
 
   /** GC: removes the elements of `network`'s attachments whose tags are not in `keep`. */
-  async collect(network: string, keep: ReadonlySet<string>, sets: readonly NatSetName[] = allNatSets): Promise<NatChange> {
+  async collect(network: string, keep: ReadonlySet<string>, sets: readonly string[] = this.spec.sets): Promise<OwnedTableChange> {
     return this.#locked(() => {
       const listing = this.list();
       const removed = listing.elements.filter((element) =>
@@ -96,7 +109,7 @@ export class NatTable {
   }
 
   /** CHECK: the desired elements that are absent, or present with another value or owner. */
-  missing(desired: readonly NatElement[]): NatElement[] {
+  missing(desired: readonly OwnedElement[]): OwnedElement[] {
     const present = new Set(this.list().elements.map(fullIdentity));
     return desired.filter((element) => !present.has(fullIdentity(element)));
   }
@@ -111,19 +124,19 @@ export class NatTable {
     }
   }
 
-  #sync(owner: string, sets: readonly NatSetName[], desired: readonly NatElement[]): NatChange {
+  #sync(owner: string, sets: readonly string[], desired: readonly OwnedElement[]): OwnedTableChange {
     let listing = this.list();
     if (listing.sets.size === 0 && desired.length > 0) listing = this.#create();
     const missingSets = [...new Set(desired.map((element) => element.set))].filter((set) => !listing.sets.has(set));
     if (missingSets.length > 0) {
-      throw new CniError(NatCode.RulesetDamaged, `Cannot add NAT elements: table ${natFamily} ${natTable} lacks ${missingSets.join(', ')}; delete the table to let Berth recreate it`);
+      throw new CniError(NatCode.RulesetDamaged, `Cannot add elements: table ${this.spec.family} ${this.spec.name} lacks ${missingSets.join(', ')}; delete the table to let Berth recreate it`);
     }
     const held = new Map(listing.elements.map((element) => [elementIdentity(element), element]));
     const wanted = new Set(desired.map(fullIdentity));
-    const added: NatElement[] = [];
-    const removed: NatElement[] = listing.elements.filter((element) =>
+    const added: OwnedElement[] = [];
+    const removed: OwnedElement[] = listing.elements.filter((element) =>
       element.owner === owner && sets.includes(element.set) && !wanted.has(fullIdentity(element)));
-    const takenOver: NatElement[] = [];
+    const takenOver: OwnedElement[] = [];
     for (const element of desired) {
       const existing = held.get(elementIdentity(element));
       if (existing === undefined) { added.push(element); continue; }
@@ -138,22 +151,23 @@ export class NatTable {
   }
 
   /** One transaction: deletions first (they free keys the additions reuse), then additions, then maybe the table. */
-  #apply(listing: NatListing, added: readonly NatElement[], removed: readonly NatElement[], takenOver: readonly NatElement[]): NatChange {
+  #apply(listing: OwnedListing, added: readonly OwnedElement[], removed: readonly OwnedElement[],
+    takenOver: readonly OwnedElement[]): OwnedTableChange {
     const deletions = [...removed, ...takenOver];
     const tableRemoved = listing.sets.size > 0 && added.length === 0 && deletions.length > 0 &&
       deletions.length === listing.elements.length;
-    const commands: NftCommand[] = [...deleteElementCommands(deletions), ...addElementCommands(added)];
-    if (tableRemoved) commands.push({ delete: { table: { family: natFamily, name: natTable } } });
+    const commands: NftCommand[] = [...deleteElementCommands(this.spec, deletions), ...addElementCommands(this.spec, added)];
+    if (tableRemoved) commands.push({ delete: { table: { family: this.spec.family, name: this.spec.name } } });
     if (commands.length > 0) this.#nft.run({ nftables: commands });
     return { added, removed, takenOver, tableRemoved };
   }
 
-  /** Creates the table with its fixed chains, rules, sets and maps, or finds one another process just made. */
-  #create(): NatListing {
+  /** Creates the table with its fixed part, or finds the one another process just made. */
+  #create(): OwnedListing {
     try {
-      this.#nft.run(natBaseScript());
+      this.#nft.run(this.spec.baseScript());
     } catch (error) {
-      if (!(error instanceof NftError && error.code === NftErrorCode.Exists)) throw error;
+      if (!isNftError(error, nftExists)) throw error;
     }
     return this.list();
   }

@@ -3,7 +3,7 @@ import { CniError } from '../../src/errors.js';
 import { parseCidr, parseIp } from '../../src/net/ip.js';
 import {
   NatCode, NatSet, addElementCommands, deleteElementCommands, elementIdentity, masqueradeElements, natBaseScript,
-  ownerTag, ownerTagLengthMax, portMappingElements, tagInNetwork,
+  natTableSpec, ownerTag, ownerTagLengthMax, portMappingElements, tagInNetwork,
 } from '../../src/nat/index.js';
 import type { PortMapping } from '../../src/spec/runtime-config.js';
 
@@ -96,12 +96,12 @@ t.test('element identity ignores how an address is spelled', async (t) => {
 
 t.test('commands: one per set, adds carry the owner tag, deletes name keys only', async (t) => {
   const elements = portMappingElements({ owner, containerAddresses: [v4], mappings: [tcp80()], snat: true });
-  t.same(addElementCommands(elements), [
+  t.same(addElementCommands(natTableSpec, elements), [
     { add: { element: { family: 'inet', table: 'berth-nat', name: 'ports-v4', elem: [[{ elem: { val: { concat: ['tcp', 8080] }, comment: owner } }, { concat: ['10.88.0.5', 80] }]] } } },
     { add: { element: { family: 'inet', table: 'berth-nat', name: 'hairpin-v4', elem: [{ elem: { val: { concat: ['10.88.0.5', '10.88.0.5'] }, comment: owner } }] } } },
     { add: { element: { family: 'inet', table: 'berth-nat', name: 'localnet-v4', elem: [{ elem: { val: '10.88.0.5', comment: owner } }] } } },
   ]);
-  t.same(deleteElementCommands(elements.slice(0, 1)), [
+  t.same(deleteElementCommands(natTableSpec, elements.slice(0, 1)), [
     { delete: { element: { family: 'inet', table: 'berth-nat', name: 'ports-v4', elem: [{ concat: ['tcp', 8080] }] } } },
   ]);
 });

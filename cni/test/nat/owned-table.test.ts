@@ -6,15 +6,15 @@ import { Nft } from '@berth/nftables-napi';
 import { CniError } from '../../src/errors.js';
 import { parseCidr, parseIp } from '../../src/net/ip.js';
 import {
-  NatCode, NatSet, NatTable, masqueradeElements, masqueradeSets, ownerTag, portMappingElements, portMappingSets,
+  NatCode, NatSet, OwnedTable, natTableSpec, masqueradeElements, masqueradeSets, ownerTag, portMappingElements, portMappingSets,
 } from '../../src/nat/index.js';
 import { makeNetns, nftTableJson, sh, type Netns, type Teardown } from './topology.js';
 
-function natTableIn(t: Teardown, ns: Netns): NatTable {
+function natTableIn(t: Teardown, ns: Netns): OwnedTable {
   const nft = new Nft({ netns: ns.path });
   const lockDir = mkdtempSync(join(tmpdir(), 'bt-nat-lock-'));
   t.teardown(() => { nft.close(); rmSync(lockDir, { recursive: true, force: true }); });
-  return new NatTable({ nft, lockPath: join(lockDir, 'nat.lock') });
+  return new OwnedTable(natTableSpec, { nft, lockPath: join(lockDir, 'nat.lock') });
 }
 
 const ownerA = ownerTag({ network: 'net1', containerId: 'ctr-a', ifName: 'eth0' });

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { Nft } from '@berth/nftables-napi';
 import { parseCidr, parseIp } from '../../src/net/ip.js';
 import {
-  NatTable, masqueradeElements, masqueradeSets, ownerTag, portMappingElements, portMappingSets,
+  OwnedTable, natTableSpec, masqueradeElements, masqueradeSets, ownerTag, portMappingElements, portMappingSets,
 } from '../../src/nat/index.js';
 import type { PortMapping } from '../../src/spec/runtime-config.js';
 import { askServer, makeNetns, sh, startServer, suffix, type Netns, type Teardown } from './topology.js';
 
-interface Topology { host: Netns; ctr1: Netns; ctr2: Netns; client: Netns; table: NatTable }
+interface Topology { host: Netns; ctr1: Netns; ctr2: Netns; client: Netns; table: OwnedTable }
 
 function attachContainer(host: Netns, ctr: Netns, v4: string, v6: string): void {
   const name = `bt${suffix()}`;
@@ -40,7 +40,7 @@ async function buildTopology(t: Teardown): Promise<Topology> {
   const nft = new Nft({ netns: host.path });
   const lockDir = mkdtempSync(join(tmpdir(), 'bt-nat-lock-'));
   t.teardown(() => { nft.close(); rmSync(lockDir, { recursive: true, force: true }); });
-  return { host, ctr1, ctr2, client, table: new NatTable({ nft, lockPath: join(lockDir, 'nat.lock') }) };
+  return { host, ctr1, ctr2, client, table: new OwnedTable(natTableSpec, { nft, lockPath: join(lockDir, 'nat.lock') }) };
 }
 
 const owner1 = ownerTag({ network: 'nat-traffic', containerId: 'ctr1', ifName: 'eth0' });
