@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { registerPolicyCommands } from './policy.js';
 
 /** Each subsystem's subcommands register here, one module per command group. */
 export function registerCommands(_program: Command): void {
+  registerPolicyCommands(_program);
 }

@@ -1,0 +1,231 @@
+/**
+ * `berth policy …`: NetworkPolicy and AdminNetworkPolicy tiers, enforced with nftables in the network namespace
+ * the command runs in (or `--netns PATH`), with state under $BERTH_ROOT/firewall. Works with no agent.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import {
+  Firewall, FirewallCode, FirewallError, formatSelector, type ApplyResult, type Decision, type DirectionDecision,
+  type EndpointRecord, type PodSet, type StoredDocument,
+} from '@berth/firewall';
+
+type OutputFormat = 'table' | 'json';
+
+interface CommonOptions {
+  readonly output: OutputFormat;
+  readonly netns?: string;
+}
+
+function withCommonOptions(command: Command): Command {
+  return command
+    .option('-o, --output <format>', 'output format: table or json', 'table')
+    .option('--netns <path>', 'enforce in this network namespace (e.g. /run/netns/NAME) instead of the current one');
+}
+
+function common(options: { output?: unknown; netns?: unknown }): CommonOptions {
+  const output = String(options.output ?? 'table');
+  if (output !== 'table' && output !== 'json') {
+    throw new FirewallError(FirewallCode.InvalidArgument, `Cannot use --output ${JSON.stringify(output)}: expected table or json`);
+  }
+  return typeof options.netns === 'string' ? { output, netns: options.netns } : { output };
+}
+
+function firewallFor(options: CommonOptions): Firewall {
+  return new Firewall(options.netns === undefined ? {} : { netns: options.netns });
+}
+
+function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function printJson(value: unknown): void {
+  print(JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item), 2));
+}
+
+/** Left-aligned columns, two spaces apart, like kubectl. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function enforcementLine(result: ApplyResult): string {
+  const mode = result.mode === 'unchanged' ? 'kernel already up to date' : `${result.mode} update, generation ${result.generation} (+${result.elementsAdded}/-${result.elementsDeleted} elements)`;
+  return result.fallbackReason === null || result.mode !== 'full' ? mode : `${mode}; full because ${result.fallbackReason}`;
+}
+
+function readInput(file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new FirewallError(FirewallCode.InvalidArgument, `Cannot read ${file === '-' ? 'standard input' : file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function describePodSet(set: PodSet): string {
+  return set.kind === 'namespaces'
+    ? `namespaces ${formatSelector(set.namespaceSelector)}`
+    : `namespaces ${formatSelector(set.namespaceSelector)} pods ${formatSelector(set.podSelector)}`;
+}
+
+function documentRow(stored: StoredDocument): string[] {
+  const document = stored.document;
+  switch (document.kind) {
+    case 'NetworkPolicy': {
+      const types = [document.policyTypes.ingress ? 'Ingress' : '', document.policyTypes.egress ? 'Egress' : ''].filter(Boolean).join(',');
+      return [document.kind, document.namespace, document.name, '-', `pods ${formatSelector(document.podSelector)} (${types})`, document.monitor ? 'yes' : 'no'];
+    }
+    case 'AdminNetworkPolicy':
+      return [document.kind, '-', document.name, String(document.priority), describePodSet(document.subject), document.monitor ? 'yes' : 'no'];
+    case 'BaselineAdminNetworkPolicy':
+      return [document.kind, '-', document.name, 'baseline', describePodSet(document.subject), document.monitor ? 'yes' : 'no'];
+    case 'Namespace':
+      return [document.kind, '-', document.name, '-', Object.entries(document.labels).map(([key, value]) => `${key}=${value}`).join(','), '-'];
+  }
+}
+
+const kindAliases: Readonly<Record<string, string>> = {
+  networkpolicy: 'NetworkPolicy', np: 'NetworkPolicy', netpol: 'NetworkPolicy',
+  adminnetworkpolicy: 'AdminNetworkPolicy', anp: 'AdminNetworkPolicy',
+  baselineadminnetworkpolicy: 'BaselineAdminNetworkPolicy', banp: 'BaselineAdminNetworkPolicy',
+  namespace: 'Namespace', ns: 'Namespace',
+};
+
+/** `NS/NAME` (NetworkPolicy) or, with --kind, the cluster-scoped NAME. */
+export function documentKeyFor(reference: string, kindOption: string): string {
+  const kind = kindAliases[kindOption.toLowerCase()];
+  if (kind === undefined) {
+    throw new FirewallError(FirewallCode.InvalidArgument, `Cannot remove: unknown --kind ${JSON.stringify(kindOption)} (expected NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy or Namespace)`);
+  }
+  if (kind === 'NetworkPolicy') {
+    if (!/^[^/]+\/[^/]+$/.test(reference)) throw new FirewallError(FirewallCode.InvalidArgument, `Cannot remove ${JSON.stringify(reference)}: expected NAMESPACE/NAME`);
+    return `NetworkPolicy/${reference}`;
+  }
+  if (reference.includes('/')) throw new FirewallError(FirewallCode.InvalidArgument, `Cannot remove ${JSON.stringify(reference)}: a ${kind} is named without a namespace`);
+  return `${kind}/${reference}`;
+}
+
+/** `80/tcp`, `53/udp`, `80` (TCP), `icmp` (no port). */
+export function parsePortOption(text: string): { protocol: string; port: number | null } {
+  const match = /^(?:(\d{1,5})(?:\/([a-zA-Z0-9]+))?|([a-zA-Z][a-zA-Z0-9]*))$/.exec(text);
+  const port = match?.[1] === undefined ? null : Number(match[1]);
+  if (match === null || (port !== null && (port < 1 || port > 65535))) {
+    throw new FirewallError(FirewallCode.InvalidArgument, `Cannot use --port ${JSON.stringify(text)}: expected PORT[/PROTOCOL] such as 80/tcp, or a protocol such as icmp`);
+  }
+  return { protocol: (match[2] ?? match[3] ?? 'tcp').toLowerCase(), port };
+}
+
+function directionLine(label: string, decision: DirectionDecision | null): string {
+  if (decision === null) return `${label} not a registered endpoint: not filtered`;
+  return `${label} ${decision.verdict.toUpperCase()} (${decision.tier}) ${decision.reason}`;
+}
+
+function explainText(decision: Decision): string {
+  const protocol = ({ 6: 'tcp', 17: 'udp', 132: 'sctp', 1: 'icmp', 58: 'icmpv6' } as Record<number, string>)[decision.protocol] ?? String(decision.protocol);
+  const flow = `${decision.source} -> ${decision.destination} ${protocol}${decision.port === null ? '' : `/${decision.port}`}`;
+  return [
+    `${decision.verdict.toUpperCase()}  ${flow}`,
+    `decided by: tier ${decision.tier}${decision.policy === null ? '' : `, ${decision.policy}`}${decision.rule === null ? '' : `, rule ${decision.rule}`}`,
+    directionLine('egress: ', decision.egress),
+    directionLine('ingress:', decision.ingress),
+  ].join('\n');
+}
+
+function endpointRows(endpoints: readonly EndpointRecord[]): string[][] {
+  return endpoints.map((endpoint) => [
+    endpoint.namespace, endpoint.name, endpoint.ips.join(','), endpoint.interface,
+    Object.entries(endpoint.labels).map(([key, value]) => `${key}=${value}`).join(',') || '-',
+    endpoint.namedPorts.map((port) => `${port.name}:${port.port}/${port.protocol}`).join(',') || '-',
+  ]);
+}
+
+export function registerPolicyCommands(program: Command): void {
+  const policy = program.command('policy').description('network policy: Kubernetes NetworkPolicy plus AdminNetworkPolicy tiers, enforced with nftables');
+
+  withCommonOptions(policy.command('apply'))
+    .description('create or update policies and namespaces from a YAML/JSON file (all documents or none)')
+    .requiredOption('-f, --filename <file>', 'file with one or more documents ("-" reads standard input)')
+    .option('-n, --namespace <namespace>', 'namespace of NetworkPolicies that name none', 'default')
+    .action(async (options: { filename: string; namespace: string; output?: string; netns?: string }) => {
+      const settings = common(options);
+      const result = await firewallFor(settings).apply(readInput(options.filename), { defaultNamespace: options.namespace });
+      if (settings.output === 'json') return printJson({ ...result.value, enforcement: result.enforcement });
+      const lines = [
+        ...result.value.created.map((key) => `${key} created`),
+        ...result.value.configured.map((key) => `${key} configured`),
+        ...result.value.unchanged.map((key) => `${key} unchanged`),
+      ];
+      print([...(lines.length === 0 ? ['no documents in the input'] : lines), `enforced: ${enforcementLine(result.enforcement)}`].join('\n'));
+    });
+
+  withCommonOptions(policy.command('ls'))
+    .description('list policies and namespaces')
+    .action((options: { output?: string; netns?: string }) => {
+      const settings = common(options);
+      const state = firewallFor(settings).read();
+      if (settings.output === 'json') return printJson({ monitor: state.monitor, documents: state.documents.map((stored) => stored.raw) });
+      print(`${formatTable(['KIND', 'NAMESPACE', 'NAME', 'PRIORITY', 'SELECTS', 'MONITOR'], state.documents.map(documentRow))}\nglobal monitor mode: ${state.monitor ? 'on' : 'off'}`);
+    });
+
+  withCommonOptions(policy.command('rm'))
+    .description('remove a NetworkPolicy (NAMESPACE/NAME) or, with --kind, another document')
+    .argument('<reference>', 'NAMESPACE/NAME, or NAME with --kind')
+    .option('-k, --kind <kind>', 'NetworkPolicy, AdminNetworkPolicy (anp), BaselineAdminNetworkPolicy (banp), Namespace', 'NetworkPolicy')
+    .action(async (reference: string, options: { kind: string; output?: string; netns?: string }) => {
+      const settings = common(options);
+      const result = await firewallFor(settings).remove(documentKeyFor(reference, options.kind));
+      if (settings.output === 'json') return printJson({ removed: result.value, enforcement: result.enforcement });
+      print(`${result.value} removed\nenforced: ${enforcementLine(result.enforcement)}`);
+    });
+
+  withCommonOptions(policy.command('endpoints'))
+    .description('list registered endpoints (containers the firewall knows)')
+    .action((options: { output?: string; netns?: string }) => {
+      const settings = common(options);
+      const endpoints = firewallFor(settings).read().endpoints;
+      if (settings.output === 'json') return printJson(endpoints);
+      print(formatTable(['NAMESPACE', 'NAME', 'IPS', 'INTERFACE', 'LABELS', 'PORTS'], endpointRows(endpoints)));
+    });
+
+  withCommonOptions(policy.command('explain'))
+    .description('say which tier, policy and rule decide a flow, and why')
+    .requiredOption('--from <source>', 'NAMESPACE/POD of a registered endpoint, or an IP address')
+    .requiredOption('--to <destination>', 'NAMESPACE/POD of a registered endpoint, or an IP address')
+    .option('--port <port>', 'PORT[/PROTOCOL] (80/tcp, 53/udp) or a protocol without ports (icmp)', '80/tcp')
+    .action((options: { from: string; to: string; port: string; output?: string; netns?: string }) => {
+      const settings = common(options);
+      const { protocol, port } = parsePortOption(options.port);
+      const decision = firewallFor(settings).explain({ from: options.from, to: options.to, protocol, port });
+      if (settings.output === 'json') return printJson(decision);
+      print(explainText(decision));
+    });
+
+  withCommonOptions(policy.command('monitor'))
+    .description('global monitor mode: would-be drops are counted and logged, then accepted')
+    .argument('<mode>', 'on or off')
+    .action(async (mode: string, options: { output?: string; netns?: string }) => {
+      const settings = common(options);
+      if (mode !== 'on' && mode !== 'off') throw new FirewallError(FirewallCode.InvalidArgument, `Cannot set monitor mode ${JSON.stringify(mode)}: expected on or off`);
+      const result = await firewallFor(settings).setMonitor(mode === 'on');
+      if (settings.output === 'json') return printJson({ monitor: result.value, enforcement: result.enforcement });
+      print(`global monitor mode ${mode}\nenforced: ${enforcementLine(result.enforcement)}`);
+    });
+
+  withCommonOptions(policy.command('stats'))
+    .description('packets dropped (and monitor hits) per deciding policy rule since the table was last rebuilt')
+    .action((options: { output?: string; netns?: string }) => {
+      const settings = common(options);
+      const counters = firewallFor(settings).counters();
+      if (settings.output === 'json') return printJson(counters);
+      print(formatTable(['ACTION', 'PACKETS', 'BYTES'], counters.map((counter) => [counter.chain, String(counter.packets), String(counter.bytes)])));
+    });
+
+  withCommonOptions(policy.command('resync'))
+    .description('rebuild the nftables table from the state in one atomic transaction')
+    .action(async (options: { output?: string; netns?: string }) => {
+      const settings = common(options);
+      const result = await firewallFor(settings).resync();
+      if (settings.output === 'json') return printJson({ enforcement: result.enforcement });
+      print(`enforced: ${enforcementLine(result.enforcement)}`);
+    });
+}
