@@ -1,5 +1,4 @@
-import { closeSync, readSync, writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { closeSync, fstatSync, readSync, writeSync } from 'node:fs';
 import { CniCode, CniError } from '../errors.js';
 import { configBytesMax } from '../spec/config.js';
 import type { CniPlugin } from './plugin.js';
@@ -23,12 +22,21 @@ async function readStreamCapped(limitBytes: number): Promise<Buffer[]> {
   return chunks;
 }
 
+function isCharacterDevice(fd: number): boolean {
+  try {
+    return fstatSync(fd).isCharacterDevice();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Reads fd 0 to its end, at most `configBytesMax` + 1 bytes (then code 6). Synchronous reads avoid setting up a
- * stream (measurably faster at startup); a non-blocking pipe (EAGAIN) falls back to the stream. A terminal gives "".
+ * stream (measurably faster at startup); a non-blocking pipe (EAGAIN) falls back to the stream. A character device
+ * (a terminal, /dev/null) gives "": a person running the plugin by hand gets an answer instead of a hang.
  */
 export async function readStdinCapped(limitBytes = configBytesMax): Promise<string> {
-  if (isatty(0)) return '';
+  if (isCharacterDevice(0)) return '';
   const chunks: Buffer[] = [];
   let total = 0;
   try {

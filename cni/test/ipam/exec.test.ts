@@ -7,7 +7,7 @@ import { FAILPOINTS } from '../../src/ipam/failpoints.js';
 import { conf, tempDataDir } from './helpers.js';
 
 const bin = fileURLToPath(new URL('../../bin/berth-ipam', import.meta.url));
-const bundle = fileURLToPath(new URL('../../dist/bundle/berth-ipam.mjs', import.meta.url));
+const bundle = fileURLToPath(new URL('../../dist/bundle/berth-ipam.cjs', import.meta.url));
 const hostLocal = '/usr/lib/cni/host-local';
 
 interface Exit { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
