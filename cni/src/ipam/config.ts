@@ -1,4 +1,4 @@
-import { isAbsolute } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { CniCode, CniError } from '../errors.js';
 import type { PluginConfig } from '../spec/config.js';
 import { fieldPath, optionalArray, optionalString, type JsonObject } from '../spec/fields.js';
@@ -10,6 +10,12 @@ import { canonicalizeRangeSet, describeRangeSet, rangeSetsOverlap, type RangeSet
 
 /** Where reservations live unless `ipam.dataDir` says otherwise (host-local uses /var/lib/cni/networks). */
 export const DEFAULT_DATA_DIR = '/var/lib/berth/ipam';
+
+/** The default dataDir: `$BERTH_ROOT/ipam` when BERTH_ROOT is set (tests, side-by-side installs), else DEFAULT_DATA_DIR. */
+export function defaultDataDir(env: Readonly<Record<string, string | undefined>>): string {
+  const root = env['BERTH_ROOT'];
+  return root !== undefined && isAbsolute(root) ? join(root, 'ipam') : DEFAULT_DATA_DIR;
+}
 
 /** Limits that keep a hostile configuration from costing more than a legitimate one ever needs. */
 export const rangeSetsMax = 16;
@@ -99,12 +105,13 @@ function canonicalRangeSets(config: PluginConfig, ipam: JsonObject): RangeSet[] 
 /**
  * The IPAM configuration of a request, host-local compatible: `ipam.ranges` (range sets), the legacy single range
  * (`ipam.subnet`, `rangeStart`, `rangeEnd`, `gateway`), `runtimeConfig.ipRanges` (prepended), `routes`, `dataDir`,
- * `resolvConf`, and requested IPs. Problems are code 7 naming the field (4 for CNI_ARGS).
+ * `resolvConf`, and requested IPs. Problems are code 7 naming the field (4 for CNI_ARGS). `env` supplies BERTH_ROOT.
  */
-export function parseIpamConfig(config: PluginConfig, cniArgs: ReadonlyMap<string, string>): IpamConfig {
+export function parseIpamConfig(config: PluginConfig, cniArgs: ReadonlyMap<string, string>,
+  env: Readonly<Record<string, string | undefined>> = {}): IpamConfig {
   const ipam = config.ipam?.raw;
   if (ipam === undefined) throw invalid('"ipam" is required');
-  const dataDir = optionalString(ipam, 'dataDir', 'ipam') || DEFAULT_DATA_DIR;
+  const dataDir = optionalString(ipam, 'dataDir', 'ipam') || defaultDataDir(env);
   if (!isAbsolute(dataDir) || dataDir.includes('\0')) throw invalid(`"ipam.dataDir" "${dataDir}" must be an absolute path`);
   const routeList = optionalArray(ipam, 'routes', 'ipam') ?? [];
   if (routeList.length > routesMax) throw invalid(`"ipam.routes" has ${routeList.length} routes, over the limit of ${routesMax}`);

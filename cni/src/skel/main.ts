@@ -1,6 +1,8 @@
 import { closeSync, fstatSync, readSync, writeSync } from 'node:fs';
 import { CniCode, CniError } from '../errors.js';
 import { configBytesMax } from '../spec/config.js';
+import { encodeError, formatJson } from '../spec/output.js';
+import { CURRENT_VERSION } from '../spec/version.js';
 import type { CniPlugin } from './plugin.js';
 import { runPlugin, type PluginIo } from './run.js';
 
@@ -88,8 +90,22 @@ export function processIo(): PluginIo {
   };
 }
 
-/** The entry point of a plugin executable: runs the invocation and exits with its code. */
+/**
+ * The entry point of a plugin executable: runs the invocation and exits with its code. An exception that escapes
+ * the plugin's promise chain (a throwing timer or event handler) still ends as a code 999 JSON error, not a stack
+ * dump where the runtime expects a result.
+ */
 export function main(plugin: CniPlugin): void {
+  const escaped = (error: unknown): void => {
+    const message = error instanceof Error ? error.message : String(error);
+    try { writeAllSync(2, `${error instanceof Error ? error.stack ?? message : message}\n`); } catch { /* informational */ }
+    try {
+      writeAllSync(1, formatJson(encodeError(new CniError(CniCode.Internal, `${plugin.name} failed unexpectedly: ${message}`), CURRENT_VERSION)));
+    } catch { /* stdout is gone: the exit code still tells */ }
+    process.exit(1);
+  };
+  process.on('uncaughtException', escaped);
+  process.on('unhandledRejection', escaped);
   void runPlugin(plugin, processIo()).then(
     (code) => process.exit(code),
     (error: unknown) => {

@@ -19,6 +19,11 @@ export const minimumVersionFor: Readonly<Record<CniCommand, CniVersion | undefin
   ADD: undefined, DEL: undefined, VERSION: undefined, CHECK: '0.4.0', STATUS: '1.1.0', GC: '1.1.0',
 };
 
+/** Keys the protocol itself defines or reserves in a request configuration (spec §1 and §3). */
+export const PROTOCOL_CONFIG_KEYS = [
+  'cniVersion', 'cniVersions', 'name', 'type', 'capabilities', 'ipam', 'dns', 'ipMasq', 'runtimeConfig', 'args', 'prevResult',
+] as const;
+
 /** One still-valid attachment listed by a GC request. */
 export interface GcAttachment {
   readonly containerID: string;

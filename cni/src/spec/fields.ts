@@ -80,3 +80,16 @@ export function optionalStringArray(object: JsonObject, key: string, parent: str
     return item;
   });
 }
+
+/**
+ * Refuses keys outside `allowed` (code 2, as the spec asks: the message names the key and its value). For plugins
+ * that choose to reject unknown configuration; keys starting with "cni.dev/" are the protocol's and always allowed.
+ */
+export function rejectUnknownFields(object: JsonObject, allowed: readonly string[], parent: string): void {
+  for (const [key, value] of Object.entries(object)) {
+    if (allowed.includes(key) || key.startsWith('cni.dev/')) continue;
+    const shown = JSON.stringify(value) ?? String(value);
+    throw new CniError(CniCode.UnsupportedField,
+      `Unsupported field in network config: "${fieldPath(parent, key)}" = ${shown.length > 200 ? `${shown.slice(0, 200)}…` : shown}`);
+  }
+}

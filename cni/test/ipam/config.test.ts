@@ -83,3 +83,12 @@ t.test('resolv.conf becomes dns as host-local reads it', async (t) => {
   });
   t.same(parseResolvConf(''), {});
 });
+
+t.test('the default dataDir is $BERTH_ROOT/ipam when BERTH_ROOT is set; ipam.dataDir wins over both', async (t) => {
+  const config = parsePluginConfig(JSON.stringify({ cniVersion: '1.1.0', name: 'n', type: 't', ipam: { type: 'berth-ipam', subnet: '10.0.0.0/24' } }), { command: 'ADD' });
+  t.equal(parseIpamConfig(config, new Map(), { BERTH_ROOT: '/tmp/root' }).dataDir, '/tmp/root/ipam');
+  t.equal(parseIpamConfig(config, new Map(), { BERTH_ROOT: 'relative' }).dataDir, DEFAULT_DATA_DIR, 'a relative BERTH_ROOT is ignored');
+  t.equal(parseIpamConfig(config, new Map(), {}).dataDir, DEFAULT_DATA_DIR);
+  const explicit = parsePluginConfig(JSON.stringify({ cniVersion: '1.1.0', name: 'n', type: 't', ipam: { type: 'berth-ipam', subnet: '10.0.0.0/24', dataDir: '/x' } }), { command: 'ADD' });
+  t.equal(parseIpamConfig(explicit, new Map(), { BERTH_ROOT: '/tmp/root' }).dataDir, '/x');
+});

@@ -130,3 +130,12 @@ t.test('GC attachments and plugin-specific fields are available', async (t) => {
   t.same(config.validAttachments, [{ containerID: 'c1', ifname: 'eth0' }]);
   t.equal(config.raw['bridge'], 'br0');
 });
+
+t.test('rejectUnknownFields: code 2 naming the key and its value; protocol and cni.dev/ keys pass', async (t) => {
+  const { rejectUnknownFields } = await import('../../src/spec/fields.js');
+  const { PROTOCOL_CONFIG_KEYS } = await import('../../src/spec/config.js');
+  const allowed = [...PROTOCOL_CONFIG_KEYS, 'bridge'];
+  rejectUnknownFields({ ...base, bridge: 'br0', 'cni.dev/valid-attachments': [] }, allowed, '');
+  t.throws(() => rejectUnknownFields({ ...base, brigde: 'br0' }, allowed, ''), { code: 2, message: /"brigde" = "br0"/ });
+  t.throws(() => rejectUnknownFields({ mtu: 1500, huge: 'x'.repeat(1000) }, ['mtu'], 'ipam'), { code: 2, message: /"ipam.huge" = "x{10}.*…$/ });
+});

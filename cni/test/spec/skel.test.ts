@@ -125,3 +125,21 @@ t.test('a stdin read failure is reported with its own code', async (t) => {
   t.equal(code, 1);
   t.equal(JSON.parse(stdout).code, 6);
 });
+
+t.test('main: an exception escaping the plugin\'s promise chain still ends as a 999 JSON error, exit 1', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const mainJs = fileURLToPath(new URL('../../dist/src/skel/main.js', import.meta.url));
+  const script = `import(${JSON.stringify(mainJs)}).then(({ main }) => main({
+    name: 'late-thrower', supportedVersions: ['1.1.0'],
+    add: () => new Promise(() => { setTimeout(() => { throw new Error('thrown from a timer'); }, 1); }),
+    del: async () => {}, check: async () => {},
+  }));`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/x', CNI_IFNAME: 'eth0' },
+    input: JSON.stringify(conf('1.1.0')), encoding: 'utf8', timeout: 20_000,
+  });
+  t.equal(result.status, 1);
+  t.match(JSON.parse(result.stdout), { code: 999, msg: /late-thrower failed unexpectedly: thrown from a timer/ });
+  t.match(result.stderr, /Error: thrown from a timer/);
+});

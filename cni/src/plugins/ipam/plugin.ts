@@ -83,7 +83,7 @@ export function createBerthIpam(options: BerthIpamOptions = {}): CniPlugin {
   }
 
   async function add(request: CniRequest): Promise<Result> {
-    const config = parseIpamConfig(request.config, request.args);
+    const config = parseIpamConfig(request.config, request.args, request.env);
     const dns = config.resolvConf === undefined ? undefined : readResolvConf(config.resolvConf);
     const owner = ownerOf(request);
     const picks = await locked(request, config, true, (store, snapshot) => {
@@ -110,7 +110,7 @@ export function createBerthIpam(options: BerthIpamOptions = {}): CniPlugin {
   }
 
   async function del(request: CniRequest): Promise<void> {
-    const config = parseIpamConfig(request.config, request.args);
+    const config = parseIpamConfig(request.config, request.args, request.env);
     const owner = ownerOf(request);
     await locked(request, config, false, (store, snapshot) => {
       let released = 0;
@@ -124,7 +124,7 @@ export function createBerthIpam(options: BerthIpamOptions = {}): CniPlugin {
   }
 
   async function check(request: CniRequest): Promise<void> {
-    const config = parseIpamConfig(request.config, request.args);
+    const config = parseIpamConfig(request.config, request.args, request.env);
     const owner = ownerOf(request);
     const snapshot = new ReservationStore(config.dataDir, config.network).read();
     const held = [...snapshot.reservations].filter(([, holder]) => heldBy(holder, owner)).map(([key]) => key);
@@ -142,7 +142,7 @@ export function createBerthIpam(options: BerthIpamOptions = {}): CniPlugin {
   }
 
   async function status(request: CniRequest): Promise<void> {
-    const config = parseIpamConfig(request.config, request.args);
+    const config = parseIpamConfig(request.config, request.args, request.env);
     const snapshot = new ReservationStore(config.dataDir, config.network).read();
     const exhausted = config.rangeSets.find((set) => freeCount(set, snapshot.reservations) <= 0n);
     if (exhausted !== undefined) {
@@ -151,7 +151,7 @@ export function createBerthIpam(options: BerthIpamOptions = {}): CniPlugin {
   }
 
   async function gc(request: CniRequest): Promise<void> {
-    const config = parseIpamConfig(request.config, request.args);
+    const config = parseIpamConfig(request.config, request.args, request.env);
     const valid = request.config.validAttachments;
     if (valid === undefined) {
       throw new CniError(CniCode.InvalidNetworkConfig, 'Invalid network config: "cni.dev/valid-attachments" is required for GC');
