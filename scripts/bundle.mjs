@@ -19,6 +19,7 @@ const outdir = join(root, 'cni/dist/bundle');
 /** name → compiled entry under cni/dist/src. Adding an executable: one line here plus its cni/bin/<name>. */
 const executables = {
   'berth-ipam': 'plugins/ipam/main.js',
+  'berth-firewall': '../../../firewall/dist/src/plugin/main.js',
 };
 
 const external = ['netlink', 'pino', '*.node'];

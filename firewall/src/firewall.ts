@@ -27,6 +27,12 @@ export interface ChangeResult<T> {
   readonly enforcement: ApplyResult;
 }
 
+/** For DEL and GC: enforcement is null when they found nothing of their own to remove. */
+export interface OptionalChangeResult<T> {
+  readonly value: T;
+  readonly enforcement: ApplyResult | null;
+}
+
 export function compileState(state: FirewallState): CompiledFirewall {
   const { policies, namespaces } = policySetOf(state);
   return compile({ policies, namespaces, endpoints: state.endpoints });
@@ -84,7 +90,9 @@ export class Firewall {
     });
   }
 
-  async unregisterEndpoint(containerId: string, ifName: string): Promise<ChangeResult<readonly EndpointRecord[]>> {
+  async unregisterEndpoint(containerId: string, ifName: string): Promise<OptionalChangeResult<readonly EndpointRecord[]>> {
+    // DEL is idempotent and must not create state (or a table) on a host that never registered anything.
+    if (removeEndpointByOwner(this.store.read(), containerId, ifName).removed.length === 0) return { value: [], enforcement: null };
     return this.#change((state) => {
       const outcome = removeEndpointByOwner(state, containerId, ifName);
       return { state: outcome.state, value: outcome.removed };
@@ -95,10 +103,11 @@ export class Firewall {
     return this.#change((state) => ({ state: removeEndpointByKey(state, key), value: key }));
   }
 
-  /** Removes endpoints whose owning attachment (`containerId/ifName`) is not in `valid`. */
-  async collectGarbage(valid: ReadonlySet<string>): Promise<ChangeResult<readonly EndpointRecord[]>> {
+  /** Removes the network's endpoints whose owning attachment (`containerId/ifName`) is not in `valid`. */
+  async collectGarbage(network: string, valid: ReadonlySet<string>): Promise<OptionalChangeResult<readonly EndpointRecord[]>> {
+    if (collectEndpoints(this.store.read(), network, valid).removed.length === 0) return { value: [], enforcement: null };
     return this.#change((state) => {
-      const outcome = collectEndpoints(state, valid);
+      const outcome = collectEndpoints(state, network, valid);
       return { state: outcome.state, value: outcome.removed };
     });
   }

@@ -152,6 +152,13 @@ export class Enforcer {
     return result;
   }
 
+  /** Whether the kernel holds what this enforcer last applied here (the table and its generation). */
+  isInPlace(): boolean {
+    const record = this.#readRecord();
+    if (record === null) return false;
+    return this.#withBackend((backend) => this.#kernelGeneration(backend) === record.generation);
+  }
+
   /** Deletes Berth's table from the namespace (nothing else) and forgets the record. */
   remove(): void {
     this.#withBackend((backend) => this.#run(backend, renderRemove(), 'remove table'));

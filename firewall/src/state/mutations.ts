@@ -66,8 +66,12 @@ export function removeEndpointByKey(state: FirewallState, key: string): Firewall
   return { ...state, endpoints: kept };
 }
 
-/** CNI GC: drops records owned by a container attachment not in `valid` (`containerId/ifName`); manual records stay. */
-export function collectEndpoints(state: FirewallState, valid: ReadonlySet<string>): { state: FirewallState; removed: EndpointRecord[] } {
-  const removed = state.endpoints.filter((record) => record.containerId !== null && !valid.has(`${record.containerId}/${record.ifName ?? ''}`));
+/**
+ * CNI GC of one network: drops that network's records whose attachment (`containerId/ifName`) is not in `valid`.
+ * Records of other networks, and those registered by hand, stay.
+ */
+export function collectEndpoints(state: FirewallState, network: string, valid: ReadonlySet<string>): { state: FirewallState; removed: EndpointRecord[] } {
+  const removed = state.endpoints.filter((record) =>
+    record.network === network && record.containerId !== null && !valid.has(`${record.containerId}/${record.ifName ?? ''}`));
   return { state: { ...state, endpoints: state.endpoints.filter((record) => !removed.includes(record)) }, removed };
 }

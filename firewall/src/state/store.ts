@@ -18,8 +18,12 @@ import { buildPolicySet, documentKey } from '../model/policy-set.js';
 import type { Endpoint, Namespace, PolicyDocument, PolicySet } from '../model/types.js';
 import { readJson, writeJsonAtomic } from './atomic-file.js';
 
-/** An endpoint plus who registered it (CNI container ID and interface), so DEL and GC remove only their own. */
+/**
+ * An endpoint plus who registered it (CNI network, container ID and interface), so DEL and GC remove only their
+ * own; all three are null for endpoints registered by hand.
+ */
 export interface EndpointRecord extends Endpoint {
+  readonly network: string | null;
   readonly containerId: string | null;
   readonly ifName: string | null;
 }
@@ -65,9 +69,10 @@ function endpointsIn(value: unknown, path: string): EndpointRecord[] {
   const list = (value as { endpoints?: unknown } | null)?.endpoints;
   if (!Array.isArray(list)) throw stateError(path, 'expected {"endpoints": [...]}');
   return list.map((raw: unknown, index) => {
-    const { containerId, ifName, ...rest } = raw as Record<string, unknown>;
+    const { network, containerId, ifName, ...rest } = raw as Record<string, unknown>;
     return {
       ...parseEndpoint(rest, `endpoints[${index}]`),
+      network: typeof network === 'string' ? network : null,
       containerId: typeof containerId === 'string' ? containerId : null,
       ifName: typeof ifName === 'string' ? ifName : null,
     };

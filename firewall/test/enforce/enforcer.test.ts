@@ -27,7 +27,7 @@ t.test('policies are enforced on bridged pod traffic, incrementally, with resync
   const firewall = new Firewall({ root, netns: `/run/netns/${host}` });
   const record = (pod: Pod, name: string): EndpointRecord => ({
     namespace: 'x', name, labels: { pod: name }, ips: [pod.ip], interface: pod.hostInterface, namedPorts: [{ name: 'web', port: 81, protocol: 'TCP' }],
-    containerId: `container-${name}`, ifName: 'eth0',
+    network: 'test', containerId: `container-${name}`, ifName: 'eth0',
   });
   for (const [pod, name] of [[a, 'a'], [b, 'b'], [c, 'c']] as const) await firewall.registerEndpoint(record(pod, name));
 
@@ -75,7 +75,7 @@ t.test('established connections survive a full resync that denies new ones', asy
   const root = mkdtempSync(join(tmpdir(), 'bt-fw-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const firewall = new Firewall({ root, netns: `/run/netns/${host}` });
-  await firewall.registerEndpoint({ namespace: 'x', name: 'b', labels: {}, ips: [b.ip], interface: b.hostInterface, namedPorts: [], containerId: 'cb', ifName: 'eth0' });
+  await firewall.registerEndpoint({ namespace: 'x', name: 'b', labels: {}, ips: [b.ip], interface: b.hostInterface, namedPorts: [], network: 'test', containerId: 'cb', ifName: 'eth0' });
   // A long-lived UDP "connection": the same 5-tuple before and after the policy change.
   const server = await ProbeAgent.start(t, b.netns, [90]);
   void server;

@@ -135,6 +135,12 @@ export class NftInterpreter {
     this.#tables = next;
   }
 
+  /** Elements of a plain (non-map) set, e.g. the generation set: what `list set` would show. */
+  setValues(table: string, name: string): Value[] | null {
+    const set = this.#tables.get(table)?.sets.get(name);
+    return set === undefined ? null : set.elements.map((element) => element.key[0]?.[0] as Value);
+  }
+
   tableNames(): string[] {
     return [...this.#tables.keys()];
   }

@@ -1,0 +1,5 @@
+/** The `berth-firewall` executable (bundled into cni/dist/bundle/berth-firewall.cjs, run via cni/bin/berth-firewall). */
+import { main } from '@berth/cni';
+import { createFirewallPlugin } from './plugin.js';
+
+main(createFirewallPlugin());

@@ -1,0 +1,146 @@
+/**
+ * berth-firewall: a chained CNI plugin. ADD registers the container's addresses (from prevResult), its
+ * namespace, labels and named ports as a firewall endpoint and enforces the result in the namespace the plugin
+ * runs in (the host's, where the bridge is); it passes prevResult through unchanged. DEL removes what ADD
+ * registered (absent is fine); CHECK verifies the registration and that the table is in place; GC drops this
+ * network's endpoints whose attachments are gone.
+ *
+ * Where the endpoint's identity comes from:
+ *   namespace: CNI_ARGS K8S_POD_NAMESPACE, else args.cni.namespace, else "default"
+ *   name:      CNI_ARGS K8S_POD_NAME, else args.cni.name, else the container ID (lowercased, ≤ 63 characters)
+ *   labels:    args.cni.labels as [{key, value}]
+ *   ports:     args.cni.ports as [{name, containerPort, protocol}] (entries without a name are ignored)
+ */
+import { CniCode, CniError, SUPPORTED_VERSIONS, type CniPlugin, type CniRequest, type Result } from '@berth/cni';
+import { FirewallCode, FirewallError } from '../errors.js';
+import { Firewall, type FirewallOptions } from '../firewall.js';
+import { parseEndpoint } from '../model/endpoint.js';
+import type { EndpointRecord } from '../state/store.js';
+
+export const firewallPluginType = 'berth-firewall';
+
+type JsonRecord = Readonly<Record<string, unknown>>;
+
+function asRecord(value: unknown): JsonRecord | null {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonRecord) : null;
+}
+
+function cniArgs(request: CniRequest): JsonRecord {
+  return asRecord(asRecord(request.config.raw['args'])?.['cni']) ?? {};
+}
+
+/** Maps the firewall's error codes to CNI's: bad input is 7, state I/O is 5, enforcement is plugin-specific 100. */
+export function toCniError(error: unknown, action: string): CniError {
+  if (error instanceof CniError) return error;
+  if (error instanceof FirewallError) {
+    const code = error.code === FirewallCode.InvalidDocument || error.code === FirewallCode.InvalidArgument
+      ? CniCode.InvalidNetworkConfig
+      : error.code === FirewallCode.State ? CniCode.IoFailure : enforcementFailed;
+    return new CniError(code, `berth-firewall ${action}: ${error.message}`);
+  }
+  return new CniError(CniCode.Internal, `berth-firewall ${action}: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+/** Plugin-specific code: the firewall could not be enforced (nftables refused the transaction). */
+export const enforcementFailed = 100;
+
+function containerAddresses(result: Result): string[] {
+  const interfaces = result.interfaces ?? [];
+  const ips = result.ips ?? [];
+  // Addresses of container-side interfaces (those with a sandbox); an IPAM-style result without indexes gives all.
+  const own = ips.filter((ip) => ip.interface === undefined || interfaces[ip.interface]?.sandbox !== undefined);
+  return (own.length > 0 ? own : ips).map((ip) => ip.address.split('/')[0] ?? ip.address);
+}
+
+function hostInterface(result: Result, ifName: string): string {
+  return result.interfaces?.find((item) => item.sandbox === undefined || item.sandbox === '')?.name ?? ifName;
+}
+
+/** The endpoint ADD registers, from prevResult, CNI_ARGS and args.cni; invalid input is code 7. */
+export function endpointFromRequest(request: CniRequest): EndpointRecord {
+  const result = request.config.prevResult;
+  if (result === undefined) {
+    throw new CniError(CniCode.InvalidNetworkConfig, 'berth-firewall must be chained after a plugin that assigns addresses: the config has no prevResult');
+  }
+  const ips = containerAddresses(result);
+  if (ips.length === 0) throw new CniError(CniCode.InvalidNetworkConfig, 'berth-firewall: prevResult has no IP addresses to register');
+  const args = cniArgs(request);
+  const labels = args['labels'] ?? [];
+  if (!Array.isArray(labels)) throw new CniError(CniCode.InvalidNetworkConfig, 'Invalid network config: args.cni.labels must be a list of {key, value}');
+  const ports = args['ports'] ?? [];
+  if (!Array.isArray(ports)) throw new CniError(CniCode.InvalidNetworkConfig, 'Invalid network config: args.cni.ports must be a list of {name, containerPort, protocol}');
+  const fallbackName = request.containerId.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 63).replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  const raw = {
+    namespace: request.args.get('K8S_POD_NAMESPACE') ?? args['namespace'] ?? 'default',
+    name: request.args.get('K8S_POD_NAME') ?? args['name'] ?? fallbackName,
+    labels: Object.fromEntries(labels.map((item: unknown) => {
+      const entry = asRecord(item);
+      return [String(entry?.['key']), entry?.['value']];
+    })),
+    ips,
+    interface: hostInterface(result, request.ifName),
+    namedPorts: ports.map((item: unknown) => asRecord(item)).filter((entry): entry is JsonRecord => typeof entry?.['name'] === 'string' && entry['name'] !== '')
+      .map((entry) => ({ name: entry['name'], port: entry['containerPort'], protocol: entry['protocol'] ?? 'TCP' })),
+  };
+  try {
+    return { ...parseEndpoint(raw, 'args.cni'), network: request.config.name, containerId: request.containerId, ifName: request.ifName };
+  } catch (error) {
+    throw toCniError(error, 'ADD');
+  }
+}
+
+export function createFirewallPlugin(options: FirewallOptions = {}): CniPlugin {
+  const firewall = (): Firewall => new Firewall(options);
+  return {
+    name: firewallPluginType,
+    supportedVersions: SUPPORTED_VERSIONS,
+    async add(request) {
+      const endpoint = endpointFromRequest(request);
+      try {
+        await firewall().registerEndpoint(endpoint);
+      } catch (error) {
+        throw toCniError(error, 'ADD');
+      }
+      return request.config.prevResult as Result;
+    },
+    async del(request) {
+      try {
+        await firewall().unregisterEndpoint(request.containerId, request.ifName);
+      } catch (error) {
+        throw toCniError(error, 'DEL');
+      }
+    },
+    async check(request) {
+      const expected = endpointFromRequest(request);
+      const instance = firewall();
+      const record = instance.read().endpoints.find((item) => item.containerId === request.containerId && item.ifName === request.ifName);
+      if (record === undefined) {
+        throw new CniError(CniCode.UnknownContainer, `berth-firewall CHECK: container ${request.containerId} (${request.ifName}) has no registered endpoint`);
+      }
+      const same = JSON.stringify([...record.ips].sort()) === JSON.stringify([...expected.ips].sort())
+        && record.namespace === expected.namespace && record.name === expected.name;
+      if (!same) {
+        throw new CniError(CniCode.InvalidNetworkConfig,
+          `berth-firewall CHECK: endpoint ${record.namespace}/${record.name} (${record.ips.join(', ')}) differs from the request (${expected.namespace}/${expected.name}, ${expected.ips.join(', ')})`);
+      }
+      let applied: boolean;
+      try {
+        applied = instance.enforcer.isInPlace();
+      } catch (error) {
+        throw toCniError(error, 'CHECK');
+      }
+      if (!applied) throw new CniError(enforcementFailed, 'berth-firewall CHECK: the firewall table is missing or stale in this network namespace');
+    },
+    async gc(request) {
+      const valid = new Set((request.config.validAttachments ?? []).map((attachment) => `${attachment.containerID}/${attachment.ifname}`));
+      try {
+        await firewall().collectGarbage(request.config.name, valid);
+      } catch (error) {
+        throw toCniError(error, 'GC');
+      }
+    },
+    async status() {
+      // Nothing to wait for: enforcement needs no daemon.
+    },
+  };
+}
