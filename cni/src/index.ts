@@ -16,10 +16,10 @@ export {
 } from './spec/names.js';
 export {
   type JsonObject, isJsonObject, fieldPath, invalidField, expectObject, optionalObject, optionalString, requiredString,
-  optionalBoolean, optionalUint, optionalArray, optionalStringArray,
+  optionalBoolean, optionalUint, optionalArray, optionalStringArray, rejectUnknownFields,
 } from './spec/fields.js';
 export {
-  configBytesMax, minimumVersionFor, decodeConfigText, checkConfigVersion, parsePluginConfig,
+  configBytesMax, minimumVersionFor, PROTOCOL_CONFIG_KEYS, decodeConfigText, checkConfigVersion, parsePluginConfig,
   type PluginConfig, type IpamSection, type ConfigArgs, type GcAttachment, type ParseConfigOptions,
 } from './spec/config.js';
 export {
@@ -53,4 +53,4 @@ export {
 } from './invoke/conflist.js';
 export { createBerthIpam, BERTH_IPAM_TYPE, type BerthIpamOptions } from './plugins/ipam/plugin.js';
 export { IpamCode } from './ipam/allocator.js';
-export { DEFAULT_DATA_DIR as IPAM_DEFAULT_DATA_DIR } from './ipam/config.js';
+export { DEFAULT_DATA_DIR as IPAM_DEFAULT_DATA_DIR, defaultDataDir as ipamDefaultDataDir } from './ipam/config.js';
