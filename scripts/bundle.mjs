@@ -20,6 +20,7 @@ const outdir = join(root, 'cni/dist/bundle');
 const executables = {
   'berth-ipam': 'plugins/ipam/main.js',
   'berth-firewall': '../../../firewall/dist/src/plugin/main.js',
+  'berth-macvlan': 'plugins/macvlan/main.js',
 };
 
 const external = ['netlink', 'pino', '*.node'];
