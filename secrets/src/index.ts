@@ -7,7 +7,7 @@ export {
   type NodeRole, type NodeIdentity,
 } from './cluster/node-cert.js';
 export {
-  formatJoinToken, parseJoinToken, authorizeJoinToken, newJoinTokenRecord, joinSecretMatches,
+  formatJoinToken, parseJoinToken, authorizeJoinToken, newJoinTokenRecord, joinSecretMatches, openJoinSecret, sealJoinSecret,
   type JoinToken, type JoinTokenRecord,
 } from './cluster/join-token.js';
 export {
@@ -26,3 +26,17 @@ export { MemoryKvStore } from './store/memory-kv-store.js';
 export { defineCollection, keyspaceRoot, assertKeyId, type Collection } from './store/keyspace.js';
 export { Store, Transaction, type Versioned, type Change, type TypedWatchOptions } from './store/typed-store.js';
 export { StoreMetrics, type StoreMetricsSnapshot, type StoreOp } from './store/metrics.js';
+export { ClusterNode, clusterNodeLimitsDefault, type ClusterNodeOptions, type ClusterNodeLimits, type ActiveCluster, type InitResult } from './cluster/cluster-node.js';
+export { joinCluster, type JoinResult } from './cluster/join-flow.js';
+export { handleJoinRequest } from './cluster/join-handler.js';
+export { leaveCluster } from './cluster/leave-flow.js';
+export { listCluster, type ClusterListing, type HostStatus } from './cluster/cluster-listing.js';
+export { fetchMemberStatus, type MemberStatus } from './cluster/member-status.js';
+export {
+  joinPortDefault, joinBodyBytesMax, parseJoinRequest, parseJoinResponse, parseAddressWithPort, errorBody, errorFromBody, httpStatusOf,
+  type JoinRequest, type JoinResponse,
+} from './cluster/join-protocol.js';
+export { fetchPinnedCa, postJoin } from './cluster/join-client.js';
+export { nodePaths, loadNodeState, type NodePaths, type NodeState, type MemberState } from './cluster/node-state.js';
+export { clusterInfoCollection, hostsCollection, aliveCollection, joinTokensCollection, type HostRecord, type AliveRecord, type ClusterInfo } from './cluster/keys.js';
+export { Liveness } from './cluster/liveness.js';

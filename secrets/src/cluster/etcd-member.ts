@@ -32,7 +32,7 @@ export const etcdSupervisorLimitsDefault: EtcdSupervisorLimits = {
   adoptedPollIntervalMs: 200,
 };
 
-export type EtcdMemberState = 'stopped' | 'running' | 'backoff' | 'failed';
+export type EtcdMemberState = 'stopped' | 'running' | 'backoff' | 'retiring' | 'failed';
 
 export type EtcdMemberEvent =
   | { readonly kind: 'spawned'; readonly pid: number }
@@ -110,6 +110,22 @@ export class EtcdMember {
       if (pid !== undefined) await terminate(pid, this.#limits.stopTimeoutMs);
       await rm(this.#options.pidFile, { force: true });
     });
+  }
+
+  /**
+   * The member is about to be removed from the cluster, after which etcd exits by itself: from now on an exit is
+   * not restarted. `stop()` still ends it if it lingers.
+   */
+  retire(): void {
+    clearTimeout(this.#restartTimer);
+    if (this.#state === 'running' || this.#state === 'backoff') this.#state = 'retiring';
+  }
+
+  /** The removal did not happen: supervise again (restarting the member if it exited meanwhile). */
+  unretire(): void {
+    if (this.#state !== 'retiring') return;
+    this.#state = 'running';
+    if (this.#pid === undefined) void this.start().catch((error: unknown) => this.#logger.error({ err: error }, 'cannot restart etcd after a failed removal'));
   }
 
   /** For tests and tooling: forget the process without stopping it, as a killed berthd would. */

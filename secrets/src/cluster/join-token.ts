@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createPrivateKey, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ClusterError, ClusterErrorCode } from './errors.js';
 import type { NodeRole } from './node-cert.js';
 
@@ -12,10 +12,15 @@ export interface JoinToken {
   readonly secret: string;
 }
 
-/** What the store keeps per role: never the secret itself. */
+/**
+ * What the store keeps per role: never the secret in clear. `secretHash` is what joins are checked against;
+ * `sealedSecret` lets a manager print the current token again (`join-token worker`), sealed with a key derived
+ * from the CA private key, which only managers hold — workers can read the store but cannot open it.
+ */
 export interface JoinTokenRecord {
   readonly role: NodeRole;
   readonly secretHash: string;
+  readonly sealedSecret: string;
   readonly createdAt: string;
 }
 
@@ -50,9 +55,40 @@ export function hashJoinSecret(secret: string): string {
   return `sha256:${createHash('sha256').update(`berth-join-token\0${secret}`).digest('hex')}`;
 }
 
-export function newJoinTokenRecord(role: NodeRole, now: Date = new Date()): { record: JoinTokenRecord; secret: string } {
+export function newJoinTokenRecord(role: NodeRole, caPrivateKeyPem: string, now: Date = new Date()): { record: JoinTokenRecord; secret: string } {
   const secret = newJoinSecret();
-  return { record: { role, secretHash: hashJoinSecret(secret), createdAt: now.toISOString() }, secret };
+  const sealedSecret = sealJoinSecret(secret, role, caPrivateKeyPem);
+  return { record: { role, secretHash: hashJoinSecret(secret), sealedSecret, createdAt: now.toISOString() }, secret };
+}
+
+function sealingKey(caPrivateKeyPem: string): Buffer {
+  const der = createPrivateKey(caPrivateKeyPem).export({ type: 'pkcs8', format: 'der' });
+  return Buffer.from(hkdfSync('sha256', der, 'berth', 'berth join-token sealing v1', 32));
+}
+
+/** ChaCha20-Poly1305 (OpenSSL) with the role as associated data: `v1.<nonce>.<ciphertext+tag>` in base64url. */
+export function sealJoinSecret(secret: string, role: NodeRole, caPrivateKeyPem: string): string {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('chacha20-poly1305', sealingKey(caPrivateKeyPem), nonce, { authTagLength: 16 });
+  cipher.setAAD(Buffer.from(role), { plaintextLength: Buffer.byteLength(secret) });
+  const sealed = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return `v1.${nonce.toString('base64url')}.${sealed.toString('base64url')}`;
+}
+
+export function openJoinSecret(record: JoinTokenRecord, caPrivateKeyPem: string): string {
+  const [version, nonceText, sealedText] = record.sealedSecret.split('.');
+  try {
+    if (version !== 'v1' || nonceText === undefined || sealedText === undefined) throw new Error('unknown format');
+    const sealed = Buffer.from(sealedText, 'base64url');
+    const decipher = createDecipheriv('chacha20-poly1305', sealingKey(caPrivateKeyPem), Buffer.from(nonceText, 'base64url'), { authTagLength: 16 });
+    decipher.setAAD(Buffer.from(record.role), { plaintextLength: sealed.length - 16 });
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+    const secret = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]).toString('utf8');
+    if (!joinSecretMatches(secret, record.secretHash)) throw new Error('does not match its hash');
+    return secret;
+  } catch (error) {
+    throw new ClusterError(ClusterErrorCode.StateInvalid, `Cannot open the stored ${record.role} join token: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** Constant-time comparison of a presented secret against a stored hash. */

@@ -36,6 +36,11 @@ export interface EtcdKvStoreOptions {
    * it. Nothing that decides access may use it.
    */
   readonly readConsistency?: 'linearizable' | 'serializable';
+  /**
+   * `circuit-breaker` (default): a member that failed 3 calls in a row is skipped for 5 s (the etcd3 client's
+   * policy). `none`: every call goes out; for single-endpoint administrative clients that retry by themselves.
+   */
+  readonly hostFailover?: 'circuit-breaker' | 'none';
   readonly logger?: Logger;
 }
 
@@ -72,7 +77,7 @@ export class EtcdKvStore implements KvStore {
       },
       dialTimeout: this.#limits.dialTimeoutMs,
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
-      faultHandling: { global: runOnce },
+      faultHandling: options.hostFailover === 'none' ? { global: runOnce, host: () => runOnce } : { global: runOnce },
       grpcOptions: { 'grpc.keepalive_time_ms': 5_000, 'grpc.keepalive_timeout_ms': 2_000, 'grpc.keepalive_permit_without_calls': 1 },
     });
   }

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { registerPolicyCommands } from './policy.js';
+import { registerClusterCommands } from './cluster.js';
 
 /** Each subsystem's subcommands register here, one module per command group. */
 export function registerCommands(_program: Command): void {
   registerPolicyCommands(_program);
+  registerClusterCommands(_program);
 }

@@ -1,0 +1,81 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from '@berth/cni';
+import { ClusterError, ClusterErrorCode, isNodeRole, joinCluster, leaveCluster, listCluster, type ClusterNode } from '@berth/secrets';
+import { apiBodyBytesMax, errorResponse, jsonBody, tooLarge } from './errors.js';
+import { collectMetrics } from './metrics.js';
+
+export interface ApiHooks {
+  /** Called after init, join and leave, so the daemon can start or stop its join endpoint. */
+  readonly membershipChanged: () => Promise<void>;
+}
+
+function field(body: unknown, name: string): unknown {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>)[name] : undefined;
+}
+
+function allowFields(body: unknown, names: readonly string[]): void {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ClusterError(ClusterErrorCode.RequestInvalid, 'Invalid request: the body must be a JSON object');
+  const extra = Object.keys(body).find((key) => !names.includes(key));
+  if (extra !== undefined) throw new ClusterError(ClusterErrorCode.RequestInvalid, `Invalid request: unknown field ${JSON.stringify(extra.slice(0, 40))}`);
+}
+
+/** The local API (unix socket only): health, metrics, and the cluster commands the CLI sends. */
+export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logger): Hono {
+  const app = new Hono();
+  app.use('*', bodyLimit({ maxSize: apiBodyBytesMax, onError: tooLarge }));
+  app.onError((error, c) => errorResponse(c, error, logger));
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
+
+  app.get('/healthz', (c) => {
+    const active = node.active;
+    const member = active?.member?.state;
+    const healthy = member !== 'failed';
+    return c.json({ status: healthy ? 'ok' : 'degraded', cluster: active?.state.role ?? 'none', etcd: member ?? 'none' }, healthy ? 200 : 503);
+  });
+
+  app.get('/metrics', async (c) => c.text(await collectMetrics(node, node.limits.statusTimeoutMs), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+
+  app.post('/v1/cluster/init', async (c) => {
+    allowFields(await jsonBody(c), []);
+    const result = await node.init();
+    await hooks.membershipChanged();
+    return c.json(result);
+  });
+
+  app.post('/v1/cluster/join', async (c) => {
+    const body = await jsonBody(c);
+    allowFields(body, ['token', 'address']);
+    const token = field(body, 'token');
+    const address = field(body, 'address');
+    if (typeof token !== 'string' || typeof address !== 'string' || address.length > 100) {
+      throw new ClusterError(ClusterErrorCode.RequestInvalid, 'Invalid request: token and address must be strings');
+    }
+    const result = await joinCluster(node, token, address);
+    await hooks.membershipChanged();
+    return c.json(result);
+  });
+
+  app.post('/v1/cluster/leave', async (c) => {
+    const body = await jsonBody(c);
+    allowFields(body, ['force']);
+    const force = field(body, 'force') ?? false;
+    if (typeof force !== 'boolean') throw new ClusterError(ClusterErrorCode.RequestInvalid, 'Invalid request: force must be true or false');
+    const result = await leaveCluster(node, { force });
+    await hooks.membershipChanged();
+    return c.json(result);
+  });
+
+  app.get('/v1/cluster', async (c) => c.json(await listCluster(node)));
+
+  app.post('/v1/cluster/join-token', async (c) => {
+    const body = await jsonBody(c);
+    allowFields(body, ['role', 'rotate']);
+    const role = field(body, 'role');
+    const rotate = field(body, 'rotate') ?? false;
+    if (!isNodeRole(role) || typeof rotate !== 'boolean') throw new ClusterError(ClusterErrorCode.RequestInvalid, 'Invalid request: role must be manager or worker, rotate a boolean');
+    return c.json({ role, token: await node.joinToken(role, rotate) });
+  });
+
+  return app;
+}

@@ -1,0 +1,84 @@
+import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { rm } from 'node:fs/promises';
+import type { Logger } from '@berth/cni';
+import { ClusterNode } from '@berth/secrets';
+import { createLocalApi } from './api.js';
+import { claimInstance } from './instance-lock.js';
+import { startJoinServer } from './join-server.js';
+import type { DaemonOptions } from './options.js';
+import { listenOnSocket } from './socket-server.js';
+
+/**
+ * berthd: one per host. Owns the host's cluster membership (and so the etcd member on managers), serves the local
+ * API on a unix socket, and on managers the join endpoint on the advertise address. `stop()` is the SIGTERM path:
+ * endpoints closed, liveness lease revoked, etcd member stopped.
+ */
+export class Daemon {
+  readonly node: ClusterNode;
+  readonly options: DaemonOptions;
+  readonly #logger: Logger;
+  readonly #releaseInstance: () => Promise<void>;
+  #api: Server | undefined;
+  #join: HttpsServer | undefined;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(node: ClusterNode, options: DaemonOptions, logger: Logger, releaseInstance: () => Promise<void>) {
+    this.node = node;
+    this.options = options;
+    this.#logger = logger;
+    this.#releaseInstance = releaseInstance;
+  }
+
+  static async start(options: DaemonOptions, logger: Logger): Promise<Daemon> {
+    const releaseInstance = await claimInstance(options.root);
+    const node = await ClusterNode.open({
+      root: options.root, advertiseAddress: options.advertiseAddress, joinPort: options.joinPort,
+      etcdClientPort: options.etcdClientPort, etcdPeerPort: options.etcdPeerPort, hostname: options.hostname,
+      timing: options.timing, leaseTtlSeconds: options.leaseTtlSeconds, logger,
+    });
+    const daemon = new Daemon(node, options, logger, releaseInstance);
+    try {
+      await daemon.#syncJoinServer();
+      daemon.#api = await listenOnSocket(createLocalApi(node, { membershipChanged: () => daemon.#syncJoinServer() }, logger), options.socketPath);
+    } catch (error) {
+      await daemon.stop();
+      throw error;
+    }
+    logger.info({ socket: options.socketPath, root: options.root, role: node.active?.state.role ?? 'none' }, 'berthd ready');
+    return daemon;
+  }
+
+  /** The join endpoint runs exactly while this host is a manager. */
+  async #syncJoinServer(): Promise<void> {
+    const manager = this.node.active?.state.role === 'manager';
+    if (manager && this.#join === undefined) this.#join = await startJoinServer(this.node, this.#logger);
+    if (!manager && this.#join !== undefined) {
+      const server = this.#join;
+      this.#join = undefined;
+      await closeServer(server);
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#logger.info('berthd stopping');
+      if (this.#join !== undefined) await closeServer(this.#join);
+      if (this.#api !== undefined) {
+        await closeServer(this.#api);
+        await rm(this.options.socketPath, { force: true });
+      }
+      await this.node.close();
+      await this.#releaseInstance();
+      this.#logger.info('berthd stopped');
+    })();
+    return this.#stopping;
+  }
+}
+
+function closeServer(server: Server | HttpsServer): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

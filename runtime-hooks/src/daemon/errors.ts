@@ -1,0 +1,29 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from '@berth/cni';
+import { ClusterError, ClusterErrorCode, StoreError, errorBody, httpStatusOf } from '@berth/secrets';
+
+/** Maps any error to the API's JSON error body; unexpected ones are logged and shown without internals. */
+export function errorResponse(c: Context, error: unknown, logger: Logger): Response {
+  if (error instanceof ClusterError) return c.json(errorBody(error), httpStatusOf(error.code) as ContentfulStatusCode);
+  if (error instanceof StoreError) return c.json({ error: { code: error.code, message: error.message } }, 503);
+  logger.error({ err: error instanceof Error ? error.message : String(error) }, 'request failed');
+  return c.json({ error: { code: 'INTERNAL', message: 'Internal error; see the berthd log' } }, 500);
+}
+
+/** Reads a small JSON body; anything else is REQUEST_INVALID (the size cap is enforced before, by bodyLimit). */
+export async function jsonBody(c: Context): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/json\b/.test(type)) throw new ClusterError(ClusterErrorCode.RequestInvalid, 'Invalid request: expected Content-Type application/json');
+  try {
+    return await c.req.json();
+  } catch {
+    throw new ClusterError(ClusterErrorCode.RequestInvalid, 'Invalid request: the body is not valid JSON');
+  }
+}
+
+export const apiBodyBytesMax = 64 * 1024;
+
+export function tooLarge(c: Context): Response {
+  return c.json({ error: { code: ClusterErrorCode.RequestInvalid, message: `Invalid request: body larger than ${apiBodyBytesMax} bytes` } }, 413);
+}
