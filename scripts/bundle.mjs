@@ -19,6 +19,10 @@ const outdir = join(root, 'cni/dist/bundle');
 /** name → compiled entry under cni/dist/src. Adding an executable: one line here plus its cni/bin/<name>. */
 const executables = {
   'berth-ipam': 'plugins/ipam/main.js',
+  'berth-bridge': 'plugins/bridge/main.js',
+  'berth-none': 'plugins/none/main.js',
+  'berth-host-device': 'plugins/host-device/main.js',
+  'berth-portmap': 'plugins/portmap/main.js',
   'berth-firewall': '../../../firewall/dist/src/plugin/main.js',
   'berth-macvlan': 'plugins/macvlan/main.js',
 };
