@@ -54,3 +54,7 @@ export {
 export { createBerthIpam, BERTH_IPAM_TYPE, type BerthIpamOptions } from './plugins/ipam/plugin.js';
 export { IpamCode } from './ipam/allocator.js';
 export { DEFAULT_DATA_DIR as IPAM_DEFAULT_DATA_DIR, defaultDataDir as ipamDefaultDataDir } from './ipam/config.js';
+export { createBerthBridge, BERTH_BRIDGE_TYPE, type BerthBridgeOptions } from './plugins/bridge/plugin.js';
+export { createBerthNone, BERTH_NONE_TYPE } from './plugins/none/plugin.js';
+export { createBerthHostDevice, BERTH_HOST_DEVICE_TYPE } from './plugins/host-device/plugin.js';
+export { createBerthPortmap, BERTH_PORTMAP_TYPE } from './plugins/portmap/plugin.js';
