@@ -1,0 +1,10 @@
+export { berthImplementation, referenceImplementation, pluginType, ipamType, type CniImplementation, type PluginRole } from './implementation.js';
+export { CniEngine, PluginCallError, pluginCallTimeoutMs, type PluginOutcome, type CniCommandName } from './engine.js';
+export {
+  ScenarioFailure, expect, scenarioNetwork, attachment, resultAddresses, scenarioBridge, scenarioSubnet, scenarioGateway,
+  outsideHostAddress, outsideClientAddress, type ScenarioContext, type NetworkOptions,
+} from './context.js';
+export { cniScenarios, type CniScenario } from './scenarios.js';
+export { runScenario, runCniConformance, formatConformanceTable, type ScenarioResult, type RunOptions } from './runner.js';
+export { startSourceEchoServer, askSource, pings } from './traffic.js';
+export { linkNames, globalAddresses, reservedAddresses, rulesetText } from './inspect.js';
