@@ -25,6 +25,7 @@ const executables = {
   'berth-portmap': 'plugins/portmap/main.js',
   'berth-firewall': '../../../firewall/dist/src/plugin/main.js',
   'berth-macvlan': 'plugins/macvlan/main.js',
+  'berth-vxlan': 'plugins/vxlan/main.js',
 };
 
 const external = ['netlink', 'pino', '*.node'];

@@ -58,3 +58,10 @@ export { createBerthBridge, BERTH_BRIDGE_TYPE, type BerthBridgeOptions } from '.
 export { createBerthNone, BERTH_NONE_TYPE } from './plugins/none/plugin.js';
 export { createBerthHostDevice, BERTH_HOST_DEVICE_TYPE } from './plugins/host-device/plugin.js';
 export { createBerthPortmap, BERTH_PORTMAP_TYPE } from './plugins/portmap/plugin.js';
+// berth-macvlan, berth-vxlan and the overlay (peer sources, FDB/neighbour/route programming, the agent's controller).
+export { createBerthMacvlan, BERTH_MACVLAN_TYPE, type BerthMacvlanOptions } from './plugins/macvlan/plugin.js';
+export { macvlanModes, type MacvlanConfig } from './plugins/macvlan/config.js';
+export { createBerthVxlan } from './plugins/vxlan/plugin.js';
+export { BERTH_VXLAN_TYPE, type BerthVxlanOptions } from './plugins/vxlan/context.js';
+export { parseVxlanConfig, type VxlanConfig } from './plugins/vxlan/config.js';
+export * from './overlay/index.js';

@@ -1,0 +1,71 @@
+import { CniCode, CniError } from '../../errors.js';
+import { ipamAdd, ipamDel } from '../../invoke/ipam.js';
+import { cidrContains, formatCidr, formatIp } from '../../net/ip.js';
+import type { Rtnl } from '../../net/rtnl.js';
+import { ownerTag } from '../../nat/owner.js';
+import { masqueradeSets } from '../../nat/ruleset.js';
+import { describeNetwork } from '../../overlay/network.js';
+import { reconcileOverlay } from '../../overlay/reconcile.js';
+import type { OverlayHost } from '../../overlay/host.js';
+import type { CniRequest } from '../../skel/plugin.js';
+import type { Result } from '../../spec/result.js';
+import { addressingOf, configureInterface } from '../macvlan/addressing.js';
+import { inNetns } from '../macvlan/netns.js';
+import { reportUndoFailures, withUndo, type UndoStack } from '../macvlan/undo.js';
+import type { VxlanConfig } from './config.js';
+import { containerIps, containerRoutes, createContainerVeth, overlayAddresses } from './container.js';
+import { BERTH_VXLAN_TYPE, peersOf, type BerthVxlanOptions } from './context.js';
+import { ipamRequestFor } from './ipam-request.js';
+import { overlayMasqueradeElements, withNatTable } from './masquerade.js';
+
+/** Brings this host into the overlay (devices, peer entries), then attaches the container to the host's bridge. */
+export async function addAttachment(options: BerthVxlanOptions, config: VxlanConfig, request: CniRequest): Promise<Result> {
+  const peers = await peersOf(options, config);
+  return inNetns(request.netns, (container) => inNetns(options.hostNetns, async (host) => {
+    const report = await reconcileOverlay(host, options.hostNetns, config.network, peers, config.localAddress);
+    if (!report.member) {
+      throw new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: this host is not one of the ${peers.length} peers of ${describeNetwork(config.network)}`);
+    }
+    return withUndo((undo) => attach(options, config, request, { host, container, overlay: report.host, undo }),
+      (failures) => reportUndoFailures(BERTH_VXLAN_TYPE, failures));
+  }), true);
+}
+
+interface AttachContext { readonly host: Rtnl; readonly container: Rtnl; readonly overlay: OverlayHost; readonly undo: UndoStack }
+
+async function attach(options: BerthVxlanOptions, config: VxlanConfig, request: CniRequest, context: AttachContext): Promise<Result> {
+  const { overlay, undo } = context;
+  const ipamRequest = ipamRequestFor(request, overlay.local.peer.subnet, overlay.gateway.address);
+  const ipam = await ipamAdd(ipamRequest);
+  undo.push('release the IPAM reservation', () => ipamDel(ipamRequest));
+  const ips = containerIps(ipam.ips ?? [], overlay, 2);
+  const addresses = overlayAddresses(ips, overlay);
+  if (addresses.length === 0) throw new CniError(CniCode.Internal, `IPAM ${request.config.ipam?.type ?? ''} returned no IPv4 address for ${request.ifName}`);
+  for (const address of addresses) {
+    if (!cidrContains(config.network.cidr, address)) {
+      throw new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: IPAM gave ${formatIp(address)}, outside the overlay's range ${formatCidr(config.network.cidr)}`);
+    }
+  }
+  const { hostLink, containerLink } = await createContainerVeth(context.host, request, overlay, undo);
+  // Read after the port joined: a bridge without ports reports an all-zero MAC.
+  const bridge = await context.host.links.get(overlay.bridge.index);
+  const result: Result = {
+    interfaces: [
+      { name: bridge.name, ...(bridge.mac === undefined ? {} : { mac: bridge.mac }) },
+      { name: hostLink.name, ...(hostLink.mac === undefined ? {} : { mac: hostLink.mac }) },
+      { name: request.ifName, ...(containerLink.mac === undefined ? {} : { mac: containerLink.mac }), mtu: overlay.mtu, sandbox: request.netns },
+    ],
+    ips,
+    routes: containerRoutes(overlay, config.isDefaultGateway, ipam.routes ?? []),
+    ...(ipam.dns === undefined ? {} : { dns: ipam.dns }),
+    ...(request.config.dns === undefined ? {} : { dns: request.config.dns }),
+  };
+  await configureInterface(context.container, request.netns, request.ifName, addressingOf(result, 2));
+  if (config.ipMasq) {
+    const owner = ownerTag({ network: request.config.name, containerId: request.containerId, ifName: request.ifName });
+    await withNatTable(options.hostNetns, options.natLockPath,
+      (table) => table.sync(owner, masqueradeSets, overlayMasqueradeElements(owner, addresses, config.network)));
+    undo.push('remove the masquerade elements', () => withNatTable(options.hostNetns, options.natLockPath, (table) => table.sync(owner, masqueradeSets, [])));
+  }
+  return result;
+}

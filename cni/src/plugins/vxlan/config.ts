@@ -1,0 +1,76 @@
+import { CniCode, CniError } from '../../errors.js';
+import { cidrCanonical, formatCidr, tryParseIp, type IpAddress } from '../../net/ip.js';
+import {
+  defaultBridgeName, defaultDeviceName, overlayPortDefault, vniMax, vniMin, type OverlayNetwork,
+} from '../../overlay/network.js';
+import { parsePeers, type OverlayPeer } from '../../overlay/peer.js';
+import type { CniRequest } from '../../skel/plugin.js';
+import { optionalArray, optionalBoolean, optionalString, optionalUint } from '../../spec/fields.js';
+import { tryParseCidr } from '../../spec/ip.js';
+import { interfaceNameProblem } from '../../spec/names.js';
+
+/** berth-vxlan's configuration: the overlay network, where its peers come from, and the container side. */
+export interface VxlanConfig {
+  readonly network: OverlayNetwork;
+  /** The conflist's static `peers` (peer source a); undefined when the agent supplies them. */
+  readonly peers: readonly OverlayPeer[] | undefined;
+  /** This host's VTEP address, when it cannot be found by looking for a peer address among the host's. */
+  readonly localAddress: IpAddress | undefined;
+  /** Masquerade traffic from containers to destinations outside the overlay's range. Default true. */
+  readonly ipMasq: boolean;
+  /** Give containers a default route through the host's gateway (else only a route to the overlay's range). */
+  readonly isDefaultGateway: boolean;
+}
+
+function invalid(message: string): CniError {
+  return new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: ${message}`);
+}
+
+function linkName(raw: CniRequest['config']['raw'], key: string, fallback: string): string {
+  const name = optionalString(raw, key, '');
+  if (name === undefined || name === '') return fallback;
+  const problem = interfaceNameProblem(name);
+  if (problem !== undefined) throw invalid(`"${key}" "${name.slice(0, 40)}": ${problem}`);
+  return name;
+}
+
+function parseRange(text: string | undefined) {
+  if (text === undefined || text === '') throw invalid('"subnet" (the overlay\'s whole range, e.g. 10.244.0.0/16) is required');
+  const cidr = tryParseCidr(text);
+  if (cidr === undefined) throw invalid(`"subnet" "${text.slice(0, 64)}" is not a CIDR`);
+  const canonical = cidrCanonical(cidr);
+  if (formatCidr(canonical) !== formatCidr(cidr)) throw invalid(`"subnet" ${text} has host bits set (did you mean ${formatCidr(canonical)}?)`);
+  // Overlay addresses are IPv4; the underlay (VTEP addresses) may be IPv4 or IPv6.
+  if (cidr.address.family !== 4) throw invalid(`"subnet" ${text}: the overlay's range must be IPv4 (the underlay may be IPv6)`);
+  return canonical;
+}
+
+/** Parses berth-vxlan's keys (code 7 naming the field when one is wrong). Peers are validated against the network later. */
+export function parseVxlanConfig(request: CniRequest): VxlanConfig {
+  const raw = request.config.raw;
+  const vni = optionalUint(raw, 'vni', '', vniMax);
+  if (vni === undefined || vni < vniMin) throw invalid(`"vni" is required: an integer from ${vniMin} to ${vniMax}`);
+  const port = optionalUint(raw, 'port', '', 65535) ?? overlayPortDefault;
+  if (port === 0) throw invalid('"port" must be 1-65535');
+  const mtu = optionalUint(raw, 'mtu', '', 65535);
+  if (mtu !== undefined && mtu !== 0 && mtu < 68) throw invalid(`"mtu" ${mtu} is below 68`);
+  const peersValue = optionalArray(raw, 'peers', '');
+  const localText = optionalString(raw, 'localAddress', '');
+  const localAddress = localText === undefined || localText === '' ? undefined : tryParseIp(localText);
+  if (localText !== undefined && localText !== '' && localAddress === undefined) throw invalid(`"localAddress" "${localText.slice(0, 64)}" is not an IP address`);
+  if ((request.config.ipam?.type ?? '') === '') throw invalid('"ipam" with a "type" is required: containers on an overlay need addresses');
+  const network: OverlayNetwork = {
+    name: request.config.name, vni, port, cidr: parseRange(optionalString(raw, 'subnet', '')),
+    device: linkName(raw, 'device', defaultDeviceName(vni)), bridge: linkName(raw, 'bridge', defaultBridgeName(vni)),
+    directRouting: optionalBoolean(raw, 'directRouting', '') ?? false,
+    mtu: mtu === 0 ? undefined : mtu,
+  };
+  if (network.device === network.bridge) throw invalid(`"device" and "bridge" are both ${network.device}`);
+  return {
+    network,
+    peers: peersValue === undefined ? undefined : parsePeers(peersValue, 'peers'),
+    localAddress,
+    ipMasq: optionalBoolean(raw, 'ipMasq', '') ?? true,
+    isDefaultGateway: optionalBoolean(raw, 'isDefaultGateway', '') ?? true,
+  };
+}

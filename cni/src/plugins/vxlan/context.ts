@@ -1,0 +1,29 @@
+import { CniCode, CniError } from '../../errors.js';
+import type { OverlayNetwork } from '../../overlay/network.js';
+import type { OverlayPeer, OverlayPeerSource } from '../../overlay/peer.js';
+import { StaticPeerSource } from '../../overlay/static-source.js';
+import type { VxlanConfig } from './config.js';
+
+/** The `type` (and executable name) of Berth's VXLAN overlay plugin. */
+export const BERTH_VXLAN_TYPE = 'berth-vxlan';
+
+export interface BerthVxlanOptions {
+  /** The host's netns; default: the one this process runs in. */
+  readonly hostNetns?: string;
+  /**
+   * Peer source (b): the agent answers with its store-backed source for a network it manages; undefined (or no
+   * function) falls back to the conflist's static `peers`.
+   */
+  readonly peerSource?: (network: OverlayNetwork) => OverlayPeerSource | undefined;
+  /** The lock file serializing changes to the NAT table (tests use their own); default: OwnedTable's. */
+  readonly natLockPath?: string;
+}
+
+/** The peers of the request's network: from the agent's source when it has one, else the conflist's (code 7 if neither). */
+export async function peersOf(options: BerthVxlanOptions, config: VxlanConfig): Promise<readonly OverlayPeer[]> {
+  const source = options.peerSource?.(config.network) ?? (config.peers === undefined ? undefined : new StaticPeerSource(config.peers));
+  if (source === undefined) {
+    throw new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: "peers" is required for overlay ${config.network.name} when no agent supplies them`);
+  }
+  return source.list();
+}

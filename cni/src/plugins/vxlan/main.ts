@@ -1,0 +1,4 @@
+import { main } from '../../skel/main.js';
+import { createBerthVxlan } from './plugin.js';
+
+main(createBerthVxlan());
