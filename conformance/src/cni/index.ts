@@ -8,3 +8,7 @@ export { cniScenarios, type CniScenario } from './scenarios.js';
 export { runScenario, runCniConformance, formatConformanceTable, type ScenarioResult, type RunOptions } from './runner.js';
 export { startSourceEchoServer, askSource, pings } from './traffic.js';
 export { linkNames, globalAddresses, reservedAddresses, rulesetText } from './inspect.js';
+export {
+  PodmanSandbox, createPodmanSandbox, makeBusyboxRootfs, hardLimit, nofileLimitMax, nprocLimitMax, cniResultsCacheDir,
+  type PodmanSandboxOptions,
+} from './podman.js';
