@@ -90,6 +90,20 @@ export class Firewall {
     });
   }
 
+  /** Registers many endpoints with one compile and one transaction (an agent's resync, a benchmark's setup). */
+  async registerEndpoints(records: readonly EndpointRecord[]): Promise<ChangeResult<readonly EndpointRecord[]>> {
+    return this.#change((state) => {
+      let current = state;
+      const replaced: EndpointRecord[] = [];
+      for (const record of records) {
+        const outcome = upsertEndpoint(current, record);
+        current = outcome.state;
+        replaced.push(...outcome.replaced.filter((old) => !records.includes(old)));
+      }
+      return { state: current, value: replaced };
+    });
+  }
+
   async unregisterEndpoint(containerId: string, ifName: string): Promise<OptionalChangeResult<readonly EndpointRecord[]>> {
     // DEL is idempotent and must not create state (or a table) on a host that never registered anything.
     if (removeEndpointByOwner(this.store.read(), containerId, ifName).removed.length === 0) return { value: [], enforcement: null };

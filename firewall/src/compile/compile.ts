@@ -3,11 +3,11 @@
  * including names (groups are named by a hash of what identifies them, never by a counter).
  */
 import { createHash } from 'node:crypto';
-import { parseAddress, type Family } from '../model/address.js';
+import type { Family } from '../model/address.js';
 import type { Endpoint, Namespace, PolicySet } from '../model/types.js';
 import { applicableRules, buildContext, isUnconstrained, type ApplicableRules, type Direction } from '../evaluate/context.js';
 import { assert } from '../errors.js';
-import { applicablePorts, groupBoxes, SelectionCache } from './group.js';
+import { applicablePorts, groupContent, SelectionCache } from './group.js';
 import { boxKey, dispatchName, dispatchNames, type ActionChain, type Box, type CompiledFirewall, type DispatchName, type Group } from './ir.js';
 
 export interface FirewallInput {
@@ -91,15 +91,18 @@ export function compile(input: FirewallInput): CompiledFirewall {
       const rules = applicableRules(context, direction, endpoint);
       if (isUnconstrained(rules)) continue;
       for (const family of [4, 6] as const) {
-        const addresses = endpoint.ips.filter((ip) => parseAddress(ip)?.family === family);
+        const addresses = endpoint.ips.filter((_ip, index) => cache.addresses(endpoint)[index]?.family === family);
         if (addresses.length === 0) continue;
         const identity = groupIdentity(rules, family);
         let group = computed.get(identity);
         if (group === undefined) {
           const name = groupName(direction, family, identity);
-          const boxes = groupBoxes(context, rules, family, cache).map((box) => ({ ...box, action: actionChainName(box.action) }));
+          const content = groupContent(context, rules, family, cache);
+          const boxes = content.boxes.map((box) => ({ ...box, action: box.action === null ? null : actionChainName(box.action) }));
+          const defaultAction = content.defaultAction === null ? null : actionChainName(content.defaultAction);
           checkBoxes(boxes, name);
-          group = boxes.length === 0 ? null : { name, direction, family, boxes };
+          assert(boxes.every((box) => box.action !== defaultAction), `no box of ${name} repeats its default`);
+          group = boxes.length === 0 && defaultAction === null ? null : { name, direction, family, defaultAction, boxes };
           computed.set(identity, group);
           if (group !== null) {
             assert(!groups.has(name), `group name ${name} is unique`);
@@ -114,8 +117,8 @@ export function compile(input: FirewallInput): CompiledFirewall {
     }
   }
   for (const group of groups.values()) {
-    for (const box of group.boxes) {
-      if (!actions.has(box.action)) actions.set(box.action, actionChain(box.action));
+    for (const action of [group.defaultAction, ...group.boxes.map((box) => box.action)]) {
+      if (action !== null && !actions.has(action)) actions.set(action, actionChain(action));
     }
   }
   return { actions, groups, dispatch };

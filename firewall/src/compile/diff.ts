@@ -6,12 +6,14 @@
  * old or the new state, never a mix): new action chains before the elements that jump to them; new groups
  * before the dispatch entries that jump to them; dispatch entries gone before the groups they pointed to;
  * group maps gone before the action chains their elements pointed to. Within a map, deletes come before adds
- * so a box can be split or merged in place.
+ * so a box can be split or merged in place. A group whose default verdict changes gets its two rules replaced
+ * (flush + add) in the same transaction.
  */
 import type { NftCommand, NftScript } from '@berth/nftables-napi';
 import { boxKey, dispatchNames, tableName, type Box, type CompiledFirewall } from './ir.js';
 import {
-  addActionChain, addGroup, deleteActionChain, deleteGroup, dispatchElements, generationSet, groupElements, sortedByName, sortedEntries,
+  addActionChain, addGroup, deleteActionChain, deleteGroup, dispatchElements, generationSet, groupElements, replaceGroupRules, sortedByName,
+  sortedEntries,
 } from './render.js';
 
 function boxesByKey(boxes: readonly Box[]): Map<string, Box> {
@@ -47,6 +49,7 @@ export function renderDiff(before: CompiledFirewall, after: CompiledFirewall, ge
     const added = group.boxes.filter((box) => oldBoxes.get(boxKey(box))?.action !== box.action);
     if (removed.length > 0) commands.push(groupElements('delete', group.name, group.family, removed));
     if (added.length > 0) commands.push(groupElements('add', group.name, group.family, added));
+    if (old.defaultAction !== group.defaultAction) commands.push(...replaceGroupRules(group));
     elementsAdded += added.length;
     elementsDeleted += removed.length;
   }

@@ -10,10 +10,13 @@
  *     ip  daddr vmap @ingress4
  *     ip6 daddr vmap @ingress6
  *   chain <group>:  ip daddr . meta l4proto . th dport vmap @<group>   (egress; saddr for ingress)
- *   map <group>:    disjoint boxes (peer range . protocol range . port range) → jump <action chain>
+ *                   goto <default action chain>                         (when the default is not "allow")
+ *   map <group>:    disjoint boxes (peer range . protocol range . port range) → return | goto <action chain>
  *   chain drop/…:    rate-limited log, counter, drop
  *   chain monitor/…: rate-limited log, counter (returns: the packet goes on)
- * Only non-allow boxes are stored: a miss falls through, which is "allowed in this direction".
+ * A group stores only the boxes whose verdict differs from its default, the verdict that needs the fewest
+ * boxes: for an isolated pod that is the drop, and the map holds what its policies allow (`return`: allowed in
+ * this direction, go on); for a pod a few rules deny, it is "allow" and the map holds the drops.
  */
 import type { Family } from '../model/address.js';
 import type { Direction } from '../evaluate/context.js';
@@ -35,8 +38,8 @@ export interface Box {
   readonly protocolHigh: number;
   readonly portLow: number;
   readonly portHigh: number;
-  /** Name of the action chain to jump to. */
-  readonly action: string;
+  /** Name of the action chain to jump to; null: allowed in this direction (`return`). */
+  readonly action: string | null;
 }
 
 /** A chain + map pair shared by every endpoint whose applicable rules are the same. */
@@ -44,6 +47,8 @@ export interface Group {
   readonly name: string;
   readonly direction: Direction;
   readonly family: Family;
+  /** What a miss in the map gets: an action chain, or null for "allowed". No box carries this action. */
+  readonly defaultAction: string | null;
   /** Sorted by (peerLow, protocolLow, portLow); pairwise disjoint. */
   readonly boxes: readonly Box[];
 }

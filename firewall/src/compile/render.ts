@@ -33,7 +33,8 @@ export function boxElement(box: Box, familyOf: Family): NftMapElement {
       range(box.portLow, box.portHigh),
     ],
   };
-  return [key, { jump: { target: box.action } }];
+  // goto, not jump: when a monitor chain ends, control goes back to the forward chain, not to the default rule.
+  return [key, box.action === null ? { return: null } : { goto: { target: box.action } }];
 }
 
 export function dispatchElement(address: string, group: string): NftMapElement {
@@ -73,14 +74,26 @@ export function groupKeyType(familyOf: Family): readonly ['ipv4_addr' | 'ipv6_ad
   return [familyOf === 4 ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'];
 }
 
+/** The group chain's rules: the map lookup, then the default verdict for a miss (none when it is "allow"). */
+export function groupRules(group: Group): NftCommand[] {
+  const rules: NftStatement[][] = [[groupLookup(group)]];
+  if (group.defaultAction !== null) rules.push([{ goto: { target: group.defaultAction } }]);
+  return rules.map((expr): NftCommand => ({ add: { rule: { ...table, chain: group.name, expr } } }));
+}
+
 export function addGroup(group: Group): NftCommand[] {
   const commands: NftCommand[] = [
     { add: { map: { ...table, name: group.name, type: groupKeyType(group.family), map: 'verdict', flags: ['interval'] } } },
   ];
   if (group.boxes.length > 0) commands.push(groupElements('add', group.name, group.family, group.boxes));
   commands.push({ add: { chain: { ...table, name: group.name } } });
-  commands.push({ add: { rule: { ...table, chain: group.name, expr: [groupLookup(group)] } } });
+  commands.push(...groupRules(group));
   return commands;
+}
+
+/** Replaces a group's rules (its default verdict changed): flush and refill, inside the same transaction. */
+export function replaceGroupRules(group: Group): NftCommand[] {
+  return [{ flush: { chain: { ...table, name: group.name } } }, ...groupRules(group)];
 }
 
 export function deleteGroup(group: Group): NftCommand[] {

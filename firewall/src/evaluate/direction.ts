@@ -8,8 +8,28 @@
  * A deny becomes `monitor` (accepted, counted, logged) under global monitor mode or when the deciding policy
  * is annotated `berth.dev/monitor: "true"` (for NetworkPolicy isolation: when every isolating policy is).
  */
+import type { AdminPeer, Endpoint, NetworkPolicy, NetworkPolicyPeer } from '../model/types.js';
 import type { ApplicableRules, Direction, EvaluationContext } from './context.js';
 import { adminPeerMatches, networkPolicyPeerMatches, portsMatch, type PeerAddress } from './match.js';
+
+/**
+ * Which peers of the applicable rules the other side of the flow matches. The evaluator answers from the
+ * address and its endpoint; the compiler answers from a precomputed signature of a whole address range.
+ */
+export interface PeerMatcher {
+  admin(peer: AdminPeer): boolean;
+  networkPolicy(peer: NetworkPolicyPeer, policy: NetworkPolicy): boolean;
+  /** The endpoint at the other side (its container ports name egress ports), or null. */
+  readonly endpoint: Endpoint | null;
+}
+
+export function addressMatcher(context: EvaluationContext, peer: PeerAddress): PeerMatcher {
+  return {
+    admin: (candidate) => adminPeerMatches(candidate, peer, context.namespaceLabels),
+    networkPolicy: (candidate, policy) => networkPolicyPeerMatches(candidate, peer, policy, context.namespaceLabels),
+    endpoint: peer.endpoint,
+  };
+}
 
 export type Verdict = 'allow' | 'deny' | 'monitor';
 export type Tier = 'admin' | 'networkpolicy' | 'baseline' | 'default';
@@ -43,13 +63,19 @@ function deny(base: Omit<DirectionDecision, 'verdict'>, monitored: boolean): Dir
 export function decideDirection(
   context: EvaluationContext, rules: ApplicableRules, peer: PeerAddress, protocol: number, port: number | null,
 ): DirectionDecision {
+  return decideWithMatcher(context, rules, addressMatcher(context, peer), protocol, port);
+}
+
+export function decideWithMatcher(
+  context: EvaluationContext, rules: ApplicableRules, peer: PeerMatcher, protocol: number, port: number | null,
+): DirectionDecision {
   const { direction, subject } = rules;
   const destination = direction === 'ingress' ? subject : peer.endpoint;
   const globalMonitor = context.policies.monitor;
   const subjectText = `${subject.namespace}/${subject.name}`;
   let passed = '';
   for (const { policy, rule } of rules.admin) {
-    if (!rule.peers.some((candidate) => adminPeerMatches(candidate, peer, context.namespaceLabels))) continue;
+    if (!rule.peers.some((candidate) => peer.admin(candidate))) continue;
     if (!portsMatch(rule.ports, protocol, port, destination)) continue;
     const where = `AdminNetworkPolicy ${policy.name} (priority ${policy.priority}) rule ${rule.name}`;
     if (rule.action === 'Pass') {
@@ -65,7 +91,7 @@ export function decideDirection(
     for (const policy of rules.networkPolicies) {
       for (const [index, rule] of policy[direction].entries()) {
         const peerMatches = rule.peers === null
-          || rule.peers.some((candidate) => networkPolicyPeerMatches(candidate, peer, policy, context.namespaceLabels));
+          || rule.peers.some((candidate) => peer.networkPolicy(candidate, policy));
         if (!peerMatches || !portsMatch(rule.ports, protocol, port, destination)) continue;
         const name = `${policy.namespace}/${policy.name}`;
         return {
@@ -82,7 +108,7 @@ export function decideDirection(
     }, globalMonitor || rules.networkPolicies.every((policy) => policy.monitor));
   }
   for (const { policy, rule } of rules.baseline) {
-    if (!rule.peers.some((candidate) => adminPeerMatches(candidate, peer, context.namespaceLabels))) continue;
+    if (!rule.peers.some((candidate) => peer.admin(candidate))) continue;
     if (!portsMatch(rule.ports, protocol, port, destination)) continue;
     const where = `BaselineAdminNetworkPolicy ${policy.name} rule ${rule.name}`;
     const base = { direction, tier: 'baseline' as const, policy: `BaselineAdminNetworkPolicy ${policy.name}`, rule: rule.name };

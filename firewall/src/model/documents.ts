@@ -21,7 +21,7 @@ export interface ParseOptions {
   readonly defaultNamespace?: string;
 }
 
-const documentsMax = 10_000;
+const documentsMax = 100_000;
 
 const kinds: Readonly<Record<string, { apiVersion: string; parse: (raw: RawObject, options: Required<ParseOptions>) => PolicyDocument }>> = {
   NetworkPolicy: { apiVersion: 'networking.k8s.io/v1', parse: (raw, options) => parseNetworkPolicy(raw, options.defaultNamespace) },

@@ -14,7 +14,9 @@ type Interval = readonly [Value, Value];
 interface MapElement {
   readonly key: readonly Interval[];
   readonly jump: string | null;
-  readonly verdict: 'drop' | 'accept' | null;
+  /** goto instead of jump: the target's end returns to this chain's caller. */
+  readonly goto: boolean;
+  readonly verdict: 'drop' | 'accept' | 'return' | null;
 }
 
 interface SetState {
@@ -95,9 +97,11 @@ function parseElement(raw: unknown, set: SetState): MapElement {
   const key = parts.map((part, index) => interval(part, set.types[index] as string));
   if (!set.interval && key.some(([low, high]) => low !== high)) fail(`map ${set.name}: range in a set without the interval flag`);
   const value = valueExpression as Record<string, unknown>;
-  if ('jump' in value) return { key, jump: (value['jump'] as { target: string }).target, verdict: null };
-  if ('drop' in value) return { key, jump: null, verdict: 'drop' };
-  if ('accept' in value) return { key, jump: null, verdict: 'accept' };
+  if ('jump' in value) return { key, jump: (value['jump'] as { target: string }).target, goto: false, verdict: null };
+  if ('goto' in value) return { key, jump: (value['goto'] as { target: string }).target, goto: true, verdict: null };
+  if ('drop' in value) return { key, jump: null, goto: false, verdict: 'drop' };
+  if ('accept' in value) return { key, jump: null, goto: false, verdict: 'accept' };
+  if ('return' in value) return { key, jump: null, goto: false, verdict: 'return' };
   return fail(`map ${set.name}: unsupported value ${JSON.stringify(valueExpression)}`);
 }
 
@@ -117,6 +121,7 @@ function references(table: TableState): { chains: Set<string>; sets: Set<string>
       for (const statement of rule) {
         if ('vmap' in statement && typeof statement.vmap.data === 'string') sets.add(statement.vmap.data.slice(1));
         if ('jump' in statement) chains.add(statement.jump.target);
+        if ('goto' in statement) chains.add(statement.goto.target);
       }
     }
   }
@@ -196,6 +201,11 @@ export class NftInterpreter {
         table.chains.set(name, { name, hook: typeof object['hook'] === 'string' ? object['hook'] : null, rules: [] });
         return;
       }
+      case 'flush chain': {
+        const chain = table.chains.get(name) ?? fail(`flush chain ${name}: No such file or directory`);
+        chain.rules.length = 0;
+        return;
+      }
       case 'delete chain': {
         if (!table.chains.has(name)) fail(`delete chain ${name}: No such file or directory`);
         table.chains.delete(name);
@@ -223,7 +233,7 @@ export class NftInterpreter {
     for (const item of raw as unknown[]) {
       if (!set.isMap) {
         const key = [interval(item as NftExpression, set.types[0] as string)];
-        const element: MapElement = { key, jump: null, verdict: null };
+        const element: MapElement = { key, jump: null, goto: false, verdict: null };
         if (verb === 'add') {
           if (set.elements.some((existing) => sameKey(existing.key, key))) fail(`add element ${name}: File exists`);
           set.elements.push(element);
@@ -285,9 +295,16 @@ export class NftInterpreter {
         } else if ('vmap' in statement) {
           const hit = this.#lookup(table, statement.vmap.key, String(statement.vmap.data), packet);
           if (hit === undefined) { matched = false; continue; }
+          if (hit.verdict === 'return') return { verdict: null, logged };
           if (hit.verdict !== null) return { verdict: hit.verdict, logged };
-          const target = table.chains.get(hit.jump ?? '') ?? fail(`jump to missing chain ${String(hit.jump)}`);
-          const result = this.#run(table, target, packet, depth + 1);
+          const result = this.#jump(table, hit.jump ?? '', packet, depth);
+          logged ||= result.logged;
+          if (result.verdict !== null || hit.goto) return { verdict: result.verdict, logged };
+        } else if ('goto' in statement) {
+          const result = this.#jump(table, statement.goto.target, packet, depth);
+          return { verdict: result.verdict, logged: logged || result.logged };
+        } else if ('jump' in statement) {
+          const result = this.#jump(table, statement.jump.target, packet, depth);
           logged ||= result.logged;
           if (result.verdict !== null) return { verdict: result.verdict, logged };
         } else {
@@ -296,6 +313,11 @@ export class NftInterpreter {
       }
     }
     return { verdict: null, logged };
+  }
+
+  #jump(table: TableState, name: string, packet: InterpretedPacket, depth: number): { verdict: 'accept' | 'drop' | null; logged: boolean } {
+    const target = table.chains.get(name) ?? fail(`jump to missing chain ${name}`);
+    return this.#run(table, target, packet, depth + 1);
   }
 
   #lookup(table: TableState, key: NftExpression, data: string, packet: InterpretedPacket): MapElement | undefined {
