@@ -1,4 +1,6 @@
 import type { ClusterNode } from './cluster-node.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { IMemberAddResponse } from 'etcd3';
 import { ClusterError, ClusterErrorCode } from './errors.js';
 import { peerUrl } from './etcd-config.js';
 import { parseJoinRequest, type JoinResponse } from './join-protocol.js';
@@ -33,9 +35,7 @@ export function handleJoinRequest(node: ClusterNode, body: unknown): Promise<Joi
       const address = request.addresses[0] ?? '';
       const peer = peerUrl(address, request.etcdPeerPort);
       if (members.some((m) => m.peerURLs.includes(peer))) throw new ClusterError(ClusterErrorCode.AlreadyInCluster, `An etcd member already uses ${peer}`);
-      const added = await cluster.memberAdd({ peerURLs: [peer], isLearner: true }).catch((error: unknown) => {
-        throw new ClusterError(ClusterErrorCode.JoinFailed, `Cannot add an etcd member for ${request.nodeId}: ${error instanceof Error ? error.message : String(error)}`);
-      });
+      const added = await addLearner(node, peer, request.nodeId);
       const initialCluster = added.members.map((m) => ({ name: m.ID === added.member.ID ? request.nodeId : m.name, peerUrl: m.peerURLs[0] ?? '' }));
       if (initialCluster.some((peerEntry) => peerEntry.name === '' || peerEntry.peerUrl === '')) {
         await cluster.memberRemove({ ID: added.member.ID }).catch(() => undefined);
@@ -49,4 +49,27 @@ export function handleJoinRequest(node: ClusterNode, body: unknown): Promise<Joi
       caPrivateKeyPem: role === 'manager' ? ca.privateKeyPem : undefined, clientUrls, member,
     };
   });
+}
+
+/**
+ * etcd (strict reconfiguration check) refuses to add a member until every voting member has been connected for
+ * 5 s, e.g. right after the previous join: retry that case for a bounded time.
+ */
+export const addRetryWindowMs = 15_000;
+
+async function addLearner(node: ClusterNode, peer: string, nodeId: string): Promise<IMemberAddResponse> {
+  const cluster = node.requireManager().kv.client.cluster;
+  const deadline = Date.now() + addRetryWindowMs;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await cluster.memberAdd({ peerURLs: [peer], isLearner: true });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (!/unhealthy cluster/.test(message) || Date.now() > deadline) {
+        throw new ClusterError(ClusterErrorCode.JoinFailed, `Cannot add an etcd member for ${nodeId}: ${message}`);
+      }
+      node.logger.info({ attempt, err: message }, 'etcd will not add a member yet; retrying');
+      await sleep(500);
+    }
+  }
 }

@@ -4,6 +4,7 @@ import {
 } from 'etcd3';
 import { createLogger, type Logger } from '@berth/cni';
 import { EtcdPrefixWatch } from './etcd-watch.js';
+import { HostBreaker } from './host-breaker.js';
 import { StoreError, StoreErrorCode } from './errors.js';
 import type { Compare, GetResult, KeyValue, KvStore, Lease, ListResult, TxnOp, TxnResult, WatchHandle, WatchOptions } from './kv-store.js';
 import { toRevision, type Revision } from './revision.js';
@@ -37,8 +38,8 @@ export interface EtcdKvStoreOptions {
    */
   readonly readConsistency?: 'linearizable' | 'serializable';
   /**
-   * `circuit-breaker` (default): a member that failed 3 calls in a row is skipped for 5 s (the etcd3 client's
-   * policy). `none`: every call goes out; for single-endpoint administrative clients that retry by themselves.
+   * `circuit-breaker` (default): a member with consecutive transport failures is skipped for a while (HostBreaker).
+   * `none`: every call goes out; for single-endpoint administrative clients that retry by themselves.
    */
   readonly hostFailover?: 'circuit-breaker' | 'none';
   readonly logger?: Logger;
@@ -77,7 +78,10 @@ export class EtcdKvStore implements KvStore {
       },
       dialTimeout: this.#limits.dialTimeoutMs,
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
-      faultHandling: options.hostFailover === 'none' ? { global: runOnce, host: () => runOnce } : { global: runOnce },
+      faultHandling: {
+        global: runOnce,
+        host: options.hostFailover === 'none' ? () => runOnce : () => new HostBreaker() as unknown as NonNullable<FaultHandling['global']>,
+      },
       grpcOptions: { 'grpc.keepalive_time_ms': 5_000, 'grpc.keepalive_timeout_ms': 2_000, 'grpc.keepalive_permit_without_calls': 1 },
     });
   }
@@ -99,15 +103,20 @@ export class EtcdKvStore implements KvStore {
 
   async txn(compares: readonly Compare[], success: readonly TxnOp[], failure: readonly TxnOp[] = []): Promise<TxnResult> {
     this.#open();
-    try {
-      const response = await this.#client.kv.txn({
-        compare: compares.map((compare) => ({ key: Buffer.from(compare.key), target: 'Mod', result: 'Equal', mod_revision: String(compare.modRevision) })),
-        success: success.map(toRequestOp),
-        failure: failure.map(toRequestOp),
-      });
-      return { succeeded: response.succeeded, revision: toRevision(response.header.revision) };
-    } catch (error) {
-      throw this.#writeError(error, compares, success);
+    const request = {
+      compare: compares.map((compare) => ({ key: Buffer.from(compare.key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: String(compare.modRevision) })),
+      success: success.map(toRequestOp),
+      failure: failure.map(toRequestOp),
+    };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const response = await this.#client.kv.txn(request);
+        return { succeeded: response.succeeded, revision: toRevision(response.header.revision) };
+      } catch (error) {
+        // Only a call that never left this process may be sent again: a retry after it reached etcd could apply twice.
+        if (neverSent(error) && attempt < this.#limits.readAttemptsMax && !this.#closed) continue;
+        throw this.#writeError(error, compares, success);
+      }
     }
   }
 
@@ -228,6 +237,11 @@ export function prefixEnd(prefix: Buffer): Buffer {
     }
   }
   return Buffer.from([0]);
+}
+
+/** Failures raised before the request was written to any connection (no transport, or the member was skipped). */
+function neverSent(error: unknown): boolean {
+  return /No connection established|etcd member skipped/.test(message(error));
 }
 
 function message(error: unknown): string {

@@ -1,0 +1,68 @@
+import t from 'tap';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { findEtcdProcesses } from '@berth/secrets';
+import { makeHosts, waitFor, type BerthdHandle } from './helpers.js';
+
+interface Listing {
+  hosts: Array<{ nodeId: string; role: string; alive: boolean; member?: { healthy: boolean; leader: boolean; learner: boolean } }>;
+  otherMembers: unknown[];
+}
+
+async function listing(host: BerthdHandle): Promise<Listing> {
+  return await host.api('GET', '/v1/cluster') as Listing;
+}
+
+t.test('three managers and a worker: init, join, rotate, leave (member removed first), last manager guarded', async (t) => {
+  const hosts = await makeHosts(t);
+  const [a, b, c, w] = await Promise.all(['a', 'b', 'c', 'w'].map((name) => hosts.add(name)));
+  if (a === undefined || b === undefined || c === undefined || w === undefined) throw new Error('hosts');
+  await Promise.all([a, b, c, w].map((host) => host.start()));
+
+  const init = JSON.parse((await a.cli(['cluster', 'init', '-o', 'json'])).stdout) as { managerToken: string; workerToken: string; clusterId: string };
+  for (const host of [b, c]) {
+    const joined = await host.cli(['cluster', 'join', init.managerToken, a.joinAddress, '-o', 'json']);
+    t.equal(joined.code, 0, `${host.name} joined as manager: ${joined.stderr}`);
+    t.match(JSON.parse(joined.stdout), { clusterId: init.clusterId, role: 'manager' });
+  }
+  const worker = await w.cli(['cluster', 'join', init.workerToken, b.joinAddress, '-o', 'json']);
+  t.equal(worker.code, 0, `worker joined through another manager: ${worker.stderr}`);
+  t.match(JSON.parse(worker.stdout), { role: 'worker' });
+  t.notOk(await stat(join(w.root, 'cluster', 'ca.key')).then(() => true, () => false), 'the worker never received the CA key');
+  t.ok(await stat(join(b.root, 'cluster', 'ca.key')).then(() => true, () => false), 'managers hold the CA key');
+  t.same(await findEtcdProcesses(join(w.root, 'etcd', 'data')), [], 'the worker runs no etcd member');
+
+  await waitFor('all alive', async () => (await listing(a)).hosts.filter((h) => h.alive).length === 4);
+  const full = await listing(c);
+  t.equal(full.hosts.length, 4);
+  t.equal(full.hosts.filter((h) => h.role === 'manager' && h.member?.healthy === true && h.member.learner === false).length, 3, 'three healthy voting members');
+  t.equal(full.hosts.filter((h) => h.member?.leader === true).length, 1, 'one leader');
+  t.same(full.otherMembers, [], 'no stray member');
+
+  // a token rotated on one manager is printed identically by another, and the old one is refused
+  const rotated = (await b.cli(['cluster', 'join-token', 'worker', '--rotate', '-q'])).stdout.trim();
+  t.not(rotated, init.workerToken);
+  t.equal((await c.cli(['cluster', 'join-token', 'worker', '-q'])).stdout.trim(), rotated, 'another manager prints the rotated token');
+  const workerRefused = await w.cli(['cluster', 'join-token', 'worker']);
+  t.match(workerRefused.stderr, /is a worker; run this on a manager/, 'a worker cannot print tokens');
+
+  const left = await c.cli(['cluster', 'leave']);
+  t.equal(left.code, 0, left.stderr);
+  t.same(await findEtcdProcesses(join(c.root, 'etcd', 'data')), [], "the leaving manager's etcd stopped");
+  t.notOk(await stat(join(c.root, 'cluster')).then(() => true, () => false), 'its cluster state is gone');
+  const afterLeave = await listing(a);
+  t.equal(afterLeave.hosts.length, 3);
+  t.same(afterLeave.otherMembers, [], 'its etcd member was removed');
+  const workerLeft = await w.cli(['cluster', 'leave']);
+  t.equal(workerLeft.code, 0, `worker leaves: ${workerLeft.stderr}`);
+  t.equal((await b.cli(['cluster', 'leave'])).code, 0, 'second manager leaves');
+  const last = await a.cli(['cluster', 'leave']);
+  t.equal(last.code, 1);
+  t.match(last.stderr, /last manager.*--force/);
+  const remaining = await listing(a);
+  t.equal(remaining.hosts.length, 1, `refused leave changed nothing: ${JSON.stringify(remaining)}`);
+  t.equal((await a.cli(['cluster', 'leave', '--force'])).code, 0, 'forced');
+  t.same(await a.api('GET', '/healthz'), { status: 'ok', cluster: 'none', etcd: 'none' });
+  const rejoin = await c.cli(['cluster', 'init', '-o', 'json']);
+  t.equal(rejoin.code, 0, 'a host that left can start a new cluster');
+});
