@@ -36,15 +36,19 @@ export const pluginCallTimeoutMs = 60_000;
 export class CniEngine {
   readonly implementation: CniImplementation;
   readonly host: TestNetns;
+  /** Extra environment every plugin gets (e.g. BERTH_ROOT), as an engine's own environment would carry it. */
+  readonly env: Readonly<Record<string, string>>;
 
-  constructor(implementation: CniImplementation, host: TestNetns) {
+  constructor(implementation: CniImplementation, host: TestNetns, env: Readonly<Record<string, string>> = {}) {
     this.implementation = implementation;
     this.host = host;
+    this.env = env;
   }
 
   call(type: string, command: CniCommandName, stdin: string, attachment?: Partial<AttachmentParameters>): Promise<PluginOutcome> {
     const env: Record<string, string> = {
       PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      ...this.env,
       CNI_COMMAND: command,
       CNI_PATH: this.implementation.pluginDir,
     };
