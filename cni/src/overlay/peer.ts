@@ -8,7 +8,17 @@ import { tryParseCidr } from '../spec/ip.js';
 import type { OverlayNetwork } from './network.js';
 import { vtepMac } from './vtep.js';
 
-/** One host of an overlay network: where its VTEP is and which slice of the network's range it owns. */
+/**
+ * One host of an overlay network: where its VTEP is and which slice of the network's range it owns.
+ *
+ * Why each peer's subnet is written down (in the conflist's `peers`, or in the host's lease in the store) rather
+ * than derived: a subnet derived from the host's position in the list would renumber every later host when one
+ * joins or leaves, breaking running containers' addresses; one derived from a hash of the host's address could
+ * collide, and a collision would surface only when the second host joins. An explicit subnet is stable for the
+ * host's lifetime, validated against every other peer's (disjoint, inside the range) before anything is
+ * programmed, and is exactly what the agent's lease will hold. Each host finds itself in the list by its VTEP
+ * address being one of its own, so one conflist serves every host.
+ */
 export interface OverlayPeer {
   /** The host's VTEP address on the underlay. */
   readonly address: IpAddress;

@@ -163,3 +163,18 @@ t.test('bad overlay configurations are code 7 and change nothing', async (t) => 
   t.notOk(hasLink(ns, 'eth0'), 'no container link');
   t.same(reservations(h1), [], 'no reservation');
 });
+
+t.test('concurrent ADDs on a fresh host all set it up once and get distinct addresses', async (t) => {
+  const { hosts } = buildUnderlay(t, 2);
+  const [h1, h2] = hosts as [TestHostNode, TestHostNode];
+  const peers = peersOf(hosts);
+  const remote = await addContainer(t, h2, peers, 'remote');
+  const namespaces = Array.from({ length: 6 }, () => makeNetns(t, 'vxc'));
+  const adds = await Promise.all(namespaces.map((ns, index) => callPlugin(h1.plugin, attachment('ADD', `par${index}`, ns.path), overlayConf(h1, peers))));
+  t.same(adds.map((add) => add.code), [0, 0, 0, 0, 0, 0], adds.find((add) => add.code !== 0)?.stdout ?? 'all six succeeded');
+  const addresses = adds.map((add) => (add.output as unknown as AddResult).ips[0]?.address);
+  t.equal(new Set(addresses).size, 6, `distinct: ${addresses.join(' ')}`);
+  t.equal(ipJson<unknown[]>(h1.ns, 'link show type vxlan').length, 1, 'one VXLAN device');
+  t.equal(sh(h1.ns, 'ip route show proto 98').trim().split('\n').length, 1, 'one route to the other host');
+  for (const ns of namespaces) t.ok(pings(ns, remote.result.ips[0]?.address.split('/')[0] ?? ''), `${ns.name} reaches the remote container`);
+});

@@ -9,7 +9,20 @@ import { optionalArray, optionalBoolean, optionalString, optionalUint } from '..
 import { tryParseCidr } from '../../spec/ip.js';
 import { interfaceNameProblem } from '../../spec/names.js';
 
-/** berth-vxlan's configuration: the overlay network, where its peers come from, and the container side. */
+/**
+ * berth-vxlan's configuration: the overlay network, where its peers come from, and the container side. The same
+ * conflist serves every host:
+ *
+ *   { "cniVersion": "1.1.0", "name": "overlay", "type": "berth-vxlan",
+ *     "vni": 42, "port": 4789, "subnet": "10.244.0.0/16",
+ *     "peers": [ { "address": "192.168.50.1", "subnet": "10.244.1.0/24" },
+ *                { "address": "192.168.50.2", "subnet": "10.244.2.0/24" } ],
+ *     "ipam": { "type": "berth-ipam" } }
+ *
+ * Optional: "localAddress", "device" (default bvx<VNI>), "bridge" (bvb<VNI>), "mtu" (default underlay − 50/70),
+ * "directRouting" (false), "ipMasq" (true), "isDefaultGateway" (true). An `ipam` section without ranges allocates
+ * from this host's subnet, with its gateway.
+ */
 export interface VxlanConfig {
   readonly network: OverlayNetwork;
   /** The conflist's static `peers` (peer source a); undefined when the agent supplies them. */
