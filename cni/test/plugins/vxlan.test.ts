@@ -154,6 +154,7 @@ t.test('bad overlay configurations are code 7 and change nothing', async (t) => 
     ['no vni', { vni: undefined }, /"vni" is required/],
     ['an IPv6 range', { subnet: 'fd00:244::/48' }, /must be IPv4/],
     ['an mtu above the underlay\'s allowance', { mtu: 1480 }, /exceeds 1450/],
+    ['IPAM ranges outside this host\'s subnet', { ipam: { type: 'berth-ipam', dataDir: h1.dataDir, ranges: [[{ subnet: '10.244.0.0/16' }]] } }, /outside this host's subnet 10\.244\.1\.0\/24/],
     ['the same VTEP twice', { peers: [{ address: '10.123.0.1', subnet: '10.244.1.0/24' }, { address: '10.123.0.1', subnet: '10.244.2.0/24' }] }, /listed twice/],
   ];
   for (const [name, extra, message] of cases) {

@@ -41,9 +41,12 @@ async function attach(options: BerthVxlanOptions, config: VxlanConfig, request: 
   const ips = containerIps(ipam.ips ?? [], overlay, 2);
   const addresses = overlayAddresses(ips, overlay);
   if (addresses.length === 0) throw new CniError(CniCode.Internal, `IPAM ${request.config.ipam?.type ?? ''} returned no IPv4 address for ${request.ifName}`);
+  // Peers route only this host's subnet here: an address elsewhere (an `ipam.ranges` wider than the subnet) would
+  // be unreachable from every other host.
+  const subnet = overlay.local.peer.subnet;
   for (const address of addresses) {
-    if (!cidrContains(config.network.cidr, address)) {
-      throw new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: IPAM gave ${formatIp(address)}, outside the overlay's range ${formatCidr(config.network.cidr)}`);
+    if (!cidrContains(subnet, address)) {
+      throw new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: IPAM gave ${formatIp(address)}, outside this host's subnet ${formatCidr(subnet)} of ${describeNetwork(config.network)}; leave "ipam.ranges" out to allocate from it`);
     }
   }
   const { hostLink, containerLink } = await createContainerVeth(context.host, request, overlay, undo);
