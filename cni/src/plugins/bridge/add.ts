@@ -30,6 +30,8 @@ interface AddContext {
   readonly tables: HostTables;
   readonly rollback: Rollback;
   readonly hostVeth: string;
+  /** Marks the end of a step, for the timing breakdown (BERTH_TIMING); a no-op otherwise. */
+  readonly phase: (name: string) => void;
 }
 
 /** The veth pair: host end on the bridge (up), container end created directly inside the container's netns. */
@@ -94,15 +96,21 @@ async function configureNftables(context: AddContext, plan: AddressPlan, contain
 }
 
 async function addSteps(context: AddContext): Promise<Result> {
-  const { request, config, host, container, hostVeth } = context;
+  const { request, config, host, container, hostVeth, phase } = context;
   await ensureBridge(host, config);
   failpoint(request.env, 'bridge-after-bridge');
+  phase('bridge');
   const { hostMac, containerMac } = await createVeth(context);
+  phase('veth');
   const plan = await allocate(context);
+  phase('ipam');
   if (!config.disableContainerInterface) await configureInterface(container, request.ifName, plan, { enableDad: config.enableDad });
   failpoint(request.env, 'bridge-after-container');
+  phase('container');
   await configureGateway(context, plan);
+  phase('gateway');
   await configureNftables(context, plan, containerMac);
+  phase('nftables');
   // The bridge takes a port's MAC when it gets its first port: read it now, as the reference does.
   const bridge = await host.links.get(config.bridge);
   const interfaces: ResultInterface[] = [
@@ -127,10 +135,14 @@ async function addSteps(context: AddContext): Promise<Result> {
  * order. Any failure undoes this call's own steps (never the shared bridge) before the error is reported; a crash
  * leaves state that DEL of the same attachment removes.
  */
-export async function bridgeAdd(request: CniRequest, report: (failures: string[]) => void): Promise<Result> {
+export async function bridgeAdd(request: CniRequest, report: (failures: string[]) => void,
+  phase: (name: string) => void = () => undefined): Promise<Result> {
   const config = parseBridgeConfig(request);
   return withContainerRtnl(request.netns, (container) => withRtnl(undefined, (host) => withHostTables((tables) =>
-    Rollback.guard((rollback) => addSteps({
-      request, config, host, container, tables, rollback, hostVeth: hostVethName(request.containerId, request.ifName),
-    }), report))));
+    Rollback.guard((rollback) => {
+      phase('netlink-open');
+      return addSteps({
+        request, config, host, container, tables, rollback, phase, hostVeth: hostVethName(request.containerId, request.ifName),
+      });
+    }, report))));
 }

@@ -27,9 +27,10 @@ async function removeContainerEnd(request: CniRequest): Promise<void> {
  * needs to be known), then the veth pair, found by its host end's deterministic name: this works when the netns or
  * the link is already gone, and after an ADD that was killed at any point. Every step accepts "not found".
  */
-export async function bridgeDel(request: CniRequest): Promise<void> {
+export async function bridgeDel(request: CniRequest, phase: (name: string) => void = () => undefined): Promise<void> {
   const config = parseBridgeConfig(request);
   if (config.hasIpam) await ipamDel(request);
+  phase('ipam');
   if (config.ipMasq || config.macspoofchk) {
     const tag = attachmentTag(request);
     await withHostTables(async (tables) => {
@@ -39,7 +40,9 @@ export async function bridgeDel(request: CniRequest): Promise<void> {
         await macspoof.sync(tag, macspoof.spec.sets, []);
       }
     });
+    phase('nftables');
   }
   const removed = await withRtnl(undefined, (host) => host.links.remove(hostVethName(request.containerId, request.ifName)));
   if (!removed) await removeContainerEnd(request);
+  phase('veth');
 }

@@ -27,6 +27,8 @@ async function bridgeGc(request: CniRequest): Promise<void> {
 export interface BerthBridgeOptions {
   /** Where undo failures of a failed ADD are reported (the executable writes them to stderr). */
   readonly reportRollbackFailures?: (failures: string[]) => void;
+  /** Called at the end of each step of ADD and DEL with its name (the timing breakdown of the benchmark). */
+  readonly onPhase?: (name: string) => void;
 }
 
 /** berth-bridge: the reference bridge plugin's behaviour, with NAT and the MAC check in nftables. */
@@ -35,8 +37,8 @@ export function createBerthBridge(options: BerthBridgeOptions = {}): CniPlugin {
   return {
     name: BERTH_BRIDGE_TYPE,
     supportedVersions: SUPPORTED_VERSIONS,
-    add: (request) => bridgeAdd(request, report),
-    del: bridgeDel,
+    add: (request) => bridgeAdd(request, report, options.onPhase),
+    del: (request) => bridgeDel(request, options.onPhase),
     check: bridgeCheck,
     status: async (request) => {
       if (parseBridgeConfig(request).hasIpam) await ipamStatus(request);

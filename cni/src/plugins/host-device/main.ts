@@ -1,4 +1,5 @@
 import { main } from '../../skel/main.js';
-import { createBerthHostDevice } from './plugin.js';
+import { SUPPORTED_VERSIONS } from '../../spec/version.js';
+import { lazyPlugin } from '../bridge/lazy.js';
 
-main(createBerthHostDevice());
+main(lazyPlugin('berth-host-device', SUPPORTED_VERSIONS, async () => (await import('./plugin.js')).createBerthHostDevice()));

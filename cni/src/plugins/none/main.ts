@@ -1,4 +1,5 @@
 import { main } from '../../skel/main.js';
-import { createBerthNone } from './plugin.js';
+import { SUPPORTED_VERSIONS } from '../../spec/version.js';
+import { lazyPlugin } from '../bridge/lazy.js';
 
-main(createBerthNone());
+main(lazyPlugin('berth-none', SUPPORTED_VERSIONS, async () => (await import('./plugin.js')).createBerthNone()));

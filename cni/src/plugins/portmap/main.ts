@@ -1,4 +1,5 @@
 import { main } from '../../skel/main.js';
-import { createBerthPortmap } from './plugin.js';
+import { SUPPORTED_VERSIONS } from '../../spec/version.js';
+import { lazyPlugin } from '../bridge/lazy.js';
 
-main(createBerthPortmap());
+main(lazyPlugin('berth-portmap', SUPPORTED_VERSIONS, async () => (await import('./plugin.js')).createBerthPortmap()));

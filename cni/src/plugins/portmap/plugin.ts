@@ -1,7 +1,5 @@
 import { CniCode, CniError } from '../../errors.js';
 import { cidrContains, cidrCanonical, parseCidr, type IpAddress } from '../../net/ip.js';
-import { withRtnl } from '../../net/rtnl.js';
-import { writeSysctl } from '../../net/sysctl.js';
 import { fullIdentity, portMappingElements, type OwnedElement } from '../../nat/elements.js';
 import { ownerTag } from '../../nat/owner.js';
 import { NatSet, portMappingSets } from '../../nat/ruleset.js';
@@ -46,6 +44,8 @@ function desiredElements(request: CniRequest, result: Result): OwnedElement[] {
 async function enableLocalnet(addresses: readonly IpAddress[]): Promise<void> {
   const v4 = addresses.filter((address) => address.family === 4);
   if (v4.length === 0) return;
+  // Loaded here, not at startup: a portmap call without IPv4 mappings never needs netlink.
+  const [{ withRtnl }, { writeSysctl }] = await Promise.all([import('../../net/rtnl.js'), import('../../net/sysctl.js')]);
   const names = await withRtnl(undefined, async (host) => {
     const routes = await host.routes.list({ family: 4 });
     const found = new Set<string>();
