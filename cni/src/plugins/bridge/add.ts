@@ -113,6 +113,8 @@ async function addSteps(context: AddContext): Promise<Result> {
   phase('nftables');
   // The bridge takes a port's MAC when it gets its first port: read it now, as the reference does.
   const bridge = await host.links.get(config.bridge);
+  // As the reference: IPAM's DNS, else the network config's own `dns`.
+  const dns = plan.dns ?? request.config.dns;
   const interfaces: ResultInterface[] = [
     { name: config.bridge, ...(bridge.mac === undefined ? {} : { mac: bridge.mac }) },
     { name: hostVeth, ...(hostMac === undefined ? {} : { mac: hostMac }) },
@@ -126,7 +128,7 @@ async function addSteps(context: AddContext): Promise<Result> {
     interfaces,
     ...(plan.ips.length === 0 ? {} : { ips: plan.ips }),
     ...(plan.routes.length === 0 ? {} : { routes: plan.routes }),
-    ...(plan.dns === undefined ? {} : { dns: plan.dns }),
+    ...(dns === undefined ? {} : { dns }),
   };
 }
 
