@@ -17,7 +17,7 @@ export {
 } from './cluster/etcd-config.js';
 export { EtcdMember, etcdSupervisorLimitsDefault, terminate, type EtcdMemberEvent, type EtcdMemberState, type EtcdSupervisorLimits } from './cluster/etcd-member.js';
 export { etcdHealthy, waitForEtcdHealthy, etcdHttpGet, type ProbeTls } from './cluster/etcd-probe.js';
-export { findEtcdProcesses, readProcessArgv, isAlive } from './cluster/process-table.js';
+export { findEtcdProcesses, readProcessArgv, isAlive, type ProcessEntry } from './cluster/process-table.js';
 export { StoreError, StoreErrorCode, type StoreErrorCodeValue } from './store/errors.js';
 export { toRevision, absent, type Revision } from './store/revision.js';
 export type { KvStore, KeyValue, GetResult, ListResult, Compare, TxnOp, TxnResult, WatchEvent, WatchOptions, WatchHandle, Lease } from './store/kv-store.js';

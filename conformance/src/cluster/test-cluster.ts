@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TeardownRegistry } from '../harness/index.js';
+import { BerthdHost } from './berthd-host.js';
+import { KvClientProcess } from './kv-client.js';
+import { ClusterTopology } from './topology.js';
+
+export interface TestClusterOptions {
+  readonly managers: number;
+  /** Extra berthd arguments for the managers (e.g. etcd timing). */
+  readonly managerArgs?: readonly string[];
+}
+
+/**
+ * Managers m1..mN and a client host c1, each a namespace with its own berthd; m1 initialises, the other managers
+ * join with the manager token, c1 joins as a worker (its node certificate is what the KV clients use).
+ */
+export class TestCluster {
+  readonly topology: ClusterTopology;
+  readonly stateDir: string;
+  readonly managers: BerthdHost[];
+  readonly client: BerthdHost;
+  readonly #kvClients: KvClientProcess[] = [];
+
+  private constructor(topology: ClusterTopology, stateDir: string, managers: BerthdHost[], client: BerthdHost) {
+    this.topology = topology;
+    this.stateDir = stateDir;
+    this.managers = managers;
+    this.client = client;
+  }
+
+  static async start(registry: TeardownRegistry, options: TestClusterOptions): Promise<TestCluster> {
+    const names = [...Array.from({ length: options.managers }, (_, i) => `m${i + 1}`), 'c1'];
+    const stateDir = `/tmp/bt-cl-${randomBytes(4).toString('hex')}`;
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    registry.teardown(() => rm(stateDir, { recursive: true, force: true }));
+    const topology = await ClusterTopology.create(registry, names);
+    const managers = topology.hosts.slice(0, options.managers).map((host) => new BerthdHost(host, stateDir, options.managerArgs ?? []));
+    const client = new BerthdHost(topology.host('c1'), stateDir);
+    const cluster = new TestCluster(topology, stateDir, managers, client);
+    registry.teardown(() => cluster.destroy());
+    await Promise.all([...managers, client].map((host) => host.start()));
+    const [first, ...others] = managers;
+    if (first === undefined) throw new Error('a cluster needs a manager');
+    const init = await first.cliJson<{ managerToken: string; workerToken: string }>(['cluster', 'init']);
+    for (const manager of others) await manager.cliJson(['cluster', 'join', init.managerToken, first.host.address]);
+    await client.cliJson(['cluster', 'join', init.workerToken, first.host.address]);
+    return cluster;
+  }
+
+  get endpoints(): string[] {
+    return this.managers.map((manager) => `https://${manager.host.address}:2379`);
+  }
+
+  /** The manager whose etcd member is the raft leader, as `berth cluster ls` reports it. */
+  async leader(): Promise<BerthdHost> {
+    const ids = await Promise.all(this.managers.map((manager) => manager.nodeId()));
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      for (const manager of this.managers) {
+        const hosts = await manager.hosts().catch(() => undefined);
+        const leaderId = hosts?.find((host) => host.member?.leader === true)?.nodeId;
+        const leader = this.managers[ids.findIndex((id) => id === leaderId)];
+        if (leader !== undefined) return leader;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error('No etcd leader reported within 10 s');
+  }
+
+  /** The other managers (peers to cut a manager off from). */
+  peersOf(manager: BerthdHost): BerthdHost[] {
+    return this.managers.filter((other) => other !== manager);
+  }
+
+  /** A KV client process in the client host, authenticated with that host's node certificate. */
+  async kvClient(clientId: number, options: { endpoints?: readonly string[]; readConsistency?: 'linearizable' | 'serializable'; requestTimeoutMs?: number } = {}): Promise<KvClientProcess> {
+    const cluster = join(this.client.root, 'cluster');
+    const client = await KvClientProcess.start(this.client.host.netns.path, {
+      clientId,
+      endpoints: options.endpoints ?? this.endpoints,
+      caFile: join(cluster, 'ca.crt'), certFile: join(cluster, 'node.crt'), keyFile: join(cluster, 'node.key'),
+      historyFile: join(this.stateDir, `history-${clientId}.jsonl`),
+      readConsistency: options.readConsistency ?? 'linearizable',
+      requestTimeoutMs: options.requestTimeoutMs ?? 2_000,
+    });
+    this.#kvClients.push(client);
+    return client;
+  }
+
+  historyFiles(): string[] {
+    return this.#kvClients.map((client) => client.config.historyFile);
+  }
+
+  async destroy(): Promise<void> {
+    for (const client of this.#kvClients) client.kill();
+    for (const host of [this.client, ...this.managers]) await host.destroy().catch(() => undefined);
+  }
+}
