@@ -33,9 +33,10 @@ export interface OptionalChangeResult<T> {
   readonly enforcement: ApplyResult | null;
 }
 
-export function compileState(state: FirewallState): CompiledFirewall {
+/** `previous`: the compile last applied, whose unchanged groups are reused (see compile()). */
+export function compileState(state: FirewallState, previous: CompiledFirewall | null = null): CompiledFirewall {
   const { policies, namespaces } = policySetOf(state);
-  return compile({ policies, namespaces, endpoints: state.endpoints });
+  return compile({ policies, namespaces, endpoints: state.endpoints }, previous);
 }
 
 export class Firewall {
@@ -59,7 +60,9 @@ export class Firewall {
     return this.store.locked(() => {
       const before = this.store.read();
       const { state, value } = mutate(before);
-      const enforcement = this.enforcer.apply(compileState(state), options);
+      const record = this.enforcer.lastApplied();
+      const compiled = compileState(state, options.resync === true ? null : record?.compiled ?? null);
+      const enforcement = this.enforcer.apply(compiled, { ...options, record });
       this.store.write(state, before);
       return { value, enforcement };
     });
@@ -142,8 +145,8 @@ export class Firewall {
     return new Evaluator(policies, namespaces, state.endpoints).decide(query);
   }
 
-  /** Drop and monitor counters per action chain of the current state. */
+  /** Drop and monitor counters per action chain of what is applied in the namespace. */
   counters(): ActionCounter[] {
-    return this.enforcer.counters([...compileState(this.store.read()).actions.keys()]);
+    return this.enforcer.counters([...(this.enforcer.lastApplied()?.compiled.actions.keys() ?? [])]);
   }
 }

@@ -26,13 +26,16 @@ export interface FirewallBenchOptions {
   readonly iperfSeconds: number;
   readonly connectSeconds: number;
   readonly repeats: number;
+  readonly parts: readonly ('control' | 'data')[];
 }
 
 export const defaultFirewallBenchOptions: FirewallBenchOptions = {
-  endpoints: 1_000, policies: 1_000, dataplanePolicies: 10_000, iperfSeconds: 3, connectSeconds: 2, repeats: 3,
+  endpoints: 1_000, policies: 1_000, dataplanePolicies: 10_000, iperfSeconds: 3, connectSeconds: 2, repeats: 3, parts: ['control', 'data'],
 };
 
-const quickOptions: FirewallBenchOptions = { endpoints: 200, policies: 200, dataplanePolicies: 1_000, iperfSeconds: 1, connectSeconds: 1, repeats: 1 };
+const quickOptions: FirewallBenchOptions = {
+  endpoints: 200, policies: 200, dataplanePolicies: 1_000, iperfSeconds: 1, connectSeconds: 1, repeats: 1, parts: ['control', 'data'],
+};
 
 export interface ControlPlaneReport {
   readonly endpoints: number;
@@ -53,7 +56,7 @@ export interface DataPlaneSample {
 
 export interface FirewallBenchReport {
   readonly options: FirewallBenchOptions;
-  readonly controlPlane: ControlPlaneReport;
+  readonly controlPlane: ControlPlaneReport | null;
   readonly dataPlane: readonly DataPlaneSample[];
 }
 
@@ -170,85 +173,125 @@ const next = () => { if (Date.now() >= end) { process.stdout.write(String(count 
   const s = net.connect({ host, port: Number(port) }, () => { count += 1; s.destroy(); next(); }); s.on('error', () => { s.destroy(); next(); }); };
 next();`;
 
-/** Medians of `repeats` iperf3 runs and of `repeats` connect loops (this machine is noisy). */
-async function measure(client: TestNetns, serverIp: string, options: FirewallBenchOptions, variant: string): Promise<DataPlaneSample> {
-  const throughputs: number[] = [];
-  const rates: number[] = [];
-  for (let run = 0; run < options.repeats; run += 1) {
-    const iperf = await client.execChecked(['iperf3', '-c', serverIp, '-t', String(options.iperfSeconds), '-J'], { timeoutMs: (options.iperfSeconds + 20) * 1000 });
-    const result = JSON.parse(iperf) as { end?: { sum_received?: { bits_per_second?: number } } };
-    throughputs.push((result.end?.sum_received?.bits_per_second ?? 0) / 1e9);
-    const connections = await client.execChecked([process.execPath, '--input-type=module', '-e', connectLoop, serverIp, '5300', String(options.connectSeconds)],
-      { timeoutMs: (options.connectSeconds + 20) * 1000 });
-    rates.push(Number(connections));
-  }
-  return { variant, gbitPerSecond: median(throughputs), connectionsPerSecond: median(rates) };
+interface Pair {
+  readonly host: TestHost;
+  readonly client: TestNetns;
+  readonly server: TestNetns;
+  readonly clientIp: string;
+  readonly serverIp: string;
 }
 
-async function dataPlane(host: TestHost, options: FirewallBenchOptions, cleanup: (() => unknown)[]): Promise<DataPlaneSample[]> {
+/** A host namespace with a bridge and two containers on it; the server runs iperf3 and a TCP accept loop. */
+async function createPair(registry: { teardown(fn: () => unknown): void }, cleanup: (() => unknown)[]): Promise<Pair> {
+  const host = await TestHost.create(registry, 'fwbench');
   const rtnl = openRtnl(host.path);
   cleanup.push(() => rtnl.close());
   await rtnl.links.ensureBridge({ name: 'br0', up: true });
-  const pair: { netns: TestNetns; ip: string; name: string }[] = [];
+  const members: TestNetns[] = [];
   for (const [index, name] of ['client', 'server'].entries()) {
     const netns = await host.addNetns(name);
-    const ip = `10.200.0.${index + 2}`;
     await rtnl.links.createVeth({ name: `vb-${name}`, master: 'br0', up: true, peer: { name: 'eth0', netnsPath: netns.path } });
     const inside = openRtnl(netns.path);
     try {
       await inside.links.setUp('lo');
       await inside.links.setUp('eth0');
-      await inside.addresses.add('eth0', `${ip}/24`);
+      await inside.addresses.add('eth0', `10.200.0.${index + 2}/24`);
     } finally {
       inside.close();
     }
-    pair.push({ netns, ip, name });
+    members.push(netns);
   }
-  const [client, server] = pair as [typeof pair[number], typeof pair[number]];
+  const [client, server] = members as [TestNetns, TestNetns];
   // Many short connections from one client: reuse TIME_WAIT ports and widen the range (in the client's own netns).
-  await client.netns.execChecked(['sysctl', '-q', '-w', 'net.ipv4.tcp_tw_reuse=1', 'net.ipv4.ip_local_port_range=10000 65000']);
+  await client.execChecked(['sysctl', '-q', '-w', 'net.ipv4.tcp_tw_reuse=1', 'net.ipv4.ip_local_port_range=10000 65000']);
   const servers: ChildProcess[] = [
-    spawn('nsenter', [`--net=${server.netns.path}`, '--', 'iperf3', '-s'], { stdio: 'ignore' }),
-    spawn('nsenter', [`--net=${server.netns.path}`, '--', process.execPath, '-e', "require('net').createServer((s) => s.destroy()).listen(5300)"], { stdio: 'ignore' }),
+    spawn('nsenter', [`--net=${server.path}`, '--', 'iperf3', '-s'], { stdio: 'ignore' }),
+    spawn('nsenter', [`--net=${server.path}`, '--', process.execPath, '-e', "require('net').createServer((s) => s.destroy()).listen(5300)"], { stdio: 'ignore' }),
   ];
   cleanup.push(() => servers.forEach((child) => { if (child.exitCode === null) child.kill(); }));
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  await client.netns.execChecked(['iperf3', '-c', server.ip, '-t', '1'], { timeoutMs: 20_000 });
-  const root = mkdtempSync(join(tmpdir(), 'bt-fwbench-dp-'));
-  cleanup.push(() => rmSync(root, { recursive: true, force: true }));
-  const firewall = new Firewall({ root, netns: host.path });
-  const samples: DataPlaneSample[] = [];
-  samples.push(await measure(client.netns, server.ip, options, 'no firewall table'));
-  await firewall.registerEndpoints(pair.map(({ ip, name }) => ({
-    namespace: 'bench', name, labels: { role: name }, ips: [ip], interface: `vb-${name}`, namedPorts: [], network: 'bench', containerId: name, ifName: 'eth0',
-  })));
-  samples.push(await measure(client.netns, server.ip, options, 'Berth, 0 policies'));
-  await firewall.registerEndpoints(benchEndpoints(options.endpoints));
-  const isolateServer = {
-    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'server', namespace: 'bench' },
-    spec: { podSelector: { matchLabels: { role: 'server' } }, ingress: [{ from: [{ podSelector: { matchLabels: { role: 'client' } } }] }] },
+  return { host, client, server, clientIp: '10.200.0.2', serverIp: '10.200.0.3' };
+}
+
+async function iperfGbit(pair: Pair, seconds: number): Promise<number> {
+  const output = await pair.client.execChecked(['iperf3', '-c', pair.serverIp, '-t', String(seconds), '-J'], { timeoutMs: (seconds + 20) * 1000 });
+  const result = JSON.parse(output) as { end?: { sum_received?: { bits_per_second?: number } } };
+  return (result.end?.sum_received?.bits_per_second ?? 0) / 1e9;
+}
+
+async function connectRate(pair: Pair, seconds: number): Promise<number> {
+  const output = await pair.client.execChecked([process.execPath, '--input-type=module', '-e', connectLoop, pair.serverIp, '5300', String(seconds)],
+    { timeoutMs: (seconds + 20) * 1000 });
+  return Number(output);
+}
+
+interface Variant {
+  readonly name: string;
+  readonly install: (pair: Pair) => Promise<void>;
+}
+
+/**
+ * One container pair per variant, all built and configured first, then measured round-robin (`repeats` rounds),
+ * so drifting load on this small machine hits every variant alike; medians are reported.
+ */
+async function dataPlane(registry: { teardown(fn: () => unknown): void }, options: FirewallBenchOptions, cleanup: (() => unknown)[]): Promise<DataPlaneSample[]> {
+  const berth = (policies: number) => async (pair: Pair): Promise<void> => {
+    const root = mkdtempSync(join(tmpdir(), 'bt-fwbench-dp-'));
+    cleanup.push(() => rmSync(root, { recursive: true, force: true }));
+    const firewall = new Firewall({ root, netns: pair.host.path });
+    await firewall.registerEndpoints([['client', pair.clientIp], ['server', pair.serverIp]].map(([name, ip]) => ({
+      namespace: 'bench', name: name as string, labels: { role: name as string }, ips: [ip as string], interface: `vb-${name}`, namedPorts: [],
+      network: 'bench', containerId: name as string, ifName: 'eth0',
+    })));
+    if (policies === 0) return;
+    await firewall.registerEndpoints(benchEndpoints(options.endpoints));
+    const isolateServer = {
+      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'server', namespace: 'bench' },
+      spec: { podSelector: { matchLabels: { role: 'server' } }, ingress: [{ from: [{ podSelector: { matchLabels: { role: 'client' } } }] }] },
+    };
+    await firewall.apply(yamlOf([...benchPolicies(policies - 1, options.endpoints), isolateServer]));
   };
-  await firewall.apply(yamlOf([...benchPolicies(options.dataplanePolicies - 1, options.endpoints), isolateServer]));
-  samples.push(await measure(client.netns, server.ip, options, `Berth, ${options.dataplanePolicies} policies`));
-  await firewall.disable();
-  const nft = new Nft({ netns: host.path });
-  cleanup.push(() => nft.close());
-  for (const conntrackFirst of [false, true]) {
-    nft.run(linearRules(options.dataplanePolicies, conntrackFirst));
-    samples.push(await measure(client.netns, server.ip, options, `linear ${options.dataplanePolicies} rules${conntrackFirst ? ', conntrack first' : ', every packet'}`));
-    nft.run({ delete: { table: { family: 'inet', name: 'bt-linear' } } });
+  const linear = (conntrackFirst: boolean) => async (pair: Pair): Promise<void> => {
+    const nft = new Nft({ netns: pair.host.path });
+    try {
+      nft.run(linearRules(options.dataplanePolicies, conntrackFirst));
+    } finally {
+      nft.close();
+    }
+  };
+  const variants: Variant[] = [
+    { name: 'no firewall table', install: async () => {} },
+    { name: 'Berth, 0 policies', install: berth(0) },
+    { name: `Berth, ${options.dataplanePolicies} policies`, install: berth(options.dataplanePolicies) },
+    { name: `linear ${options.dataplanePolicies} rules, every packet`, install: linear(false) },
+    { name: `linear ${options.dataplanePolicies} rules, conntrack first`, install: linear(true) },
+  ];
+  const pairs: Pair[] = [];
+  for (const variant of variants) {
+    const pair = await createPair(registry, cleanup);
+    await variant.install(pair);
+    pairs.push(pair);
   }
-  return samples;
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const throughputs = variants.map(() => [] as number[]);
+  const rates = variants.map(() => [] as number[]);
+  for (const pair of pairs) await iperfGbit(pair, 1);
+  for (let round = 0; round < options.repeats; round += 1) {
+    for (const [index, pair] of pairs.entries()) {
+      throughputs[index]?.push(await iperfGbit(pair, options.iperfSeconds));
+      rates[index]?.push(await connectRate(pair, options.connectSeconds));
+    }
+  }
+  return variants.map((variant, index) => ({
+    variant: variant.name, gbitPerSecond: median(throughputs[index] ?? []), connectionsPerSecond: median(rates[index] ?? []),
+  }));
 }
 
 export async function benchFirewall(options: FirewallBenchOptions = defaultFirewallBenchOptions): Promise<FirewallBenchReport> {
   const cleanup: (() => unknown)[] = [];
   const registry = { teardown: (fn: () => unknown) => { cleanup.push(fn); } };
   try {
-    const controlHost = await TestHost.create(registry, 'fwbench');
-    const control = await controlPlane(controlHost, options, cleanup);
-    const dataHost = await TestHost.create(registry, 'fwbench');
-    const data = await dataPlane(dataHost, options, cleanup);
+    const control = options.parts.includes('control') ? await controlPlane(await TestHost.create(registry, 'fwbench'), options, cleanup) : null;
+    const data = options.parts.includes('data') ? await dataPlane(registry, options, cleanup) : [];
     return { options, controlPlane: control, dataPlane: data };
   } finally {
     for (const fn of cleanup.reverse()) {
@@ -258,16 +301,26 @@ export async function benchFirewall(options: FirewallBenchOptions = defaultFirew
 }
 
 export function formatFirewallReport(report: FirewallBenchReport): string {
-  const control = report.controlPlane;
-  const lines = [
+  return [formatControlPlane(report.controlPlane), formatDataPlane(report)].filter((text) => text !== '').join('\n');
+}
+
+function formatControlPlane(control: ControlPlaneReport | null): string {
+  if (control === null) return '';
+  return `${[
     `Firewall control plane: ${control.endpoints} endpoints, ${control.policies} NetworkPolicies (one per pod, ~150 allowed peers each)`,
     `  table size:                  ${control.elements} map elements`,
     `  first apply (full):          ${control.firstApplyMs.toFixed(0)} ms`,
     `  full resync (atomic):        ${control.fullResyncMs.toFixed(0)} ms`,
     `  one policy change:           ${control.policyChangeMs.toFixed(0)} ms (${control.policyChangeMode})`,
     `  one endpoint registration:   ${control.endpointAddMs.toFixed(0)} ms`,
-    '',
-    `Firewall data plane: two containers on one bridge, iperf3 ${report.options.iperfSeconds} s, sequential TCP connects ${report.options.connectSeconds} s`,
+  ].join('\n')}\n`;
+}
+
+function formatDataPlane(report: FirewallBenchReport): string {
+  if (report.dataPlane.length === 0) return '';
+  const lines = [
+    `Firewall data plane: two containers on one bridge per variant, measured round-robin ${report.options.repeats}x, medians;`,
+    `  iperf3 ${report.options.iperfSeconds} s (one long TCP flow), sequential new TCP connections for ${report.options.connectSeconds} s`,
     `  ${'variant'.padEnd(44)}${'Gbit/s'.padStart(8)}${'ratio'.padStart(8)}${'conn/s'.padStart(9)}${'ratio'.padStart(8)}`,
   ];
   const base = report.dataPlane[0];
@@ -281,6 +334,9 @@ export function formatFirewallReport(report: FirewallBenchReport): string {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const options = process.argv.includes('--quick') ? quickOptions : defaultFirewallBenchOptions;
+  const base = process.argv.includes('--quick') ? quickOptions : defaultFirewallBenchOptions;
+  const only = process.argv.indexOf('--only');
+  const part = only >= 0 ? process.argv[only + 1] : undefined;
+  const options: FirewallBenchOptions = part === 'control' || part === 'data' ? { ...base, parts: [part] } : base;
   process.stdout.write(formatFirewallReport(await benchFirewall(options)));
 }

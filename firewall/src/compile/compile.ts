@@ -7,7 +7,7 @@ import type { Family } from '../model/address.js';
 import type { Endpoint, Namespace, PolicySet } from '../model/types.js';
 import { applicableRules, buildContext, isUnconstrained, type ApplicableRules, type Direction } from '../evaluate/context.js';
 import { assert } from '../errors.js';
-import { applicablePorts, groupContent, SelectionCache } from './group.js';
+import { applicablePorts, groupContent, groupInputs, SelectionCache } from './group.js';
 import { boxKey, dispatchName, dispatchNames, type ActionChain, type Box, type CompiledFirewall, type DispatchName, type Group } from './ir.js';
 
 export interface FirewallInput {
@@ -78,7 +78,24 @@ function checkBoxes(boxes: readonly Box[], group: string): void {
   }
 }
 
-export function compile(input: FirewallInput): CompiledFirewall {
+/**
+ * `previous`, when given, is what was compiled (and applied) before: groups whose fingerprint did not change are
+ * taken from it as they are, so a change costs in proportion to the groups it touches.
+ */
+function buildGroup(
+  head: Pick<Group, 'name' | 'direction' | 'family' | 'fingerprint'>, content: { defaultAction: string | null; boxes: readonly Box[] },
+): Group | null {
+  const boxes = content.boxes.map((box) => ({ ...box, action: box.action === null ? null : actionChainName(box.action) }));
+  const defaultAction = content.defaultAction === null ? null : actionChainName(content.defaultAction);
+  checkBoxes(boxes, head.name);
+  assert(boxes.every((box) => box.action !== defaultAction), `no box of ${head.name} repeats its default`);
+  if (boxes.length === 0 && defaultAction === null) return null;
+  const actions = new Set<string>();
+  for (const action of [defaultAction, ...boxes.map((box) => box.action)]) if (action !== null) actions.add(action);
+  return { ...head, defaultAction, boxes, actions: [...actions].sort() };
+}
+
+export function compile(input: FirewallInput, previous: CompiledFirewall | null = null): CompiledFirewall {
   const context = buildContext(input.policies, input.namespaces, input.endpoints);
   const cache = new SelectionCache(context);
   const groups = new Map<string, Group>();
@@ -97,12 +114,11 @@ export function compile(input: FirewallInput): CompiledFirewall {
         let group = computed.get(identity);
         if (group === undefined) {
           const name = groupName(direction, family, identity);
-          const content = groupContent(context, rules, family, cache);
-          const boxes = content.boxes.map((box) => ({ ...box, action: box.action === null ? null : actionChainName(box.action) }));
-          const defaultAction = content.defaultAction === null ? null : actionChainName(content.defaultAction);
-          checkBoxes(boxes, name);
-          assert(boxes.every((box) => box.action !== defaultAction), `no box of ${name} repeats its default`);
-          group = boxes.length === 0 && defaultAction === null ? null : { name, direction, family, defaultAction, boxes };
+          const fingerprint = hash(`${identity}\n${groupInputs(context, rules, family, cache)}`, 32);
+          const reusable = previous?.groups.get(name);
+          group = reusable !== undefined && reusable.fingerprint === fingerprint
+            ? reusable
+            : buildGroup({ name, direction, family, fingerprint }, groupContent(context, rules, family, cache));
           computed.set(identity, group);
           if (group !== null) {
             assert(!groups.has(name), `group name ${name} is unique`);
@@ -117,9 +133,7 @@ export function compile(input: FirewallInput): CompiledFirewall {
     }
   }
   for (const group of groups.values()) {
-    for (const action of [group.defaultAction, ...group.boxes.map((box) => box.action)]) {
-      if (action !== null && !actions.has(action)) actions.set(action, actionChain(action));
-    }
+    for (const action of group.actions) if (!actions.has(action)) actions.set(action, actionChain(action));
   }
   return { actions, groups, dispatch };
 }

@@ -43,6 +43,8 @@ export function renderDiff(before: CompiledFirewall, after: CompiledFirewall, ge
       elementsAdded += group.boxes.length;
       continue;
     }
+    // Equal fingerprints mean equal content: skip without reading (or decoding) the boxes.
+    if (old === group || old.fingerprint === group.fingerprint) continue;
     const oldBoxes = boxesByKey(old.boxes);
     const newBoxes = boxesByKey(group.boxes);
     const removed = old.boxes.filter((box) => newBoxes.get(boxKey(box))?.action !== box.action);
@@ -64,10 +66,7 @@ export function renderDiff(before: CompiledFirewall, after: CompiledFirewall, ge
     elementsDeleted += removed.length;
   }
   for (const group of sortedByName(before.groups.values())) {
-    if (!after.groups.has(group.name)) {
-      commands.push(...deleteGroup(group));
-      elementsDeleted += group.boxes.length;
-    }
+    if (!after.groups.has(group.name)) commands.push(...deleteGroup(group));
   }
   for (const action of sortedByName(before.actions.values())) {
     if (!after.actions.has(action.name)) commands.push(deleteActionChain(action));

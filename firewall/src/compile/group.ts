@@ -27,6 +27,7 @@ export class SelectionCache {
   readonly #byContent = new Map<string, ReadonlySet<Endpoint>>();
   readonly #byPortName = new Map<string, readonly Endpoint[]>();
   readonly #addresses = new WeakMap<Endpoint, readonly Address[]>();
+  readonly #addressTexts = new WeakMap<object, Map<Family, string>>();
   readonly #context: EvaluationContext;
 
   constructor(context: EvaluationContext) {
@@ -64,6 +65,23 @@ export class SelectionCache {
       this.#byPortName.set(name, selected);
     }
     return selected;
+  }
+
+  /** The sorted addresses (of one family) of a selected set, as one string: what fingerprints hash. */
+  addressText(endpoints: Iterable<Endpoint>, key: object, family: Family): string {
+    let byFamily = this.#addressTexts.get(key);
+    if (byFamily === undefined) {
+      byFamily = new Map();
+      this.#addressTexts.set(key, byFamily);
+    }
+    let text = byFamily.get(family);
+    if (text === undefined) {
+      const values: bigint[] = [];
+      for (const endpoint of endpoints) for (const address of this.addresses(endpoint)) if (address.family === family) values.push(address.value);
+      text = values.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((value) => value.toString(16)).join(',');
+      byFamily.set(family, text);
+    }
+    return text;
   }
 
   addresses(endpoint: Endpoint): readonly Address[] {
@@ -140,6 +158,37 @@ function slotMatches(slot: Slot, cell: AddressCell, family: Family, endpoint: En
     default:
       return endpoint !== null && cache.admin(peer).has(endpoint);
   }
+}
+
+const bigintAsText = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString(16) : value);
+
+/**
+ * Everything a group's content depends on, serialized: the rules (with their policies' names, priorities and
+ * monitor flags, and the global monitor flag), the addresses each selector peer selects, and for egress named
+ * ports the endpoints naming them. Hashed by the caller.
+ */
+export function groupInputs(context: EvaluationContext, rules: ApplicableRules, family: Family, cache: SelectionCache): string {
+  const { slots } = peerSlots(rules);
+  const selections = slots.map((slot) => {
+    const peer = slot.peer;
+    if (peer.kind === 'networks' || peer.kind === 'ipBlock') return '';
+    const selected = slot.kind === 'admin'
+      ? cache.admin(peer as Exclude<AdminPeer, { kind: 'networks' }>)
+      : cache.networkPolicy(peer as Extract<NetworkPolicyPeer, { kind: 'selector' }>, slot.policy);
+    return cache.addressText(selected, selected, family);
+  });
+  const named = rules.direction === 'egress'
+    ? [...new Set(applicablePorts(rules).filter((port) => port.kind === 'named').map((port) => port.name))].sort().map((name) =>
+      cache.namingPort(name).map((endpoint) => [cache.addressText([endpoint], endpoint, family), endpoint.namedPorts.filter((port) => port.name === name)]))
+    : [];
+  return JSON.stringify([
+    context.policies.monitor,
+    rules.admin.map(({ policy, rule }) => [policy.name, policy.priority, policy.monitor, rule]),
+    rules.networkPolicies.map((policy) => [policy.namespace, policy.name, policy.monitor, policy[rules.direction]]),
+    rules.baseline.map(({ policy, rule }) => [policy.monitor, rule]),
+    selections,
+    named,
+  ], bigintAsText);
 }
 
 /** `drop/<action>` or `monitor/<action>`; null for allow. */

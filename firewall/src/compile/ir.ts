@@ -47,10 +47,17 @@ export interface Group {
   readonly name: string;
   readonly direction: Direction;
   readonly family: Family;
+  /**
+   * Hash of everything the content depends on (the applicable rules, the addresses their peers select, the
+   * monitor flags): equal fingerprints, equal content, so a recompile reuses the previous group untouched.
+   */
+  readonly fingerprint: string;
   /** What a miss in the map gets: an action chain, or null for "allowed". No box carries this action. */
   readonly defaultAction: string | null;
   /** Sorted by (peerLow, protocolLow, portLow); pairwise disjoint. */
   readonly boxes: readonly Box[];
+  /** The action chains the default and the boxes refer to, sorted. */
+  readonly actions: readonly string[];
 }
 
 export interface ActionChain {

@@ -35,6 +35,11 @@ export interface ActionCounter {
   readonly bytes: number;
 }
 
+export interface AppliedState {
+  readonly generation: number;
+  readonly compiled: CompiledFirewall;
+}
+
 interface AppliedRecord {
   readonly version: 1;
   readonly generation: number;
@@ -88,7 +93,12 @@ export class Enforcer {
     }
   }
 
-  #readRecord(): { generation: number; compiled: CompiledFirewall } | null {
+  /** What this enforcer last applied in the namespace (boxes decoded lazily), or null. */
+  lastApplied(): AppliedState | null {
+    return this.#readRecord();
+  }
+
+  #readRecord(): AppliedState | null {
     const raw = readJson(this.#store.appliedPath(this.netnsKey()), null) as AppliedRecord | null;
     if (raw === null || raw.version !== 1 || !Number.isInteger(raw.generation)) return null;
     try {
@@ -117,8 +127,9 @@ export class Enforcer {
     }
   }
 
-  apply(compiled: CompiledFirewall, options: { resync?: boolean } = {}): ApplyResult {
-    const record = this.#readRecord();
+  /** `options.record`: the result of lastApplied() when the caller already read it (saves reading it twice). */
+  apply(compiled: CompiledFirewall, options: { resync?: boolean; record?: AppliedState | null } = {}): ApplyResult {
+    const record = options.record === undefined ? this.#readRecord() : options.record;
     const result = this.#withBackend((backend): ApplyResult => {
       const kernelGeneration = this.#kernelGeneration(backend);
       const generation = ((kernelGeneration ?? record?.generation ?? 0) + 1) % generationModulus;
@@ -142,11 +153,12 @@ export class Enforcer {
       }
       const elements = [...compiled.groups.values()].reduce((sum, group) => sum + group.boxes.length, 0)
         + [...compiled.dispatch.values()].reduce((sum, map) => sum + map.size, 0);
+      // A full resync writes every box anyway; nothing is lost by having decoded them.
       this.#run(backend, renderFull(compiled, generation), 'full resync');
       return { mode: 'full', generation, elementsAdded: elements, elementsDeleted: 0, fallbackReason };
     });
     if (result.mode !== 'unchanged') {
-      writeJsonAtomic(this.#store.appliedPath(this.netnsKey()), { version: 1, generation: result.generation, compiled: encodeCompiled(compiled) });
+      writeJsonAtomic(this.#store.appliedPath(this.netnsKey()), { version: 1, generation: result.generation, compiled: encodeCompiled(compiled) }, { compact: true });
     }
     log.info({ ...result, netns: this.#netns ?? 'current' }, 'firewall applied');
     return result;

@@ -3,14 +3,15 @@ import { closeSync, fsyncSync, openSync, writeSync, renameSync, readFileSync, mk
 import { dirname } from 'node:path';
 import { FirewallCode, FirewallError } from '../errors.js';
 
-export function writeJsonAtomic(path: string, value: unknown): void {
+/** `compact`: no indentation (large machine-only records). */
+export function writeJsonAtomic(path: string, value: unknown, options: { compact?: boolean } = {}): void {
   const directory = dirname(path);
   const temporary = `${path}.tmp-${process.pid}`;
   try {
     mkdirSync(directory, { recursive: true, mode: 0o700 });
     const fd = openSync(temporary, 'w', 0o600);
     try {
-      writeSync(fd, `${JSON.stringify(value, null, 1)}\n`);
+      writeSync(fd, `${options.compact === true ? JSON.stringify(value) : JSON.stringify(value, null, 1)}\n`);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

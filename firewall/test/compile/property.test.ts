@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { compile } from '../../src/compile/compile.js';
+import { decodeCompiled, encodeCompiled } from '../../src/compile/codec.js';
 import { renderDiff } from '../../src/compile/diff.js';
 import { renderFull } from '../../src/compile/render.js';
 import { Evaluator } from '../../src/evaluate/decide.js';
@@ -114,6 +115,26 @@ t.test('a diff from any state to any other leaves what a full resync builds', as
     }
   }
   t.pass('every diff matched the full resync');
+});
+
+t.test('a recompile that reuses unchanged groups equals a compile from scratch', async (t) => {
+  for (let run = 0; run < scenarioCount; run += 1) {
+    const seed = seedBase + 30_000 + run;
+    const before = randomScenario(seed);
+    const other = randomScenario(seed + 1_000_000);
+    // Small changes are where reuse happens: keep one side, and sometimes drop one endpoint or one document.
+    const after = run % 3 === 0 ? { ...before, endpoints: before.endpoints.slice(1) }
+      : run % 3 === 1 ? { ...other, endpoints: before.endpoints } : { ...before, endpoints: other.endpoints };
+    // Through the record codec, as the enforcer does (lazily decoded groups).
+    const previous = decodeCompiled(JSON.parse(JSON.stringify(encodeCompiled(compile(before)))));
+    const reused = JSON.stringify(encodeCompiled(compile(after, previous)));
+    const scratch = JSON.stringify(encodeCompiled(compile(after)));
+    if (reused !== scratch) {
+      t.fail(`seed ${seed}: reusing groups changed the result`);
+      return;
+    }
+  }
+  t.pass('reuse never changed a compile');
 });
 
 t.test('a diff against a stale generation is rejected whole', async (t) => {
