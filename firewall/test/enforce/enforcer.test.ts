@@ -81,18 +81,21 @@ t.test('established connections survive a full resync that denies new ones', asy
   void server;
   const script = `import dgram from 'node:dgram'; const s = dgram.createSocket('udp4'); let n = 0;
     s.bind(40000, () => { const send = () => s.send('x', 90, '${b.ip}'); send(); setInterval(send, 100); });
-    s.on('message', () => { n += 1; }); setInterval(() => process.stdout.write(n + '\\n'), 200); setTimeout(() => process.exit(0), 4000);`;
+    s.on('message', () => { n += 1; }); setInterval(() => process.stdout.write(n + '\\n'), 100); setTimeout(() => process.exit(0), 60000);`;
   const { spawn } = await import('node:child_process');
   const child = spawn('nsenter', [`--net=/run/netns/${a.netns}`, '--', process.execPath, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => { if (child.exitCode === null) child.kill(); });
-  const counts: number[] = [];
-  child.stdout.on('data', (data: Buffer) => counts.push(...String(data).trim().split('\n').map(Number)));
-  await new Promise((resolve) => setTimeout(resolve, 800));
+  let replies = 0;
+  child.stdout.on('data', (data: Buffer) => { replies = Math.max(replies, ...String(data).trim().split('\n').map(Number)); });
+  /** Waits (bounded) until more than `count` replies arrived; false if they stopped. */
+  const repliesExceed = async (count: number): Promise<boolean> => {
+    for (let attempt = 0; attempt < 100 && replies <= count; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    return replies > count;
+  };
+  t.ok(await repliesExceed(0), 'the flow is established before the change');
   await firewall.apply('apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: x}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n');
   await firewall.resync();
-  const afterChange = counts[counts.length - 1] ?? 0;
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  t.ok((counts[counts.length - 1] ?? 0) > afterChange, 'replies keep arriving on the established flow');
+  t.ok(await repliesExceed(replies + 2), 'replies keep arriving on the established flow');
   const fresh = await ProbeAgent.start(t, a.netns, []);
   t.equal(await fresh.probe(b.ip, 90, 'udp'), false, 'while a new flow is dropped');
 });
