@@ -11,6 +11,6 @@ export {
 } from './elements.js';
 export { readOwnedListing, type OwnedListing } from './listing.js';
 export {
-  OwnedTable, tableLockDirDefault, type OwnedTableOptions, type OwnedTableChange, type NftRunner,
+  OwnedTable, tableLockDirDefault, applyAttemptsMax, type OwnedTableOptions, type OwnedTableChange, type NftRunner,
 } from './owned-table.js';
 export { macspoofTableSpec, macspoofTableName, macspoofBaseScript, macspoofElements, MacspoofSet } from './macspoof.js';

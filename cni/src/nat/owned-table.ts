@@ -45,6 +45,9 @@ function isNftError(error: unknown, code: string): boolean {
   return error instanceof Error && error.name === 'NftError' && (error as { code?: unknown }).code === code;
 }
 
+/** Attempts of one planned change (see `#change`). */
+export const applyAttemptsMax = 3;
+
 const emptyListing: OwnedListing = { sets: new Set(), elements: [] };
 
 function describeOwner(tag: string): string {
@@ -100,12 +103,12 @@ export class OwnedTable {
 
   /** GC: removes the elements of `network`'s attachments whose tags are not in `keep`. */
   async collect(network: string, keep: ReadonlySet<string>, sets: readonly string[] = this.spec.sets): Promise<OwnedTableChange> {
-    return this.#locked(() => {
-      const listing = this.list();
-      const removed = listing.elements.filter((element) =>
-        sets.includes(element.set) && tagInNetwork(element.owner, network) && !keep.has(element.owner));
-      return this.#apply(listing, [], removed, []);
-    });
+    return this.#locked(() => this.#change((listing) => ({
+      added: [],
+      removed: listing.elements.filter((element) =>
+        sets.includes(element.set) && tagInNetwork(element.owner, network) && !keep.has(element.owner)),
+      takenOver: [],
+    })));
   }
 
   /** CHECK: the desired elements that are absent, or present with another value or owner. */
@@ -125,29 +128,47 @@ export class OwnedTable {
   }
 
   #sync(owner: string, sets: readonly string[], desired: readonly OwnedElement[]): OwnedTableChange {
-    let listing = this.list();
-    if (listing.sets.size === 0 && desired.length > 0) listing = this.#create();
-    const missingSets = [...new Set(desired.map((element) => element.set))].filter((set) => !listing.sets.has(set));
-    if (missingSets.length > 0) {
-      throw new CniError(NatCode.RulesetDamaged, `Cannot add elements: table ${this.spec.family} ${this.spec.name} lacks ${missingSets.join(', ')}; delete the table to let Berth recreate it`);
+    if (desired.length > 0 && this.list().sets.size === 0) this.#create();
+    return this.#change((listing) => {
+      const missingSets = [...new Set(desired.map((element) => element.set))].filter((set) => !listing.sets.has(set));
+      if (missingSets.length > 0) {
+        throw new CniError(NatCode.RulesetDamaged, `Cannot add elements: table ${this.spec.family} ${this.spec.name} lacks ${missingSets.join(', ')}; delete the table to let Berth recreate it`);
+      }
+      const held = new Map(listing.elements.map((element) => [elementIdentity(element), element]));
+      const wanted = new Set(desired.map(fullIdentity));
+      const added: OwnedElement[] = [];
+      const removed: OwnedElement[] = listing.elements.filter((element) =>
+        element.owner === owner && sets.includes(element.set) && !wanted.has(fullIdentity(element)));
+      const takenOver: OwnedElement[] = [];
+      for (const element of desired) {
+        const existing = held.get(elementIdentity(element));
+        if (existing === undefined) { added.push(element); continue; }
+        if (fullIdentity(existing) === fullIdentity(element)) continue;
+        if (existing.owner !== owner && valueIdentity(existing) !== valueIdentity(element)) throw conflictError(element, existing);
+        // Same key: replace it (another value of ours, or a stale holder's element with the same value).
+        if (existing.owner !== owner) takenOver.push(existing);
+        else if (!removed.includes(existing)) removed.push(existing);
+        added.push(element);
+      }
+      return { added, removed, takenOver };
+    });
+  }
+
+  /**
+   * Lists, plans, applies. A transaction that fails in libnftables (e.g. its netlink receive interrupted by a signal,
+   * when the kernel may or may not have committed) is planned again from a fresh listing, at most
+   * `applyAttemptsMax` times: the plan is a difference, so a second attempt after a commit plans nothing.
+   */
+  #change(plan: (listing: OwnedListing) => Pick<OwnedTableChange, 'added' | 'removed' | 'takenOver'>): OwnedTableChange {
+    for (let attempt = 1; ; attempt += 1) {
+      const listing = this.list();
+      const { added, removed, takenOver } = plan(listing);
+      try {
+        return this.#apply(listing, added, removed, takenOver);
+      } catch (error) {
+        if (attempt >= applyAttemptsMax || !(error instanceof Error && error.name === 'NftError')) throw error;
+      }
     }
-    const held = new Map(listing.elements.map((element) => [elementIdentity(element), element]));
-    const wanted = new Set(desired.map(fullIdentity));
-    const added: OwnedElement[] = [];
-    const removed: OwnedElement[] = listing.elements.filter((element) =>
-      element.owner === owner && sets.includes(element.set) && !wanted.has(fullIdentity(element)));
-    const takenOver: OwnedElement[] = [];
-    for (const element of desired) {
-      const existing = held.get(elementIdentity(element));
-      if (existing === undefined) { added.push(element); continue; }
-      if (fullIdentity(existing) === fullIdentity(element)) continue;
-      if (existing.owner !== owner && valueIdentity(existing) !== valueIdentity(element)) throw conflictError(element, existing);
-      // Same key: replace it (another value of ours, or a stale holder's element with the same value).
-      if (existing.owner !== owner) takenOver.push(existing);
-      else if (!removed.includes(existing)) removed.push(existing);
-      added.push(element);
-    }
-    return this.#apply(listing, added, removed, takenOver);
   }
 
   /** One transaction: deletions first (they free keys the additions reuse), then additions, then maybe the table. */
@@ -163,12 +184,11 @@ export class OwnedTable {
   }
 
   /** Creates the table with its fixed part, or finds the one another process just made. */
-  #create(): OwnedListing {
+  #create(): void {
     try {
       this.#nft.run(this.spec.baseScript());
     } catch (error) {
       if (!isNftError(error, nftExists)) throw error;
     }
-    return this.list();
   }
 }

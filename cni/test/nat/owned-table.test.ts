@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Nft } from '@berth/nftables-napi';
+import { Nft, NftError, NftErrorCode } from '@berth/nftables-napi';
 import { CniError } from '../../src/errors.js';
 import { parseCidr, parseIp } from '../../src/net/ip.js';
 import {
@@ -128,4 +128,32 @@ t.test('a table damaged by hand is reported, not silently patched', async (t) =>
   await table.sync(ownerA, masqueradeSets, masqueradeElements(ownerA, [parseCidr('10.88.0.5/16')]));
   sh(ns, 'nft flush chain inet berth-nat portmap && nft delete map inet berth-nat ports-v4');
   await t.rejects(table.sync(ownerB, portMappingSets, portsOf(ownerB, '10.88.0.6')), { code: NatCode.RulesetDamaged });
+});
+
+t.test('a transaction reported failed after the kernel committed it (EINTR) is re-planned, not repeated', async (t) => {
+  const ns = makeNetns(t, 'nat');
+  const nft = new Nft({ netns: ns.path });
+  const lockDir = mkdtempSync(join(tmpdir(), 'bt-nat-lock-'));
+  t.teardown(() => { nft.close(); rmSync(lockDir, { recursive: true, force: true }); });
+  let interrupted = 0;
+  // The real context, except that the first two element transactions report what an interrupted recvmsg reports.
+  const flaky = {
+    run: (input: Parameters<Nft['run']>[0]) => {
+      const output = nft.run(input);
+      const isTransaction = typeof input === 'object' && 'nftables' in input;
+      if (isTransaction && interrupted < 2) {
+        interrupted += 1;
+        throw new NftError(NftErrorCode.Failed, 'Cannot run nft transaction: Could not process rule: Interrupted system call');
+      }
+      return output;
+    },
+  };
+  const table = new OwnedTable(natTableSpec, { nft: flaky, lockPath: join(lockDir, 'nat.lock') });
+  const change = await table.sync(ownerA, masqueradeSets, masqueradeElements(ownerA, [parseCidr('10.88.0.5/16')]));
+  t.equal(interrupted, 1, 'the add was interrupted once');
+  t.equal(change.added.length, 0, 'the retry found everything in place and changed nothing');
+  t.equal(table.list().elements.length, 2);
+  const removal = await table.sync(ownerA, masqueradeSets, []);
+  t.equal(interrupted, 2);
+  t.same([removal.removed.length, nftTableJson(ns, 'inet', 'berth-nat')], [0, undefined], 'removal likewise; the table is gone');
 });
