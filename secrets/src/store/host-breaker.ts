@@ -2,10 +2,11 @@
 export const hostBreakerLimits = { consecutiveFailuresMax: 2, openMs: 2_000 } as const;
 
 /**
- * A per-member circuit breaker for the etcd3 client's connection pool: after consecutive *transport* failures
- * (connection refused, deadline) the member is skipped for a while, so calls go to the others. Answers from etcd
- * itself ("etcdserver: …", e.g. an unhealthy-cluster refusal) say the member is reachable and never trip it —
- * the client's stock breaker counts those too and then refuses every call to a single-endpoint client.
+ * A per-member circuit breaker for the etcd3 client's connection pool: after consecutive *connection* failures
+ * (refused, dropped, no transport) the member is skipped for a while, so calls go to the others. Answers from etcd
+ * itself ("etcdserver: …", e.g. an unhealthy-cluster refusal) and deadlines (a reachable member waiting out an
+ * election) never trip it: the client's stock breaker counts those too, and then refuses every call to a
+ * single-endpoint client for seconds after a leader change.
  * When open it throws without calling `fn`, which makes the pool try the next member.
  */
 export class HostBreaker {
@@ -33,5 +34,5 @@ export class HostBreaker {
 
 function isTransportFailure(error: unknown): boolean {
   const message = error instanceof Error ? error.message : String(error);
-  return !message.includes('etcdserver:') && /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|No connection established|Connection dropped/i.test(message);
+  return !message.includes('etcdserver:') && /ECONNREFUSED|EHOSTUNREACH|No connection established|Connection dropped/i.test(message);
 }
