@@ -1,7 +1,6 @@
 import { CniCode, CniError } from '../errors.js';
 import type { CniRequest, PluginCommand } from '../skel/plugin.js';
 import { parseResult, type Result } from '../spec/result.js';
-import { execPlugin } from './exec.js';
 import { findPlugin } from './find.js';
 
 export interface DelegateOptions {
@@ -12,6 +11,8 @@ export interface DelegateOptions {
 
 async function delegate(type: string, command: PluginCommand, request: CniRequest, options: DelegateOptions) {
   const pluginPath = findPlugin(type, request.path);
+  // Loaded here, not at the top: node:child_process costs every plugin start ~5 ms, and berth-ipam runs in-process.
+  const { execPlugin } = await import('./exec.js');
   return execPlugin({
     pluginPath, command, env: request.env, stdin: options.stdin ?? request.stdin,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),

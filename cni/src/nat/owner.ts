@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../hash/sha256.js';
 
 /** Who added a NAT element: one attachment of a container to a network (as CNI identifies it). */
 export interface NatOwner {
@@ -14,7 +14,7 @@ const containerPartLengthMax = 64;
 
 function shortened(text: string, lengthMax: number, hashHexLength: number): string {
   if (text.length <= lengthMax) return text;
-  return `#${createHash('sha256').update(text).digest('hex').slice(0, hashHexLength)}`;
+  return `#${sha256Hex(text).slice(0, hashHexLength)}`;
 }
 
 /** The tag's first part: the network name, or `#` and a hash of it when the name is long. */

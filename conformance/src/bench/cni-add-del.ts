@@ -7,13 +7,17 @@
  *
  * Run: node conformance/dist/src/bench/cni-add-del.js [--runs N] [--variant masq|plain|both]
  *
- * Measured 2026-11-23 (2 vCPU EPYC, Node 20.20, containernetworking-plugins 1.1.1; the machine was shared, load 4-9):
- *   plain: berth ADD+DEL 366-470 ms vs reference 58-68 ms, 5.4-8.2x; masq: 248-348 ms vs 108-139 ms, 2.3-2.5x.
- *   Where a berth ADD goes (medians, ms): Node bootstrap 20-35, skeleton load 8-19, plugin load 44-105 (the `netlink`
- *   package alone ~25-30 by CPU profile: its root module loads nl80211/genl/wg too; bundle init ~15), then the work:
- *   ipam 7-12, nftables 9 (0 without ipMasq), veth 4-6, bridge 4-6, container 3-6, gateway 2. DEL: same start-up,
- *   then veth deletion ~20 (kernel), nftables ~20 (addon load included), ipam 4-6. `node -e 0` alone is 60-70 ms
- *   wall here (reference bridge VERSION ~5 ms), so two Node starts already exceed 2x the reference's ADD+DEL.
+ * Measured 2026-11-23 (2 vCPU EPYC, Node 20.20, containernetworking-plugins 1.1.1, shared machine), 21 runs, one run
+ * straight after the other on the same load:
+ *   before (root `netlink` import, node:crypto, node:child_process at start-up):
+ *     plain 167 ms vs 31 ms, 5.43x; masq 186 ms vs 88 ms, 2.11x. Plugin load 31 ms of each process.
+ *   after (socket layer `netlink/dist/netlink.js` only, pure sha256 for names, exec code loaded only to exec):
+ *     plain 132 ms vs 33 ms, 4.03x; masq 157 ms vs 88 ms, 1.78x.
+ *   Where a berth ADD goes now (medians, ms): Node bootstrap 16, bundle load + skeleton 7, plugin load 10, netlink
+ *   open 1, bridge 4-5, veth 4, ipam 4 (in-process, fsync'd), container 3, gateway 1, nftables 8 with ipMasq.
+ *   DEL: same start-up (~33), ipam 3, nftables 20 with ipMasq (addon load included), veth deletion 24 (kernel).
+ *   `nsenter node -e 0` alone is 60-70 ms wall here (the reference bridge's whole ADD ~13 ms), so two Node process
+ *   starts exceed 2x the reference's ADD+DEL without ipMasq; with ipMasq (iptables for the reference) Berth is <2x.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';

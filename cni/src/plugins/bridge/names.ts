@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../hash/sha256.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import { ownerTag } from '../../nat/owner.js';
 
@@ -8,7 +8,7 @@ import { ownerTag } from '../../nat/owner.js';
  * concurrent ADDs never pick the same name (44 bits: a collision needs millions of attachments on one host).
  */
 export function hostVethName(containerId: string, ifName: string): string {
-  return `veth${createHash('sha256').update(`${containerId}/${ifName}`).digest('hex').slice(0, 11)}`;
+  return `veth${sha256Hex(`${containerId}/${ifName}`).slice(0, 11)}`;
 }
 
 /** The owner tag of the request's attachment, as written on its NAT and MAC-check elements. */

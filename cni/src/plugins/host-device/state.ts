@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../hash/sha256.js';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -17,7 +17,7 @@ export interface HostDeviceRecord {
 }
 
 export function recordPath(stateDir: string, containerId: string, ifName: string): string {
-  return join(stateDir, `${createHash('sha256').update(`${containerId}/${ifName}`).digest('hex').slice(0, 32)}.json`);
+  return join(stateDir, `${sha256Hex(`${containerId}/${ifName}`).slice(0, 32)}.json`);
 }
 
 function isRecord(value: unknown): value is HostDeviceRecord {
