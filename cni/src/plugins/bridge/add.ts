@@ -10,13 +10,13 @@ import { masqueradeSets } from '../../nat/ruleset.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import type { Result, ResultInterface } from '../../spec/result.js';
 import { parseBridgeConfig, type BridgeConfig } from './config.js';
-import { configureInterface, disableDad } from './container-iface.js';
-import { failpoint } from './failpoints.js';
+import { configureInterface, disableDad } from '../common/container-iface.js';
+import { failpoint } from '../common/failpoints.js';
 import { planAddresses, type AddressPlan } from './gateways.js';
 import { configureBridgeVlan, configureHostPort, enableForwarding, ensureBridge, ensureGatewayAddress } from './host.js';
 import { attachmentTag, hostVethName } from './names.js';
-import { withContainerRtnl } from './netns.js';
-import { Rollback } from './rollback.js';
+import { withContainerRtnl } from '../common/netns.js';
+import { withUndo, type UndoStack } from '../common/undo.js';
 import { withHostTables, type HostTables } from './tables.js';
 
 /** Index of the container interface in the result: bridge, host veth, container veth. */
@@ -28,7 +28,7 @@ interface AddContext {
   readonly host: Rtnl;
   readonly container: Rtnl;
   readonly tables: HostTables;
-  readonly rollback: Rollback;
+  readonly rollback: UndoStack;
   readonly hostVeth: string;
   /** Marks the end of a step, for the timing breakdown (BERTH_TIMING); a no-op otherwise. */
   readonly phase: (name: string) => void;
@@ -104,7 +104,7 @@ async function addSteps(context: AddContext): Promise<Result> {
   phase('veth');
   const plan = await allocate(context);
   phase('ipam');
-  if (!config.disableContainerInterface) await configureInterface(container, request.ifName, plan, { enableDad: config.enableDad });
+  if (!config.disableContainerInterface) await configureInterface(container, { netnsPath: request.netns, ifName: request.ifName, addressing: plan, enableDad: config.enableDad });
   failpoint(request.env, 'bridge-after-container');
   phase('container');
   await configureGateway(context, plan);
@@ -141,7 +141,7 @@ export async function bridgeAdd(request: CniRequest, report: (failures: string[]
   phase: (name: string) => void = () => undefined): Promise<Result> {
   const config = parseBridgeConfig(request);
   return withContainerRtnl(request.netns, (container) => withRtnl(undefined, (host) => withHostTables((tables) =>
-    Rollback.guard((rollback) => {
+    withUndo((rollback) => {
       phase('netlink-open');
       return addSteps({
         request, config, host, container, tables, rollback, phase, hostVeth: hostVethName(request.containerId, request.ifName),

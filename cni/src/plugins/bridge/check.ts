@@ -7,14 +7,10 @@ import { macspoofElements } from '../../nat/macspoof.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import type { Result } from '../../spec/result.js';
 import { parseBridgeConfig, type BridgeConfig } from './config.js';
-import { checkInterface } from './container-iface.js';
+import { checkFailed, checkInterface } from '../common/container-iface.js';
 import { attachmentTag, hostVethName } from './names.js';
-import { withContainerRtnl } from './netns.js';
+import { withContainerRtnl } from '../common/netns.js';
 import { withHostTables } from './tables.js';
-
-function checkFailed(message: string): CniError {
-  return new CniError(CniCode.Internal, `CHECK failed: ${message}`);
-}
 
 /** The container interface of the cached result: the one in CNI_NETNS named CNI_IFNAME. */
 function containerEntry(request: CniRequest, result: Result): { index: number; mac: string | undefined } {

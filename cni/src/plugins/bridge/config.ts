@@ -1,10 +1,8 @@
-import { CniCode, CniError } from '../../errors.js';
-import { parseMac } from '../../net/mac.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import {
-  expectObject, fieldPath, optionalArray, optionalBoolean, optionalString, optionalUint, type JsonObject,
+  expectObject, fieldPath, optionalArray, optionalBoolean, optionalUint, type JsonObject,
 } from '../../spec/fields.js';
-import { interfaceNameProblem } from '../../spec/names.js';
+import { hasIpam, invalidConfig, linkNameField, macField } from '../common/config.js';
 
 /** The reference bridge's default bridge name. */
 export const defaultBridgeName = 'cni0';
@@ -39,9 +37,7 @@ export interface BridgeConfig {
   readonly hasIpam: boolean;
 }
 
-function invalid(message: string): CniError {
-  return new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: ${message}`);
-}
+const invalid = invalidConfig;
 
 function vlanId(object: JsonObject, key: string, path: string): number | undefined {
   const value = optionalUint(object, key, path, vlanIdMax);
@@ -68,20 +64,14 @@ function parseTrunk(raw: JsonObject): VlanRange[] {
 function macOf(request: CniRequest): string | undefined {
   const text = request.config.runtimeConfig.mac ?? request.args.get('MAC');
   if (text === undefined || text === '') return undefined;
-  try {
-    parseMac(text);
-  } catch {
-    throw invalid(`MAC address "${text.slice(0, 40)}" (runtimeConfig.mac or CNI_ARGS MAC) is not a MAC address`);
-  }
+  macField(text, 'MAC address (runtimeConfig.mac or CNI_ARGS MAC)');
   return text.toLowerCase();
 }
 
 /** Reads and checks the bridge keys of a request (code 7 naming the field). Pure. */
 export function parseBridgeConfig(request: CniRequest): BridgeConfig {
   const raw = request.config.raw;
-  const bridge = optionalString(raw, 'bridge', '') || defaultBridgeName;
-  const problem = interfaceNameProblem(bridge);
-  if (problem !== undefined) throw invalid(`"bridge" "${bridge.slice(0, 40)}": ${problem}`);
+  const bridge = linkNameField(request, 'bridge') ?? defaultBridgeName;
   const flag = (key: string, fallback = false): boolean => optionalBoolean(raw, key, '') ?? fallback;
   const mtu = optionalUint(raw, 'mtu', '', mtuMax);
   if (mtu !== undefined && mtu !== 0 && mtu < mtuMin) throw invalid(`"mtu" ${mtu} is below the minimum of ${mtuMin}`);
@@ -103,7 +93,7 @@ export function parseBridgeConfig(request: CniRequest): BridgeConfig {
     disableContainerInterface: flag('disableContainerInterface'),
     portIsolation: flag('portIsolation'),
     mac: macOf(request),
-    hasIpam: (request.config.ipam?.type ?? '') !== '',
+    hasIpam: hasIpam(request),
   };
   if (config.hairpinMode && config.promiscMode) throw invalid('"hairpinMode" and "promiscMode" cannot both be true');
   if (config.disableContainerInterface && config.hasIpam) {

@@ -5,7 +5,7 @@ import { masqueradeSets } from '../../nat/ruleset.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import { parseBridgeConfig } from './config.js';
 import { attachmentTag, hostVethName } from './names.js';
-import { netnsExists } from './netns.js';
+import { netnsExists } from '../common/netns.js';
 import { withHostTables } from './tables.js';
 
 /** Deletes the container end by name when the host end was not found under its name. */

@@ -1,7 +1,7 @@
 import { writeSync } from 'node:fs';
 import { main } from '../../skel/main.js';
 import { SUPPORTED_VERSIONS } from '../../spec/version.js';
-import { lazyPlugin } from './lazy.js';
+import { lazyPlugin } from '../common/lazy.js';
 import { PhaseRecorder } from './timing.js';
 
 const name = 'berth-bridge';

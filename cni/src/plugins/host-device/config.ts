@@ -1,8 +1,7 @@
 import { CniCode, CniError } from '../../errors.js';
-import { parseMac } from '../../net/mac.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import { optionalString } from '../../spec/fields.js';
-import { interfaceNameProblem } from '../../spec/names.js';
+import { hasIpam, invalidConfig, linkNameField, macField } from '../common/config.js';
 import { stateDirDefault } from './state.js';
 
 export interface HostDeviceConfig {
@@ -13,9 +12,7 @@ export interface HostDeviceConfig {
   readonly hasIpam: boolean;
 }
 
-function invalid(message: string): CniError {
-  return new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: ${message}`);
-}
+const invalid = invalidConfig;
 
 /** Reads `device` or `hwaddr` (the reference's `kernelpath` and `pciBusID` need sysfs device lookups Berth lacks). */
 export function parseHostDeviceConfig(request: CniRequest): HostDeviceConfig {
@@ -25,25 +22,15 @@ export function parseHostDeviceConfig(request: CniRequest): HostDeviceConfig {
       throw new CniError(CniCode.UnsupportedField, `Unsupported field "${key}": berth-host-device selects a device by "device" or "hwaddr"`);
     }
   }
-  const device = optionalString(raw, 'device', '') || undefined;
+  const device = linkNameField(request, 'device');
   const hwaddr = optionalString(raw, 'hwaddr', '') || undefined;
   if ((device === undefined) === (hwaddr === undefined)) throw invalid('exactly one of "device" and "hwaddr" is required');
-  if (device !== undefined) {
-    const problem = interfaceNameProblem(device);
-    if (problem !== undefined) throw invalid(`"device" "${device.slice(0, 40)}": ${problem}`);
-    if (device === 'lo') throw invalid('"device" cannot be the loopback interface');
-  }
-  if (hwaddr !== undefined) {
-    try {
-      parseMac(hwaddr);
-    } catch {
-      throw invalid(`"hwaddr" "${hwaddr.slice(0, 40)}" is not a MAC address`);
-    }
-  }
+  if (device === 'lo') throw invalid('"device" cannot be the loopback interface');
+  if (hwaddr !== undefined) macField(hwaddr, '"hwaddr"');
   return {
     device,
     hwaddr: hwaddr?.toLowerCase(),
     stateDir: optionalString(raw, 'stateDir', '') || stateDirDefault,
-    hasIpam: (request.config.ipam?.type ?? '') !== '',
+    hasIpam: hasIpam(request),
   };
 }

@@ -6,10 +6,10 @@ import { withRtnl, type Rtnl } from '../../net/rtnl.js';
 import type { CniPlugin, CniRequest } from '../../skel/plugin.js';
 import type { Result, ResultIp } from '../../spec/result.js';
 import { SUPPORTED_VERSIONS } from '../../spec/version.js';
-import { checkInterface, configureInterface, disableDad } from '../bridge/container-iface.js';
-import { failpoint } from '../bridge/failpoints.js';
-import { netnsExists, withContainerRtnl } from '../bridge/netns.js';
-import { Rollback } from '../bridge/rollback.js';
+import { checkInterface, configureInterface, disableDad } from '../common/container-iface.js';
+import { failpoint } from '../common/failpoints.js';
+import { netnsExists, withContainerRtnl } from '../common/netns.js';
+import { withUndo, type UndoStack } from '../common/undo.js';
 import { parseHostDeviceConfig, type HostDeviceConfig } from './config.js';
 import { listRecords, readRecord, recordPath, removeRecord, writeRecord, type HostDeviceRecord } from './state.js';
 
@@ -26,7 +26,7 @@ async function findHostDevice(host: Rtnl, config: HostDeviceConfig): Promise<Lin
   return link;
 }
 
-async function addSteps(request: CniRequest, config: HostDeviceConfig, host: Rtnl, container: Rtnl, rollback: Rollback): Promise<Result> {
+async function addSteps(request: CniRequest, config: HostDeviceConfig, host: Rtnl, container: Rtnl, rollback: UndoStack): Promise<Result> {
   const device = await findHostDevice(host, config);
   if (await container.links.find(request.ifName) !== undefined) {
     throw new CniError(CniCode.Internal, `Cannot move ${device.name} into container ${request.containerId} as ${request.ifName}: the container already has an interface of that name`);
@@ -48,7 +48,7 @@ async function addSteps(request: CniRequest, config: HostDeviceConfig, host: Rtn
     rollback.push('release the IPAM reservation', () => ipamDel(request));
     ips = (ipam.ips ?? []).map((ip) => ({ ...ip, interface: 0 }));
   }
-  await configureInterface(container, request.ifName, { ips, routes: ipam.routes ?? [] }, { enableDad: false });
+  await configureInterface(container, { netnsPath: request.netns, ifName: request.ifName, addressing: { ips, routes: ipam.routes ?? [] } });
   const moved = await container.links.get(request.ifName);
   return {
     interfaces: [{ name: request.ifName, sandbox: request.netns, ...(moved.mac === undefined ? {} : { mac: moved.mac }) }],
@@ -92,7 +92,7 @@ async function bringHome(request: CniRequest, record: HostDeviceRecord): Promise
 async function add(request: CniRequest): Promise<Result> {
   const config = parseHostDeviceConfig(request);
   return withContainerRtnl(request.netns, (container) => withRtnl(undefined, (host) =>
-    Rollback.guard((rollback) => addSteps(request, config, host, container, rollback))));
+    withUndo((rollback) => addSteps(request, config, host, container, rollback))));
 }
 
 /** DEL: IPAM released, the device back in the host under its original name, the record removed. */

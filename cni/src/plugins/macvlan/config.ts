@@ -1,9 +1,8 @@
-import { CniCode, CniError } from '../../errors.js';
 import type { MacvlanMode } from '../../net/link-model.js';
-import { MacParseError, formatMac, parseMac } from '../../net/mac.js';
+import { formatMac } from '../../net/mac.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import { optionalBoolean, optionalString, optionalUint } from '../../spec/fields.js';
-import { interfaceNameProblem } from '../../spec/names.js';
+import { hasIpam, invalidConfig, linkNameField, macField } from '../common/config.js';
 
 /** The modes berth-macvlan accepts (the reference's four; "source" needs a MAC list the config cannot give). */
 export const macvlanModes: readonly MacvlanMode[] = ['bridge', 'private', 'vepa', 'passthru'];
@@ -22,9 +21,7 @@ export interface MacvlanConfig {
   readonly hasIpam: boolean;
 }
 
-function invalid(message: string): CniError {
-  return new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: ${message}`);
-}
+const invalid = invalidConfig;
 
 function parseMode(value: string | undefined): MacvlanMode {
   if (value === undefined || value === '') return 'bridge';
@@ -35,13 +32,7 @@ function parseMode(value: string | undefined): MacvlanMode {
 
 /** A unicast MAC in canonical form; the source names where it came from in the error. */
 function checkMac(value: string, source: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = parseMac(value);
-  } catch (error) {
-    if (error instanceof MacParseError) throw invalid(`${source} "${value.slice(0, 40)}" is not a MAC address`);
-    throw error;
-  }
+  const bytes = macField(value, source);
   if (((bytes[0] ?? 0) & 1) === 1) throw invalid(`${source} "${value}" is a multicast MAC address`);
   return formatMac(bytes);
 }
@@ -57,18 +48,14 @@ function pickMac(request: CniRequest, configured: string | undefined): string | 
 /** Parses berth-macvlan's keys from the request configuration (code 7 naming the field when one is wrong). */
 export function parseMacvlanConfig(request: CniRequest): MacvlanConfig {
   const raw = request.config.raw;
-  const master = optionalString(raw, 'master', '');
-  if (master !== undefined && master !== '') {
-    const problem = interfaceNameProblem(master);
-    if (problem !== undefined) throw invalid(`"master" "${master.slice(0, 40)}": ${problem}`);
-  }
+  const master = linkNameField(request, 'master');
   const mtu = optionalUint(raw, 'mtu', '', 65535);
   return {
-    master: master === '' ? undefined : master,
+    master,
     mode: parseMode(optionalString(raw, 'mode', '')),
     mtu: mtu === 0 ? undefined : mtu,
     mac: pickMac(request, optionalString(raw, 'mac', '')),
     linkInContainer: optionalBoolean(raw, 'linkInContainer', '') ?? false,
-    hasIpam: (request.config.ipam?.type ?? '') !== '',
+    hasIpam: hasIpam(request),
   };
 }

@@ -2,16 +2,16 @@ import { CniCode, CniError } from '../../errors.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../invoke/ipam.js';
 import { isExists } from '../../net/errors.js';
 import type { Link } from '../../net/link-model.js';
-import type { Rtnl } from '../../net/rtnl.js';
+import { withRtnl, type Rtnl } from '../../net/rtnl.js';
 import { writeSysctl } from '../../net/sysctl.js';
 import type { CniPlugin, CniRequest } from '../../skel/plugin.js';
 import type { Result, ResultIp } from '../../spec/result.js';
 import { SUPPORTED_VERSIONS } from '../../spec/version.js';
-import { addressingOf, checkFailed, checkInterface, configureInterface, containerInterfaceOf } from './addressing.js';
+import { addressingOf, checkFailed, checkInterface, configureInterface, containerInterfaceOf } from '../common/container-iface.js';
 import { parseMacvlanConfig, type MacvlanConfig } from './config.js';
 import { resolveMaster } from './master.js';
-import { inNetns, isMissingNetns } from './netns.js';
-import { reportUndoFailures, withUndo, type UndoStack } from './undo.js';
+import { isMissingNetns, withContainerRtnl } from '../common/netns.js';
+import { reportUndoFailures, withUndo, type UndoStack } from '../common/undo.js';
 
 /** The `type` (and executable name) of Berth's macvlan plugin. */
 export const BERTH_MACVLAN_TYPE = 'berth-macvlan';
@@ -75,7 +75,7 @@ export function createBerthMacvlan(options: BerthMacvlanOptions = {}): CniPlugin
 
   async function add(request: CniRequest): Promise<Result> {
     const config = parseMacvlanConfig(request);
-    return inNetns(request.netns, (container) => inNetns(options.hostNetns, async (host) => {
+    return withContainerRtnl(request.netns, (container) => withRtnl(options.hostNetns, async (host) => {
       const masterRtnl = config.linkInContainer ? container : host;
       const where = config.linkInContainer ? `the container netns ${request.netns}` : describeNetns(options.hostNetns);
       const master = await resolveMaster(masterRtnl, config.master, where);
@@ -93,17 +93,17 @@ export function createBerthMacvlan(options: BerthMacvlanOptions = {}): CniPlugin
         }
         const result: Result = { interfaces, ...await addIpam(request, undo), ...dns };
         notifySysctls(request.netns, request.ifName);
-        await configureInterface(container, request.netns, request.ifName, addressingOf(result, 0));
+        await configureInterface(container, { netnsPath: request.netns, ifName: request.ifName, addressing: addressingOf(result, 0) });
         return result;
       }, report);
-    }), true);
+    }));
   }
 
   async function del(request: CniRequest): Promise<void> {
     if ((request.config.ipam?.type ?? '') !== '') await ipamDel(request);
     if (request.netns === '') return;
     try {
-      await inNetns(request.netns, (container) => container.links.remove(request.ifName));
+      await withRtnl(request.netns, (container) => container.links.remove(request.ifName));
     } catch (error) {
       if (!isMissingNetns(error)) throw error;
     }
@@ -115,7 +115,7 @@ export function createBerthMacvlan(options: BerthMacvlanOptions = {}): CniPlugin
     const previous = request.config.prevResult;
     if (previous === undefined) throw new CniError(CniCode.InvalidNetworkConfig, 'Invalid network config: CHECK needs "prevResult"');
     const { index, mac } = containerInterfaceOf(previous, request.ifName, request.netns);
-    await inNetns(request.netns, (container) => inNetns(options.hostNetns, async (host) => {
+    await withContainerRtnl(request.netns, (container) => withRtnl(options.hostNetns, async (host) => {
       const where = config.linkInContainer ? `the container netns ${request.netns}` : describeNetns(options.hostNetns);
       await resolveMaster(config.linkInContainer ? container : host, config.master, where);
       const link = await checkInterface(container, request.ifName, { ...addressingOf(previous, index), ...(mac === undefined ? {} : { mac }) });
@@ -123,14 +123,14 @@ export function createBerthMacvlan(options: BerthMacvlanOptions = {}): CniPlugin
       if (link.macvlan?.mode !== config.mode) {
         throw checkFailed(`macvlan ${request.ifName} is in mode ${link.macvlan?.mode ?? 'unknown'}, the config says ${config.mode}`);
       }
-    }), true);
+    }));
   }
 
   async function status(request: CniRequest): Promise<void> {
     const config = parseMacvlanConfig(request);
     if (config.hasIpam) await ipamStatus(request);
     if (config.master === undefined || config.linkInContainer) return;
-    const master = await inNetns(options.hostNetns, (host) => host.links.find(config.master ?? ''));
+    const master = await withRtnl(options.hostNetns, (host) => host.links.find(config.master ?? ''));
     if (master === undefined) {
       throw new CniError(CniCode.PluginNotAvailable, `${BERTH_MACVLAN_TYPE}: master ${config.master} does not exist in ${describeNetns(options.hostNetns)}`);
     }

@@ -2,7 +2,7 @@ import { CniCode, CniError } from '../../errors.js';
 import type { CniPlugin, CniRequest } from '../../skel/plugin.js';
 import type { Result } from '../../spec/result.js';
 import { SUPPORTED_VERSIONS } from '../../spec/version.js';
-import { netnsExists, withContainerRtnl } from '../bridge/netns.js';
+import { netnsExists, withContainerRtnl } from '../common/netns.js';
 
 export const BERTH_NONE_TYPE = 'berth-none';
 const loopback = 'lo';

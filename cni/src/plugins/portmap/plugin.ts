@@ -7,9 +7,9 @@ import type { CniPlugin, CniRequest } from '../../skel/plugin.js';
 import { optionalBoolean } from '../../spec/fields.js';
 import type { Result } from '../../spec/result.js';
 import { SUPPORTED_VERSIONS } from '../../spec/version.js';
-import { failpoint } from '../bridge/failpoints.js';
+import { failpoint } from '../common/failpoints.js';
 import { attachmentTag } from '../bridge/names.js';
-import { Rollback } from '../bridge/rollback.js';
+import { withUndo } from '../common/undo.js';
 import { withHostTables } from '../bridge/tables.js';
 
 export const BERTH_PORTMAP_TYPE = 'berth-portmap';
@@ -65,7 +65,7 @@ async function add(request: CniRequest): Promise<Result> {
   const elements = desiredElements(request, result);
   if (elements.length === 0) return result;
   const tag = attachmentTag(request);
-  await withHostTables((tables) => Rollback.guard(async (rollback) => {
+  await withHostTables((tables) => withUndo(async (rollback) => {
     const nat = await tables.nat();
     await nat.sync(tag, portMappingSets, elements);
     rollback.push('remove the port mappings', () => nat.sync(tag, portMappingSets, []));

@@ -1,7 +1,7 @@
 import { CniCode, CniError } from '../../errors.js';
 import { ipamAdd, ipamDel } from '../../invoke/ipam.js';
 import { cidrContains, formatCidr, formatIp } from '../../net/ip.js';
-import type { Rtnl } from '../../net/rtnl.js';
+import { withRtnl, type Rtnl } from '../../net/rtnl.js';
 import { ownerTag } from '../../nat/owner.js';
 import { masqueradeSets } from '../../nat/ruleset.js';
 import { describeNetwork } from '../../overlay/network.js';
@@ -9,9 +9,9 @@ import { reconcileOverlay } from '../../overlay/reconcile.js';
 import type { OverlayHost } from '../../overlay/host.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import type { Result } from '../../spec/result.js';
-import { addressingOf, configureInterface } from '../macvlan/addressing.js';
-import { inNetns } from '../macvlan/netns.js';
-import { reportUndoFailures, withUndo, type UndoStack } from '../macvlan/undo.js';
+import { addressingOf, configureInterface } from '../common/container-iface.js';
+import { withContainerRtnl } from '../common/netns.js';
+import { reportUndoFailures, withUndo, type UndoStack } from '../common/undo.js';
 import type { VxlanConfig } from './config.js';
 import { containerIps, containerRoutes, createContainerVeth, overlayAddresses } from './container.js';
 import { BERTH_VXLAN_TYPE, peersOf, type BerthVxlanOptions } from './context.js';
@@ -21,14 +21,14 @@ import { overlayMasqueradeElements, withNatTable } from './masquerade.js';
 /** Brings this host into the overlay (devices, peer entries), then attaches the container to the host's bridge. */
 export async function addAttachment(options: BerthVxlanOptions, config: VxlanConfig, request: CniRequest): Promise<Result> {
   const peers = await peersOf(options, config);
-  return inNetns(request.netns, (container) => inNetns(options.hostNetns, async (host) => {
+  return withContainerRtnl(request.netns, (container) => withRtnl(options.hostNetns, async (host) => {
     const report = await reconcileOverlay(host, options.hostNetns, config.network, peers, config.localAddress);
     if (!report.member) {
       throw new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: this host is not one of the ${peers.length} peers of ${describeNetwork(config.network)}`);
     }
     return withUndo((undo) => attach(options, config, request, { host, container, overlay: report.host, undo }),
       (failures) => reportUndoFailures(BERTH_VXLAN_TYPE, failures));
-  }), true);
+  }));
 }
 
 interface AttachContext { readonly host: Rtnl; readonly container: Rtnl; readonly overlay: OverlayHost; readonly undo: UndoStack }
@@ -63,7 +63,7 @@ async function attach(options: BerthVxlanOptions, config: VxlanConfig, request: 
     ...(ipam.dns === undefined ? {} : { dns: ipam.dns }),
     ...(request.config.dns === undefined ? {} : { dns: request.config.dns }),
   };
-  await configureInterface(context.container, request.netns, request.ifName, addressingOf(result, 2));
+  await configureInterface(context.container, { netnsPath: request.netns, ifName: request.ifName, addressing: addressingOf(result, 2) });
   if (config.ipMasq) {
     const owner = ownerTag({ network: request.config.name, containerId: request.containerId, ifName: request.ifName });
     await withNatTable(options.hostNetns, options.natLockPath,

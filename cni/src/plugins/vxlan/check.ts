@@ -4,11 +4,12 @@ import { ownerTag } from '../../nat/owner.js';
 import { inspectOverlayHost } from '../../overlay/host.js';
 import { requireLocalPeer } from '../../overlay/local.js';
 import { describeEntries, missingPeerEntries } from '../../overlay/program.js';
+import { withRtnl } from '../../net/rtnl.js';
 import { gatewayOf } from '../../overlay/plan.js';
 import { validatePeers } from '../../overlay/peer.js';
 import type { CniRequest } from '../../skel/plugin.js';
-import { addressingOf, checkFailed, checkInterface, containerInterfaceOf } from '../macvlan/addressing.js';
-import { inNetns } from '../macvlan/netns.js';
+import { addressingOf, checkFailed, checkInterface, containerInterfaceOf } from '../common/container-iface.js';
+import { withContainerRtnl } from '../common/netns.js';
 import type { VxlanConfig } from './config.js';
 import { hostVethName, overlayAddresses } from './container.js';
 import { peersOf, type BerthVxlanOptions } from './context.js';
@@ -25,7 +26,7 @@ export async function checkAttachment(options: BerthVxlanOptions, config: VxlanC
   const peers = await peersOf(options, config);
   validatePeers(config.network, peers);
   const { index, mac } = containerInterfaceOf(previous, request.ifName, request.netns);
-  await inNetns(request.netns, (container) => inNetns(options.hostNetns, async (host) => {
+  await withContainerRtnl(request.netns, (container) => withRtnl(options.hostNetns, async (host) => {
     const local = await requireLocalPeer(host, peers, config.localAddress, config.network.name);
     await ipamCheck(ipamRequestFor(request, local.peer.subnet, gatewayOf(local.peer).address));
     const overlay = await inspectOverlayHost(host, config.network, local);
@@ -43,5 +44,5 @@ export async function checkAttachment(options: BerthVxlanOptions, config: VxlanC
     const wanted = overlayMasqueradeElements(owner, overlayAddresses(addressingOf(previous, index).ips, overlay), config.network);
     const absent = await withNatTable(options.hostNetns, options.natLockPath, async (table) => table.missing(wanted));
     if (absent.length > 0) throw checkFailed(`${absent.length} masquerade element(s) of ${owner} are missing`);
-  }), true);
+  }));
 }

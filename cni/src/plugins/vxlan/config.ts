@@ -1,4 +1,3 @@
-import { CniCode, CniError } from '../../errors.js';
 import { cidrCanonical, formatCidr, tryParseIp, type IpAddress } from '../../net/ip.js';
 import {
   defaultBridgeName, defaultDeviceName, overlayPortDefault, vniMax, vniMin, type OverlayNetwork,
@@ -7,7 +6,7 @@ import { parsePeers, type OverlayPeer } from '../../overlay/peer.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import { optionalArray, optionalBoolean, optionalString, optionalUint } from '../../spec/fields.js';
 import { tryParseCidr } from '../../spec/ip.js';
-import { interfaceNameProblem } from '../../spec/names.js';
+import { invalidConfig, linkNameField } from '../common/config.js';
 
 /**
  * berth-vxlan's configuration: the overlay network, where its peers come from, and the container side. The same
@@ -35,17 +34,8 @@ export interface VxlanConfig {
   readonly isDefaultGateway: boolean;
 }
 
-function invalid(message: string): CniError {
-  return new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: ${message}`);
-}
+const invalid = invalidConfig;
 
-function linkName(raw: CniRequest['config']['raw'], key: string, fallback: string): string {
-  const name = optionalString(raw, key, '');
-  if (name === undefined || name === '') return fallback;
-  const problem = interfaceNameProblem(name);
-  if (problem !== undefined) throw invalid(`"${key}" "${name.slice(0, 40)}": ${problem}`);
-  return name;
-}
 
 function parseRange(text: string | undefined) {
   if (text === undefined || text === '') throw invalid('"subnet" (the overlay\'s whole range, e.g. 10.244.0.0/16) is required');
@@ -74,7 +64,7 @@ export function parseVxlanConfig(request: CniRequest): VxlanConfig {
   if ((request.config.ipam?.type ?? '') === '') throw invalid('"ipam" with a "type" is required: containers on an overlay need addresses');
   const network: OverlayNetwork = {
     name: request.config.name, vni, port, cidr: parseRange(optionalString(raw, 'subnet', '')),
-    device: linkName(raw, 'device', defaultDeviceName(vni)), bridge: linkName(raw, 'bridge', defaultBridgeName(vni)),
+    device: linkNameField(request, 'device') ?? defaultDeviceName(vni), bridge: linkNameField(request, 'bridge') ?? defaultBridgeName(vni),
     directRouting: optionalBoolean(raw, 'directRouting', '') ?? false,
     mtu: mtu === 0 ? undefined : mtu,
   };

@@ -5,7 +5,7 @@ import type { OverlayHost } from '../../overlay/host.js';
 import { hashHex } from '../../overlay/hash.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import type { ResultIp, ResultRoute } from '../../spec/result.js';
-import type { UndoStack } from '../macvlan/undo.js';
+import type { UndoStack } from '../common/undo.js';
 
 /**
  * The host end of an attachment's veth: `bvv` and 11 hex digits of a hash of network, container and interface.

@@ -1,6 +1,6 @@
 import { CniCode, CniError } from '../../errors.js';
 import { ipamDel, ipamGc, ipamStatus } from '../../invoke/ipam.js';
-import { openRtnl } from '../../net/rtnl.js';
+import { openRtnl, withRtnl } from '../../net/rtnl.js';
 import { ownerTag } from '../../nat/owner.js';
 import { masqueradeSets } from '../../nat/ruleset.js';
 import { findLocalPeer } from '../../overlay/local.js';
@@ -10,7 +10,7 @@ import { reconcileOverlay } from '../../overlay/reconcile.js';
 import { validatePeers } from '../../overlay/peer.js';
 import type { CniPlugin, CniRequest } from '../../skel/plugin.js';
 import { SUPPORTED_VERSIONS } from '../../spec/version.js';
-import { inNetns, isMissingNetns } from '../macvlan/netns.js';
+import { isMissingNetns } from '../common/netns.js';
 import { addAttachment } from './add.js';
 import { checkAttachment } from './check.js';
 import { parseVxlanConfig, type VxlanConfig } from './config.js';
@@ -44,12 +44,12 @@ export function createBerthVxlan(options: BerthVxlanOptions = {}): CniPlugin {
     await withNatTable(options.hostNetns, options.natLockPath, (table) => table.sync(owner(request), masqueradeSets, []));
     if (request.netns !== '') {
       try {
-        await inNetns(request.netns, (container) => container.links.remove(request.ifName));
+        await withRtnl(request.netns, (container) => container.links.remove(request.ifName));
       } catch (error) {
         if (!isMissingNetns(error)) throw error;
       }
     }
-    await inNetns(options.hostNetns, (host) => host.links.remove(hostVethName(request.config.name, request.containerId, request.ifName)));
+    await withRtnl(options.hostNetns, (host) => host.links.remove(hostVethName(request.config.name, request.containerId, request.ifName)));
   }
 
   async function check(request: CniRequest): Promise<void> {
@@ -61,7 +61,7 @@ export function createBerthVxlan(options: BerthVxlanOptions = {}): CniPlugin {
     const config = parseVxlanConfig(request);
     const peers = await peersOf(options, config);
     validatePeers(config.network, peers);
-    const local = await inNetns(options.hostNetns, (host) => findLocalPeer(host, peers, config.localAddress));
+    const local = await withRtnl(options.hostNetns, (host) => findLocalPeer(host, peers, config.localAddress));
     if (local === undefined) {
       throw new CniError(CniCode.PluginNotAvailable, `${BERTH_VXLAN_TYPE}: this host is not one of the ${peers.length} peers of ${describeNetwork(config.network)}`);
     }

@@ -28,8 +28,12 @@ export class UndoStack {
   }
 }
 
-/** Runs `work` with an undo stack; if it throws, unwinds (reporting undo failures) and rethrows the original error. */
-export async function withUndo<T>(work: (undo: UndoStack) => Promise<T>, report: (failures: string[]) => Promise<void>): Promise<T> {
+/**
+ * Runs `work` with an undo stack; if it throws, unwinds, hands the undo steps that failed (if any) to `report`, and
+ * rethrows the original error. A report that fails itself is ignored: the original error is what the caller needs.
+ */
+export async function withUndo<T>(work: (undo: UndoStack) => Promise<T>,
+  report: (failures: string[]) => unknown = () => undefined): Promise<T> {
   const undo = new UndoStack();
   try {
     const value = await work(undo);
@@ -37,7 +41,13 @@ export async function withUndo<T>(work: (undo: UndoStack) => Promise<T>, report:
     return value;
   } catch (error) {
     const failures = await undo.unwind();
-    if (failures.length > 0) await report(failures).catch(() => undefined);
+    if (failures.length > 0) {
+      try {
+        await report(failures);
+      } catch {
+        // Reporting is best effort; the original error below is the one that matters.
+      }
+    }
     throw error;
   }
 }

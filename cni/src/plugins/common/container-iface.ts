@@ -1,26 +1,48 @@
 import { CniCode, CniError } from '../../errors.js';
 import {
-  cidrContains, cidrCanonical, formatCidr, formatIp, ipEquals, parseCidr, parseIp, type IpAddress, type IpFamily,
+  cidrCanonical, formatCidr, formatIp, ipEquals, parseCidr, parseIp, type IpAddress, type IpFamily,
 } from '../../net/ip.js';
 import type { Link } from '../../net/link-model.js';
 import type { Rtnl } from '../../net/rtnl.js';
 import type { RouteScope } from '../../net/routes.js';
-import { writeSysctl } from '../../net/sysctl.js';
-import type { ResultIp, ResultRoute } from '../../spec/result.js';
+import { readSysctl, writeSysctl } from '../../net/sysctl.js';
+import type { Result, ResultIp, ResultRoute } from '../../spec/result.js';
 
-/** With `enabledad`, ADD waits this long at most for IPv6 duplicate address detection to finish (as the reference). */
+/**
+ * The container side of an attachment, shared by bridge, macvlan, vxlan and host-device: applying an IPAM result
+ * to the interface inside the container's netns (the reference's ipam.ConfigureIface), and checking it for CHECK.
+ */
+
+/** With `enableDad`, ADD waits this long at most for IPv6 duplicate address detection to finish (as the reference). */
 export const dadSettleMsMax = 10_000;
 const dadPollMs = 50;
 
-/** The addresses and routes an interface gets: the result entries that point at it. */
+/** What a container interface gets: the result's addresses that point at it and the result's routes. */
 export interface InterfaceAddressing {
   readonly ips: readonly ResultIp[];
   readonly routes: readonly ResultRoute[];
 }
 
+export interface ConfigureInterfaceOptions {
+  /** The container's netns (rtnl is bound to it): IPv6 sysctls are written there. */
+  readonly netnsPath: string;
+  readonly ifName: string;
+  readonly addressing: InterfaceAddressing;
+  /** Run IPv6 duplicate address detection and wait for it (the bridge's `enabledad`); off by default. */
+  readonly enableDad?: boolean;
+}
+
 const scopeNames: Readonly<Record<number, RouteScope>> = { 0: 'universe', 253: 'link', 254: 'host' };
 
-/** The gateway of each family among the interface's addresses: routes without `gw` go through it (as the reference). */
+/** The addresses of `result` for interface `index` (or with no interface index) and all its routes. */
+export function addressingOf(result: Result, index: number): InterfaceAddressing {
+  return {
+    ips: (result.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === index),
+    routes: result.routes ?? [],
+  };
+}
+
+/** The first gateway of each family: a route without `gw` goes through it (the reference's ConfigureIface). */
 function gatewaysByFamily(ips: readonly ResultIp[]): Map<IpFamily, IpAddress> {
   const gateways = new Map<IpFamily, IpAddress>();
   for (const ip of ips) {
@@ -40,6 +62,18 @@ export function disableDad(netnsPath: string, ifName: string): void {
   }
 }
 
+/** IPv6 must be enabled on lo and the interface before an IPv6 address can be added (as the reference ensures). */
+function enableIpv6(netnsPath: string, ifName: string): void {
+  for (const name of ['lo', ifName]) {
+    const key = `net/ipv6/conf/${name}/disable_ipv6`;
+    try {
+      if (readSysctl(netnsPath, key) !== '0') writeSysctl(netnsPath, key, '0');
+    } catch {
+      // No IPv6 in this kernel or netns: adding the address will say so.
+    }
+  }
+}
+
 async function waitForDad(rtnl: Rtnl, ifName: string): Promise<void> {
   const deadline = Date.now() + dadSettleMsMax;
   for (;;) {
@@ -56,10 +90,13 @@ async function waitForDad(rtnl: Rtnl, ifName: string): Promise<void> {
  * Brings the container interface up with its addresses and routes (rtnl is bound to the container netns). Routes
  * without a gateway use the interface's gateway of their family, as the reference's ConfigureIface does.
  */
-export async function configureInterface(rtnl: Rtnl, ifName: string, addressing: InterfaceAddressing,
-  options: { enableDad: boolean }): Promise<void> {
+export async function configureInterface(rtnl: Rtnl, options: ConfigureInterfaceOptions): Promise<void> {
+  const { netnsPath, ifName, addressing } = options;
+  const enableDad = options.enableDad ?? false;
+  const hasIpv6 = addressing.ips.some((ip) => parseCidr(ip.address).address.family === 6);
+  if (hasIpv6) enableIpv6(netnsPath, ifName);
   await rtnl.links.setUp(ifName);
-  for (const ip of addressing.ips) await rtnl.addresses.ensure(ifName, ip.address, { noDad: !options.enableDad });
+  for (const ip of addressing.ips) await rtnl.addresses.ensure(ifName, ip.address, { noDad: !enableDad });
   const gateways = gatewaysByFamily(addressing.ips);
   for (const route of addressing.routes) {
     const dst = parseCidr(route.dst);
@@ -73,10 +110,10 @@ export async function configureInterface(rtnl: Rtnl, ifName: string, addressing:
       ...(scope === undefined ? {} : { scope }),
     });
   }
-  if (options.enableDad && addressing.ips.some((ip) => parseCidr(ip.address).address.family === 6)) await waitForDad(rtnl, ifName);
+  if (enableDad && hasIpv6) await waitForDad(rtnl, ifName);
 }
 
-function checkFailed(message: string): CniError {
+export function checkFailed(message: string): CniError {
   return new CniError(CniCode.Internal, `CHECK failed: ${message}`);
 }
 
@@ -92,8 +129,8 @@ export async function checkInterface(rtnl: Rtnl, ifName: string, expected: Inter
     const wanted = formatCidr(parseCidr(ip.address));
     if (!present.includes(wanted)) throw checkFailed(`interface ${ifName} lacks address ${wanted} (it has ${present.join(', ') || 'none'})`);
   }
-  const routes = await rtnl.routes.list({ dev: ifName });
   const gateways = gatewaysByFamily(expected.ips);
+  const routes = await rtnl.routes.list({ dev: ifName });
   for (const route of expected.routes) {
     const dst = cidrCanonical(parseCidr(route.dst));
     const gateway = route.gw === undefined ? gateways.get(dst.address.family) : parseIp(route.gw);
@@ -104,8 +141,10 @@ export async function checkInterface(rtnl: Rtnl, ifName: string, expected: Inter
   return link;
 }
 
-/** True when `address` lies in the subnet of `cidr` (same family). */
-export function inSubnet(cidr: string, address: IpAddress): boolean {
-  const parsed = parseCidr(cidr);
-  return parsed.address.family === address.family && cidrContains(cidrCanonical(parsed), address);
+/** The prevResult's interface named `ifName` in sandbox `netns`, and its index; CHECK fails without one. */
+export function containerInterfaceOf(result: Result, ifName: string, netns: string): { index: number; mac: string | undefined } {
+  const index = (result.interfaces ?? []).findIndex((item) => item.name === ifName && item.sandbox === netns);
+  const found = result.interfaces?.[index];
+  if (found === undefined) throw checkFailed(`prevResult lists no interface ${ifName} in sandbox ${netns}`);
+  return { index, mac: found.mac };
 }
