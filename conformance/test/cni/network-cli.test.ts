@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestHost, execCommand, type TestNetns } from '../../src/harness/index.js';
-import { CniEngine, berthImplementation, linkNames } from '../../src/cni/index.js';
+import { CniEngine, berthImplementation, linkNames, pings } from '../../src/cni/index.js';
 
 const berthCli = fileURLToPath(new URL('../../../runtime-hooks/bin/berth.js', import.meta.url));
 
@@ -87,4 +87,73 @@ t.test('a created network works for a container; rm is refused while it is attac
   const forced = await cli.run(['rm', '--force', 'web2'], host);
   t.equal(forced.code, 0, forced.stderr);
   t.match(forced.stdout, /1 attachment\(s\) forgotten; bridge \S+ kept: it still has ports/);
+});
+
+t.test('vxlan: create writes the overlay range, the static peers and an ipam without ranges; bad peers are refused', async (t) => {
+  const cli = await cliSandbox(t);
+  const created = await cli.run(['create', 'ovl', '--driver', 'vxlan', '--opt', 'vni=42',
+    '--peer', '192.168.50.1=10.244.1.0/24', '--peer', '192.168.50.2=10.244.2.0/24', '--output', 'json']);
+  t.equal(created.code, 0, created.stderr);
+  const plugin = (JSON.parse(created.stdout) as { conflist: { plugins: Record<string, unknown>[] } }).conflist.plugins[0];
+  t.same(plugin, {
+    type: 'berth-vxlan', subnet: '10.244.0.0/16', vni: 42, ipam: { type: 'berth-ipam' },
+    peers: [{ address: '192.168.50.1', subnet: '10.244.1.0/24' }, { address: '192.168.50.2', subnet: '10.244.2.0/24' }],
+  }, 'no ipam.ranges: each host allocates from its own peer subnet');
+  t.match((await cli.run(['ls'])).stdout, /ovl\s+vxlan\s+10\.244\.0\.0\/16/, 'ls shows the overlay range');
+  t.match((await cli.run(['create', 'b2', '--subnet', '10.244.9.0/24'])).stderr, /overlaps network ovl/, 'the overlay range is taken');
+  const refusals: [string[], RegExp][] = [
+    [['--peer', '192.168.50.1=10.245.1.0/24'], /not inside the network's 10\.244\.0\.0\/16/],
+    [['--peer', '192.168.50.1=10.244.1.0/24', '--peer', '192.168.50.2=10.244.1.128/25'], /overlaps/],
+    [['--peer', '192.168.50.1=10.244.1.0/24', '--peer', '192.168.50.1=10.244.2.0/24'], /listed twice/],
+    [['--peer', '192.168.50.1'], /expected VTEP_ADDRESS=SUBNET/],
+    [['--peer', 'nonsense=10.244.1.0/24'], /not an IP address/],
+    [['--gateway', '10.244.0.1'], /not for|each host's gateway/],
+    [['--subnet', 'fd00::/48'], /one IPv4 --subnet/],
+  ];
+  const empty = await cliSandbox(t);
+  for (const [extra, message] of refusals) {
+    const result = await empty.run(['create', 'bad', '--driver', 'vxlan', '--subnet', '10.244.0.0/16', '--opt', 'vni=7', ...extra]);
+    t.equal(result.code, 1, `create --driver vxlan ${extra.join(' ')} fails`);
+    t.match(result.stderr, message);
+  }
+  const onBridge = await cli.run(['create', 'br', '--peer', '192.168.50.1=10.89.0.0/24']);
+  t.equal(onBridge.code, 1);
+  t.match(onBridge.stderr, /--peer with the bridge driver/);
+  t.match((await cli.run(['create', '--help'])).stdout, /--peer <address=subnet>/);
+});
+
+t.test('vxlan: a network created by the CLI carries traffic between containers on two hosts through berth-vxlan', async (t) => {
+  const cli = await cliSandbox(t);
+  const hostA = await TestHost.create(t, 'netvxa');
+  const hostB = await TestHost.create(t, 'netvxb');
+  await hostA.execChecked(['ip', 'link', 'add', 'ul0', 'type', 'veth', 'peer', 'name', 'ul0', 'netns', hostB.name]);
+  for (const [host, address] of [[hostA, '10.123.7.1/24'], [hostB, '10.123.7.2/24']] as const) {
+    await host.execChecked(['ip', 'addr', 'add', address, 'dev', 'ul0']);
+    await host.execChecked(['ip', 'link', 'set', 'ul0', 'up']);
+  }
+  const created = await cli.run(['create', 'ovl', '--driver', 'vxlan', '--subnet', '10.246.0.0/16', '--opt', 'vni=4243',
+    '--peer', '10.123.7.1=10.246.1.0/24', '--peer', '10.123.7.2=10.246.2.0/24']);
+  t.equal(created.code, 0, created.stderr);
+  const conflist = JSON.parse(await readFile(join(cli.confDir, 'ovl.conflist'), 'utf8')) as Record<string, unknown>;
+  const sides = [
+    { host: hostA, engine: new CniEngine(berthImplementation, hostA, { BERTH_ROOT: `${cli.root}-a` }), subnet: /^10\.246\.1\.\d+\/24$/ },
+    { host: hostB, engine: new CniEngine(berthImplementation, hostB, { BERTH_ROOT: `${cli.root}-b` }), subnet: /^10\.246\.2\.\d+\/24$/ },
+  ];
+  t.teardown(() => Promise.all([rm(`${cli.root}-a`, { recursive: true, force: true }), rm(`${cli.root}-b`, { recursive: true, force: true })]));
+  const attached: { side: (typeof sides)[number]; netns: TestNetns; result: Record<string, unknown>; address: string }[] = [];
+  for (const [index, side] of sides.entries()) {
+    const netns = await side.host.addNetns('ctr');
+    const attachment = { containerId: `ovl-${index}`, netns: netns.path, ifName: 'eth0' };
+    const result = await side.engine.add(conflist as never, attachment) as { ips?: { address: string }[] };
+    const address = result.ips?.[0]?.address ?? '';
+    t.match(address, side.subnet, `host ${index + 1} allocates from its own peer subnet`);
+    attached.push({ side, netns, result: result as Record<string, unknown>, address });
+  }
+  const [first, second] = attached;
+  if (first === undefined || second === undefined) throw new Error('two attachments expected');
+  t.ok(await pings(first.netns, second.address.split('/')[0] ?? ''), 'the container on host A reaches the one on host B over the overlay');
+  for (const [index, item] of attached.entries()) {
+    await item.side.engine.del(conflist as never, { containerId: `ovl-${index}`, netns: item.netns.path, ifName: 'eth0' }, item.result as never);
+  }
+  t.notOk((await linkNames(second.netns)).includes('eth0'), 'DEL removed the container interface');
 });

@@ -9,8 +9,9 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
 import {
-  cidrCanonical, cidrContains, cidrOverlaps, formatCidr, ipamDefaultDataDir, parseCidr, parseIp,
-  validateNetworkName, withRtnl, type IpCidr,
+  cidrCanonical, cidrContains, cidrOverlaps, defaultBridgeName, defaultDeviceName, formatCidr, ipamDefaultDataDir,
+  overlayPortDefault, parseCidr, parseIp, parsePeers, validateNetworkName, validatePeers, withRtnl, type IpCidr,
+  type OverlayNetwork,
 } from '@berth/cni';
 
 export const cniConfDirDefault = '/etc/cni/net.d';
@@ -49,10 +50,15 @@ export function readNetworks(dir = confDir()): NetworkFile[] {
   return out;
 }
 
-/** The IPAM ranges (subnets) of a network's driver plugin. */
+/** The subnets of a network: its driver plugin's IPAM ranges, or (vxlan, whose hosts each allocate from their own
+ * part) the overlay's whole `subnet`. */
 export function subnetsOf(conflist: Record<string, unknown>): string[] {
-  const ipam = plugins(conflist)[0]?.['ipam'] as { ranges?: { subnet?: string }[][] } | undefined;
-  return (ipam?.ranges ?? []).flat().map((range) => range.subnet).filter((subnet): subnet is string => typeof subnet === 'string');
+  const driverPlugin = plugins(conflist)[0];
+  const ipam = driverPlugin?.['ipam'] as { ranges?: { subnet?: string }[][] } | undefined;
+  const ranges = (ipam?.ranges ?? []).flat().map((range) => range.subnet).filter((subnet): subnet is string => typeof subnet === 'string');
+  if (ranges.length > 0) return ranges;
+  const overlay = driverPlugin?.['subnet'];
+  return typeof overlay === 'string' ? [overlay] : [];
 }
 
 function driverOf(conflist: Record<string, unknown>): string {
@@ -88,39 +94,88 @@ export interface CreateOptions {
   readonly driver: Driver;
   readonly subnets: readonly string[];
   readonly gateway?: string;
-  readonly ipRange?: string;
+  /** vxlan: the static peers, each `ADDRESS=SUBNET` (VTEP address on the underlay = that host's part of the subnet). */
+  readonly peers?: readonly string[];
   readonly options: Readonly<Record<string, unknown>>;
   /** Plugin types available next to the driver (berth-portmap, berth-firewall are chained when present). */
   readonly available: ReadonlySet<string>;
 }
 
-function rangesFor(subnets: readonly IpCidr[], gateway: string | undefined, ipRange: string | undefined): Record<string, string>[][] {
+function rangesFor(subnets: readonly IpCidr[], gateway: string | undefined): Record<string, string>[][] {
   if (gateway !== undefined && !subnets.some((subnet) => cidrContains(cidrCanonical(subnet), parseIp(gateway)))) {
     throw new Error(`Cannot use --gateway ${gateway}: it is in none of the subnets ${subnets.map(formatCidr).join(', ')}`);
   }
   return subnets.map((subnet) => {
-    const range: Record<string, string> = { subnet: formatCidr(ipRange === undefined ? subnet : cidrCanonical(parseCidr(ipRange))) };
+    const range: Record<string, string> = { subnet: formatCidr(subnet) };
     if (gateway !== undefined && parseIp(gateway).family === subnet.address.family) range['gateway'] = gateway;
     return [range];
   });
 }
 
+/** `ADDRESS=SUBNET` of --peer → a conflist `peers` entry (checked with the others by `vxlanPlugin`). */
+export function parsePeerOption(text: string): { address: string; subnet: string } {
+  const equals = text.indexOf('=');
+  const address = text.slice(0, equals);
+  const subnet = text.slice(equals + 1);
+  if (equals <= 0 || subnet === '' || subnet.includes('=')) {
+    throw new Error(`Cannot use --peer ${JSON.stringify(text)}: expected VTEP_ADDRESS=SUBNET, e.g. 192.168.50.1=10.244.1.0/24`);
+  }
+  return { address, subnet };
+}
+
+/**
+ * The berth-vxlan plugin of a new network: the overlay's whole `subnet`, the static `peers` (each host's VTEP address
+ * and its own part of the subnet) and an `ipam` without ranges, so that on every host berth-vxlan has berth-ipam
+ * allocate from that host's part (with that part's first address as gateway). Without peers the agent (berthd)
+ * supplies them from the cluster store.
+ */
+function vxlanPlugin(name: string, subnets: readonly IpCidr[], options: CreateOptions): Plugin {
+  const [overlay, ...more] = subnets;
+  if (overlay === undefined || more.length > 0 || overlay.address.family !== 4) {
+    throw new Error(`Cannot create vxlan network ${name}: it takes one IPv4 --subnet, the overlay's whole range (each --peer owns a part)`);
+  }
+  if (options.gateway !== undefined) {
+    throw new Error(`Cannot use --gateway with the vxlan driver: each host's gateway is the first address of its own --peer subnet`);
+  }
+  const vni = options.options['vni'];
+  if (vni === undefined) throw new Error('Cannot create a vxlan network without --opt vni=N (1-16777215)');
+  const peerTexts = options.peers ?? [];
+  if (peerTexts.length > 0 && options.options['peers'] !== undefined) throw new Error('Cannot use both --peer and --opt peers=...');
+  const plugin: Plugin = { type: 'berth-vxlan', subnet: formatCidr(overlay), ...options.options, ipam: { type: 'berth-ipam' } };
+  if (peerTexts.length > 0) plugin['peers'] = peerTexts.map(parsePeerOption);
+  const peersValue = plugin['peers'];
+  if (peersValue !== undefined) {
+    if (!Array.isArray(peersValue)) throw new Error('Cannot use --opt peers: expected a JSON list of {"address", "subnet"}');
+    if (typeof vni !== 'number') throw new Error(`Cannot use --opt vni=${String(vni)}: expected an integer 1-16777215`);
+    const network: OverlayNetwork = {
+      name, vni, port: overlayPortDefault, cidr: overlay, device: defaultDeviceName(vni), bridge: defaultBridgeName(vni),
+      directRouting: false, mtu: undefined,
+    };
+    try {
+      validatePeers(network, parsePeers(peersValue, 'peers'));
+    } catch (error) {
+      throw new Error(`Cannot create vxlan network ${name}: ${(error as Error).message.replace(/^Invalid network config: /, '')}`);
+    }
+  }
+  return plugin;
+}
+
 /** The conflist of a new network. Pure. */
 export function buildConflist(name: string, options: CreateOptions): Record<string, unknown> {
   const subnets = options.subnets.map((text) => cidrCanonical(parseCidr(text)));
-  const ipRange = options.driver === 'vxlan' ? options.ipRange : undefined;
+  if (options.driver !== 'vxlan' && (options.peers ?? []).length > 0) throw new Error(`Cannot use --peer with the ${options.driver} driver (vxlan only)`);
   const ipam = {
     type: 'berth-ipam',
-    ranges: rangesFor(subnets, options.gateway, ipRange),
+    ranges: rangesFor(subnets, options.gateway),
     routes: [...new Set(subnets.map((subnet) => (subnet.address.family === 4 ? '0.0.0.0/0' : '::/0')))].map((dst) => ({ dst })),
   };
-  const driverDefaults: Record<Driver, Plugin> = {
+  const driverDefaults: Record<Exclude<Driver, 'vxlan'>, Plugin> = {
     bridge: { bridge: `br-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`, isGateway: true, ipMasq: true, hairpinMode: true },
     macvlan: { mode: 'bridge' },
-    vxlan: { subnet: formatCidr(subnets[0] ?? parseCidr('10.244.0.0/16')) },
   };
-  if (options.driver === 'vxlan' && options.options['vni'] === undefined) throw new Error('Cannot create a vxlan network without --opt vni=N (1-16777215)');
-  const driverPlugin: Plugin = { type: `berth-${options.driver}`, ...driverDefaults[options.driver], ...options.options, ipam };
+  const driverPlugin: Plugin = options.driver === 'vxlan'
+    ? vxlanPlugin(name, subnets, options)
+    : { type: `berth-${options.driver}`, ...driverDefaults[options.driver], ...options.options, ipam };
   const chained: Plugin[] = [];
   if (options.available.has('berth-portmap')) chained.push({ type: 'berth-portmap', capabilities: { portMappings: true }, snat: true });
   if (options.available.has('berth-firewall')) chained.push({ type: 'berth-firewall' });
@@ -166,7 +221,9 @@ function find(name: string): NetworkFile {
   return network;
 }
 
-function create(name: string, options: { driver: string; subnet: string[]; gateway?: string; ipRange?: string; opt: string[]; output?: string }): void {
+interface CreateFlags { driver: string; subnet: string[]; gateway?: string; peer: string[]; opt: string[]; output?: string }
+
+function create(name: string, options: CreateFlags): void {
   validateNetworkName(name);
   if (!(drivers as readonly string[]).includes(options.driver)) throw new Error(`Cannot create network ${name}: unknown driver ${JSON.stringify(options.driver)} (expected ${drivers.join(', ')})`);
   const driver = options.driver as Driver;
@@ -183,9 +240,8 @@ function create(name: string, options: { driver: string; subnet: string[]; gatew
   const pluginDir = berthPluginDir();
   const available = new Set(['berth-portmap', 'berth-firewall'].filter((type) => existsSync(join(pluginDir, type))));
   const conflist = buildConflist(name, {
-    driver, subnets, options: Object.fromEntries(options.opt.map(parseOption)), available,
+    driver, subnets, peers: options.peer, options: Object.fromEntries(options.opt.map(parseOption)), available,
     ...(options.gateway === undefined ? {} : { gateway: options.gateway }),
-    ...(options.ipRange === undefined ? {} : { ipRange: options.ipRange }),
   });
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const file = join(dir, `${name}.conflist`);
@@ -234,12 +290,19 @@ export function registerNetworkCommands(program: Command): void {
     .description('write a conflist: the driver plugin with berth-ipam, then berth-portmap and berth-firewall')
     .argument('<name>', 'network name (letters, digits, "_", ".", "-")')
     .option('-d, --driver <driver>', `driver: ${drivers.join(', ')}`, 'bridge')
-    .option('--subnet <cidr>', 'subnet (repeat for dual-stack); default: a free 10.89.N.0/24', collect, [])
-    .option('--gateway <ip>', 'gateway address inside the subnet (default: its first address)')
-    .option('--ip-range <cidr>', 'vxlan: this host\'s part of the overlay subnet for container addresses')
-    .option('-o, --opt <key=value>', 'driver option, e.g. mtu=1400, master=eth0, vni=42 (repeatable)', collect, [])
+    .option('--subnet <cidr>', 'subnet (repeat for dual-stack); default: a free 10.89.N.0/24 (vxlan: the overlay\'s whole range, default a free 10.N.0.0/16 from 10.244)', collect, [])
+    .option('--gateway <ip>', 'gateway address inside the subnet (default: its first address; not for vxlan)')
+    .option('--peer <address=subnet>', 'vxlan: a static peer host, its VTEP (underlay) address = its own part of the overlay subnet, e.g. 192.168.50.1=10.244.1.0/24; repeat once per host, this host included (each host allocates from its part); without --peer the berthd agent supplies peers', collect, [])
+    .option('-o, --opt <key=value>', 'driver option, e.g. mtu=1400, master=eth0, vni=42 (vxlan needs vni) (repeatable)', collect, [])
     .option('--output <format>', 'table or json', 'table')
-    .action((name: string, options: { driver: string; subnet: string[]; gateway?: string; ipRange?: string; opt: string[]; output?: string }) => create(name, options));
+    .addHelpText('after', `
+Examples:
+  berth network create web --subnet 10.89.5.0/24
+  berth network create lan --driver macvlan --subnet 192.168.50.0/24 --gateway 192.168.50.254 --opt master=eth0
+  berth network create ovl --driver vxlan --subnet 10.244.0.0/16 --opt vni=42 \\
+    --peer 192.168.50.1=10.244.1.0/24 --peer 192.168.50.2=10.244.2.0/24
+  (the same vxlan conflist serves every host: each finds itself among the peers by its own address)`)
+    .action((name: string, options: CreateFlags) => create(name, options));
 
   network.command('ls')
     .description('list networks')
