@@ -79,8 +79,15 @@ function runLoad<T>(cluster: TestCluster, job: LoadJob, timeoutMs: number): Prom
     execFile('nsenter', [`--net=${cluster.client.host.netns.path}`, '--', process.execPath, script, JSON.stringify(job)], {
       env: cleanEnv({ BERTH_LOG_LEVEL: 'error' }), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024,
     }, (error, stdout, stderr) => {
-      if (error !== null) reject(new Error(`load job failed: ${error.message} ${stderr.slice(0, 1000)}`));
-      else resolve(JSON.parse(stdout) as T);
+      if (error !== null) {
+        reject(new Error(`load job failed: ${error.message} ${stderr.slice(0, 1000)}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(stdout) as T);
+      } catch (parseError) {
+        reject(new Error(`load job printed no valid result (${stdout.length} bytes): ${String(parseError)}`));
+      }
     });
   });
 }

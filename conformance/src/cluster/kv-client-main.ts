@@ -63,4 +63,4 @@ for await (const line of createInterface({ input: process.stdin })) {
 }
 sink.close();
 await kvStore.close();
-process.exit(0);
+process.stdout.write('', () => process.exit(0));

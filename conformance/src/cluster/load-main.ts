@@ -55,7 +55,7 @@ async function throughput(job: Extract<LoadJob, { kind: 'throughput' }>): Promis
       try {
         await write(client, n);
         ops += 1;
-        if (latenciesMs.length < latencySamplesMax) latenciesMs.push(monotonicClock.nowMs() - callMs);
+        if (latenciesMs.length < latencySamplesMax) latenciesMs.push(Math.round((monotonicClock.nowMs() - callMs) * 100) / 100);
       } catch {
         errors += 1;
       }
@@ -92,5 +92,5 @@ async function commits(job: Extract<LoadJob, { kind: 'commits' }>): Promise<Comm
 const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
 process.on('warning', () => undefined);
 const result = job.kind === 'throughput' ? await throughput(job) : await commits(job);
-process.stdout.write(`${JSON.stringify(result)}\n`);
-process.exit(0);
+// stdout is a pipe (asynchronous): exit only once the line is flushed, or the reader gets half of it
+process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
