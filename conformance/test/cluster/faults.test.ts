@@ -19,7 +19,19 @@ t.test('under SIGKILL of the etcd leader, SIGKILL of a berthd and a partition, t
   const seed = Math.floor(Math.random() * 1e9);
   t.comment(`workload seed ${seed}`);
   const clients = await Promise.all([1, 2, 3].map((id) => cluster.kvClient(id)));
-  const workloads = Promise.all(clients.map((client, i) => client.workload({ keys, durationMs: 30_000, opsMax: 3_000, pauseMs: 5, seed: seed + i })));
+  // Workloads run in 4 s chunks until the fault schedule is over, then one more chunk: however slow the machine,
+  // operations keep running through every fault and after the heal. At most 20 chunks per client.
+  let faultsDone = false;
+  const workloads = Promise.all(clients.map(async (client, i) => {
+    const totals = { operations: 0, ok: 0, unknown: 0, writesAcknowledged: 0 };
+    for (let chunk = 0; chunk < 20; chunk += 1) {
+      const last = faultsDone;
+      const summary = await client.workload({ keys, durationMs: 4_000, opsMax: 1_000, pauseMs: 5, seed: seed + 100 * i + chunk });
+      for (const field of ['operations', 'ok', 'unknown', 'writesAcknowledged'] as const) totals[field] += summary[field];
+      if (last) break;
+    }
+    return totals;
+  }));
 
   const log: string[] = [];
   const at = (event: string): void => void log.push(`${(monotonicClock.nowMs() / 1000).toFixed(3)} ${event}`);
@@ -55,7 +67,7 @@ t.test('under SIGKILL of the etcd leader, SIGKILL of a berthd and a partition, t
     healedMs = monotonicClock.nowMs();
     at(`heal ${partitioned.host.name}`);
     return { orphanPid: orphan?.pid, whileDown: whileDown.map((p) => p.pid), afterRestart: afterRestart.map((p) => p.pid) };
-  })();
+  })().finally(() => { faultsDone = true; });
   const [summaries, adoption] = await Promise.all([workloads, faults]);
   t.comment(log.join('\n'));
   t.comment(`workloads: ${JSON.stringify(summaries)}`);
@@ -71,8 +83,10 @@ t.test('under SIGKILL of the etcd leader, SIGKILL of a berthd and a partition, t
   t.ok(acknowledged.length >= 200, `enough acknowledged writes to mean something (${acknowledged.length} of ${history.length} operations)`);
   const afterHeal = history.filter((op: Operation) => op.callMs > healedMs && op.output.kind === 'ok');
   t.ok(afterHeal.length > 0, `the cluster served again after the partition healed (${afterHeal.length} operations)`);
-  const hosts = await cluster.managers[0]?.hosts();
-  t.equal(hosts?.filter((host) => host.member?.healthy === true).length, 3, 'all three members healthy at the end');
+  const first = cluster.managers[0];
+  if (first === undefined) throw new Error('no manager');
+  await waitFor('three healthy members', async () => (await first.hosts()).filter((host) => host.member?.healthy === true).length === 3);
+  t.pass('all three members healthy at the end');
   for (const client of clients) await client.close();
 });
 
