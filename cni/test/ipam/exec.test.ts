@@ -1,30 +1,20 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FAILPOINTS } from '../../src/ipam/failpoints.js';
 import { conf, tempDataDir } from './helpers.js';
+import { execPlugin, type PluginExit } from '../plugins/exec-plugin.js';
 
 const bin = fileURLToPath(new URL('../../bin/berth-ipam', import.meta.url));
 const bundle = fileURLToPath(new URL('../../dist/bundle/berth-ipam.cjs', import.meta.url));
 const hostLocal = '/usr/lib/cni/host-local';
 
-interface Exit { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+type Exit = PluginExit;
 
 /** Runs a plugin as an engine does: CNI_* env, config on stdin, one process per call. */
 function exec(file: string, env: Record<string, string>, config: object): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, [], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
-    child.stdin.end(JSON.stringify(config));
-  });
+  return execPlugin(file, { env, config });
 }
 
 const attachment = (command: string, containerId: string, extra: Record<string, string> = {}) => ({

@@ -3,31 +3,19 @@
  * stdin. IPAM by the in-process berth-ipam and by the reference host-local exec'd from CNI_PATH.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { hasLink, makeNetns, pings, sh, tempDir, type Ns } from './macvlan-helpers.js';
+import { execPlugin, type PluginExit } from './exec-plugin.js';
 
 const bin = fileURLToPath(new URL('../../bin/berth-macvlan', import.meta.url));
 const bundle = fileURLToPath(new URL('../../dist/bundle/berth-macvlan.cjs', import.meta.url));
 const referenceDir = '/usr/lib/cni';
 
-interface Exit { code: number | null; stdout: string; stderr: string }
+type Exit = PluginExit;
 
 function exec(host: Ns, env: Record<string, string>, config: object): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', [`--net=${host.path}`, bin], {
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', CNI_PATH: referenceDir, ...env }, stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-    child.stdin.end(JSON.stringify(config));
-  });
+  return execPlugin(bin, { netnsPath: host.path, env: { CNI_PATH: referenceDir, ...env }, config });
 }
 
 t.before(() => {

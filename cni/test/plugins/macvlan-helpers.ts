@@ -7,30 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { CniPlugin } from '../../src/skel/plugin.js';
 import { runPlugin } from '../../src/skel/run.js';
+import { makeNetns, sh, type Netns, type Teardown } from '../nat/topology.js';
 
-export interface Ns { readonly name: string; readonly path: string }
-export interface Teardown { teardown(fn: () => unknown): void }
-
-export const hex = (digits: number): string =>
-  Array.from({ length: digits }, () => Math.floor(Math.random() * 16).toString(16)).join('');
-
-/** A fresh netns with loopback up, deleted in teardown (its links, routes and rules go with it). */
-export function makeNetns(t: Teardown, tag: string): Ns {
-  const name = `bt-${tag}-${hex(6)}`;
-  const created = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' });
-  if (created.status !== 0) throw new Error(`ip netns add ${name}: ${created.stderr}`);
-  t.teardown(() => { spawnSync('ip', ['netns', 'del', name]); });
-  const ns = { name, path: `/run/netns/${name}` };
-  sh(ns, 'ip link set lo up');
-  return ns;
-}
-
-/** Runs a shell command inside the netns; throws with stderr when it fails. */
-export function sh(ns: Ns, command: string): string {
-  const result = spawnSync('nsenter', [`--net=${ns.path}`, 'sh', '-c', command], { encoding: 'utf8', timeout: 30_000 });
-  if (result.status !== 0) throw new Error(`in ${ns.name}: ${command}: exit ${result.status}: ${result.stderr}`);
-  return result.stdout;
-}
+export type Ns = Netns;
+export type { Teardown };
+// Namespaces and shell commands inside them: the same fixtures the NAT and bridge tests use.
+export { makeNetns, sh };
 
 /** The exit status of a shell command inside the netns. */
 export function shStatus(ns: Ns, command: string): number | null {
