@@ -200,7 +200,7 @@ t.test('macspoofchk: frames with another source MAC are dropped', async (t) => {
   sh(c2, 'ip neigh flush all');
   t.notOk(pingFrom(c1, '10.66.0.3'), 'a spoofed MAC does not');
   await callChecked({ plugin: 'berth-bridge', command: 'DEL', host, containerId: 'c1', netns: c1.path, ifName: 'eth0', config });
-  t.notMatch(shStatus(host, 'nft list table bridge berth-macspoof').stdout, /c1/, 'DEL removed c1\'s check only');
+  t.notMatch(shStatus(host, 'nft list table bridge berth-macspoof').stdout, /bt-spoof\/c1\//, 'DEL removed c1\'s check only');
   t.match(sh(host, 'nft list table bridge berth-macspoof'), /bt-spoof\/c2\/eth0/);
 });
 
