@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestHost, type TestNetns } from '../harness/index.js';
+import { Teardowns, TestHost, type TestNetns } from '../harness/index.js';
 import { outsideClientAddress, outsideHostAddress, ScenarioFailure, type ScenarioContext } from './context.js';
 import { CniEngine } from './engine.js';
 import type { CniImplementation } from './implementation.js';
@@ -15,20 +15,6 @@ export interface ScenarioResult {
   readonly detail: string;
 }
 
-/** Cleanup registered during a scenario, run when it ends, last first; failures are collected, not thrown. */
-class Teardowns {
-  readonly #steps: (() => unknown)[] = [];
-  teardown(fn: () => unknown): void {
-    this.#steps.push(fn);
-  }
-  async run(): Promise<string[]> {
-    const failures: string[] = [];
-    for (const step of this.#steps.splice(0).reverse()) {
-      try { await step(); } catch (error) { failures.push(String(error)); }
-    }
-    return failures;
-  }
-}
 
 async function linkOutside(host: TestHost, outside: TestNetns): Promise<void> {
   await host.execChecked(['ip', 'link', 'add', 'bthout', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside.path]);

@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execCommand, TestHost, type ExecResult, type TeardownRegistry } from '../harness/index.js';
+import { execCommand, Teardowns, TestHost, type ExecResult, type TeardownRegistry } from '../harness/index.js';
 
 const repository = join(import.meta.dirname, '..', '..', '..', '..');
 
 /** The demo's world: one host netns, a private BERTH_ROOT and CNI config dir, and the cleanup of all of it. */
 export class DemoStage implements TeardownRegistry {
-  readonly #cleanups: (() => unknown)[] = [];
+  readonly #teardowns = new Teardowns();
   readonly root: string;
   readonly env: NodeJS.ProcessEnv;
   host!: TestHost;
@@ -25,17 +25,11 @@ export class DemoStage implements TeardownRegistry {
   }
 
   teardown(fn: () => unknown): void {
-    this.#cleanups.push(fn);
+    this.#teardowns.teardown(fn);
   }
 
   async close(): Promise<void> {
-    for (const cleanup of this.#cleanups.splice(0).reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        process.stdout.write(`cleanup: ${error instanceof Error ? error.message : String(error)}\n`);
-      }
-    }
+    for (const failure of await this.#teardowns.run()) process.stdout.write(`cleanup: ${failure}\n`);
   }
 
   /** Prints an act's title. */

@@ -1,22 +1,9 @@
+import { Teardowns } from '../harness/index.js';
 import type { ScenarioResult } from '../cni/runner.js';
 import { ScenarioFailure } from '../cni/context.js';
 import { OverlayCluster } from './cluster.js';
 import { overlayScenarios, type OverlayScenario } from './scenarios.js';
 
-/** Cleanup registered during a scenario, run when it ends, last first; failures are collected. */
-class Teardowns {
-  readonly #steps: (() => unknown)[] = [];
-  teardown(fn: () => unknown): void {
-    this.#steps.push(fn);
-  }
-  async run(): Promise<string[]> {
-    const failures: string[] = [];
-    for (const step of this.#steps.splice(0).reverse()) {
-      try { await step(); } catch (error) { failures.push(String(error)); }
-    }
-    return failures;
-  }
-}
 
 /** Runs one overlay scenario in fresh namespaces and removes them afterwards; a result row for the side-by-side table. */
 export async function runOverlayScenario(scenario: OverlayScenario): Promise<ScenarioResult> {
