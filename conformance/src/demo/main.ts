@@ -3,6 +3,7 @@
  * the `berth` CLI writes a network, the CNI executables attach "containers" (one process per call, as an engine
  * execs them), policies are applied and explained. Nothing outside the namespaces it creates is touched.
  */
+import { runClusterAct } from './cluster-act.js';
 import { runNetworkAct } from './network-act.js';
 import { runPolicyAct } from './policy-act.js';
 import { DemoStage } from './stage.js';
@@ -12,6 +13,7 @@ let failed = false;
 try {
   const network = await runNetworkAct(stage);
   await runPolicyAct(stage, network);
+  await runClusterAct(stage);
 } catch (error) {
   failed = true;
   process.stdout.write(`\ndemo FAILED: ${error instanceof Error ? error.message : String(error)}\n`);

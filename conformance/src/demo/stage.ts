@@ -11,6 +11,7 @@ export class DemoStage implements TeardownRegistry {
   readonly root: string;
   readonly env: NodeJS.ProcessEnv;
   host!: TestHost;
+  readonly berthdPath = join(repository, 'runtime-hooks', 'bin', 'berthd.js');
 
   private constructor() {
     this.root = mkdtempSync(join(tmpdir(), 'bt-demo-'));
