@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { berthSocketDefault } from '../daemon/client.js';
 
 /** Where the hooks find and keep things; every entry overridable through the environment the runtime gives them. */
@@ -20,7 +20,8 @@ export interface HookPaths {
   readonly logFile: string;
 }
 
-const berthCniBin = join(dirname(fileURLToPath(import.meta.url)), '../../../../cni/bin');
+/** Berth's CNI executables: cni/bin of the installed @berth/cni (whose entry is cni/dist/src/index.js). */
+const berthCniBin = join(dirname(createRequire(import.meta.url).resolve('@berth/cni')), '..', '..', 'bin');
 
 function absolute(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   const value = env[name];
