@@ -80,6 +80,9 @@ export interface ConflistRunOptions {
   readonly baseEnv?: CniEnvironment;
   readonly timeoutMs?: number;
   readonly stderr?: 'inherit' | ((text: string) => void);
+  /** Called (synchronously) just before each plugin of an ADD is exec'd (once found), with its index in the conflist:
+   * a caller that records progress can later DEL exactly the plugins that may have done something. */
+  readonly onAddStart?: (index: number) => void;
 }
 
 export type ConflistCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC';
@@ -136,8 +139,9 @@ function attachmentEnv(request: ConflistRequest, options: ConflistRunOptions): C
 }
 
 async function runOne(conflist: Conflist, plugin: JsonObject, request: ConflistRequest, prevResult: JsonObject | undefined,
-  options: ConflistRunOptions): Promise<JsonObject | undefined> {
+  options: ConflistRunOptions, beforeExec?: () => void): Promise<JsonObject | undefined> {
   const pluginPath = findPlugin(String(plugin['type']), options.pluginDirs);
+  beforeExec?.();
   const { output } = await execPlugin({
     pluginPath, command: request.command, env: attachmentEnv(request, options),
     stdin: JSON.stringify(deriveRequestConfig(conflist, plugin, request, prevResult)),
@@ -160,7 +164,9 @@ export async function execConflist(conflistInput: Conflist | string | JsonObject
   switch (request.command) {
     case 'ADD': {
       let previous: JsonObject | undefined;
-      for (const plugin of conflist.plugins) previous = await runOne(conflist, plugin, request, previous, options);
+      for (const [index, plugin] of conflist.plugins.entries()) {
+        previous = await runOne(conflist, plugin, request, previous, options, () => options.onAddStart?.(index));
+      }
       if (previous === undefined) throw new CniError(CniCode.DecodeFailure, `The last plugin of network ${conflist.name} printed no result for ADD`);
       return { raw: previous, result: parseResult(previous, 'result') };
     }

@@ -20,6 +20,7 @@ import { startFakeBerthd, type FakeBerthd } from './fake-berthd.js';
 
 export const runtimeBinDir = join(dirname(createRequire(import.meta.url).resolve('@berth/runtime')), '..', '..', 'bin');
 export const berthCli = join(runtimeBinDir, 'berth.js');
+const cleanPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface BundleOptions {
   readonly args: readonly string[];
@@ -53,9 +54,14 @@ export class HooksLab {
   get runDir(): string { return this.env['BERTH_RUN_DIR'] ?? ''; }
   get root(): string { return this.env['BERTH_ROOT'] ?? ''; }
 
-  /** A command in the test host netns with the lab's BERTH_* environment. */
+  /**
+   * A command in the test host netns with a clean environment (`env -i`, as an engine's daemon gives; it also keeps
+   * tap's process tracking, which re-adds NODE_OPTIONS to every spawn, out of the programs under test) plus the lab's
+   * BERTH_* settings.
+   */
   exec(argv: readonly string[], extraEnv: Readonly<Record<string, string>> = {}, timeoutMs = 60_000): Promise<ExecResult> {
-    return this.host.exec(argv, { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...this.env, ...extraEnv }, timeoutMs });
+    const env = Object.entries({ PATH: cleanPath, ...this.env, ...extraEnv }).map(([key, value]) => `${key}=${value}`);
+    return this.host.exec(['/usr/bin/env', '-i', ...env, ...argv], { timeoutMs });
   }
 
   /** `berth ARGS` in the test host netns. */
@@ -92,8 +98,8 @@ export class HooksLab {
     const log = join(this.dir, `${id}.runc.log`);
     const fd = openSync(log, 'w');
     try {
-      const child = spawn('nsenter', [`--net=${this.host.path}`, '--', 'runc', '--root', this.runcRoot, 'run', '-d', '--bundle', bundle, id], {
-        stdio: ['ignore', fd, fd], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+      const child = spawn('nsenter', [`--net=${this.host.path}`, '--', '/usr/bin/env', '-i', `PATH=${cleanPath}`, 'runc', '--root', this.runcRoot, 'run', '-d', '--bundle', bundle, id], {
+        stdio: ['ignore', fd, fd],
       });
       const code = await new Promise<number>((resolve) => child.on('close', (status) => resolve(status ?? 128)));
       return { code, stdout: '', stderr: readFileSync(log, 'utf8') };

@@ -93,8 +93,11 @@ export interface CniRunContext {
   readonly log: (text: string) => void;
 }
 
-function runOptions(context: CniRunContext) {
-  return { pluginDirs: context.paths.cniPath, baseEnv: context.pluginEnv, timeoutMs: pluginTimeoutMs, stderr: context.log };
+function runOptions(context: CniRunContext, onAddStart?: (index: number) => void) {
+  return {
+    pluginDirs: context.paths.cniPath, baseEnv: context.pluginEnv, timeoutMs: pluginTimeoutMs, stderr: context.log,
+    ...(onAddStart === undefined ? {} : { onAddStart }),
+  };
 }
 
 function attachment(network: NetworkRecord, containerId: string, netns: string) {
@@ -106,26 +109,41 @@ function cniFailure(action: string, network: string, error: unknown): HookError 
   return new HookError(HookCode.NetworkFailed, `Cannot ${action} network ${network}: ${reason}`, { cause: error });
 }
 
-/** CNI ADD of the whole conflist; returns the printed result (to be recorded for DEL). */
-export async function addNetwork(context: CniRunContext, network: NetworkRecord, containerId: string, netns: string): Promise<Record<string, unknown>> {
+/**
+ * CNI ADD of the whole conflist; returns the printed result (to be recorded for DEL). `onStart(n)` runs before the
+ * n-th plugin (from 1), so the caller can record how far it got before the plugin can change anything.
+ */
+export async function addNetwork(context: CniRunContext, network: NetworkRecord, containerId: string, netns: string,
+  onStart: (started: number) => void): Promise<Record<string, unknown>> {
   try {
-    const outcome = await execConflist(network.conflist as JsonObject, { command: 'ADD', attachment: attachment(network, containerId, netns) }, runOptions(context));
+    const outcome = await execConflist(network.conflist as JsonObject, { command: 'ADD', attachment: attachment(network, containerId, netns) },
+      runOptions(context, (index) => onStart(index + 1)));
     return outcome.raw as Record<string, unknown>;
   } catch (error) {
     throw cniFailure('attach to', network.name, error);
   }
 }
 
-/** CNI DEL in reverse order with the recorded result; plugins treat what is already gone as success. */
+/**
+ * CNI DEL, in reverse order, of the plugins ADD started (all of them once ADD succeeded), with the recorded result.
+ * Unlike an engine's DEL it goes on past a failing plugin, so one broken plugin does not keep the others' state; the
+ * first failure is thrown after all ran. Plugins treat what is already gone as success.
+ */
 export async function delNetwork(context: CniRunContext, network: NetworkRecord, containerId: string, netns: string): Promise<void> {
-  try {
-    await execConflist(network.conflist as JsonObject, {
-      command: 'DEL', attachment: attachment(network, containerId, netns),
-      ...(network.result === undefined ? {} : { prevResult: network.result as JsonObject }),
-    }, runOptions(context));
-  } catch (error) {
-    throw cniFailure('detach from', network.name, error);
+  const plugins = Array.isArray(network.conflist['plugins']) ? network.conflist['plugins'] as unknown[] : [];
+  const started = network.result === undefined ? Math.min(network.started ?? plugins.length, plugins.length) : plugins.length;
+  let failure: unknown;
+  for (let index = started - 1; index >= 0; index -= 1) {
+    try {
+      await execConflist({ ...network.conflist, plugins: [plugins[index]] } as JsonObject, {
+        command: 'DEL', attachment: attachment(network, containerId, netns),
+        ...(network.result === undefined ? {} : { prevResult: network.result as JsonObject }),
+      }, runOptions(context));
+    } catch (error) {
+      failure ??= error;
+    }
   }
+  if (failure !== undefined) throw cniFailure('detach from', network.name, failure);
 }
 
 /** `none`: the container's loopback up, nothing else. */

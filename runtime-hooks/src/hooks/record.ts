@@ -18,6 +18,8 @@ export interface NetworkRecord {
   /** CNI_ARGS. */
   readonly args: string;
   readonly capabilityArgs: { readonly portMappings?: readonly PortMapping[]; readonly ips?: readonly string[] };
+  /** How many plugins (from the first) ADD has started: DEL undoes those, the others never ran. */
+  readonly started?: number;
   /** ADD's printed result once it succeeded (DEL's prevResult); absent while ADD is in flight or when it failed. */
   readonly result?: Record<string, unknown>;
 }

@@ -13,7 +13,7 @@ import type { HookPaths } from './paths.js';
 import { namespaceKey, processStartTicks } from './process.js';
 import { RecordStore, type HookRecord } from './record.js';
 import { bindSecrets } from './secrets-mount.js';
-import { deregisterTask, registerTask } from './task.js';
+import { deregisterTask, refusedWithoutEffect, registerTask } from './task.js';
 
 export const STAGES = ['createRuntime', 'createContainer', 'poststop'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -27,6 +27,11 @@ export interface StageContext {
 
 function cniContext(context: StageContext): CniRunContext {
   return { paths: context.paths, pluginEnv: context.pluginEnv, log: (text) => context.logger.warn({ plugin: text.trim() }, 'plugin stderr') };
+}
+
+function withoutTask(record: HookRecord): HookRecord {
+  const { task: _dropped, ...rest } = record;
+  return rest;
 }
 
 async function attach(context: StageContext, store: RecordStore, state: OciState, initial: HookRecord): Promise<void> {
@@ -49,7 +54,7 @@ async function attach(context: StageContext, store: RecordStore, state: OciState
       save({ ...record, loopbackOnly: true });
     } else {
       save({ ...record, network: planned });
-      const result = await addNetwork(cniContext(context), planned, state.id, pin);
+      const result = await addNetwork(cniContext(context), planned, state.id, pin, (started) => save({ ...record, network: { ...planned, started } }));
       save({ ...record, network: { ...planned, result } });
       context.failpoint('hook-after-cni-add');
       context.logger.info({ network: planned.name, ips: (result['ips'] as { address?: string }[] | undefined)?.map((ip) => ip.address) }, 'attached');
@@ -57,11 +62,14 @@ async function attach(context: StageContext, store: RecordStore, state: OciState
   }
   if (spec.service !== undefined) {
     save({ ...record, task: { service: spec.service } });
-    const task = await registerTask({ socketPath: context.paths.socket, containerId: state.id, service: spec.service, labels: spec.labels, secrets: spec.secrets });
+    const task = await registerTask({ socketPath: context.paths.socket, containerId: state.id, service: spec.service, labels: spec.labels, secrets: spec.secrets })
+      .catch((error: unknown) => {
+        if (refusedWithoutEffect(error)) save(withoutTask(record));
+        throw error;
+      });
     context.failpoint('hook-after-task');
     if (task === undefined) {
-      const { task: _dropped, ...rest } = record;
-      save(rest);
+      save(withoutTask(record));
       context.logger.info({ service: spec.service }, 'berthd delivers no secrets on this host (no cluster or no berthd): running without');
     } else {
       save({ ...record, task });
@@ -120,7 +128,10 @@ export async function createContainer(context: StageContext, state: OciState): P
  */
 async function releaseLocked(context: StageContext, store: RecordStore, containerId: string): Promise<void> {
   let record = store.read(containerId);
-  if (record === undefined) return;
+  if (record === undefined) {
+    store.forgetLock(containerId);
+    return;
+  }
   const failures: unknown[] = [];
   const pin = record.netnsPin ?? pinPath(context.paths, containerId);
   if (record.network !== undefined) {
@@ -137,8 +148,7 @@ async function releaseLocked(context: StageContext, store: RecordStore, containe
   if (record.task !== undefined) {
     try {
       await deregisterTask(context.paths.socket, containerId, record.task);
-      const { task: _done, ...rest } = record;
-      record = rest;
+      record = withoutTask(record);
       store.write(record);
     } catch (error) {
       failures.push(error);

@@ -21,6 +21,15 @@ export interface TaskRequest {
   readonly secrets: readonly string[];
 }
 
+/** Call failures after which berthd may have registered the task all the same (so it must be deregistered). */
+const uncertainCodes = new Set(['TIMEOUT', 'UNREACHABLE', 'BAD_ANSWER']);
+
+/** True when a failed registration certainly left no task: berthd answered with an error, which changes nothing. */
+export function refusedWithoutEffect(error: unknown): boolean {
+  const cause = error instanceof HookError ? error.cause : error;
+  return cause instanceof DaemonClientError && !uncertainCodes.has(cause.code);
+}
+
 /** `undefined`: berthd does not deliver secrets here, and the container asked for none. */
 export async function registerTask(request: TaskRequest): Promise<TaskRecord | undefined> {
   let answer: unknown;
