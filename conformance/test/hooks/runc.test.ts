@@ -39,3 +39,41 @@ t.test('runc: createRuntime attaches the network and registers the endpoint; pos
   t.equal(deleted.code, 0, `runc delete: ${deleted.stderr.trim()}`);
   t.same(await lab.leftovers(server, network), [], 'runc delete ran poststop: nothing left');
 });
+
+t.test('runc: a service\'s container gets its secrets read-only at /run/secrets; --network none gives loopback only', async (t) => {
+  const lab = await createHooksLab(t, 'hsec');
+  const value = `value-${Date.now()}`;
+  lab.berthd.secrets.set('token', value);
+  const id = 'bt-hsec-1';
+  const script = 'cat /run/secrets/token; echo; (echo x > /run/secrets/other) 2>/dev/null && echo WRITABLE; busybox ip -o link show | busybox cut -d: -f2; busybox ip -o addr show lo | busybox grep -c "inet 127.0.0.1"';
+  const annotations = { 'berth.network': 'none', 'berth.service': 'db', 'berth.secrets': JSON.stringify(['token']) };
+  const run = await lab.runc(['run', '--bundle', lab.bundle(id, { args: ['sh', '-c', script, id], annotations }), id]);
+  t.equal(run.code, 0, `runc run: ${run.stderr.trim()}`);
+  const lines = run.stdout.trim().split('\n').map((line) => line.trim());
+  t.equal(lines[0], value, 'the secret file is readable inside');
+  t.notOk(lines.includes('WRITABLE'), '/run/secrets is read-only inside');
+  t.same(lines.slice(1, -1), ['lo'], 'only loopback');
+  t.equal(lines.at(-1), '1', 'loopback is up with 127.0.0.1');
+  t.same(lab.berthd.calls, ['POST /v1/tasks', `DELETE /v1/tasks/${id}`], 'registered with berthd, then deregistered');
+  t.same(await lab.leftovers(id), [], 'nothing left: no task, no secrets tmpfs, no pin');
+});
+
+t.test('runc: without a cluster a service runs without secrets; --network host is left alone', async (t) => {
+  const lab = await createHooksLab(t, 'hnoc');
+  lab.berthd.mode = 'not-in-cluster';
+  const id = 'bt-hnoc-1';
+  const run = await lab.runc(['run', '--bundle', lab.bundle(id, { args: ['sh', '-c', 'ls /run/secrets 2>&1 | busybox head -1', id], annotations: { 'berth.network': 'none', 'berth.service': 'web' } }), id]);
+  t.equal(run.code, 0, `runc run: ${run.stderr.trim()}`);
+  t.match(run.stdout, /No such file/, 'no /run/secrets');
+  t.same(await lab.leftovers(id), [], 'nothing left');
+
+  const hostId = 'bt-hnoc-2';
+  const hostRun = await lab.runc(['run', '--bundle', lab.bundle(hostId, { args: ['sh', '-c', 'busybox ip -o link show | busybox wc -l', hostId], annotations: { 'berth.network': 'host' }, hostNetwork: true }), hostId]);
+  t.equal(hostRun.code, 0, `runc run (host network): ${hostRun.stderr.trim()}`);
+  t.equal(hostRun.stdout.trim(), String((await lab.host.execChecked(['ip', '-o', 'link', 'show'])).trim().split('\n').length), 'sees the host netns links');
+  const wrong = 'bt-hnoc-3';
+  const refused = await lab.runc(['run', '--bundle', lab.bundle(wrong, { args: ['true', wrong], annotations: { 'berth.network': 'none' }, hostNetwork: true }), wrong]);
+  t.not(refused.code, 0, 'berth.network=none on a container sharing the host netns is refused');
+  t.match(refused.stderr, /shares the host's network namespace/, 'with the reason');
+  t.same(await lab.leftovers(wrong), [], 'nothing left');
+});
