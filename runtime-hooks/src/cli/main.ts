@@ -7,6 +7,8 @@ export function buildProgram(): Command {
     .description('Berth: container networking, network policy and secrets for Linux')
     .version('0.1.0')
     .showHelpAfterError()
+    // `berth run ROOTFS CMD -x` and `berth exec NAME CMD -x`: options after the command belong to the command.
+    .enablePositionalOptions()
     .exitOverride();
   registerCommands(program);
   return program;
@@ -15,7 +17,8 @@ export function buildProgram(): Command {
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     await buildProgram().parseAsync([...argv], { from: 'user' });
-    return 0;
+    // Commands whose result is a status (run, exec) set it here rather than throwing.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     process.stderr.write(`berth: ${error instanceof Error ? error.message : String(error)}\n`);
