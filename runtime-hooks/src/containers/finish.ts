@@ -16,7 +16,9 @@ export async function finishContainer(meta: ContainerMeta, exitCode: number | un
   const paths = hookPaths(env);
   const logger = createLogger('berth', { BERTH_LOG_LEVEL: env['BERTH_LOG_LEVEL'] ?? 'info', BERTH_LOG_FILE: paths.logFile });
   try {
-    await release(stageContext(env, logger.child({ stage: 'finish' })), meta.id);
+    // Failpoints are for the hook processes under test, never for the CLI that cleans up after them.
+    const { BERTH_FAILPOINTS: _failpoints, ...clean } = env;
+    await release(stageContext(clean, logger.child({ stage: 'finish' })), meta.id);
   } finally {
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
   }

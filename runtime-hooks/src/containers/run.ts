@@ -86,7 +86,7 @@ export function startFailure(stderr: string): string | undefined {
   const hook = /(berth-hook \w+: .*?)(\\\\n|\\n|"|$)/.exec(line);
   if (hook?.[1] !== undefined) return hook[1].replace(/\\\\"/g, '"').replace(/\\"/g, '"');
   if (/signal: killed/.test(line)) return 'a hook was killed (see the hook log)';
-  return line.replace(/^.*msg="?/, '').replace(/"$/, '');
+  return line.replace(/^.*msg="?/, '').replace(/"$/, '').replace(/\\+"/g, '"');
 }
 
 async function runForeground(meta: ContainerMeta, env: NodeJS.ProcessEnv, store: ContainerStore): Promise<number> {
