@@ -28,6 +28,10 @@ export interface BundleOptions {
   readonly hostNetwork?: boolean;
   /** Extra hook environment (BERTH_FAILPOINTS…). */
   readonly hookEnv?: Readonly<Record<string, string>>;
+  /** Another rootfs than the lab's busybox one. */
+  readonly rootfs?: string;
+  /** Leave /run to the rootfs (no tmpfs there), as runc's own default spec does. */
+  readonly noRunTmpfs?: boolean;
 }
 
 export class HooksLab {
@@ -79,9 +83,10 @@ export class HooksLab {
     const dir = join(this.dir, 'bundles', id);
     mkdirSync(dir, { recursive: true });
     const spec = buildSpec({
-      rootfs: this.rootfs, args: options.args, env: [], hostname: id, terminal: false, hostNetwork: options.hostNetwork === true,
+      rootfs: options.rootfs ?? this.rootfs, args: options.args, env: [], hostname: id, terminal: false, hostNetwork: options.hostNetwork === true,
       annotations: options.annotations ?? {}, hooks: berthOciHooks({ ...this.env, ...options.hookEnv }),
     });
+    if (options.noRunTmpfs === true) spec['mounts'] = (spec['mounts'] as { destination: string }[]).filter((mount) => mount.destination !== '/run');
     writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
     return dir;
   }

@@ -119,6 +119,12 @@ t.test('berth run: a hook failure or a bad flag creates nothing', async (t) => {
     t.same(lab.berthd.tasks.size, 0, 'no task');
     t.equal((await lab.host.execChecked(['ip', '-o', 'link', 'show', 'type', 'veth'])).trim(), '', 'no veth');
   }
+  lab.berthd.mode = 'refuse';
+  const refused = await lab.berth(['run', '--name', 'refused', '--service', 'web', '--network', network, lab.rootfs, 'true']);
+  t.match(refused, { code: 125, stderr: /^berth: cannot start container refused: berth-hook createRuntime: berthd refused task [0-9a-f]+ of service web: Internal error; see the berthd log\n$/ },
+    'a refusing berthd: the hook\'s reason, on one line');
+  t.equal((await lab.host.execChecked(['ip', '-o', 'link', 'show', 'type', 'veth'])).trim(), '', 'no veth after the refusal');
+  lab.berthd.mode = 'deliver';
   const cases: [string[], RegExp][] = [
     [['--network', 'nosuch'], /No network "nosuch"/],
     [['-p', '99999:80', '--network', network], /Cannot use -p "99999:80"/],

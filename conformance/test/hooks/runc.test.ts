@@ -3,7 +3,7 @@
  * network from the conflist, its firewall endpoint and its secrets at /run/secrets, and `runc delete` leaves nothing.
  */
 import t from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { FirewallStore } from '@berth/firewall';
 import { createHooksLab } from '../../src/hooks/lab.js';
@@ -76,4 +76,22 @@ t.test('runc: without a cluster a service runs without secrets; --network host i
   t.not(refused.code, 0, 'berth.network=none on a container sharing the host netns is refused');
   t.match(refused.stderr, /shares the host's network namespace/, 'with the reason');
   t.same(await lab.leftovers(wrong), [], 'nothing left');
+});
+
+t.test('runc: a hostile rootfs whose /run is a symlink out of it gets no secrets bind anywhere, and nothing is left', async (t) => {
+  const lab = await createHooksLab(t, 'hhost');
+  lab.berthd.secrets.set('token', 'not-a-real-secret');
+  const hostile = join(lab.dir, 'hostile');
+  const outside = join(lab.dir, 'outside');
+  mkdirSync(outside);
+  cpSync(lab.rootfs, hostile, { recursive: true, verbatimSymlinks: true });
+  rmSync(join(hostile, 'run'), { recursive: true });
+  symlinkSync(outside, join(hostile, 'run'));
+  const id = 'bt-hhost-1';
+  const annotations = { 'berth.network': 'none', 'berth.service': 'db', 'berth.secrets': JSON.stringify(['token']) };
+  const run = await lab.runc(['run', '--bundle', lab.bundle(id, { args: ['true', id], annotations, rootfs: hostile, noRunTmpfs: true }), id]);
+  t.not(run.code, 0, 'the container does not start');
+  t.match(run.stderr, /berth-hook createContainer: Cannot bind .* at \/run\/secrets: .*ENOTDIR/, 'the hook says why');
+  t.same(readdirSync(outside), [], 'nothing created or mounted outside the rootfs');
+  t.same(await lab.leftovers(id), [], 'nothing left (runc ran poststop)');
 });

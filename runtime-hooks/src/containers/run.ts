@@ -83,10 +83,12 @@ async function prepare(request: RunRequest, env: NodeJS.ProcessEnv, store: Conta
 export function startFailure(stderr: string): string | undefined {
   const line = stderr.split('\n').find((text) => /level=error/.test(text) || /^(runc|berth-runtime): /.test(text));
   if (line === undefined) return undefined;
-  const hook = /(berth-hook \w+: .*?)(\\\\n|\\n|"|$)/.exec(line);
-  if (hook?.[1] !== undefined) return hook[1].replace(/\\\\"/g, '"').replace(/\\"/g, '"');
+  // runc quotes the hook's stderr inside its own quoted msg: newlines and quotes arrive escaped once or twice.
+  const unescape = (text: string): string => text.replace(/\\+"/g, '"').replace(/(\\+n)+"?$/, '').replace(/"$/, '');
+  const hook = line.indexOf('berth-hook ');
+  if (hook >= 0) return unescape(line.slice(hook));
   if (/signal: killed/.test(line)) return 'a hook was killed (see the hook log)';
-  return line.replace(/^.*msg="?/, '').replace(/"$/, '').replace(/\\+"/g, '"');
+  return unescape(line.replace(/^.*msg="?/, ''));
 }
 
 async function runForeground(meta: ContainerMeta, env: NodeJS.ProcessEnv, store: ContainerStore): Promise<number> {

@@ -3,6 +3,7 @@ import { registerPolicyCommands } from './policy.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerNetworkCommands } from './network.js';
 import { registerContainerCommands } from './containers.js';
+import { registerHooksCommands } from './hooks.js';
 
 /** Each subsystem's subcommands register here, one module per command group. */
 export function registerCommands(_program: Command): void {
@@ -10,4 +11,5 @@ export function registerCommands(_program: Command): void {
   registerClusterCommands(_program);
   registerNetworkCommands(_program);
   registerContainerCommands(_program);
+  registerHooksCommands(_program);
 }
