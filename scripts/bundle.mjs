@@ -31,6 +31,7 @@ const executables = {
   'berth-firewall': '../../../firewall/dist/src/plugin/main.js',
   'berth-macvlan': 'plugins/macvlan/main.js',
   'berth-vxlan': 'plugins/vxlan/main.js',
+  'berth-hook': '../../../runtime-hooks/dist/src/hooks/bin.js',
 };
 
 const external = ['pino', '*.node'];

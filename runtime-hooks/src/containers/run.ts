@@ -41,6 +41,20 @@ export const startFailedExitCode = 125;
 const detachedStartWaitMsMax = 120_000;
 const cliPath = join(berthHookPath, '..', 'berth.js');
 
+/**
+ * Only the hook stages with work to do (each is a process start on the container's path): createRuntime and poststop
+ * for a CNI network or a service (task); createContainer for a service (its secrets). `--network none` without a
+ * service needs none: the runtime brings loopback up in the new netns (runc does, as berth-runtime must).
+ */
+function hooksFor(request: RunRequest, service: string | undefined, env: NodeJS.ProcessEnv) {
+  const all = berthOciHooks(hookEnvFrom(env));
+  const attach = service !== undefined || (request.network !== 'none' && request.network !== 'host');
+  return {
+    createRuntime: attach ? all.createRuntime : [], poststop: attach ? all.poststop : [],
+    createContainer: service !== undefined ? all.createContainer : [],
+  };
+}
+
 function annotationsOf(request: RunRequest, service: string | undefined): Record<string, string> {
   const annotations: Record<string, string> = { 'berth.network': request.network };
   if (request.publish.length > 0) annotations['berth.ports'] = JSON.stringify(request.publish);
@@ -73,7 +87,7 @@ async function prepare(request: RunRequest, env: NodeJS.ProcessEnv, store: Conta
   };
   store.writeBundle(id, buildSpec({
     rootfs, args: request.command, env: request.env, hostname: name, terminal: false, hostNetwork: request.network === 'host',
-    annotations: annotationsOf(request, service), hooks: berthOciHooks(hookEnvFrom(env)),
+    annotations: annotationsOf(request, service), hooks: hooksFor(request, service, env),
   }));
   store.write(meta);
   return meta;
