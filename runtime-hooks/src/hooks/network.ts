@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CniError, execConflist, parseConflist, withRtnl, type JsonObject } from '@berth/cni';
+import { CniError, execConflist, parseConflist, withRtnl, type CniPlugin, type JsonObject } from '@berth/cni';
 import { pinNamespace, unpinNamespace } from '@berth/netns-napi';
 import type { ContainerSpec } from './annotations.js';
 import { HookCode, HookError } from './errors.js';
@@ -93,9 +93,23 @@ export interface CniRunContext {
   readonly log: (text: string) => void;
 }
 
+/**
+ * Berth's own plugins run inside the hook, the same plugin functions as their executables (DESIGN §3: one function
+ * serves the executable and the in-process paths), saving a Node start per plugin per stage; any other type (the
+ * reference plugins, a third party's) is exec'd from CNI_PATH as an engine does.
+ */
+const inProcess: Readonly<Record<string, () => Promise<CniPlugin>>> = {
+  'berth-bridge': async () => (await import('@berth/cni')).createBerthBridge(),
+  'berth-macvlan': async () => (await import('@berth/cni')).createBerthMacvlan(),
+  'berth-host-device': async () => (await import('@berth/cni')).createBerthHostDevice(),
+  'berth-none': async () => (await import('@berth/cni')).createBerthNone(),
+  'berth-portmap': async () => (await import('@berth/cni')).createBerthPortmap(),
+  'berth-firewall': async () => (await import('@berth/firewall')).createFirewallPlugin(),
+};
+
 function runOptions(context: CniRunContext, onAddStart?: (index: number) => void) {
   return {
-    pluginDirs: context.paths.cniPath, baseEnv: context.pluginEnv, timeoutMs: pluginTimeoutMs, stderr: context.log,
+    pluginDirs: context.paths.cniPath, baseEnv: context.pluginEnv, timeoutMs: pluginTimeoutMs, stderr: context.log, inProcess,
     ...(onAddStart === undefined ? {} : { onAddStart }),
   };
 }
