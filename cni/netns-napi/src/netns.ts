@@ -151,19 +151,7 @@ export function createNamedNetns(name: string): string {
 
 /** Removes `/run/netns/NAME` as `ip netns delete` does (lazy unmount, unlink). A missing netns is success. */
 export function deleteNamedNetns(name: string): void {
-  const path = namedNetnsPath(name);
-  try {
-    umount2(path, MNT_DETACH);
-  } catch (error) {
-    // EINVAL: a file that is not (or no longer) a mount point; ENOENT: already gone.
-    if (!(error instanceof NetnsError) || (error.code !== 'EINVAL' && error.code !== 'ENOENT')) throw error;
-  }
-  try {
-    unlinkSync(path);
-  } catch (error) {
-    const wrapped = toNetnsError(error, `delete netns ${name}`, path);
-    if (wrapped.code !== 'ENOENT') throw wrapped;
-  }
+  unpinNamespace(namedNetnsPath(name));
 }
 
 /**
@@ -193,17 +181,19 @@ export function pinNamespace(source: string, pinPath: string): void {
   mount(source, pinPath, 'none', MS_BIND);
 }
 
-/** Undoes pinNamespace: lazy unmount and unlink; a pin that is gone (or was never mounted) is success. */
+/** Undoes pinNamespace (or createNamedNetns): lazy unmount and unlink; a pin that is gone (or was never mounted) is
+ * success. */
 export function unpinNamespace(pinPath: string): void {
   try {
     umount2(pinPath, MNT_DETACH);
   } catch (error) {
+    // EINVAL: a file that is not (or no longer) a mount point; ENOENT: already gone.
     if (!(error instanceof NetnsError) || (error.code !== 'EINVAL' && error.code !== 'ENOENT')) throw error;
   }
   try {
     unlinkSync(pinPath);
   } catch (error) {
-    const wrapped = toNetnsError(error, `remove the pin ${pinPath}`, pinPath);
+    const wrapped = toNetnsError(error, `remove the namespace pin ${pinPath}`, pinPath);
     if (wrapped.code !== 'ENOENT') throw wrapped;
   }
 }
