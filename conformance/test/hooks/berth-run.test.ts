@@ -104,6 +104,10 @@ t.test('berth run forwards SIGTERM to the container and exits with its status', 
   t.equal(await exited, 7, 'exit status of the container\'s trap');
   t.match(out, /got-term/, 'the container got SIGTERM');
   t.same(await ps(lab), [], '--rm: nothing listed');
+
+  const none = await lab.berth(['run', '--rm', lab.rootfs, 'sh', '-c', 'busybox ip -o link show | busybox cut -d: -f2,3']);
+  t.comment(JSON.stringify(none));
+  t.equal(none.stdout.replace(/ /g, ''), 'lo<LOOPBACK,UP,LOWER_UP>\n', 'the default network is none: loopback only, up');
 });
 
 t.test('berth run: a hook failure or a bad flag creates nothing', async (t) => {
