@@ -128,9 +128,6 @@ function registerLifecycle(program: Command): void {
     });
 }
 
-/** The commands registered here (main.ts starts them without loading the other command groups). */
-export const containerCommandNames: ReadonlySet<string> = new Set(['run', 'container-monitor', 'ps', 'inspect', 'logs', 'exec', 'stop', 'rm']);
-
 export function registerContainerCommands(program: Command): void {
   registerRun(program);
   registerInspection(program);
