@@ -3,10 +3,11 @@
  * network from the conflist, its firewall endpoint and its secrets at /run/secrets, and `runc delete` leaves nothing.
  */
 import t from 'tap';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FirewallStore } from '@berth/firewall';
-import { createHooksLab } from '../../src/hooks/lab.js';
+import { createHooksLab, runtimeBinDir } from '../../src/hooks/lab.js';
 
 const network = 'hooknet';
 
@@ -94,4 +95,51 @@ t.test('runc: a hostile rootfs whose /run is a symlink out of it gets no secrets
   t.match(run.stderr, /berth-hook createContainer: Cannot bind .* at \/run\/secrets: .*ENOTDIR/, 'the hook says why');
   t.same(readdirSync(outside), [], 'nothing created or mounted outside the rootfs');
   t.same(await lab.leftovers(id), [], 'nothing left (runc ran poststop)');
+});
+
+t.test('runc: berth.ips asks the network for an address; a network that cannot take it refuses before creating anything', async (t) => {
+  const lab = await createHooksLab(t, 'hips');
+  await lab.createNetwork(network, '10.89.69.0/24');
+  writeFileSync(join(lab.env['BERTH_CNI_CONF_DIR'] ?? '', 'ipsnet.conflist'), JSON.stringify({
+    cniVersion: '1.0.0', name: 'ipsnet', plugins: [
+      { type: 'berth-bridge', bridge: 'btips0', isGateway: true, capabilities: { ips: true }, ipam: { type: 'berth-ipam', ranges: [[{ subnet: '10.89.72.0/24' }]] } },
+    ],
+  }));
+  const id = 'bt-hips-1';
+  const run = await lab.runc(['run', '--bundle', lab.bundle(id, { args: ['sh', '-c', 'busybox ip -o -4 addr show eth0', id], annotations: { 'berth.network': 'ipsnet', 'berth.ips': '["10.89.72.77/24"]' } }), id]);
+  t.equal(run.code, 0, `runc run: ${run.stderr.trim()}`);
+  t.match(run.stdout, /inet 10\.89\.72\.77\/24/, 'the container has the address it asked for');
+  t.same(await lab.leftovers(id, 'ipsnet'), [], 'nothing left');
+  const refused = 'bt-hips-2';
+  const result = await lab.runc(['run', '--bundle', lab.bundle(refused, { args: ['true', refused], annotations: { 'berth.network': network, 'berth.ips': '["10.89.69.9"]' } }), refused]);
+  t.not(result.code, 0, 'refused');
+  t.match(result.stderr, /Cannot request addresses on network hooknet: none of its plugins takes the ips capability/, 'with the reason');
+  t.same(await lab.leftovers(refused, network), [], 'nothing created');
+});
+
+t.test('runc with a real berthd that is in no cluster: a service runs without secrets, one that needs secrets is refused', async (t) => {
+  const lab = await createHooksLab(t, 'hbd');
+  const socket = join(lab.dir, 'real-berthd.sock');
+  const berthd = spawn('nsenter', [`--net=${lab.host.path}`, '--', '/usr/bin/env', '-u', 'NODE_OPTIONS', process.execPath, join(runtimeBinDir, 'berthd.js'),
+    // The join port is on the test host netns's own loopback: no other test can hold it.
+    '--root', join(lab.dir, 'berthd-root'), '--socket', socket, '--advertise', '127.0.0.1:17946'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  t.teardown(() => { berthd.kill('SIGKILL'); });
+  await new Promise<void>((resolve, reject) => {
+    let stderr = '';
+    const timer = setTimeout(() => reject(new Error(`berthd not ready: ${stderr}`)), 30_000);
+    berthd.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('berthd: ready')) { clearTimeout(timer); resolve(); }
+    });
+  });
+  const hookEnv = { BERTH_SOCKET: socket };
+  const id = 'bt-hbd-1';
+  const run = await lab.runc(['run', '--bundle', lab.bundle(id, { args: ['sh', '-c', 'test -e /run/secrets && echo has-secrets || echo no-secrets', id], annotations: { 'berth.network': 'none', 'berth.service': 'web' }, hookEnv }), id]);
+  t.equal(run.code, 0, `runc run: ${run.stderr.trim()}`);
+  t.equal(run.stdout.trim(), 'no-secrets', 'runs without /run/secrets');
+  const needs = 'bt-hbd-2';
+  const refused = await lab.runc(['run', '--bundle', lab.bundle(needs, { args: ['true', needs], annotations: { 'berth.network': 'none', 'berth.service': 'web', 'berth.secrets': '["token"]' }, hookEnv }), needs]);
+  t.not(refused.code, 0, 'a container that needs secrets does not start');
+  t.match(refused.stderr, /berth-hook createRuntime: Cannot deliver secrets token to service web: /, 'and says why');
+  t.same([...await lab.leftovers(id), ...await lab.leftovers(needs)], [], 'nothing left');
 });
