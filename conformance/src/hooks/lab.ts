@@ -148,6 +148,28 @@ export class HooksLab {
   }
 }
 
+/** `leftovers` for every container at once (for `berth run`, whose ids are random): anything of any container. */
+export async function anyLeftovers(lab: HooksLab, network: string): Promise<string[]> {
+  const found: string[] = [];
+  const list = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir) : []);
+  for (const sub of ['hooks', 'netns', 'secrets']) for (const name of list(join(lab.runDir, sub))) found.push(`file ${sub}/${name} in the run dir`);
+  for (const name of list(join(lab.root, 'containers'))) found.push(`container directory ${name}`);
+  for (const name of list(join(lab.root, 'ipam', network)).filter((entry) => /^[0-9a-f:.]+$/i.test(entry) && /[.:]/.test(entry))) found.push(`IPAM reservation ${name}`);
+  for (const endpoint of new FirewallStore(lab.root).read().endpoints) found.push(`firewall endpoint ${endpoint.containerId}`);
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const point = line.split(' ')[4] ?? '';
+    if (point.startsWith(`${lab.runDir}/`)) found.push(`mount ${point}`);
+  }
+  const veths = await lab.host.execChecked(['ip', '-o', 'link', 'show', 'type', 'veth']);
+  if (veths.trim() !== '') found.push(`veths in the host netns: ${veths.trim()}`);
+  for (const root of [lab.runcRoot, join(lab.runDir, 'runtime')]) {
+    const listed = await lab.exec(['runc', '--root', root, 'list', '-q']);
+    if (listed.stdout.trim() !== '') found.push(`runc containers in ${root}: ${listed.stdout.trim()}`);
+  }
+  for (const id of lab.berthd.tasks.keys()) found.push(`task ${id}`);
+  return found;
+}
+
 /** Creates a lab; teardown force-deletes runc containers, stops the fake berthd, unmounts and removes the temp dir. */
 export async function createHooksLab(registry: TeardownRegistry, prefix: string): Promise<HooksLab> {
   const host = await TestHost.create(registry, prefix);
