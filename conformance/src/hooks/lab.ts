@@ -68,6 +68,12 @@ export class HooksLab {
     return this.host.exec(['/usr/bin/env', '-i', ...env, ...argv], { timeoutMs });
   }
 
+  /** `berth-hook STAGE` run by hand with `state` (the OCI state JSON) on stdin, as a runtime runs it. */
+  hook(stage: string, state: string): Promise<ExecResult> {
+    const env = Object.entries({ PATH: cleanPath, ...this.env }).map(([key, value]) => `${key}=${value}`);
+    return this.host.exec(['/usr/bin/env', '-i', ...env, join(runtimeBinDir, 'berth-hook'), stage], { input: state });
+  }
+
   /** `berth ARGS` in the test host netns. */
   berth(args: readonly string[], extraEnv: Readonly<Record<string, string>> = {}, timeoutMs = 60_000): Promise<ExecResult> {
     return this.exec([process.execPath, berthCli, ...args], extraEnv, timeoutMs);

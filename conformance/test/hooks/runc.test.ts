@@ -28,6 +28,15 @@ t.test('runc: createRuntime attaches the network and registers the endpoint; pos
   const endpoint = new FirewallStore(lab.root).read().endpoints.find((item) => item.containerId === server);
   t.same({ namespace: endpoint?.namespace, labels: endpoint?.labels, ips: endpoint?.ips }, { namespace: 'shop', labels: { app: 'web' }, ips: [address] }, 'firewall endpoint registered with namespace and labels');
 
+  const state = (await lab.runc(['state', server])).stdout;
+  const recordBefore = readFileSync(join(lab.runDir, 'hooks', `${server}.json`), 'utf8');
+  for (const stage of ['createRuntime', 'createContainer']) {
+    const again = await lab.hook(stage, state);
+    t.equal(again.code, 0, `${stage} run again: ${again.stderr.trim()}`);
+  }
+  t.equal(readFileSync(join(lab.runDir, 'hooks', `${server}.json`), 'utf8'), recordBefore, 'a second createRuntime/createContainer changed nothing');
+  t.equal(new FirewallStore(lab.root).read().endpoints.filter((item) => item.containerId === server).length, 1, 'still one endpoint');
+
   const client = 'bt-hrunc-cli';
   const ping = await lab.runc(['run', '--bundle', lab.bundle(client, { args: ['sh', '-c', `ping -c 1 -W 2 ${address}`, client], annotations: { 'berth.network': network } }), client]);
   t.equal(ping.code, 0, `a second container pings the first: ${ping.stdout.trim()} ${ping.stderr.trim()}`);
@@ -39,6 +48,9 @@ t.test('runc: createRuntime attaches the network and registers the endpoint; pos
   const deleted = await lab.runc(['delete', server]);
   t.equal(deleted.code, 0, `runc delete: ${deleted.stderr.trim()}`);
   t.same(await lab.leftovers(server, network), [], 'runc delete ran poststop: nothing left');
+  const poststopAgain = await lab.hook('poststop', state);
+  t.equal(poststopAgain.code, 0, `poststop run again: ${poststopAgain.stderr.trim()}`);
+  t.same(await lab.leftovers(server, network), [], 'and it left nothing either');
 });
 
 t.test('runc: a service\'s container gets its secrets read-only at /run/secrets; --network none gives loopback only', async (t) => {
