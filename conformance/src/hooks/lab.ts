@@ -185,8 +185,13 @@ export async function createHooksLab(registry: TeardownRegistry, prefix: string)
   const berthd = await startFakeBerthd(join(dir, 'berthd.sock'), join(dir, 'run'));
   const lab = new HooksLab(host, dir, rootfs, berthd);
   registry.teardown(async () => {
-    const listed = await lab.runc(['list', '-q']);
-    for (const id of listed.stdout.split('\n').filter(Boolean)) await lab.runc(['delete', '--force', id]);
+    // Containers left by a failed test, run by hand (the lab's runc root) or by berth run (its runtime root); then
+    // whatever their hooks still hold (berth-hook gc releases records whose process is gone).
+    for (const root of [lab.runcRoot, join(lab.runDir, 'runtime')]) {
+      const listed = await lab.exec(['runc', '--root', root, 'list', '-q']);
+      for (const id of listed.stdout.split('\n').filter(Boolean)) await lab.exec(['runc', '--root', root, 'delete', '--force', id]);
+    }
+    await lab.exec([join(runtimeBinDir, 'berth-hook'), 'gc']);
     await berthd.close();
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => line.split(' ')[4] ?? '')
       .filter((point) => point.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
