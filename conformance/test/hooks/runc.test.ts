@@ -155,3 +155,27 @@ t.test('runc with a real berthd that is in no cluster: a service runs without se
   t.match(refused.stderr, /berth-hook createRuntime: Cannot deliver secrets token to service web: /, 'and says why');
   t.same([...await lab.leftovers(id), ...await lab.leftovers(needs)], [], 'nothing left');
 });
+
+t.test('runc: a plugin that hangs is killed within the stage\'s budget, the stage rolls back and says so', async (t) => {
+  const lab = await createHooksLab(t, 'hslow');
+  const pluginDir = join(lab.dir, 'plugins');
+  mkdirSync(pluginDir);
+  writeFileSync(join(pluginDir, 'slow-plugin'), '#!/bin/sh\n[ "$CNI_COMMAND" = ADD ] && exec sleep 37\ncat > /dev/null\nexit 0\n', { mode: 0o755 });
+  writeFileSync(join(lab.env['BERTH_CNI_CONF_DIR'] ?? '', 'slownet.conflist'), JSON.stringify({
+    cniVersion: '1.0.0', name: 'slownet', plugins: [
+      { type: 'berth-bridge', bridge: 'btslow0', isGateway: true, ipam: { type: 'berth-ipam', ranges: [[{ subnet: '10.89.75.0/24' }]] } },
+      { type: 'slow-plugin' },
+    ],
+  }));
+  const id = 'bt-hslow-1';
+  const run = await lab.runc(['run', '--bundle', lab.bundle(id, { args: ['true', id], annotations: { 'berth.network': 'slownet' }, hookEnv: { BERTH_HOOK_TIMEOUT_MS: '3000', BERTH_CNI_PATH: pluginDir } }), id]);
+  t.not(run.code, 0, 'the container does not start');
+  const limit = Number(/slow-plugin ADD timed out after (\d+) ms/.exec(run.stderr)?.[1]);
+  t.match(run.stderr, /berth-hook createRuntime: Cannot attach to network slownet: /, `the hook says why: ${run.stderr.trim().split('\n').at(-1) ?? ''}`);
+  t.ok(limit > 0 && limit <= 2000, `the plugin got what was left of the 3 s stage less the rollback reserve (${limit} ms), not its own 20 s`);
+  t.same(await lab.leftovers(id, 'slownet'), [], 'rolled back: nothing left');
+  const sleepers = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+    try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'sleep\u000037\u0000'; } catch { return false; }
+  });
+  t.same(sleepers, [], 'the hung plugin process is gone');
+});

@@ -6,25 +6,28 @@
  */
 import { createLogger, readStdinCapped, type Logger } from '@berth/cni';
 import { HookCode, HookError, oneLine } from './errors.js';
+import { Deadline } from './deadline.js';
 import { hookFailpoints } from './failpoints.js';
 import { collectGarbage } from './gc.js';
 import { ociStateBytesMax, parseOciState } from './oci-state.js';
 import { hookPaths } from './paths.js';
 import { STAGES, createContainer, createRuntime, poststop, type Stage, type StageContext } from './stages.js';
 
-/** A stage that has not finished by then is abandoned (its record tells poststop or GC what to undo). */
+/** The stage's budget: its calls are bounded by what is left of it (deadline.ts); a stage still running at the end is
+ * abandoned all the same (its record tells poststop or GC what to undo). */
 export const stageTimeoutMsDefault = 60_000;
+const watchdogGraceMs = 1_000;
 
 /** The plugins get a clean environment: Berth's settings and a PATH, nothing else of the runtime's. */
 const pluginEnvNames = ['BERTH_ROOT', 'BERTH_RUN_DIR', 'BERTH_SOCKET', 'BERTH_LOG_LEVEL', 'BERTH_FAILPOINTS'];
 
-export function stageContext(env: NodeJS.ProcessEnv, logger: Logger): StageContext {
+export function stageContext(env: NodeJS.ProcessEnv, logger: Logger, deadline = new Deadline(stageTimeout(env))): StageContext {
   const pluginEnv: Record<string, string> = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
   for (const name of pluginEnvNames) {
     const value = env[name];
     if (value !== undefined && value !== '') pluginEnv[name] = value;
   }
-  return { paths: hookPaths(env), logger, pluginEnv, failpoint: hookFailpoints(env) };
+  return { paths: hookPaths(env), logger, pluginEnv, deadline, failpoint: hookFailpoints(env) };
 }
 
 function hookLogger(env: NodeJS.ProcessEnv, stage: string): Logger {
@@ -50,11 +53,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     return 2;
   }
   const logger = hookLogger(env, stage);
-  const context = stageContext(env, logger);
   const timeoutMs = stageTimeout(env);
+  const context = stageContext(env, logger, new Deadline(timeoutMs));
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HookError(HookCode.Timeout, `${stage} did not finish within ${timeoutMs} ms`)), timeoutMs);
+    // A backstop: every call is bounded by the deadline already (deadline.ts), the rollback included.
+    timer = setTimeout(() => reject(new HookError(HookCode.Timeout, `${stage} did not finish within ${timeoutMs} ms`)), timeoutMs + watchdogGraceMs);
   });
   try {
     await Promise.race([stage === 'gc' ? collectGarbage(context) : runStage(stage as Stage, context), deadline]);

@@ -88,6 +88,8 @@ export function planNetwork(paths: HookPaths, name: string, spec: ContainerSpec)
 
 export interface CniRunContext {
   readonly paths: HookPaths;
+  /** The limit for the next plugin exec (what is left of the stage, at most pluginTimeoutMs). */
+  readonly timeoutMs: () => number;
   /** The plugins' environment besides CNI_*: a clean one, as an engine's daemon gives them. */
   readonly pluginEnv: Readonly<Record<string, string>>;
   readonly log: (text: string) => void;
@@ -109,7 +111,7 @@ const inProcess: Readonly<Record<string, () => Promise<CniPlugin>>> = {
 
 function runOptions(context: CniRunContext, onAddStart?: (index: number) => void) {
   return {
-    pluginDirs: context.paths.cniPath, baseEnv: context.pluginEnv, timeoutMs: pluginTimeoutMs, stderr: context.log, inProcess,
+    pluginDirs: context.paths.cniPath, baseEnv: context.pluginEnv, timeoutMs: context.timeoutMs(), stderr: context.log, inProcess,
     ...(onAddStart === undefined ? {} : { onAddStart }),
   };
 }

@@ -7,26 +7,32 @@ import { parseContainerSpec } from './annotations.js';
 import { readBundleFacts } from './bundle.js';
 import { HookCode, HookError, oneLine } from './errors.js';
 import type { HookFailpoint } from './failpoints.js';
-import { addNetwork, delNetwork, loopbackUp, pinNetns, pinPath, planNetwork, unpinNetns, type CniRunContext } from './network.js';
+import type { Deadline } from './deadline.js';
+import { addNetwork, delNetwork, loopbackUp, pinNetns, pinPath, planNetwork, pluginTimeoutMs, unpinNetns, type CniRunContext } from './network.js';
 import type { OciState } from './oci-state.js';
 import type { HookPaths } from './paths.js';
 import { namespaceKey, processStartTicks } from './process.js';
 import { RecordStore, type HookRecord } from './record.js';
 import { bindSecrets } from './secrets-mount.js';
-import { deregisterTask, refusedWithoutEffect, registerTask } from './task.js';
+import { deregisterTask, refusedWithoutEffect, registerTask, taskCallTimeoutMs } from './task.js';
 
 export const STAGES = ['createRuntime', 'createContainer', 'poststop'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface StageContext {
   readonly paths: HookPaths;
+  readonly deadline: Deadline;
   readonly logger: Logger;
   readonly pluginEnv: Readonly<Record<string, string>>;
   readonly failpoint: (name: HookFailpoint) => void;
 }
 
-function cniContext(context: StageContext): CniRunContext {
-  return { paths: context.paths, pluginEnv: context.pluginEnv, log: (text) => context.logger.warn({ plugin: text.trim() }, 'plugin stderr') };
+/** `attaching`: the work may need undoing, so calls leave the deadline's reserve for the rollback. */
+function cniContext(context: StageContext, attaching: boolean): CniRunContext {
+  return {
+    paths: context.paths, pluginEnv: context.pluginEnv, timeoutMs: () => context.deadline.callMs(pluginTimeoutMs, attaching),
+    log: (text) => context.logger.warn({ plugin: text.trim() }, 'plugin stderr'),
+  };
 }
 
 function withoutTask(record: HookRecord): HookRecord {
@@ -54,7 +60,7 @@ async function attach(context: StageContext, store: RecordStore, state: OciState
       save({ ...record, loopbackOnly: true });
     } else {
       save({ ...record, network: planned });
-      const result = await addNetwork(cniContext(context), planned, state.id, pin, (started) => save({ ...record, network: { ...planned, started } }));
+      const result = await addNetwork(cniContext(context, true), planned, state.id, pin, (started) => save({ ...record, network: { ...planned, started } }));
       save({ ...record, network: { ...planned, result } });
       context.failpoint('hook-after-cni-add');
       context.logger.info({ network: planned.name, ips: (result['ips'] as { address?: string }[] | undefined)?.map((ip) => ip.address) }, 'attached');
@@ -62,7 +68,7 @@ async function attach(context: StageContext, store: RecordStore, state: OciState
   }
   if (spec.service !== undefined) {
     save({ ...record, task: { service: spec.service } });
-    const task = await registerTask({ socketPath: context.paths.socket, containerId: state.id, service: spec.service, labels: spec.labels, secrets: spec.secrets })
+    const task = await registerTask({ socketPath: context.paths.socket, timeoutMs: context.deadline.callMs(taskCallTimeoutMs, true), containerId: state.id, service: spec.service, labels: spec.labels, secrets: spec.secrets })
       .catch((error: unknown) => {
         if (refusedWithoutEffect(error)) save(withoutTask(record));
         throw error;
@@ -136,7 +142,7 @@ async function releaseLocked(context: StageContext, store: RecordStore, containe
   const pin = record.netnsPin ?? pinPath(context.paths, containerId);
   if (record.network !== undefined) {
     try {
-      await delNetwork(cniContext(context), record.network, containerId, pin);
+      await delNetwork(cniContext(context, false), record.network, containerId, pin);
       const { network: _done, ...rest } = record;
       record = rest;
       store.write(record);
@@ -147,7 +153,7 @@ async function releaseLocked(context: StageContext, store: RecordStore, containe
   }
   if (record.task !== undefined) {
     try {
-      await deregisterTask(context.paths.socket, containerId, record.task);
+      await deregisterTask(context.paths.socket, containerId, record.task, context.deadline.callMs(taskCallTimeoutMs, false));
       record = withoutTask(record);
       store.write(record);
     } catch (error) {

@@ -15,6 +15,7 @@ const absentCodes = new Set(['NOT_IN_CLUSTER', 'NOT_FOUND', 'UNREACHABLE']);
 
 export interface TaskRequest {
   readonly socketPath: string;
+  readonly timeoutMs: number;
   readonly containerId: string;
   readonly service: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -35,7 +36,7 @@ export async function registerTask(request: TaskRequest): Promise<TaskRecord | u
   let answer: unknown;
   try {
     answer = await callDaemon({
-      socketPath: request.socketPath, method: 'POST', path: '/v1/tasks', timeoutMs: taskCallTimeoutMs,
+      socketPath: request.socketPath, method: 'POST', path: '/v1/tasks', timeoutMs: request.timeoutMs,
       body: { containerId: request.containerId, service: request.service, labels: request.labels },
     });
   } catch (error) {
@@ -58,9 +59,9 @@ export async function registerTask(request: TaskRequest): Promise<TaskRecord | u
 }
 
 /** Idempotent: gone, no cluster, no route are success; berthd down while it holds a registered task is not. */
-export async function deregisterTask(socketPath: string, containerId: string, task: TaskRecord): Promise<void> {
+export async function deregisterTask(socketPath: string, containerId: string, task: TaskRecord, timeoutMs: number): Promise<void> {
   try {
-    await callDaemon({ socketPath, method: 'DELETE', path: `/v1/tasks/${encodeURIComponent(containerId)}`, timeoutMs: taskCallTimeoutMs });
+    await callDaemon({ socketPath, method: 'DELETE', path: `/v1/tasks/${encodeURIComponent(containerId)}`, timeoutMs });
   } catch (error) {
     const code = error instanceof DaemonClientError ? error.code : '';
     if (code === 'NOT_IN_CLUSTER' || code === 'NOT_FOUND' || (code === 'UNREACHABLE' && task.secretsDir === undefined)) return;
