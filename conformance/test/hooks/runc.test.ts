@@ -179,3 +179,19 @@ t.test('runc: a plugin that hangs is killed within the stage\'s budget, the stag
   });
   t.same(sleepers, [], 'the hung plugin process is gone');
 });
+
+t.test('runc: a conflist of the reference plugins (exec\'d from /usr/lib/cni) attaches and detaches the same way', { skip: existsSync('/usr/lib/cni/bridge') ? false : 'containernetworking-plugins not installed' }, async (t) => {
+  const lab = await createHooksLab(t, 'href');
+  writeFileSync(join(lab.env['BERTH_CNI_CONF_DIR'] ?? '', 'refnet.conflist'), JSON.stringify({
+    cniVersion: '1.0.0', name: 'refnet', plugins: [
+      { type: 'bridge', bridge: 'btref0', isGateway: true, ipam: { type: 'host-local', dataDir: join(lab.root, 'ipam'), ranges: [[{ subnet: '10.89.76.0/24' }]] } },
+    ],
+  }));
+  const id = 'bt-href-1';
+  const run = await lab.runc(['run', '--bundle', lab.bundle(id, { args: ['sh', '-c', 'busybox ip -o -4 addr show eth0', id], annotations: { 'berth.network': 'refnet' } }), id]);
+  t.equal(run.code, 0, `runc run: ${run.stderr.trim()}`);
+  t.match(run.stdout, /inet 10\.89\.76\.\d+\/24/, 'eth0 has an address from host-local');
+  t.same(await lab.leftovers(id, 'refnet'), [], 'the reference DEL left nothing (no reservation, no pin, no record)');
+  const veths = await lab.host.execChecked(['ip', '-o', 'link', 'show', 'type', 'veth']);
+  t.equal(veths.trim(), '', 'no veth');
+});
