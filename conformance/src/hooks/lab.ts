@@ -52,6 +52,9 @@ export class HooksLab {
     this.env = {
       BERTH_ROOT: join(dir, 'root'), BERTH_RUN_DIR: join(dir, 'run'), BERTH_SOCKET: berthd.socket,
       BERTH_CNI_CONF_DIR: join(dir, 'net.d'), BERTH_LOG_LEVEL: 'info',
+      // berth run's runtime: runc (the runtime these suites compare against) unless BERTH_TEST_RUNTIME names another,
+      // e.g. runtime-hooks/bin/berth-runtime, so the same scenarios run on it.
+      BERTH_RUNTIME: process.env['BERTH_TEST_RUNTIME'] ?? 'runc',
     };
   }
 
