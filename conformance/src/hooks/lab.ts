@@ -59,6 +59,11 @@ export class HooksLab {
   }
 
   get runDir(): string { return this.env['BERTH_RUN_DIR'] ?? ''; }
+
+  /** The runtimes and --root directories containers of this lab live in: runc's by hand, berth run's. */
+  runtimeRoots(): [string, string][] {
+    return [['runc', this.runcRoot], [this.env['BERTH_RUNTIME'] ?? 'runc', join(this.runDir, 'runtime')]];
+  }
   get root(): string { return this.env['BERTH_ROOT'] ?? ''; }
 
   /**
@@ -171,9 +176,9 @@ export async function anyLeftovers(lab: HooksLab, network: string): Promise<stri
   }
   const veths = await lab.host.execChecked(['ip', '-o', 'link', 'show', 'type', 'veth']);
   if (veths.trim() !== '') found.push(`veths in the host netns: ${veths.trim()}`);
-  for (const root of [lab.runcRoot, join(lab.runDir, 'runtime')]) {
-    const listed = await lab.exec(['runc', '--root', root, 'list', '-q']);
-    if (listed.stdout.trim() !== '') found.push(`runc containers in ${root}: ${listed.stdout.trim()}`);
+  for (const [runtime, root] of lab.runtimeRoots()) {
+    const listed = await lab.exec([runtime, '--root', root, 'list', '-q']);
+    if (listed.stdout.trim() !== '') found.push(`containers of ${runtime} in ${root}: ${listed.stdout.trim()}`);
   }
   for (const id of lab.berthd.tasks.keys()) found.push(`task ${id}`);
   return found;
@@ -190,9 +195,9 @@ export async function createHooksLab(registry: TeardownRegistry, prefix: string)
   registry.teardown(async () => {
     // Containers left by a failed test, run by hand (the lab's runc root) or by berth run (its runtime root); then
     // whatever their hooks still hold (berth-hook gc releases records whose process is gone).
-    for (const root of [lab.runcRoot, join(lab.runDir, 'runtime')]) {
-      const listed = await lab.exec(['runc', '--root', root, 'list', '-q']);
-      for (const id of listed.stdout.split('\n').filter(Boolean)) await lab.exec(['runc', '--root', root, 'delete', '--force', id]);
+    for (const [runtime, root] of lab.runtimeRoots()) {
+      const listed = await lab.exec([runtime, '--root', root, 'list', '-q']);
+      for (const id of listed.stdout.split('\n').filter(Boolean)) await lab.exec([runtime, '--root', root, 'delete', '--force', id]);
     }
     await lab.exec([join(runtimeBinDir, 'berth-hook'), 'gc']);
     await berthd.close();
