@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FirewallStore } from '@berth/firewall';
 import { createHooksLab, runtimeBinDir } from '../../src/hooks/lab.js';
@@ -194,4 +194,21 @@ t.test('runc: a conflist of the reference plugins (exec\'d from /usr/lib/cni) at
   t.same(await lab.leftovers(id, 'refnet'), [], 'the reference DEL left nothing (no reservation, no pin, no record)');
   const veths = await lab.host.execChecked(['ip', '-o', 'link', 'show', 'type', 'veth']);
   t.equal(veths.trim(), '', 'no veth');
+});
+
+t.test('runc: /run/secrets is berthd\'s tmpfs itself, so a rotation there shows in the running container', async (t) => {
+  const lab = await createHooksLab(t, 'hrot');
+  lab.berthd.secrets.set('token', 'first-value');
+  const id = 'bt-hrot-1';
+  const annotations = { 'berth.network': 'none', 'berth.service': 'db', 'berth.secrets': JSON.stringify(['token']) };
+  const started = await lab.runcDetached(id, lab.bundle(id, { args: ['sh', '-c', 'exec sleep 300', id], annotations }));
+  t.equal(started.code, 0, `runc run -d: ${started.stderr.trim()}`);
+  t.equal((await lab.runc(['exec', id, 'busybox', 'cat', '/run/secrets/token'])).stdout, 'first-value');
+  // As berthd's atomic writer does: a new file renamed over the old one, inside the container's tmpfs.
+  const dir = join(lab.runDir, 'secrets', id);
+  writeFileSync(join(dir, '.token.new'), 'second-value', { mode: 0o400 });
+  renameSync(join(dir, '.token.new'), join(dir, 'token'));
+  t.equal((await lab.runc(['exec', id, 'busybox', 'cat', '/run/secrets/token'])).stdout, 'second-value', 'the new value, without a restart');
+  await lab.runc(['delete', '--force', id]);
+  t.same(await lab.leftovers(id), [], 'nothing left');
 });
