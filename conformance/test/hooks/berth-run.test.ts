@@ -109,6 +109,18 @@ t.test('berth run forwards SIGTERM to the container and exits with its status', 
   const links = none.stdout.trim().split('\n');
   t.equal(links.length, 1, 'the default network is none: one link');
   t.match(links[0], /^1: lo: <LOOPBACK,UP,LOWER_UP>/, 'loopback, up');
+
+  const hostLinks = (await lab.host.execChecked(['ip', '-o', 'link', 'show'])).trim().split('\n').length;
+  const host = await lab.berth(['run', '--rm', '--network', 'host', lab.rootfs, 'busybox', 'ip', '-o', 'link', 'show']);
+  t.equal(host.stdout.trim().split('\n').length, hostLinks, '--network host: the host netns\'s links');
+
+  const talker = await lab.berth(['run', '-d', '--name', 'talker', lab.rootfs, 'sh', '-c', 'echo one; sleep 1; echo two']);
+  t.equal(talker.code, 0, `berth run -d talker: ${talker.stderr.trim()}`);
+  const table = await lab.berth(['ps', '-a']);
+  t.match(table.stdout, /^CONTAINER ID\s+NAME\s+STATUS\s+NETWORK\s+ADDRESS\s+PORTS\s+COMMAND\n[0-9a-f]{12}\s+talker\s+/, 'berth ps prints a table');
+  t.equal((await lab.berth(['logs', '-f', 'talker'])).stdout, 'one\ntwo\n', 'berth logs -f follows until the container exits');
+  t.match((await ps(lab)).find((item) => item.name === 'talker')?.state, /^exited \(0\)$/, 'exited 0');
+  t.equal((await lab.berth(['rm', 'talker'])).code, 0);
 });
 
 t.test('berth run: a hook failure or a bad flag creates nothing', async (t) => {
