@@ -110,6 +110,9 @@ t.test('berth run forwards SIGTERM to the container and exits with its status', 
   t.equal(links.length, 1, 'the default network is none: one link');
   t.match(links[0], /^1: lo: <LOOPBACK,UP,LOWER_UP>/, 'loopback, up');
 
+  const logrus = await lab.berth(['run', '--rm', lab.rootfs, 'sh', '-c', 'echo \'time="t" level=error msg="app failed"\' >&2; exit 2']);
+  t.same([logrus.code, logrus.stderr], [2, 'time="t" level=error msg="app failed"\n'], 'a container\'s own error line is passed through, not taken for a start failure');
+
   const hostLinks = (await lab.host.execChecked(['ip', '-o', 'link', 'show'])).trim().split('\n').length;
   const host = await lab.berth(['run', '--rm', '--network', 'host', lab.rootfs, 'busybox', 'ip', '-o', 'link', 'show']);
   t.equal(host.stdout.trim().split('\n').length, hostLinks, '--network host: the host netns\'s links');

@@ -93,9 +93,12 @@ async function prepare(request: RunRequest, env: NodeJS.ProcessEnv, store: Conta
   return meta;
 }
 
-/** The runtime's failure line (`level=error msg=...`), reduced to the hook's own reason when a hook failed. */
+/** A line the runtime (not the container) writes when it could not start the container. */
+const runtimeFailureLine = /^(time="[^"]*" level=error msg="\w[\w-]* (run|create|start) failed: |(runc|berth-runtime): )/;
+
+/** The runtime's failure line, reduced to the hook's own reason when a hook failed; undefined when it started. */
 export function startFailure(stderr: string): string | undefined {
-  const line = stderr.split('\n').find((text) => /level=error/.test(text) || /^(runc|berth-runtime): /.test(text));
+  const line = stderr.split('\n').find((text) => runtimeFailureLine.test(text));
   if (line === undefined) return undefined;
   // runc quotes the hook's stderr inside its own quoted msg: newlines and quotes arrive escaped once or twice.
   const unescape = (text: string): string => text.replace(/\\+"/g, '"').replace(/(\\+n)+"?$/, '').replace(/"$/, '');
@@ -118,7 +121,8 @@ async function runForeground(meta: ContainerMeta, env: NodeJS.ProcessEnv, store:
   child.stderr?.on('data', (chunk: Buffer) => {
     const text = chunk.toString('utf8');
     if (stderr.length < 65_536) stderr += text;
-    if (!/level=error/.test(text)) process.stderr.write(chunk);
+    // The runtime's own failure line is replaced by one line of ours; the container's output passes as it is.
+    if (!text.split('\n').some((line) => runtimeFailureLine.test(line))) process.stderr.write(chunk);
   });
   try {
     const code = await child.done;

@@ -60,7 +60,8 @@ async function attach(context: StageContext, store: RecordStore, state: OciState
       save({ ...record, loopbackOnly: true });
     } else {
       save({ ...record, network: planned });
-      const result = await addNetwork(cniContext(context, true), planned, state.id, pin, (started) => save({ ...record, network: { ...planned, started } }));
+      const onStart = (started: number): void => save({ ...record, network: { ...planned, started } });
+      const result = await addNetwork(cniContext(context, true), planned, state.id, pin, onStart);
       save({ ...record, network: { ...planned, result } });
       context.failpoint('hook-after-cni-add');
       context.logger.info({ network: planned.name, ips: (result['ips'] as { address?: string }[] | undefined)?.map((ip) => ip.address) }, 'attached');
@@ -68,11 +69,13 @@ async function attach(context: StageContext, store: RecordStore, state: OciState
   }
   if (spec.service !== undefined) {
     save({ ...record, task: { service: spec.service } });
-    const task = await registerTask({ socketPath: context.paths.socket, timeoutMs: context.deadline.callMs(taskCallTimeoutMs, true), containerId: state.id, service: spec.service, labels: spec.labels, secrets: spec.secrets })
-      .catch((error: unknown) => {
-        if (refusedWithoutEffect(error)) save(withoutTask(record));
-        throw error;
-      });
+    const task = await registerTask({
+      socketPath: context.paths.socket, timeoutMs: context.deadline.callMs(taskCallTimeoutMs, true),
+      containerId: state.id, service: spec.service, labels: spec.labels, secrets: spec.secrets,
+    }).catch((error: unknown) => {
+      if (refusedWithoutEffect(error)) save(withoutTask(record));
+      throw error;
+    });
     context.failpoint('hook-after-task');
     if (task === undefined) {
       save(withoutTask(record));

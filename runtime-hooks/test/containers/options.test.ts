@@ -78,4 +78,5 @@ t.test('a start failure is reduced to the hook\'s one line', async (t) => {
   t.equal(startFailure('time="x" level=error msg="runc run failed: error running hook #0: error running hook: signal: killed, stdout: , stderr: "'), 'a hook was killed (see the hook log)');
   t.equal(startFailure('time="x" level=error msg="runc run failed: exec: \\"sleep\\": executable file not found in $PATH"'), 'runc run failed: exec: "sleep": executable file not found in $PATH');
   t.equal(startFailure('just the container writing to stderr\n'), undefined, 'ordinary stderr is not a start failure');
+  t.equal(startFailure('time="2026-01-01T00:00:00Z" level=error msg="db: connection refused"\n'), undefined, 'nor a container\'s own logrus-style error line');
 });
