@@ -1,4 +1,3 @@
-
 // OCI hooks (issue 12): the hook's building blocks and the bundle `berth run` writes, for tests and benchmarks.
 export { berthOciHooks, berthHookPath, hookEnvFrom, hookEnvNames, type OciHook } from './hooks/oci-hooks.js';
 export { buildSpec, type SpecOptions } from './containers/spec.js';
