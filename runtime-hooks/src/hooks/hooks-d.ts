@@ -1,14 +1,20 @@
 /**
  * The hooks.d files (containers' oci-hooks(5), version 1.0.0) that make podman and CRI-O inject Berth's hook: one
- * file per stage, each injected only into containers with a `berth.network` or `berth.service` annotation. Pure; the
+ * file per stage, injected only into containers with a `berth.network` or `berth.service` annotation (createContainer:
+ * `berth.service` only). Pure; the
  * CLI (`berth hooks install`) writes them with this installation's berth-hook path.
  */
 import { STAGES, type Stage } from './stages.js';
 import { berthHookPath, hookTimeoutSeconds } from './oci-hooks.js';
 
 export const hooksDirDefault = '/etc/containers/oci/hooks.d';
-/** The annotation keys (a regular expression, as hooks.d matches them) that select Berth's containers. */
-export const hooksWhenAnnotation = '^berth\\.(network|service)$';
+/** The annotation keys (regular expressions, as hooks.d matches them) that select the containers each stage has work
+ * for: createContainer only binds a service's secrets, so it is not even started for other containers. */
+export const hooksWhenAnnotation: Readonly<Record<Stage, string>> = {
+  createRuntime: '^berth\\.(network|service)$',
+  createContainer: '^berth\\.service$',
+  poststop: '^berth\\.(network|service)$',
+};
 
 export function hooksDFileName(stage: Stage): string {
   return `50-berth-${stage}.json`;
@@ -21,7 +27,7 @@ export function hooksDFiles(env: Readonly<Record<string, string>> = {}, path = b
       path, args: ['berth-hook', stage], timeout: hookTimeoutSeconds,
       ...(Object.keys(env).length > 0 ? { env: Object.entries(env).map(([key, value]) => `${key}=${value}`) } : {}),
     },
-    when: { annotations: { [hooksWhenAnnotation]: '.*' } },
+    when: { annotations: { [hooksWhenAnnotation[stage]]: '.*' } },
     stages: [stage],
   }]));
 }

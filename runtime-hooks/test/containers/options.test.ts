@@ -63,13 +63,14 @@ t.test('the bundle: runc\'s defaults plus Berth\'s annotations and hooks; host n
   t.notOk(host.linux.namespaces.some((item) => item.type === 'network'), 'host network: no network namespace');
 });
 
-t.test('hooks.d files: one per stage, version 1.0.0, injected for berth.network or berth.service', async (t) => {
+t.test('hooks.d files: one per stage, version 1.0.0, injected for berth.network or berth.service (createContainer: service)', async (t) => {
   const files = hooksDFiles({}, '/opt/berth/berth-hook');
   t.same(Object.keys(files), ['50-berth-createRuntime.json', '50-berth-createContainer.json', '50-berth-poststop.json']);
   t.same(files['50-berth-poststop.json'], {
     version: '1.0.0', hook: { path: '/opt/berth/berth-hook', args: ['berth-hook', 'poststop'], timeout: 90 },
     when: { annotations: { '^berth\\.(network|service)$': '.*' } }, stages: ['poststop'],
   });
+  t.same(files['50-berth-createContainer.json']?.['when'], { annotations: { '^berth\\.service$': '.*' } });
 });
 
 t.test('a start failure is reduced to the hook\'s one line', async (t) => {
