@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { berthCli, createHooksLab, type HooksLab } from '../../src/hooks/lab.js';
+import { anyLeftovers, berthCli, createHooksLab, type HooksLab } from '../../src/hooks/lab.js';
 
 const network = 'runnet';
 
@@ -161,4 +161,12 @@ t.test('berth run: a hook failure or a bad flag creates nothing', async (t) => {
   const secret = await lab.berth(['run', '--secret', 'token', '--network', 'none', lab.rootfs, 'true']);
   t.match(secret, { code: 1, stderr: /Cannot grant secret token to service .*: this berthd has no secrets API \(issue 11 pending\)/ }, '--secret: refused until issue 11 provides the grant route');
   t.same(await ps(lab), [], 'nothing created by any refused run');
+});
+
+t.test('berth run -d --rm: a failed start is reported with the hook\'s reason and leaves nothing', async (t) => {
+  const lab = await createHooksLab(t, 'hdfail');
+  lab.berthd.mode = 'refuse';
+  const run = await lab.berth(['run', '-d', '--rm', '--name', 'bad', '--service', 'web', lab.rootfs, 'sh', '-c', 'exec sleep 300']);
+  t.match(run, { code: 125, stderr: /^berth: cannot start container bad: berth-hook createRuntime: berthd refused task [0-9a-f]+ of service web: .+\n$/ });
+  t.same(await anyLeftovers(lab, 'none'), [], 'nothing left, no container directory either');
 });

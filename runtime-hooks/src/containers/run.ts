@@ -200,6 +200,8 @@ export async function monitorContainer(id: string, env: NodeJS.ProcessEnv = proc
   store.update(id, { status: 'running' });
   const code = await runtime.attached(['run', '--bundle', store.bundleDir(id), id], ['ignore', 'inherit', 'inherit']).done;
   const current = store.read(id) ?? meta;
-  await finishContainer(current, code, env, current.autoRemove);
+  // A failed start is `berth run -d`'s to report (it reads the reason from the log) and to remove.
+  const failed = startFailure(existsSync(store.logFile(id)) ? readFileSync(store.logFile(id), 'utf8') : '') !== undefined;
+  await finishContainer(current, failed ? undefined : code, env, current.autoRemove && !failed);
   return 0;
 }
