@@ -124,6 +124,16 @@ t.test('berth run forwards SIGTERM to the container and exits with its status', 
   t.equal((await lab.berth(['logs', '-f', 'talker'])).stdout, 'one\ntwo\n', 'berth logs -f follows until the container exits');
   t.match((await ps(lab)).find((item) => item.name === 'talker')?.state, /^exited \(0\)$/, 'exited 0');
   t.equal((await lab.berth(['rm', 'talker'])).code, 0);
+
+  t.equal((await lab.berth(['run', '-d', '--name', 'tty', lab.rootfs, 'sh', '-c', 'exec sleep 300'])).code, 0, 'berth run -d tty');
+  await waitRunning(lab, 'tty');
+  // script(1) gives berth exec a terminal, as a user's shell would.
+  const withTty = await lab.exec(['script', '-qec', `${process.execPath} ${berthCli} exec -t tty busybox tty`, '/dev/null']);
+  t.match(withTty.stdout, /\/dev\/pts\/\d+/, 'berth exec -t: the command has a terminal');
+  const withoutTty = await lab.berth(['exec', 'tty', 'busybox', 'tty']);
+  t.same([withoutTty.code, withoutTty.stdout.trim()], [1, 'not a tty'], 'without -t it has none');
+  t.equal((await lab.berth(['rm', '-f', 'tty'])).code, 0);
+  t.same(await ps(lab), [], 'nothing listed');
 });
 
 t.test('berth run: a hook failure or a bad flag creates nothing', async (t) => {
