@@ -95,6 +95,8 @@ async function prepare(request: RunRequest, env: NodeJS.ProcessEnv, store: Conta
 
 /** A line the runtime (not the container) writes when it could not start the container. */
 const runtimeFailureLine = /^(time="[^"]*" level=error msg="\w[\w-]* (run|create|start) failed: |(runc|berth-runtime): )/;
+/** The runtime's own lines that berth run replaces with its one line: the failure, and a hook's failure on delete. */
+const runtimeLine = /^time="[^"]*" level=\w+ msg="(\w[\w-]* (run|create|start) failed: |error running hook #\d+: )|^(runc|berth-runtime): /;
 
 /** The runtime's failure line, reduced to the hook's own reason when a hook failed; undefined when it started. */
 export function startFailure(stderr: string): string | undefined {
@@ -122,7 +124,8 @@ async function runForeground(meta: ContainerMeta, env: NodeJS.ProcessEnv, store:
     const text = chunk.toString('utf8');
     if (stderr.length < 65_536) stderr += text;
     // The runtime's own failure line is replaced by one line of ours; the container's output passes as it is.
-    if (!text.split('\n').some((line) => runtimeFailureLine.test(line))) process.stderr.write(chunk);
+    const passed = text.split('\n').filter((line) => !runtimeLine.test(line)).join('\n');
+    if (passed !== '') process.stderr.write(passed);
   });
   try {
     const code = await child.done;

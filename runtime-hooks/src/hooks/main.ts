@@ -19,7 +19,7 @@ export const stageTimeoutMsDefault = 60_000;
 const watchdogGraceMs = 1_000;
 
 /** The plugins get a clean environment: Berth's settings and a PATH, nothing else of the runtime's. */
-const pluginEnvNames = ['BERTH_ROOT', 'BERTH_RUN_DIR', 'BERTH_SOCKET', 'BERTH_LOG_LEVEL', 'BERTH_FAILPOINTS'];
+const pluginEnvNames = ['BERTH_ROOT', 'BERTH_RUN_DIR', 'BERTH_SOCKET', 'BERTH_LOG_LEVEL', 'BERTH_LOG_FILE', 'BERTH_FAILPOINTS'];
 
 export function stageContext(env: NodeJS.ProcessEnv, logger: Logger, deadline = new Deadline(stageTimeout(env))): StageContext {
   const pluginEnv: Record<string, string> = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
