@@ -97,3 +97,16 @@ t.test('the same failures under berth run: start refused with one line (125), no
     });
   }
 });
+
+t.test('what a runtime left without running poststop is finished by the next berth run', async (t) => {
+  const lab = await createHooksLab(t, 'hgc');
+  await lab.createNetwork(network, '10.89.78.0/24');
+  const id = 'bt-hgc-1';
+  const bundle = lab.bundle(id, { args: ['true', id], annotations: { 'berth.network': network, 'berth.service': 'web' }, hookEnv: { BERTH_FAILPOINTS: 'hook-after-task,hook-poststop-after-del' } });
+  t.not((await lab.runc(['run', '--bundle', bundle, id])).code, 0, 'the container did not start');
+  await lab.runc(['delete', '--force', id]);
+  t.not((await lab.leftovers(id, network)).length, 0, 'its hooks left something (the killed poststop)');
+  const next = await lab.berth(['run', '--rm', lab.rootfs, 'sh', '-c', 'exit 0']);
+  t.equal(next.code, 0, `the next berth run: ${next.stderr.trim()}`);
+  t.same(await lab.leftovers(id, network), [], 'finished it first: nothing left');
+});

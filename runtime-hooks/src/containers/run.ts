@@ -14,7 +14,7 @@ import type { PortMapping } from '../hooks/annotations.js';
 import { findConflist } from '../hooks/network.js';
 import { berthHookPath, berthOciHooks, hookEnvFrom } from '../hooks/oci-hooks.js';
 import { hookPaths } from '../hooks/paths.js';
-import { finishContainer } from './finish.js';
+import { collectLeftovers, finishContainer } from './finish.js';
 import type { SecretRequest } from './options.js';
 import { RuntimeCli, defaultRuntime } from './runtime.js';
 import { grantSecrets } from './secrets-grant.js';
@@ -189,6 +189,7 @@ async function runDetached(meta: ContainerMeta, env: NodeJS.ProcessEnv, store: C
 
 export async function runContainer(request: RunRequest, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const store = new ContainerStore(hookPaths(env).root);
+  await collectLeftovers(env);
   const meta = await prepare(request, env, store);
   return request.detach ? runDetached(meta, env, store) : runForeground(meta, env, store);
 }
