@@ -24,3 +24,7 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
 fi
 
 bash scripts/build.sh
+
+# Berth's OCI hooks for podman and CRI-O, with this checkout's absolute berth-hook path:
+# `podman --hooks-dir runtime-hooks/hooks.d …`, or `berth hooks install` for /etc/containers/oci/hooks.d.
+node runtime-hooks/bin/berth.js hooks install --dir runtime-hooks/hooks.d >/dev/null

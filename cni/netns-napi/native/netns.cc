@@ -5,11 +5,15 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <sched.h>
 #include <string>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
+#include <vector>
 
 namespace {
 
@@ -61,6 +65,71 @@ Napi::Value UnshareNetnsBoundTo(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Opens (creating missing directories, mode 0755) `relative` ("a/b") under the directory `root`, one component at a
+// time with O_NOFOLLOW: a symlink or non-directory anywhere on the way is ENOTDIR, never followed.
+int OpenDirBeneath(const std::string& root, const std::string& relative, const char** failed) {
+  int dir = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) { *failed = "open"; return -1; }
+  size_t start = 0;
+  while (start < relative.size()) {
+    size_t end = relative.find('/', start);
+    if (end == std::string::npos) end = relative.size();
+    std::string part = relative.substr(start, end - start);
+    start = end + 1;
+    if (part.empty()) continue;
+    int next = openat(dir, part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0 && errno == ENOENT) {
+      if (mkdirat(dir, part.c_str(), 0755) != 0 && errno != EEXIST) { *failed = "mkdirat"; close(dir); return -1; }
+      next = openat(dir, part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    int saved = errno;
+    close(dir);
+    if (next < 0) { errno = saved; *failed = "openat"; return -1; }
+    dir = next;
+  }
+  return dir;
+}
+
+// bindIntoMountNamespace(sourceNsFd, source, targetNsFd, root, relativeTarget): in a new thread with its own fs
+// context (unshare CLONE_FS, so setns into a mount namespace is allowed and the JS thread never moves): enter the
+// source mount namespace (-1 = stay in the caller's), clone `source` as a detached mount (open_tree), make it
+// read-only, nosuid, nodev, noexec (mount_setattr), enter the target mount namespace and attach it on
+// root/relativeTarget (created, no symlinks followed) with move_mount. The thread then ends.
+Napi::Value BindIntoMountNamespace(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsString() ||
+      !info[4].IsString()) {
+    return ThrowType(env, "bindIntoMountNamespace(sourceNsFd, source, targetNsFd, root, relativeTarget)");
+  }
+  int sourceNs = info[0].As<Napi::Number>().Int32Value();
+  std::string source = info[1].As<Napi::String>().Utf8Value();
+  int targetNs = info[2].As<Napi::Number>().Int32Value();
+  std::string root = info[3].As<Napi::String>().Utf8Value();
+  std::string relative = info[4].As<Napi::String>().Utf8Value();
+  int err = 0;
+  const char* failed = nullptr;
+  std::thread worker([&]() {
+    auto fail = [&](const char* syscall) { err = errno; failed = syscall; };
+    if (unshare(CLONE_FS) != 0) return fail("unshare");
+    if (sourceNs >= 0 && setns(sourceNs, CLONE_NEWNS) != 0) return fail("setns");
+    int tree = open_tree(AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (tree < 0) return fail("open_tree");
+    struct mount_attr attr = {};
+    attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) { fail("mount_setattr"); close(tree); return; }
+    if (setns(targetNs, CLONE_NEWNS) != 0) { fail("setns"); close(tree); return; }
+    const char* walkFailed = nullptr;
+    int target = OpenDirBeneath(root, relative, &walkFailed);
+    if (target < 0) { fail(walkFailed); close(tree); return; }
+    if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) fail("move_mount");
+    close(target);
+    close(tree);
+  });
+  worker.join();
+  if (failed != nullptr) return ThrowErrno(env, err, failed, root + "/" + relative);
+  return env.Undefined();
+}
+
 // mount(source | null, target, fstype | null, flags, data | null)
 Napi::Value Mount(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -107,11 +176,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setns", Napi::Function::New(env, Setns));
   exports.Set("unshareNetnsBoundTo", Napi::Function::New(env, UnshareNetnsBoundTo));
   exports.Set("mount", Napi::Function::New(env, Mount));
+  exports.Set("bindIntoMountNamespace", Napi::Function::New(env, BindIntoMountNamespace));
   exports.Set("umount2", Napi::Function::New(env, Umount2));
   exports.Set("tryFlockExclusive", Napi::Function::New(env, TryFlockExclusive));
   Napi::Object constants = Napi::Object::New(env);
   auto set = [&](const char* name, double value) { constants.Set(name, Napi::Number::New(env, value)); };
   set("CLONE_NEWNET", CLONE_NEWNET);
+  set("CLONE_NEWNS", CLONE_NEWNS);
   set("MS_RDONLY", MS_RDONLY);
   set("MS_NOSUID", MS_NOSUID);
   set("MS_NODEV", MS_NODEV);

@@ -2,7 +2,9 @@ export { NetnsError } from './errors.js';
 export {
   NETNS_RUN_DIR, THREAD_NETNS_PATH, type NetnsId,
   createNamedNetns, deleteNamedNetns, namedNetnsPath, withNetns, netnsId, currentNetnsId, sameNetns,
+  pinNamespace, unpinNamespace,
 } from './netns.js';
+export { bindIntoMountNamespace, type BindIntoMountNamespaceOptions } from './mount-namespace.js';
 export {
   mount, umount2,
   MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE, MS_SLAVE, MS_SHARED,

@@ -8,12 +8,13 @@ export interface NativeNetns {
   unshareNetnsBoundTo(target: string): void;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
+  bindIntoMountNamespace(sourceNsFd: number, source: string, targetNsFd: number, root: string, relativeTarget: string): void;
   tryFlockExclusive(fd: number): boolean;
   constants: Readonly<Record<NativeConstantName, number>>;
 }
 
 export type NativeConstantName =
-  | 'CLONE_NEWNET' | 'MS_RDONLY' | 'MS_NOSUID' | 'MS_NODEV' | 'MS_NOEXEC' | 'MS_REMOUNT' | 'MS_BIND' | 'MS_MOVE'
+  | 'CLONE_NEWNET' | 'CLONE_NEWNS' | 'MS_RDONLY' | 'MS_NOSUID' | 'MS_NODEV' | 'MS_NOEXEC' | 'MS_REMOUNT' | 'MS_BIND' | 'MS_MOVE'
   | 'MS_REC' | 'MS_PRIVATE' | 'MS_SLAVE' | 'MS_SHARED' | 'MS_UNBINDABLE' | 'MNT_FORCE' | 'MNT_DETACH' | 'MNT_EXPIRE'
   | 'UMOUNT_NOFOLLOW';
 

@@ -1,4 +1,5 @@
 import { closeSync, constants as fsConstants, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { native } from './native.js';
 import { NetnsError, toNetnsError } from './errors.js';
 import { MNT_DETACH, MS_BIND, MS_REC, MS_SHARED, mount, umount2 } from './mount.js';
@@ -150,17 +151,49 @@ export function createNamedNetns(name: string): string {
 
 /** Removes `/run/netns/NAME` as `ip netns delete` does (lazy unmount, unlink). A missing netns is success. */
 export function deleteNamedNetns(name: string): void {
-  const path = namedNetnsPath(name);
+  unpinNamespace(namedNetnsPath(name));
+}
+
+/**
+ * Keeps the namespace behind `source` (e.g. /proc/PID/ns/net) alive after its last process is gone by bind-mounting
+ * it on `pinPath` (an empty file is created, its directory too). Pinning the same namespace again is a no-op; a pin
+ * file holding another namespace is EEXIST.
+ */
+export function pinNamespace(source: string, pinPath: string): void {
+  const wanted = netnsId(source);
   try {
-    umount2(path, MNT_DETACH);
+    if (sameNetns(netnsId(pinPath), wanted)) return;
+  } catch (error) {
+    if (!(error instanceof NetnsError) || error.code !== 'ENOENT') throw error;
+  }
+  mkdirSync(dirname(pinPath), { recursive: true, mode: 0o700 });
+  let fd: number;
+  try {
+    fd = openSync(pinPath, fsConstants.O_RDONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o444);
+  } catch (error) {
+    throw toNetnsError(error, `create the pin file ${pinPath}`, pinPath);
+  }
+  closeSync(fd);
+  const pinned = netnsId(pinPath);
+  if (statSync(pinPath).size !== 0 || pinned.dev !== statSync(dirname(pinPath), { bigint: true }).dev) {
+    throw new NetnsError('EEXIST', 'validate', pinPath, `Cannot pin ${source} at ${pinPath}: the file holds something else`);
+  }
+  mount(source, pinPath, 'none', MS_BIND);
+}
+
+/** Undoes pinNamespace (or createNamedNetns): lazy unmount and unlink; a pin that is gone (or was never mounted) is
+ * success. */
+export function unpinNamespace(pinPath: string): void {
+  try {
+    umount2(pinPath, MNT_DETACH);
   } catch (error) {
     // EINVAL: a file that is not (or no longer) a mount point; ENOENT: already gone.
     if (!(error instanceof NetnsError) || (error.code !== 'EINVAL' && error.code !== 'ENOENT')) throw error;
   }
   try {
-    unlinkSync(path);
+    unlinkSync(pinPath);
   } catch (error) {
-    const wrapped = toNetnsError(error, `delete netns ${name}`, path);
+    const wrapped = toNetnsError(error, `remove the namespace pin ${pinPath}`, pinPath);
     if (wrapped.code !== 'ENOENT') throw wrapped;
   }
 }

@@ -9,6 +9,8 @@ import { parseResult, type Result } from '../spec/result.js';
 import { SUPPORTED_VERSIONS, compareVersions, isSupportedVersion, type CniVersion } from '../spec/version.js';
 import type { GcAttachment } from '../spec/config.js';
 import { execPlugin } from './exec.js';
+import { runPluginInProcess } from './in-process.js';
+import type { CniPlugin } from '../skel/plugin.js';
 import { findPlugin } from './find.js';
 
 /** A network configuration list (spec §1), with the version an engine selects for it. */
@@ -80,6 +82,11 @@ export interface ConflistRunOptions {
   readonly baseEnv?: CniEnvironment;
   readonly timeoutMs?: number;
   readonly stderr?: 'inherit' | ((text: string) => void);
+  /** Called (synchronously) just before each plugin of an ADD is exec'd (once found), with its index in the conflist:
+   * a caller that records progress can later DEL exactly the plugins that may have done something. */
+  readonly onAddStart?: (index: number) => void;
+  /** Plugin types run in this process (the same plugin function as their executable) instead of exec'd. */
+  readonly inProcess?: Readonly<Record<string, () => Promise<CniPlugin>>>;
 }
 
 export type ConflistCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC';
@@ -136,11 +143,19 @@ function attachmentEnv(request: ConflistRequest, options: ConflistRunOptions): C
 }
 
 async function runOne(conflist: Conflist, plugin: JsonObject, request: ConflistRequest, prevResult: JsonObject | undefined,
-  options: ConflistRunOptions): Promise<JsonObject | undefined> {
-  const pluginPath = findPlugin(String(plugin['type']), options.pluginDirs);
+  options: ConflistRunOptions, beforeExec?: () => void): Promise<JsonObject | undefined> {
+  const type = String(plugin['type']);
+  const stdin = JSON.stringify(deriveRequestConfig(conflist, plugin, request, prevResult));
+  const load = options.inProcess?.[type];
+  if (load !== undefined) {
+    const implementation = await load();
+    beforeExec?.();
+    return (await runPluginInProcess(implementation, { command: request.command, env: attachmentEnv(request, options), stdin, ...(options.stderr === undefined ? {} : { stderr: options.stderr }) })).output;
+  }
+  const pluginPath = findPlugin(type, options.pluginDirs);
+  beforeExec?.();
   const { output } = await execPlugin({
-    pluginPath, command: request.command, env: attachmentEnv(request, options),
-    stdin: JSON.stringify(deriveRequestConfig(conflist, plugin, request, prevResult)),
+    pluginPath, command: request.command, env: attachmentEnv(request, options), stdin,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.stderr === undefined ? {} : { stderr: options.stderr }),
   });
@@ -160,7 +175,9 @@ export async function execConflist(conflistInput: Conflist | string | JsonObject
   switch (request.command) {
     case 'ADD': {
       let previous: JsonObject | undefined;
-      for (const plugin of conflist.plugins) previous = await runOne(conflist, plugin, request, previous, options);
+      for (const [index, plugin] of conflist.plugins.entries()) {
+        previous = await runOne(conflist, plugin, request, previous, options, () => options.onAddStart?.(index));
+      }
       if (previous === undefined) throw new CniError(CniCode.DecodeFailure, `The last plugin of network ${conflist.name} printed no result for ADD`);
       return { raw: previous, result: parseResult(previous, 'result') };
     }

@@ -28,7 +28,8 @@ export interface ExecPluginOutput {
   readonly stdout: string;
 }
 
-interface RawOutcome {
+/** How a plugin call ended: its exit, what it printed, and whether it was killed for taking too long. */
+export interface RawOutcome {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
@@ -69,7 +70,7 @@ function isErrno(error: unknown, code: string): boolean {
 }
 
 /** The error a failed plugin reported on stdout, or one describing how it failed. */
-function failure(options: ExecPluginOptions, outcome: RawOutcome): CniError {
+function failure(options: Pick<ExecPluginOptions, 'pluginPath' | 'command' | 'timeoutMs'>, outcome: RawOutcome): CniError {
   const what = `${options.pluginPath} ${options.command}`;
   if (outcome.timedOut) return new CniError(CniCode.Internal, `${what} timed out after ${options.timeoutMs ?? pluginTimeoutMsDefault} ms`);
   try {
@@ -104,6 +105,11 @@ export async function execPlugin(options: ExecPluginOptions): Promise<ExecPlugin
       throw new CniError(CniCode.Internal, `Cannot run plugin ${options.pluginPath}: ${(error as Error).message}`);
     }
   }
+  return interpretOutcome(options, outcome);
+}
+
+/** A finished call's result as an engine reads it: the JSON result, or the plugin's CniError (else code 999). */
+export function interpretOutcome(options: Pick<ExecPluginOptions, 'pluginPath' | 'command' | 'timeoutMs'>, outcome: RawOutcome): ExecPluginOutput {
   if (outcome.code !== 0 || outcome.timedOut) throw failure(options, outcome);
   if (outcome.stdout.trim() === '') return { output: undefined, stdout: outcome.stdout };
   let value: unknown;

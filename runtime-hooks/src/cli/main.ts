@@ -1,24 +1,14 @@
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
+import { baseProgram, runProgram } from './program.js';
 
 /** Builds the `berth` command tree; each subsystem adds its subcommands in `commands/`. */
 export function buildProgram(): Command {
-  const program = new Command('berth')
-    .description('Berth: container networking, network policy and secrets for Linux')
-    .version('0.1.0')
-    .showHelpAfterError()
-    .exitOverride();
+  const program = baseProgram();
   registerCommands(program);
   return program;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  try {
-    await buildProgram().parseAsync([...argv], { from: 'user' });
-    return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
-    process.stderr.write(`berth: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  }
+  return runProgram(buildProgram(), argv);
 }

@@ -1,5 +1,8 @@
 import { request } from 'node:http';
-import { berthSocketDefault } from './options.js';
+
+/** berthd's local API socket unless BERTH_SOCKET says otherwise (here, not in options.ts, so that light callers such as
+ * the OCI hook do not load the daemon's dependencies). */
+export const berthSocketDefault = '/run/berth/berthd.sock';
 
 export class DaemonClientError extends Error {
   readonly code: string;
@@ -16,7 +19,7 @@ export function socketPathFrom(env: NodeJS.ProcessEnv, override?: string): strin
 }
 
 /** One JSON call to berthd over its unix socket; API errors become DaemonClientError with the API's code. */
-export function callDaemon(options: { socketPath: string; method: 'GET' | 'POST'; path: string; body?: unknown; timeoutMs: number }): Promise<unknown> {
+export function callDaemon(options: { socketPath: string; method: 'GET' | 'POST' | 'DELETE'; path: string; body?: unknown; timeoutMs: number }): Promise<unknown> {
   const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
   return new Promise((resolve, reject) => {
     const req = request({

@@ -1,10 +1,11 @@
 import { networkInterfaces, hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { berthSocketDefault } from './client.js';
 import { etcdClientPortDefault, etcdPeerPortDefault, etcdTimingTuned, joinPortDefault, parseAddressWithPort, type EtcdTiming } from '@berth/secrets';
 
 export const berthRootDefault = '/var/lib/berth';
-export const berthSocketDefault = '/run/berth/berthd.sock';
+export { berthSocketDefault };
 
 export interface DaemonOptions {
   readonly root: string;

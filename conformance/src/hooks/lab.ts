@@ -1,0 +1,213 @@
+/**
+ * A place to run containers with Berth's hooks: a test host netns (runtimes and plugins run in it through nsenter, so
+ * bridges and nft rules stay out of the root netns), temp BERTH_ROOT / BERTH_RUN_DIR / CNI config dir / runc root, a
+ * busybox rootfs, a fake berthd on its own socket, and `leftovers()`, which lists everything of a container that is
+ * still anywhere: runtime state, process, hook record, netns pin, mount, link, IPAM reservation, nft element, firewall
+ * endpoint, task, secrets directory.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { FirewallStore } from '@berth/firewall';
+import { MNT_DETACH, umount2 } from '@berth/netns-napi';
+import { berthOciHooks, buildSpec } from '@berth/runtime';
+import { makeBusyboxRootfs } from '../cni/podman.js';
+import { TestHost, type ExecResult, type TeardownRegistry } from '../harness/index.js';
+import { startFakeBerthd, type FakeBerthd } from './fake-berthd.js';
+
+export const runtimeBinDir = join(dirname(createRequire(import.meta.url).resolve('@berth/runtime')), '..', '..', 'bin');
+export const berthCli = join(runtimeBinDir, 'berth.js');
+const cleanPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface BundleOptions {
+  readonly args: readonly string[];
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly hostNetwork?: boolean;
+  /** Extra hook environment (BERTH_FAILPOINTS…). */
+  readonly hookEnv?: Readonly<Record<string, string>>;
+  /** Another rootfs than the lab's busybox one. */
+  readonly rootfs?: string;
+  /** Leave /run to the rootfs (no tmpfs there), as runc's own default spec does. */
+  readonly noRunTmpfs?: boolean;
+}
+
+export class HooksLab {
+  readonly host: TestHost;
+  readonly dir: string;
+  readonly rootfs: string;
+  readonly berthd: FakeBerthd;
+  /** BERTH_* for the hooks and the CLI. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly runcRoot: string;
+
+  constructor(host: TestHost, dir: string, rootfs: string, berthd: FakeBerthd) {
+    this.host = host;
+    this.dir = dir;
+    this.rootfs = rootfs;
+    this.berthd = berthd;
+    this.runcRoot = join(dir, 'runc');
+    this.env = {
+      BERTH_ROOT: join(dir, 'root'), BERTH_RUN_DIR: join(dir, 'run'), BERTH_SOCKET: berthd.socket,
+      BERTH_CNI_CONF_DIR: join(dir, 'net.d'), BERTH_LOG_LEVEL: 'info',
+      // berth run's runtime: runc (the runtime these suites compare against) unless BERTH_TEST_RUNTIME names another,
+      // e.g. runtime-hooks/bin/berth-runtime, so the same scenarios run on it.
+      BERTH_RUNTIME: process.env['BERTH_TEST_RUNTIME'] ?? 'runc',
+    };
+  }
+
+  get runDir(): string { return this.env['BERTH_RUN_DIR'] ?? ''; }
+
+  /** The runtimes and --root directories containers of this lab live in: runc's by hand, berth run's. */
+  runtimeRoots(): [string, string][] {
+    return [['runc', this.runcRoot], [this.env['BERTH_RUNTIME'] ?? 'runc', join(this.runDir, 'runtime')]];
+  }
+  get root(): string { return this.env['BERTH_ROOT'] ?? ''; }
+
+  /**
+   * A command in the test host netns with a clean environment (`env -i`, as an engine's daemon gives; it also keeps
+   * tap's process tracking, which re-adds NODE_OPTIONS to every spawn, out of the programs under test) plus the lab's
+   * BERTH_* settings.
+   */
+  exec(argv: readonly string[], extraEnv: Readonly<Record<string, string>> = {}, timeoutMs = 60_000): Promise<ExecResult> {
+    const env = Object.entries({ PATH: cleanPath, ...this.env, ...extraEnv }).map(([key, value]) => `${key}=${value}`);
+    return this.host.exec(['/usr/bin/env', '-i', ...env, ...argv], { timeoutMs });
+  }
+
+  /** `berth-hook STAGE` run by hand with `state` (the OCI state JSON) on stdin, as a runtime runs it. */
+  hook(stage: string, state: string): Promise<ExecResult> {
+    const env = Object.entries({ PATH: cleanPath, ...this.env }).map(([key, value]) => `${key}=${value}`);
+    return this.host.exec(['/usr/bin/env', '-i', ...env, join(runtimeBinDir, 'berth-hook'), stage], { input: state });
+  }
+
+  /** `berth ARGS` in the test host netns. */
+  berth(args: readonly string[], extraEnv: Readonly<Record<string, string>> = {}, timeoutMs = 60_000): Promise<ExecResult> {
+    return this.exec([process.execPath, berthCli, ...args], extraEnv, timeoutMs);
+  }
+
+  async createNetwork(name: string, subnet: string): Promise<void> {
+    const result = await this.berth(['network', 'create', name, '--subnet', subnet]);
+    if (result.code !== 0) throw new Error(`berth network create ${name}: ${result.stderr.trim()}`);
+  }
+
+  /** Writes a runc bundle (Berth's spec with the hooks) for `id`; returns its directory. */
+  bundle(id: string, options: BundleOptions): string {
+    const dir = join(this.dir, 'bundles', id);
+    mkdirSync(dir, { recursive: true });
+    const spec = buildSpec({
+      rootfs: options.rootfs ?? this.rootfs, args: options.args, env: [], hostname: id, terminal: false, hostNetwork: options.hostNetwork === true,
+      annotations: options.annotations ?? {}, hooks: berthOciHooks({ ...this.env, ...options.hookEnv }),
+    });
+    if (options.noRunTmpfs === true) spec['mounts'] = (spec['mounts'] as { destination: string }[]).filter((mount) => mount.destination !== '/run');
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
+    return dir;
+  }
+
+  runc(args: readonly string[], timeoutMs = 60_000): Promise<ExecResult> {
+    return this.exec(['runc', '--root', this.runcRoot, ...args], {}, timeoutMs);
+  }
+
+  /**
+   * `runc run -d`: the container keeps the stdio it is given, so it gets a file (never a pipe this process would wait
+   * on); resolves with runc's exit code and what it wrote.
+   */
+  async runcDetached(id: string, bundle: string): Promise<ExecResult> {
+    const log = join(this.dir, `${id}.runc.log`);
+    const fd = openSync(log, 'w');
+    try {
+      const child = spawn('nsenter', [`--net=${this.host.path}`, '--', '/usr/bin/env', '-i', `PATH=${cleanPath}`, 'runc', '--root', this.runcRoot, 'run', '-d', '--bundle', bundle, id], {
+        stdio: ['ignore', fd, fd],
+      });
+      const code = await new Promise<number>((resolve) => child.on('close', (status) => resolve(status ?? 128)));
+      return { code, stdout: '', stderr: readFileSync(log, 'utf8') };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Everything of container `id` still present, described; empty when it left nothing. */
+  async leftovers(id: string, network?: string): Promise<string[]> {
+    const found: string[] = [];
+    const state = await this.runc(['state', id]);
+    if (state.code === 0) found.push(`runc state: ${state.stdout.trim().slice(0, 120)}`);
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      let cmdline = '';
+      try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
+      if (cmdline.split('\0').includes(id) && !cmdline.includes('runc\0--root')) found.push(`process ${pid}: ${cmdline.replace(/\0/g, ' ').slice(0, 100)}`);
+    }
+    for (const file of [`hooks/${id}.json`, `hooks/${id}.lock`, `netns/${id}`, `secrets/${id}`]) {
+      if (existsSync(join(this.runDir, file))) found.push(`file ${file} in the run dir`);
+    }
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const point = line.split(' ')[4] ?? '';
+      if (point.startsWith(this.dir) && point.includes(id)) found.push(`mount ${point}`);
+    }
+    if (network !== undefined) {
+      const ipamDir = join(this.root, 'ipam', network);
+      for (const name of existsSync(ipamDir) ? readdirSync(ipamDir) : []) {
+        if (/[.:]/.test(name) && readFileSync(join(ipamDir, name), 'utf8').includes(id)) found.push(`IPAM reservation ${name}`);
+      }
+    }
+    const endpoints = new FirewallStore(this.root).read().endpoints.filter((endpoint) => endpoint.containerId === id);
+    for (const endpoint of endpoints) found.push(`firewall endpoint ${endpoint.namespace}/${endpoint.name}`);
+    const ruleset = await this.host.exec(['nft', 'list', 'ruleset']);
+    if (ruleset.stdout.includes(id)) found.push('nft rule or element tagged with the container id');
+    // berth-bridge's host end: `veth` + 11 hex digits of sha256("<id>/<ifName>").
+    const veth = `veth${createHash('sha256').update(`${id}/eth0`).digest('hex').slice(0, 11)}`;
+    if ((await this.host.exec(['ip', 'link', 'show', veth])).code === 0) found.push(`veth ${veth} in the host netns`);
+    if (this.berthd.tasks.has(id)) found.push('task registered with berthd');
+    return found;
+  }
+}
+
+/** `leftovers` for every container at once (for `berth run`, whose ids are random): anything of any container. */
+export async function anyLeftovers(lab: HooksLab, network: string): Promise<string[]> {
+  const found: string[] = [];
+  const list = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir) : []);
+  for (const sub of ['hooks', 'netns', 'secrets']) for (const name of list(join(lab.runDir, sub))) found.push(`file ${sub}/${name} in the run dir`);
+  for (const name of list(join(lab.root, 'containers'))) found.push(`container directory ${name}`);
+  for (const name of list(join(lab.root, 'ipam', network)).filter((entry) => /^[0-9a-f:.]+$/i.test(entry) && /[.:]/.test(entry))) found.push(`IPAM reservation ${name}`);
+  for (const endpoint of new FirewallStore(lab.root).read().endpoints) found.push(`firewall endpoint ${endpoint.containerId}`);
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const point = line.split(' ')[4] ?? '';
+    if (point.startsWith(`${lab.runDir}/`)) found.push(`mount ${point}`);
+  }
+  const veths = await lab.host.execChecked(['ip', '-o', 'link', 'show', 'type', 'veth']);
+  if (veths.trim() !== '') found.push(`veths in the host netns: ${veths.trim()}`);
+  for (const [runtime, root] of lab.runtimeRoots()) {
+    const listed = await lab.exec([runtime, '--root', root, 'list', '-q']);
+    if (listed.stdout.trim() !== '') found.push(`containers of ${runtime} in ${root}: ${listed.stdout.trim()}`);
+  }
+  for (const id of lab.berthd.tasks.keys()) found.push(`task ${id}`);
+  return found;
+}
+
+/** Creates a lab; teardown force-deletes runc containers, stops the fake berthd, unmounts and removes the temp dir. */
+export async function createHooksLab(registry: TeardownRegistry, prefix: string): Promise<HooksLab> {
+  const host = await TestHost.create(registry, prefix);
+  const dir = mkdtempSync(join(tmpdir(), 'bt-hooks-'));
+  for (const sub of ['root', 'run', 'net.d', 'runc']) mkdirSync(join(dir, sub), { recursive: true });
+  const rootfs = makeBusyboxRootfs(dir);
+  const berthd = await startFakeBerthd(join(dir, 'berthd.sock'), join(dir, 'run'));
+  const lab = new HooksLab(host, dir, rootfs, berthd);
+  registry.teardown(async () => {
+    // Containers left by a failed test, run by hand (the lab's runc root) or by berth run (its runtime root); then
+    // whatever their hooks still hold (berth-hook gc releases records whose process is gone).
+    for (const [runtime, root] of lab.runtimeRoots()) {
+      const listed = await lab.exec([runtime, '--root', root, 'list', '-q']);
+      for (const id of listed.stdout.split('\n').filter(Boolean)) await lab.exec([runtime, '--root', root, 'delete', '--force', id]);
+    }
+    await lab.exec([join(runtimeBinDir, 'berth-hook'), 'gc']);
+    await berthd.close();
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => line.split(' ')[4] ?? '')
+      .filter((point) => point.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
+    for (const point of mounts) {
+      try { umount2(point, MNT_DETACH); } catch { /* gone already */ }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return lab;
+}
+

@@ -1,0 +1,211 @@
+/**
+ * `berth run`: builds the bundle under $BERTH_ROOT/containers/<id>/ and runs it with the OCI runtime and Berth's
+ * hooks. In the foreground the container's output streams through and its exit status is ours (Ctrl-C and SIGTERM
+ * are forwarded: the runtime passes them to the container); detached, a monitor process runs it with its output in
+ * container.log and records the exit. Either way the container is finished (runtime delete, hooks released) when its
+ * process ends, and a container that fails to start leaves nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PortMapping } from '../hooks/annotations.js';
+import { findConflist } from '../hooks/network.js';
+import { berthHookPath, berthOciHooks, hookEnvFrom } from '../hooks/oci-hooks.js';
+import { hookPaths } from '../hooks/paths.js';
+import { collectLeftovers, finishContainer } from './finish.js';
+import type { SecretRequest } from './options.js';
+import { RuntimeCli, defaultRuntime } from './runtime.js';
+import { grantSecrets } from './secrets-grant.js';
+import { buildSpec } from './spec.js';
+import { ContainerStore, type ContainerMeta } from './store.js';
+
+export interface RunRequest {
+  readonly name?: string;
+  readonly network: string;
+  readonly publish: readonly PortMapping[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly service?: string;
+  readonly secrets: readonly SecretRequest[];
+  readonly env: readonly string[];
+  readonly detach: boolean;
+  readonly autoRemove: boolean;
+  readonly rootfs: string;
+  readonly command: readonly string[];
+  readonly runtime?: string;
+}
+
+/** docker's code for "the container could not be started" (as opposed to the container's own exit status). */
+export const startFailedExitCode = 125;
+const detachedStartWaitMsMax = 120_000;
+const cliPath = join(berthHookPath, '..', 'berth.js');
+
+/**
+ * Only the hook stages with work to do (each is a process start on the container's path): createRuntime and poststop
+ * for a CNI network or a service (task); createContainer for a service (its secrets). `--network none` without a
+ * service needs none: the runtime brings loopback up in the new netns (runc does, as berth-runtime must).
+ */
+function hooksFor(request: RunRequest, service: string | undefined, env: NodeJS.ProcessEnv) {
+  const all = berthOciHooks(hookEnvFrom(env));
+  const attach = service !== undefined || (request.network !== 'none' && request.network !== 'host');
+  return {
+    createRuntime: attach ? all.createRuntime : [], poststop: attach ? all.poststop : [],
+    createContainer: service !== undefined ? all.createContainer : [],
+  };
+}
+
+function annotationsOf(request: RunRequest, service: string | undefined): Record<string, string> {
+  const annotations: Record<string, string> = { 'berth.network': request.network };
+  if (request.publish.length > 0) annotations['berth.ports'] = JSON.stringify(request.publish);
+  if (Object.keys(request.labels).length > 0) annotations['berth.labels'] = JSON.stringify(request.labels);
+  if (service !== undefined) annotations['berth.service'] = service;
+  if (request.secrets.length > 0) annotations['berth.secrets'] = JSON.stringify(request.secrets.map((secret) => secret.name));
+  return annotations;
+}
+
+/** Checks everything that can be checked before creating anything; returns the new container's metadata. */
+async function prepare(request: RunRequest, env: NodeJS.ProcessEnv, store: ContainerStore): Promise<ContainerMeta> {
+  const paths = hookPaths(env);
+  const rootfs = resolve(request.rootfs);
+  if (!existsSync(rootfs) || !statSync(rootfs).isDirectory()) throw new Error(`Cannot run ${request.rootfs}: not a directory (expected a root filesystem)`);
+  if (request.network !== 'host' && request.network !== 'none') findConflist(paths.cniConfDir, request.network);
+  if (request.publish.length > 0 && (request.network === 'host' || request.network === 'none')) {
+    throw new Error(`Cannot publish ports with --network ${request.network}: ports are published from a CNI network`);
+  }
+  const id = randomBytes(32).toString('hex');
+  const name = request.name ?? `berth-${id.slice(0, 12)}`;
+  if (store.list().some((meta) => meta.name === name)) throw new Error(`Cannot use --name ${name}: a container has that name (berth rm ${name})`);
+  const service = request.service ?? (request.secrets.length > 0 ? name : undefined);
+  if (request.secrets.length > 0 && service !== undefined) await grantSecrets(paths.socket, service, request.secrets);
+  const runtime = request.runtime ?? defaultRuntime(env);
+  const meta: ContainerMeta = {
+    id, name, created: new Date().toISOString(), rootfs, command: request.command, network: request.network,
+    ports: request.publish, labels: request.labels, secrets: request.secrets.map((secret) => secret.name),
+    detached: request.detach, autoRemove: request.autoRemove, runtime, runtimeRoot: join(paths.runDir, 'runtime'), status: 'created',
+    ...(service === undefined ? {} : { service }),
+  };
+  store.writeBundle(id, buildSpec({
+    rootfs, args: request.command, env: request.env, hostname: name, terminal: false, hostNetwork: request.network === 'host',
+    annotations: annotationsOf(request, service), hooks: hooksFor(request, service, env),
+  }));
+  store.write(meta);
+  return meta;
+}
+
+/** A line the runtime (not the container) writes when it could not start the container. */
+const runtimeFailureLine = /^(time="[^"]*" level=error msg="\w[\w-]* (run|create|start) failed: |(runc|berth-runtime): )/;
+/** The runtime's own lines that berth run replaces with its one line: the failure, and a hook's failure on delete. */
+const runtimeLine = /^time="[^"]*" level=\w+ msg="(\w[\w-]* (run|create|start) failed: |error running hook #\d+: )|^(runc|berth-runtime): /;
+
+/** The runtime's failure line, reduced to the hook's own reason when a hook failed; undefined when it started. */
+export function startFailure(stderr: string): string | undefined {
+  const line = stderr.split('\n').find((text) => runtimeFailureLine.test(text));
+  if (line === undefined) return undefined;
+  // runc quotes the hook's stderr inside its own quoted msg: newlines and quotes arrive escaped once or twice.
+  const unescape = (text: string): string => text.replace(/\\+"/g, '"').replace(/(\\+n)+"?$/, '').replace(/"$/, '');
+  const hook = line.indexOf('berth-hook ');
+  if (hook >= 0) return unescape(line.slice(hook));
+  if (/signal: killed/.test(line)) return 'a hook was killed (see the hook log)';
+  return unescape(line.replace(/^.*msg="?/, ''));
+}
+
+async function runForeground(meta: ContainerMeta, env: NodeJS.ProcessEnv, store: ContainerStore): Promise<number> {
+  const runtime = new RuntimeCli(meta.runtime, meta.runtimeRoot);
+  store.update(meta.id, { status: 'running' });
+  const child = runtime.attached(['run', '--bundle', store.bundleDir(meta.id), meta.id], ['inherit', 'inherit', 'pipe']);
+  let stderr = '';
+  const forward = (signal: NodeJS.Signals) => (): void => child.kill(signal);
+  const onInt = forward('SIGINT');
+  const onTerm = forward('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  child.stderr?.on('data', (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    if (stderr.length < 65_536) stderr += text;
+    // The runtime's own failure line is replaced by one line of ours; the container's output passes as it is.
+    const passed = text.split('\n').filter((line) => !runtimeLine.test(line)).join('\n');
+    if (passed !== '') process.stderr.write(passed);
+  });
+  try {
+    const code = await child.done;
+    const failure = startFailure(stderr);
+    await finishContainer(meta, failure === undefined ? code : undefined, env, meta.autoRemove || failure !== undefined);
+    if (failure !== undefined) {
+      process.stderr.write(`berth: cannot start container ${meta.name}: ${failure}\n`);
+      return startFailedExitCode;
+    }
+    return code;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function runDetached(meta: ContainerMeta, env: NodeJS.ProcessEnv, store: ContainerStore): Promise<number> {
+  const log = openSync(store.logFile(meta.id), 'a', 0o600);
+  let monitorPid: number | undefined;
+  try {
+    const monitor = spawn(process.execPath, [cliPath, 'container-monitor', meta.id], { detached: true, stdio: ['ignore', log, log], env });
+    monitor.unref();
+    monitorPid = monitor.pid;
+  } finally {
+    closeSync(log);
+  }
+  if (monitorPid === undefined) throw new Error('Cannot start the container monitor');
+  store.update(meta.id, { monitorPid });
+  const runtime = new RuntimeCli(meta.runtime, meta.runtimeRoot);
+  const deadline = Date.now() + detachedStartWaitMsMax;
+  while (Date.now() < deadline) {
+    if ((await runtime.status(meta.id)) === 'running') {
+      process.stdout.write(`${meta.id}\n`);
+      return 0;
+    }
+    const current = store.read(meta.id);
+    if (current === undefined || current.status === 'exited' || !processAlive(monitorPid)) {
+      const failure = startFailure(existsSync(store.logFile(meta.id)) ? readFileSync(store.logFile(meta.id), 'utf8') : '');
+      if (failure === undefined && current?.status === 'exited') {
+        process.stdout.write(`${meta.id}\n`);
+        return 0;
+      }
+      process.stderr.write(`berth: cannot start container ${meta.name}: ${failure ?? 'the runtime exited (see berth logs)'}\n`);
+      if (current !== undefined) await finishContainer(current, undefined, env, true);
+      return startFailedExitCode;
+    }
+    await sleep(25);
+  }
+  process.stderr.write(`berth: container ${meta.name} is not running after ${detachedStartWaitMsMax} ms; see berth logs ${meta.name}\n`);
+  return startFailedExitCode;
+}
+
+export async function runContainer(request: RunRequest, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const store = new ContainerStore(hookPaths(env).root);
+  await collectLeftovers(env);
+  const meta = await prepare(request, env, store);
+  return request.detach ? runDetached(meta, env, store) : runForeground(meta, env, store);
+}
+
+/** `berth container-monitor ID` (spawned by `berth run -d`): runs the container, records its exit, finishes it. */
+export async function monitorContainer(id: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const store = new ContainerStore(hookPaths(env).root);
+  const meta = store.read(id);
+  if (meta === undefined) throw new Error(`No container ${id}`);
+  for (const signal of ['SIGINT', 'SIGHUP', 'SIGTERM'] as const) process.on(signal, () => undefined);
+  const runtime = new RuntimeCli(meta.runtime, meta.runtimeRoot);
+  store.update(id, { status: 'running' });
+  const code = await runtime.attached(['run', '--bundle', store.bundleDir(id), id], ['ignore', 'inherit', 'inherit']).done;
+  const current = store.read(id) ?? meta;
+  // A failed start is `berth run -d`'s to report (it reads the reason from the log) and to remove.
+  const failed = startFailure(existsSync(store.logFile(id)) ? readFileSync(store.logFile(id), 'utf8') : '') !== undefined;
+  await finishContainer(current, failed ? undefined : code, env, current.autoRemove && !failed);
+  return 0;
+}
