@@ -9,6 +9,8 @@ export interface NativeNetns {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
   tryFlockExclusive(fd: number): boolean;
+  peerCredentials(fd: number): { pid: number; uid: number; gid: number };
+  setDumpable(flag: boolean): void;
   constants: Readonly<Record<NativeConstantName, number>>;
 }
 
