@@ -16,7 +16,7 @@ export function socketPathFrom(env: NodeJS.ProcessEnv, override?: string): strin
 }
 
 /** One JSON call to berthd over its unix socket; API errors become DaemonClientError with the API's code. */
-export function callDaemon(options: { socketPath: string; method: 'GET' | 'POST'; path: string; body?: unknown; timeoutMs: number }): Promise<unknown> {
+export function callDaemon(options: { socketPath: string; method: 'GET' | 'POST' | 'DELETE'; path: string; body?: unknown; timeoutMs: number }): Promise<unknown> {
   const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
   return new Promise((resolve, reject) => {
     const req = request({

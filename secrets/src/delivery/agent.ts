@@ -15,7 +15,7 @@ import { mountSecretsTmpfs, secretsDirOf, unmountSecretsTmpfs } from './tmpfs.js
 const containerIdPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 export const pollWaitMs = 20_000;
 export const pollBackoffMsMax = 2_000;
-export const tasksPerHostMax = 1_024;
+export const tasksPerHostMax = 256;
 
 export interface TaskView {
   readonly containerId: string;

@@ -13,7 +13,7 @@ import { grantReaches, listGrants, listNodeTasks } from './tasks.js';
 
 /** A long poll is answered after at most this long even when nothing changed (the worker then asks again). */
 export const assignmentWaitMsMax = 25_000;
-export const assignmentTasksMax = 1_024;
+export const assignmentTasksMax = 256;
 
 /** One granted secret as a host's berthd materialises it. `value` is base64 plaintext: it only ever travels over mTLS. */
 export interface AssignedSecret {
