@@ -35,9 +35,15 @@ async function withValue<T>(value: unknown, use: (bytes: Uint8Array) => Promise<
 /** `berth secret …` and the cluster key commands: served by managers only (a worker answers NOT_MANAGER). */
 export function createSecretsRouter(runtime: SecretsRuntime): Hono {
   const app = new Hono();
-  const manager = (c: Context) => {
+  /** Key commands work on a locked manager (that is how it gets unlocked); secret commands need it unlocked. */
+  const keys = (c: Context) => {
     const parts = runtime.manager();
     return { ...parts, actor: localActor(c, parts.nodeId) };
+  };
+  const manager = (c: Context) => {
+    const parts = keys(c);
+    if (parts.keyring.state === 'locked') throw new SecretError(SecretErrorCode.Locked, 'This manager is locked (autolock): run `berth cluster unlock` with the unlock key');
+    return parts;
   };
 
   app.post('/v1/secrets', async (c) => {
@@ -81,7 +87,7 @@ export function createSecretsRouter(runtime: SecretsRuntime): Hono {
 
   app.get('/v1/cluster/audit', async (c) => c.json(await readAudit(manager(c).service.store)));
   app.get('/v1/cluster/keys', (c) => {
-    const { keyring } = manager(c);
+    const { keyring } = keys(c);
     return c.json({ state: keyring.state, autolock: keyring.autolock, kekId: keyring.record?.value.kekId, rotation: keyring.record?.value.rotation ?? null });
   });
   app.post('/v1/cluster/update', async (c) => {
@@ -93,7 +99,7 @@ export function createSecretsRouter(runtime: SecretsRuntime): Hono {
   app.post('/v1/cluster/unlock', async (c) => {
     const body = fields(await jsonBody(c), ['key']);
     if (typeof body['key'] !== 'string' || body['key'].length > 200) throw new SecretError(SecretErrorCode.UnlockKeyRejected, 'Invalid unlock key');
-    const { keyring, actor } = manager(c);
+    const { keyring, actor } = keys(c);
     await keyring.unlock(body['key'], actor);
     return c.json({ state: keyring.state });
   });
