@@ -1,1 +1,1 @@
-export {};
+export { callDaemon, DaemonClientError } from './daemon/client.js';
