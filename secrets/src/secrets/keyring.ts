@@ -94,6 +94,10 @@ export class Keyring {
     return run;
   }
 
+  /**
+   * Loads whatever keys the record needs first and only then makes it the current record, so a concurrent
+   * `current()` never sees a record whose KEK is not held yet.
+   */
   async #apply(record: Versioned<KeyringRecord> | undefined): Promise<void> {
     const { paths, logger } = this.#options;
     if (record === undefined) {
@@ -101,12 +105,13 @@ export class Keyring {
       this.#notify();
       return;
     }
-    this.#record = record;
     const value = record.value;
     if (!this.#keys.has(value.kekId)) await this.#followChain(value.kekId);
     const current = this.#keys.get(value.kekId);
+    if (current !== undefined && value.rotation !== undefined && !this.#keys.has(value.rotation.fromKekId)) await this.#loadPrevious(value.kekId, current);
+    if (this.#record !== undefined && this.#record.modRevision > record.modRevision) return;
+    this.#record = record;
     if (current !== undefined) {
-      if (value.rotation !== undefined && !this.#keys.has(value.rotation.fromKekId)) await this.#loadPrevious(value.kekId, current);
       for (const [kekId, key] of this.#keys) {
         if (kekId !== value.kekId && kekId !== value.rotation?.fromKekId) {
           zero(key);
@@ -115,13 +120,11 @@ export class Keyring {
       }
       zero(this.#unlockKey);
       this.#unlockKey = value.unlockKey === undefined ? undefined : open(current, 'unlock-key', [value.kekId], value.unlockKey);
-      if (value.autolock) await removeClusterKey(paths);
-      else await saveClusterKey(paths, { kekId: value.kekId, key: current });
-    } else if (value.autolock) {
-      await removeClusterKey(paths);
     }
-    logger.debug({ kekId: value.kekId, autolock: value.autolock, state: this.state }, 'keyring applied');
     this.#notify();
+    if (value.autolock) await removeClusterKey(paths);
+    else if (current !== undefined) await saveClusterKey(paths, { kekId: value.kekId, key: current });
+    logger.debug({ kekId: value.kekId, autolock: value.autolock, state: this.state }, 'keyring applied');
   }
 
   #notify(): void {
