@@ -4,6 +4,7 @@ import { hostsCollection } from '../cluster/keys.js';
 import type { WatchHandle } from '../store/kv-store.js';
 import type { Revision } from '../store/revision.js';
 import type { Store } from '../store/typed-store.js';
+import { classifyKey, ChangeFeed } from './change-feed.js';
 import { zero } from './crypto.js';
 import { SecretError, SecretErrorCode } from './errors.js';
 import type { Keyring } from './keyring.js';
@@ -51,6 +52,10 @@ export interface AssignmentsResponse {
 interface PlannedSecret { readonly grant: GrantRecord; readonly version: number; readonly committedAt: string }
 interface PlannedTask { readonly task: TaskRecord; readonly secrets: readonly PlannedSecret[]; readonly fingerprint: string }
 
+async function allGrants(store: Store): Promise<GrantRecord[]> {
+  return (await listGrants(store.kv)).map((entry) => entry.grant);
+}
+
 function fingerprintOf(secrets: readonly PlannedSecret[]): string {
   const facts = secrets.map(({ grant, version }) => [grant.secret, version, grant.target, grant.uid, grant.gid, grant.mode]);
   return createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 32);
@@ -81,8 +86,7 @@ export class Dispatcher {
   readonly #keyring: Keyring;
   readonly #logger: Logger;
   readonly #watches: WatchHandle[] = [];
-  readonly #waiters = new Set<() => void>();
-  #generation = 0;
+  readonly #feed = new ChangeFeed();
 
   constructor(options: { store: Store; service: SecretService; keyring: Keyring; logger: Logger }) {
     this.#store = options.store;
@@ -93,25 +97,25 @@ export class Dispatcher {
 
   async start(): Promise<void> {
     const { revision } = await this.#store.kv.get(secretMetaCollection.prefix);
-    const wake = (): void => {
-      this.#generation += 1;
-      for (const waiter of [...this.#waiters]) waiter();
-    };
     for (const prefix of [secretMetaCollection.prefix, grantCollection.prefix, tasksPrefix]) {
-      this.#watches.push(this.#store.kv.watch(prefix, { fromRevision: (revision + 1) as Revision, onEvents: wake, onResync: wake }));
+      this.#watches.push(this.#store.kv.watch(prefix, {
+        fromRevision: (revision + 1) as Revision,
+        onEvents: (events) => this.#feed.publish(events.map((event) => classifyKey(event.key))),
+        onResync: () => this.#feed.publish([{ kind: 'all' }]),
+      }));
     }
   }
 
   async close(): Promise<void> {
     for (const watch of this.#watches.splice(0)) await watch.close();
-    for (const waiter of [...this.#waiters]) waiter();
+    this.#feed.wakeAll();
   }
 
   async assignments(nodeId: string, request: AssignmentsRequest): Promise<AssignmentsResponse> {
     const deadline = Date.now() + request.waitMs;
     for (;;) {
       if (this.#keyring.state !== 'unlocked') throw new SecretError(SecretErrorCode.Locked, 'This manager is locked or holds no cluster key; ask another manager');
-      const generation = this.#generation;
+      const generation = this.#feed.generation;
       const { revision, tasks } = await this.#plan(nodeId);
       const known = new Set(tasks.map((planned) => planned.task.containerId));
       const unknown = request.containerIds.find((id) => !known.has(id));
@@ -119,21 +123,30 @@ export class Dispatcher {
       const wanted = new Set(request.containerIds);
       const changed = tasks.filter((planned) => wanted.has(planned.task.containerId) || request.have[planned.task.containerId] !== planned.fingerprint);
       if (changed.length > 0 || Date.now() >= deadline || this.#watches.length === 0) return { revision, tasks: await this.#materialise(changed) };
-      await this.#changeAfter(generation, deadline - Date.now());
+      const interest = {
+        nodeId,
+        services: new Set(tasks.map((planned) => planned.task.service)),
+        secrets: new Set(tasks.flatMap((planned) => planned.secrets.map((secret) => secret.grant.secret))),
+      };
+      await this.#feed.changeAfter(interest, generation, deadline - Date.now());
     }
   }
 
+  /** Reads only what the node's tasks need: its tasks, the grants, the metadata of secrets granted to them. */
   async #plan(nodeId: string): Promise<{ revision: number; tasks: PlannedTask[] }> {
-    const [{ revision, tasks }, grants, metas, host] = await Promise.all([
-      listNodeTasks(this.#store.kv, nodeId), listGrants(this.#store.kv), this.#store.list(secretMetaCollection), this.#store.get(hostsCollection, nodeId),
+    const [{ revision, tasks }, grants, host] = await Promise.all([
+      listNodeTasks(this.#store.kv, nodeId), allGrants(this.#store), this.#store.get(hostsCollection, nodeId),
     ]);
-    const current = new Map(metas.entries.map((entry) => [entry.id, entry.value]));
     const where = { nodeId, hostname: host?.value.hostname };
+    const reaching = (task: TaskRecord): GrantRecord[] => grants.filter((grant) => grantReaches(grant, task, where));
+    const names = [...new Set(tasks.flatMap((task) => reaching(task).map((grant) => grant.secret)))];
+    const metas = await Promise.all(names.map((name) => this.#store.get(secretMetaCollection, name)));
+    const current = new Map(metas.flatMap((meta) => (meta === undefined ? [] : [[meta.id, meta.value] as const])));
     return {
       revision,
       tasks: tasks.slice(0, assignmentTasksMax).map((task) => {
-        const secrets = grants.map((entry) => entry.grant)
-          .filter((grant) => grantReaches(grant, task, where) && current.has(grant.secret))
+        const secrets = reaching(task)
+          .filter((grant) => current.has(grant.secret))
           .sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0))
           .filter((grant, index, all) => index === 0 || all[index - 1]?.target !== grant.target)
           .map((grant) => {
@@ -159,18 +172,5 @@ export class Dispatcher {
     }
     if (out.length > 0) this.#logger.debug({ tasks: out.map((task) => task.containerId) }, 'assignments sent');
     return out;
-  }
-
-  #changeAfter(generation: number, waitMs: number): Promise<void> {
-    if (this.#generation !== generation) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, waitMs));
-      this.#waiters.add(done);
-    });
   }
 }
