@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from '@berth/cni';
 import {
   ClusterError, ClusterErrorCode, DeliveryAgent, DeliveryMetrics, DispatchClient, Dispatcher, Keyring, SecretError, SecretErrorCode,
@@ -152,11 +153,14 @@ export class SecretsRuntime {
   }
 }
 
-/** Managers' join endpoints, this host first when it is one (no network hop for its own containers). */
+/**
+ * Managers' join endpoints: this host first when it is one (no network hop for its own containers); otherwise
+ * rotated by a digest of this host's node id, so hosts spread their long polls over the managers.
+ */
 async function managerAddresses(active: ActiveCluster): Promise<ManagerAddress[]> {
   const { entries } = await active.store.list(hostsCollection);
-  return entries.map((entry) => entry.value)
-    .filter((host) => host.role === 'manager' && host.addresses[0] !== undefined)
-    .sort((a, b) => Number(b.nodeId === active.state.nodeId) - Number(a.nodeId === active.state.nodeId))
-    .map((host) => ({ address: host.addresses[0] ?? '', port: host.joinPort }));
+  const managers = entries.map((entry) => entry.value).filter((host) => host.role === 'manager' && host.addresses[0] !== undefined);
+  const self = managers.findIndex((host) => host.nodeId === active.state.nodeId);
+  const start = self >= 0 ? self : createHash('sha256').update(active.state.nodeId).digest().readUInt32BE(0) % Math.max(1, managers.length);
+  return [...managers.slice(start), ...managers.slice(0, start)].map((host) => ({ address: host.addresses[0] ?? '', port: host.joinPort }));
 }

@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@berth/cni';
 import type { Store } from '../store/typed-store.js';
@@ -9,7 +11,7 @@ import { listNodeTasks } from '../secrets/tasks.js';
 import { writeAtomically } from './atomic-writer-fs.js';
 import type { ProjectedFile } from './atomic-writer.js';
 import { DeliveryMetrics } from './metrics.js';
-import { mountSecretsTmpfs, secretsDirOf, unmountSecretsTmpfs } from './tmpfs.js';
+import { mountSecretsTmpfs, secretsDirOf, secretsRoot, unmountSecretsTmpfs } from './tmpfs.js';
 
 /** OCI container ids as runc accepts them, bounded to what a store key segment allows. */
 const containerIdPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
@@ -84,9 +86,16 @@ export class DeliveryAgent {
 
   get metrics(): DeliveryMetrics { return this.#options.metrics; }
 
-  /** Picks up the tasks this host registered before a restart (their tmpfs stays mounted), then starts polling. */
+  /**
+   * Picks up the tasks this host registered before a restart (their tmpfs stays mounted), removes secrets dirs no
+   * task owns (a registration cut short by a crash), then starts polling.
+   */
   async start(): Promise<void> {
     const { tasks } = await listNodeTasks(this.#options.store.kv, this.#options.nodeId);
+    const owned = new Set(tasks.map((task) => task.containerId));
+    for (const name of await readdir(secretsRoot(this.#options.runDir)).catch(() => [])) {
+      if (!owned.has(name)) await unmountSecretsTmpfs(join(secretsRoot(this.#options.runDir), name));
+    }
     for (const task of tasks) {
       const secretsDir = secretsDirOf(this.#options.runDir, task.containerId);
       await mountSecretsTmpfs(secretsDir, this.#options.tmpfsBytes);

@@ -114,7 +114,6 @@ export class Dispatcher {
   async assignments(nodeId: string, request: AssignmentsRequest): Promise<AssignmentsResponse> {
     const deadline = Date.now() + request.waitMs;
     for (;;) {
-      if (this.#keyring.state !== 'unlocked') throw new SecretError(SecretErrorCode.Locked, 'This manager is locked or holds no cluster key; ask another manager');
       const generation = this.#feed.generation;
       const { revision, tasks } = await this.#plan(nodeId);
       const known = new Set(tasks.map((planned) => planned.task.containerId));
@@ -161,6 +160,8 @@ export class Dispatcher {
 
   async #materialise(tasks: readonly PlannedTask[]): Promise<TaskAssignment[]> {
     const out: TaskAssignment[] = [];
+    const needsKey = tasks.some((planned) => planned.secrets.length > 0);
+    if (needsKey && this.#keyring.state !== 'unlocked') throw new SecretError(SecretErrorCode.Locked, 'This manager is locked or holds no cluster key; ask another manager');
     for (const planned of tasks) {
       const secrets: AssignedSecret[] = [];
       for (const { grant, version, committedAt } of planned.secrets) {
