@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@berth/cni';
 import {
   ClusterError, ClusterErrorCode, DeliveryAgent, DeliveryMetrics, DispatchClient, Dispatcher, Keyring, SecretError, SecretErrorCode,
@@ -6,6 +7,9 @@ import {
   type ActiveCluster, type ClusterNode, type ManagerAddress,
 } from '@berth/secrets';
 import type { Sample } from './metrics.js';
+
+/** Back-off ceiling between start attempts while the store is unreachable. */
+export const startRetryBackoffMsMax = 5_000;
 
 interface ManagerParts {
   readonly keyring: Keyring;
@@ -28,6 +32,8 @@ export class SecretsRuntime {
   #agent: DeliveryAgent | undefined;
   #client: DispatchClient | undefined;
   #nodeId: string | undefined;
+  /** The node the runtime should serve; a start attempt for an older target gives up. */
+  #target: string | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(node: ClusterNode, options: { runDir: string; logger: Logger }) {
@@ -38,52 +44,97 @@ export class SecretsRuntime {
 
   get runDir(): string { return this.#runDir; }
 
-  sync(): Promise<void> {
-    const run = this.#queue.then(async () => {
-      const active = this.#node.active;
-      if (active?.state.nodeId === this.#nodeId) return;
-      await this.#stop({ dropTasks: active === undefined });
-      if (active !== undefined) await this.#start(active);
-    });
+  /**
+   * Follows membership. The first start is awaited (so `init` and `join` answer with secrets ready); when the store
+   * is not reachable yet (a manager waiting for quorum at boot) it is retried in the background while berthd serves
+   * everything else: secrets never keep a host's etcd member from starting.
+   */
+  async sync(): Promise<void> {
+    const active = this.#node.active;
+    const target = active?.state.nodeId;
+    if (target === this.#target) return;
+    this.#target = target;
+    await this.#serial(() => this.#stop({ dropTasks: active === undefined }));
+    if (active === undefined || target === undefined) return;
+    if (!(await this.#tryStart(active, target, 1))) void this.#retryStart(active, target);
+  }
+
+  async #retryStart(active: ActiveCluster, target: string): Promise<void> {
+    for (let attempt = 2; this.#target === target && this.#nodeId !== target; attempt += 1) {
+      await sleep(Math.min(startRetryBackoffMsMax, 250 * attempt));
+      await this.#tryStart(active, target, attempt);
+    }
+  }
+
+  async #tryStart(active: ActiveCluster, target: string, attempt: number): Promise<boolean> {
+    try {
+      await this.#serial(async () => {
+        if (this.#target === target && this.#nodeId !== target) await this.#start(active);
+      });
+      return true;
+    } catch (error) {
+      this.#logger.warn({ err: error instanceof Error ? error.message : String(error), attempt }, 'secrets: cannot start yet; retrying');
+      return false;
+    }
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work);
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
+  /** Starts every part or none: a failure closes what was opened. */
   async #start(active: ActiveCluster): Promise<void> {
     await loadSodium();
     const { store, state } = active;
-    if (state.role === 'manager') {
-      const keyring = await Keyring.open({
-        store, paths: this.#node.paths, nodeId: state.nodeId, seed: this.#node.clusterKey?.key, logger: this.#logger,
-        onCurrentKey: (key, autolock) => { this.#node.clusterKey = key === undefined ? undefined : { key: { kekId: key.kekId, key: new Uint8Array(key.key) }, autolock }; },
-      });
-      const service = new SecretService({ store, keyring });
-      const dispatcher = new Dispatcher({ store, service, keyring, logger: this.#logger });
-      await dispatcher.start();
-      this.#manager = { keyring, service, dispatcher };
-      if (keyring.record?.value.rotation !== undefined && keyring.state === 'unlocked') {
-        rotateClusterKey({ store, keyring, actor: { node: state.nodeId, uid: undefined } }).then(
-          (result) => this.#logger.info({ kekId: result.kekId, rewrapped: result.rewrapped }, 'resumed an unfinished cluster key rotation'),
-          (error: unknown) => this.#logger.warn({ err: String(error) }, 'cannot resume the cluster key rotation yet'),
-        );
-      }
-      this.#logger.info({ keyring: keyring.state }, 'secrets: manager side ready');
-    }
+    const manager = state.role === 'manager' ? await this.#startManager(active) : undefined;
     const client = new DispatchClient({ tls: active.tls, managers: () => managerAddresses(active) });
     const agent = new DeliveryAgent({
       store, nodeId: state.nodeId, runDir: this.#runDir, logger: this.#logger, metrics: this.deliveryMetrics,
       fetchAssignments: (request, signal) => client.assignments(request, signal),
     });
-    await agent.start();
+    try {
+      await agent.start();
+    } catch (error) {
+      client.close();
+      await manager?.dispatcher.close();
+      await manager?.keyring.close();
+      throw error;
+    }
+    this.#manager = manager;
     this.#client = client;
     this.#agent = agent;
     this.#nodeId = state.nodeId;
   }
 
+  async #startManager(active: ActiveCluster): Promise<ManagerParts> {
+    const { store, state } = active;
+    const keyring = await Keyring.open({
+      store, paths: this.#node.paths, nodeId: state.nodeId, seed: this.#node.clusterKey?.key, logger: this.#logger,
+      onCurrentKey: (key, autolock) => { this.#node.clusterKey = key === undefined ? undefined : { key: { kekId: key.kekId, key: new Uint8Array(key.key) }, autolock }; },
+    });
+    const service = new SecretService({ store, keyring });
+    const dispatcher = new Dispatcher({ store, service, keyring, logger: this.#logger });
+    try {
+      await dispatcher.start();
+    } catch (error) {
+      await keyring.close();
+      throw error;
+    }
+    if (keyring.record?.value.rotation !== undefined && keyring.state === 'unlocked') {
+      rotateClusterKey({ store, keyring, actor: { node: state.nodeId, uid: undefined } }).then(
+        (result) => this.#logger.info({ kekId: result.kekId, rewrapped: result.rewrapped }, 'resumed an unfinished cluster key rotation'),
+        (error: unknown) => this.#logger.warn({ err: String(error) }, 'cannot resume the cluster key rotation yet'),
+      );
+    }
+    this.#logger.info({ keyring: keyring.state }, 'secrets: manager side ready');
+    return { keyring, service, dispatcher };
+  }
+
   stop(): Promise<void> {
-    const run = this.#queue.then(() => this.#stop({ dropTasks: false }));
-    this.#queue = run.catch(() => undefined);
-    return run;
+    this.#target = undefined;
+    return this.#serial(() => this.#stop({ dropTasks: false }));
   }
 
   async #stop(options: { dropTasks: boolean }): Promise<void> {
