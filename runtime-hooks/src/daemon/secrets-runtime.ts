@@ -156,9 +156,10 @@ export class SecretsRuntime {
   }
 
   agent(): DeliveryAgent {
-    if (this.#node.active === undefined || this.#agent === undefined) {
+    if (this.#node.active === undefined) {
       throw new SecretError(SecretErrorCode.NotInCluster, 'This host is not in a cluster: containers run without secrets (run `berth cluster init` or `join`)');
     }
+    if (this.#agent === undefined) throw new SecretError(SecretErrorCode.DeliveryFailed, 'The secrets service is still starting (the cluster store is not reachable yet); try again');
     return this.#agent;
   }
 
