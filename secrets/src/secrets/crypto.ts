@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { SecretError, SecretErrorCode } from './errors.js';
 import { sodiumLoaded } from './sodium.js';
 
@@ -14,8 +14,16 @@ export interface ClusterKey {
   readonly key: Uint8Array;
 }
 
+/**
+ * Random bytes from the kernel's CSPRNG in one call. (libsodium.js' randombytes_buf asks Node for 4 bytes per
+ * call from WebAssembly: ~30 calls and ~0.8 ms per sealed version, measured.)
+ */
+function random(length: number): Uint8Array {
+  return randomFillSync(new Uint8Array(length));
+}
+
 export function newKey(): Uint8Array {
-  return sodiumLoaded().randombytes_buf(keyBytes);
+  return random(keyBytes);
 }
 
 export function newClusterKey(): ClusterKey {
@@ -33,10 +41,9 @@ function associated(purpose: string, ...parts: readonly (string | number)[]): Ui
 
 export function seal(key: Uint8Array, purpose: string, parts: readonly (string | number)[], plaintext: Uint8Array): string {
   const sodium = sodiumLoaded();
-  const nonce = sodium.randombytes_buf(sodium.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  const nonce = random(sodium.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
   const ciphertext = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, associated(purpose, ...parts), null, nonce, key);
-  const out = Buffer.concat([nonce, ciphertext]).toString('base64');
-  return out;
+  return Buffer.concat([nonce, ciphertext]).toString('base64');
 }
 
 /** The plaintext, or undefined when the key is wrong or the blob was altered or moved. */

@@ -9,7 +9,6 @@ export interface Sodium {
   crypto_aead_xchacha20poly1305_ietf_encrypt(message: Uint8Array, additionalData: Uint8Array, secretNonce: null, publicNonce: Uint8Array, key: Uint8Array): Uint8Array;
   crypto_aead_xchacha20poly1305_ietf_decrypt(secretNonce: null, ciphertext: Uint8Array, additionalData: Uint8Array, publicNonce: Uint8Array, key: Uint8Array): Uint8Array;
   crypto_generichash(length: number, message: Uint8Array, key?: Uint8Array | null): Uint8Array;
-  randombytes_buf(length: number): Uint8Array;
   memzero(bytes: Uint8Array): void;
 }
 
