@@ -42,16 +42,6 @@ async function api<T>(host: BerthdHost, method: 'GET' | 'POST' | 'DELETE', path:
   return answer as T;
 }
 
-async function apiError(host: BerthdHost, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ code: string; message: string }> {
-  try {
-    await host.api(method, path, body);
-  } catch (error) {
-    captured.set(`${host.host.name}: ${method} ${path} error #${captured.size}`, String((error as Error).message));
-    return error as { code: string; message: string };
-  }
-  throw new Error(`${method} ${path} succeeded`);
-}
-
 const fileOf = (host: BerthdHost, containerId: string, name: string): string => join(host.runDir, 'secrets', containerId, name);
 const readOr = (path: string): Promise<string | undefined> => readFile(path, 'utf8').catch(() => undefined);
 

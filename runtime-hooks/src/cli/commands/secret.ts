@@ -9,11 +9,6 @@ import { common, formatTable, print, requestTimeoutMs, withCommonOptions } from 
 import { withSecretInput } from './secret-input.js';
 
 interface Summary { name: string; labels: Record<string, string>; current: number; latest: number; versions: number; updatedAt: string }
-interface Details extends Summary {
-  createdAt: string;
-  versions: never;
-  grants: Array<{ service: string; target: string; uid: number; gid: number; mode: number; nodes: string[] }>;
-}
 interface AuditEntry { at: string; node: string; uid?: number; action: string; secret?: string; version?: number; service?: string; detail?: string }
 
 function collect(value: string, previous: string[]): string[] {
@@ -35,13 +30,25 @@ export function formatAudit(entries: readonly AuditEntry[]): string {
   ]));
 }
 
+type Options = { output?: string; socket?: string };
+
+async function call(options: Options, method: 'GET' | 'POST' | 'DELETE', target: string, body?: unknown): Promise<{ json: boolean; result: unknown }> {
+  const o = common(options);
+  return { json: o.output === 'json', result: await callDaemon({ socketPath: o.socketPath, method, path: target, body, timeoutMs: requestTimeoutMs }) };
+}
+
+function show(json: boolean, result: unknown, human: () => string): void {
+  print(json ? JSON.stringify(result, null, 2) : human());
+}
+
 export function registerSecretCommands(program: Command): void {
   const secret = program.command('secret').description('encrypted, versioned secrets for services: create, rotate, grant, revoke (on a manager)');
-  const call = async (options: { output?: string; socket?: string }, method: 'GET' | 'POST' | 'DELETE', target: string, body?: unknown): Promise<{ json: boolean; result: unknown }> => {
-    const o = common(options);
-    return { json: o.output === 'json', result: await callDaemon({ socketPath: o.socketPath, method, path: target, body, timeoutMs: requestTimeoutMs }) };
-  };
-  const show = (json: boolean, result: unknown, human: () => string): void => print(json ? JSON.stringify(result, null, 2) : human());
+  registerValueCommands(secret);
+  registerAccessCommands(secret);
+}
+
+/** create, ls, inspect, rm, rotate, rollback: the secret and its versions. */
+function registerValueCommands(secret: Command): void {
 
   withCommonOptions(secret.command('create').description('create a secret from FILE or - (stdin), at most 500 KiB')
     .argument('<name>', 'secret name: 1-64 of [a-zA-Z0-9_.-]').argument('<file>', 'file with the value, or - for stdin')
@@ -89,6 +96,10 @@ export function registerSecretCommands(program: Command): void {
       show(json, result, () => `Secret ${name} rolled back from version ${r.from} to ${r.version}.`);
     });
 
+}
+
+/** grant, revoke, history: who gets the secret, and who changed it. */
+function registerAccessCommands(secret: Command): void {
   withCommonOptions(secret.command('grant').description('give a service\'s containers the secret as a file in /run/secrets')
     .argument('<name>').argument('<service>')
     .option('--target <file>', 'file name in the container (default: the secret name)')

@@ -36,11 +36,11 @@ async function withValue<T>(value: unknown, use: (bytes: Uint8Array) => Promise<
 export function createSecretsRouter(runtime: SecretsRuntime): Hono {
   const app = new Hono();
   /** Key commands work on a locked manager (that is how it gets unlocked); secret commands need it unlocked. */
-  const keys = (c: Context) => {
+  const keys: Parts = (c) => {
     const parts = runtime.manager();
     return { ...parts, actor: localActor(c, parts.nodeId) };
   };
-  const manager = (c: Context) => {
+  const manager: Parts = (c) => {
     const parts = keys(c);
     if (parts.keyring.state === 'locked') throw new SecretError(SecretErrorCode.Locked, 'This manager is locked (autolock): run `berth cluster unlock` with the unlock key');
     return parts;
@@ -84,7 +84,15 @@ export function createSecretsRouter(runtime: SecretsRuntime): Hono {
     return c.json({ name: c.req.param('name'), service: c.req.param('service'), revoked: true });
   });
   app.get('/v1/secrets/:name/history', async (c) => c.json(await manager(c).service.history(c.req.param('name'))));
+  app.route('/', createClusterKeyRouter(keys, manager));
+  return app;
+}
 
+type Parts = (c: Context) => ReturnType<SecretsRuntime['manager']> & { actor: ReturnType<typeof localActor> };
+
+/** `berth cluster audit|keys|update|unlock|unlock-key|rotate-key`: `keys` works on a locked manager, `manager` does not. */
+function createClusterKeyRouter(keys: Parts, manager: Parts): Hono {
+  const app = new Hono();
   app.get('/v1/cluster/audit', async (c) => c.json(await readAudit(manager(c).service.store)));
   app.get('/v1/cluster/keys', (c) => {
     const { keyring } = keys(c);
