@@ -202,9 +202,14 @@ t.test('one host: bad input gets a clear error and stores nothing; another uid c
   const unlocked = await host.cli(['cluster', 'unlock'], `${unlockKey}\n`);
   t.equal(unlocked.code, 0, unlocked.stderr);
   t.match(await host.api('GET', '/v1/secrets'), [{ name: 'keep' }], 'serves again once unlocked');
+  const largest = Buffer.alloc(500 * 1024, 0x5a);
+  largest.write(keep.slice(0, 32));
+  await host.api('POST', '/v1/secrets', { name: 'largest', value: largest.toString('base64') });
+  await host.api('POST', '/v1/secrets/largest/grants', { service: 'web' });
   const registered = await host.api('POST', '/v1/tasks', { containerId: 'c9', service: 'web', labels: {} }) as TaskAnswer;
   t.equal(await readFile(join(registered.secretsDir, 'keep'), 'utf8'), keep);
+  t.ok((await readFile(join(registered.secretsDir, 'largest'))).equals(largest), 'a secret of exactly 500 KiB goes all the way');
   await host.api('DELETE', '/v1/tasks/c9');
   const audit = await host.api('GET', '/v1/cluster/audit') as Array<{ action: string }>;
-  t.match(audit.map((entry) => entry.action), ['create', 'grant', 'autolock', 'unlock-refused', 'unlock'], 'key events are audited');
+  t.match(audit.map((entry) => entry.action), ['create', 'grant', 'autolock', 'unlock-refused', 'unlock', 'create', 'grant'], 'key events are audited');
 });
