@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@berth/cni';
@@ -40,7 +40,6 @@ export async function makeCluster(t: { teardown(fn: () => unknown): void }): Pro
     store, kv,
     async manager(name, seedFrom) {
       const paths = nodePaths(join(base, name));
-      const { mkdir } = await import('node:fs/promises');
       await mkdir(paths.clusterDir, { recursive: true });
       if (created === 0) await saveClusterKey(paths, first);
       created += 1;

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { clusterKeyFile } from '../../src/secrets/cluster-key-file.js';
 import { rotateClusterKey } from '../../src/secrets/key-rotation.js';
 import { secretBytesMax } from '../../src/secrets/names.js';
-import { versionKeyCollection, versionValueCollection } from '../../src/secrets/schema.js';
+import { readAudit } from '../../src/secrets/audit.js';
+import { keyringCollection, keyringId, tasksCollection, versionKeyCollection, versionValueCollection } from '../../src/secrets/schema.js';
 import { makeCluster } from './helpers.js';
 
 const text = (value: string): Uint8Array => new Uint8Array(Buffer.from(value));
@@ -83,7 +84,6 @@ t.test('rm is refused while a running container of a granted service gets the se
   const { service, actor } = await cluster.manager('m1');
   await service.create({ name: 'api-key', value: text('k'), actor });
   await service.grant({ name: 'api-key', service: 'web', actor });
-  const { tasksCollection } = await import('../../src/secrets/schema.js');
   await cluster.store.put(tasksCollection('n1'), 'c1', { containerId: 'c1', service: 'web', labels: {}, nodeId: 'n1', registeredAt: new Date().toISOString() });
   await t.rejects(service.remove({ name: 'api-key', force: false, actor }), { code: 'SECRET_IN_USE', message: /1 running container\(s\) of service web.*--force/ });
   t.ok(await service.inspect('api-key'), 'still there');
@@ -111,7 +111,6 @@ t.test('rotate-key re-wraps every data key in batches, while rotations go on; a 
   t.equal(file.kekId, result.kekId, 'the other manager followed the rotation on disk');
 
   // a crash after the first batch: the rotation record stays; the next run resumes it
-  const { keyringCollection, keyringId } = await import('../../src/secrets/schema.js');
   const begun = await m1.keyring.beginRotation(m1.actor);
   const stale = (await cluster.store.list(versionKeyCollection)).entries.filter((entry) => entry.value.kekId !== begun.to.kekId);
   t.ok(stale.length > 0, 'data keys under the old KEK after the crash');
@@ -152,7 +151,7 @@ t.test('autolock: the KEK leaves the disk; a restarted manager is locked until u
   await t.rejects(again.keyring.unlock(unlockKey ?? '', again.actor), { code: 'UNLOCK_KEY_REJECTED' }, 'the old unlock key stops working');
   await again.keyring.unlock(rotatedUnlock, again.actor);
   t.equal(Buffer.from(await again.service.reveal('pw', 1)).toString(), 'locked-value');
-  const actions: string[] = (await (await import('../../src/secrets/audit.js')).readAudit(cluster.store)).map((entry) => entry.action);
+  const actions: string[] = (await readAudit(cluster.store)).map((entry) => entry.action);
   for (const action of ['create', 'autolock', 'unlock', 'key-rotate', 'key-rotate-done', 'unlock-key-rotate']) t.ok(actions.includes(action), `audited: ${action}`);
   t.ok(actions.filter((action) => action === 'unlock-refused').length >= 2, 'refused unlocks are audited');
 
