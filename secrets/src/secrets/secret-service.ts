@@ -176,7 +176,9 @@ export class SecretService {
     if (grants.length === 0) return;
     const [tasks, hosts] = await Promise.all([listAllTasks(this.store.kv), this.store.list(hostsCollection)]);
     const hostnames = new Map(hosts.entries.map((entry) => [entry.id, entry.value.hostname]));
-    const users = tasks.filter((task) => grants.some((grant) => grantReaches(grant, task, { nodeId: task.nodeId, hostname: hostnames.get(task.nodeId) })));
+    // Tasks left behind by a host that has since left the cluster run nowhere: they do not hold the secret.
+    const users = tasks.filter((task) => hostnames.has(task.nodeId)
+      && grants.some((grant) => grantReaches(grant, task, { nodeId: task.nodeId, hostname: hostnames.get(task.nodeId) })));
     if (users.length > 0) {
       const services = [...new Set(users.map((task) => task.service))].join(', ');
       throw new SecretError(SecretErrorCode.InUse, `Secret ${name} is in use by ${users.length} running container(s) of service ${services}; revoke it first or use --force`);
