@@ -11,7 +11,7 @@ import { listNodeTasks } from '../secrets/tasks.js';
 import { writeAtomically } from './atomic-writer-fs.js';
 import type { ProjectedFile } from './atomic-writer.js';
 import { DeliveryMetrics } from './metrics.js';
-import { mountSecretsTmpfs, secretsDirOf, secretsRoot, unmountSecretsTmpfs } from './tmpfs.js';
+import { isMountPoint, mountSecretsTmpfs, secretsDirOf, secretsRoot, unmountSecretsTmpfs } from './tmpfs.js';
 
 /** OCI container ids as runc accepts them, bounded to what a store key segment allows. */
 const containerIdPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
@@ -87,19 +87,25 @@ export class DeliveryAgent {
   get metrics(): DeliveryMetrics { return this.#options.metrics; }
 
   /**
-   * Picks up the tasks this host registered before a restart (their tmpfs stays mounted), removes secrets dirs no
-   * task owns (a registration cut short by a crash), then starts polling.
+   * Reconciles after a restart: a task whose tmpfs is still mounted is a container still running (mounts outlive
+   * berthd) and is picked up again; a task without one (deregistered while the store was unreachable, or the host
+   * rebooted) is dropped from the store, never resurrected; a secrets dir no task owns (a registration cut short by
+   * a crash) is removed. Then polling starts.
    */
   async start(): Promise<void> {
-    const { tasks } = await listNodeTasks(this.#options.store.kv, this.#options.nodeId);
+    const { store, nodeId, runDir, logger } = this.#options;
+    const { tasks } = await listNodeTasks(store.kv, nodeId);
     const owned = new Set(tasks.map((task) => task.containerId));
-    for (const name of await readdir(secretsRoot(this.#options.runDir)).catch(() => [])) {
-      if (!owned.has(name)) await unmountSecretsTmpfs(join(secretsRoot(this.#options.runDir), name));
+    for (const name of await readdir(secretsRoot(runDir)).catch(() => [])) {
+      if (!owned.has(name)) await unmountSecretsTmpfs(join(secretsRoot(runDir), name));
     }
     for (const task of tasks) {
-      const secretsDir = secretsDirOf(this.#options.runDir, task.containerId);
-      await mountSecretsTmpfs(secretsDir, this.#options.tmpfsBytes);
-      this.#tasks.set(task.containerId, { ...this.#view(task), fingerprint: '', appliedRevision: 0, versions: new Map(), queue: Promise.resolve() });
+      if (await isMountPoint(secretsDirOf(runDir, task.containerId))) {
+        this.#tasks.set(task.containerId, { ...this.#view(task), fingerprint: '', appliedRevision: 0, versions: new Map(), queue: Promise.resolve() });
+      } else {
+        logger.info({ containerId: task.containerId }, 'dropping a task whose secrets tmpfs is gone');
+        await store.delete(tasksCollection(nodeId), task.containerId).catch(() => undefined);
+      }
     }
     this.#loop = this.#pollLoop();
   }
@@ -141,7 +147,10 @@ export class DeliveryAgent {
     }
   }
 
-  /** `DELETE /v1/tasks/<id>`: the record goes, the tmpfs is emptied and unmounted; idempotent. */
+  /**
+   * `DELETE /v1/tasks/<id>`: the tmpfs is emptied and unmounted first (the plaintext goes even when the store is
+   * unreachable), then the record; idempotent.
+   */
   async deregister(containerId: string): Promise<void> {
     assertContainerId(containerId);
     const state = this.#tasks.get(containerId);
