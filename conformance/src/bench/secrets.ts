@@ -33,6 +33,8 @@ export interface SecretsBenchReport {
   readonly options: SecretsBenchOptions;
   readonly rows: ReadonlyArray<{ clients: number; create: Rate; rotate: Rate; raw: Rate }>;
   readonly delivery: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly samples: number };
+  /** One local API round trip that touches no store (`GET /healthz`), one client: the part of every call that is not secrets. */
+  readonly apiBaseline: Rate;
 }
 
 function percentile(sorted: readonly number[], fraction: number): number {
@@ -120,6 +122,7 @@ export async function benchSecrets(options: SecretsBenchOptions = defaultSecrets
     const manager = cluster.managers[0];
     if (manager === undefined) throw new Error('no manager');
     const value = (): string => randomBytes(options.valueBytes).toString('base64');
+    const apiBaseline = await drive(1, 1, () => manager.api('GET', '/healthz'));
     const rows: Array<SecretsBenchReport['rows'][number]> = [];
     for (const [level, clients] of options.levels.entries()) {
       const raw = await rawPuts(cluster, manager, clients, options);
@@ -127,7 +130,7 @@ export async function benchSecrets(options: SecretsBenchOptions = defaultSecrets
       const rotate = await drive(clients, options.seconds, (client) => manager.api('POST', `/v1/secrets/b${level}-${client}-0/rotate`, { value: value() }));
       rows.push({ clients, create, rotate, raw });
     }
-    return { options, rows, delivery: await measureDelivery(manager, cluster.client, options) };
+    return { options, rows, apiBaseline, delivery: await measureDelivery(manager, cluster.client, options) };
   } finally {
     const failures = await teardowns.run();
     if (failures.length > 0) process.stderr.write(`secrets bench teardown: ${failures.join('; ')}\n`);
@@ -145,6 +148,7 @@ export function formatSecretsReport(report: SecretsBenchReport): string {
     lines.push(`${String(row.clients).padStart(7)} | ${cell(row.create)} | ${cell(row.rotate)} | ${cell(row.raw)} | ${(row.create.perSecond / row.raw.perSecond).toFixed(2).padStart(10)} ${(row.rotate.perSecond / row.raw.perSecond).toFixed(2).padStart(10)}`
       + (row.create.errors + row.rotate.errors + row.raw.errors > 0 ? `  (errors: ${row.create.errors}/${row.rotate.errors}/${row.raw.errors})` : ''));
   }
+  lines.push(`local API round trip without the store (GET /healthz, 1 client): p50 ${report.apiBaseline.p50Ms.toFixed(1)} ms, p99 ${report.apiBaseline.p99Ms.toFixed(1)} ms`);
   const d = report.delivery;
   lines.push(`rotate returned → new file in place on the worker's tmpfs: p50 ${d.p50Ms.toFixed(1)} ms, p99 ${d.p99Ms.toFixed(1)} ms, max ${d.maxMs.toFixed(1)} ms over ${d.samples} rotations`);
   return lines.join('\n');
