@@ -1,7 +1,8 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { createClusterCa, createNodeKeyAndCsr, issueNodeCertificate, newClusterId } from '@berth/secrets';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestCluster } from '../../src/cluster/test-cluster.js';
@@ -46,8 +47,11 @@ const fileOf = (host: BerthdHost, containerId: string, name: string): string => 
 const readOr = (path: string): Promise<string | undefined> => readFile(path, 'utf8').catch(() => undefined);
 
 /** A request to a manager's join port from inside the worker's namespace, as the worker's berthd would send it. */
-function fromWorker(manager: BerthdHost, path: string, body: unknown, credentials: 'worker' | 'none'): Promise<{ status: number; body: string }> {
-  const tls = credentials === 'worker' ? ['--cert', join(worker.root, 'cluster', 'node.crt'), '--key', join(worker.root, 'cluster', 'node.key')] : [];
+type Credentials = 'worker' | 'none' | { readonly certFile: string; readonly keyFile: string };
+
+function fromWorker(manager: BerthdHost, path: string, body: unknown, credentials: Credentials): Promise<{ status: number; body: string }> {
+  const files = credentials === 'worker' ? { certFile: join(worker.root, 'cluster', 'node.crt'), keyFile: join(worker.root, 'cluster', 'node.key') } : credentials === 'none' ? undefined : credentials;
+  const tls = files === undefined ? [] : ['--cert', files.certFile, '--key', files.keyFile];
   const args = [`--net=${worker.host.netns.path}`, '--', 'curl', '-sS', '--max-time', '10', '--cacert', join(worker.root, 'cluster', 'ca.crt'), ...tls,
     '-H', 'content-type: application/json', '-d', JSON.stringify(body), '-w', '\n%{http_code}', `https://${manager.host.address}:2377${path}`];
   return new Promise((resolve) => {
@@ -56,6 +60,25 @@ function fromWorker(manager: BerthdHost, path: string, body: unknown, credential
       resolve({ status: Number(lines.pop()), body: lines.join('\n') });
     });
   });
+}
+
+/** Certificates an attacker might hold for the worker's node id: one from a foreign CA, one of this CA but expired. */
+async function forgedCredentials(): Promise<{ foreign: Credentials; expired: Credentials }> {
+  const nodeId = await worker.nodeId();
+  const { privateKeyPem, csrPem } = await createNodeKeyAndCsr(nodeId);
+  const ca = { certificatePem: await readFile(join(m1.root, 'cluster', 'ca.crt'), 'utf8'), privateKeyPem: await readFile(join(m1.root, 'cluster', 'ca.key'), 'utf8') };
+  const foreignCa = await createClusterCa({ clusterId: newClusterId() });
+  const write = async (name: string, certificatePem: string): Promise<Credentials> => {
+    const certFile = join(cluster.stateDir, `${name}.crt`);
+    const keyFile = join(cluster.stateDir, `${name}.key`);
+    await writeFile(certFile, certificatePem, { mode: 0o600 });
+    await writeFile(keyFile, privateKeyPem, { mode: 0o600 });
+    return { certFile, keyFile };
+  };
+  return {
+    foreign: await write('foreign', await issueNodeCertificate({ ca: foreignCa, csrPem, nodeId, role: 'worker', addresses: [worker.host.address] })),
+    expired: await write('expired', await issueNodeCertificate({ ca, csrPem, nodeId, role: 'worker', addresses: [worker.host.address], validityDays: 1, now: new Date(Date.now() - 5 * 86_400_000) })),
+  };
 }
 
 t.test('create on one manager, grant, a container on the worker reads it; rotations on the other manager land whole; rollback; revoke', async (t) => {
@@ -116,10 +139,13 @@ t.test('--node limits a grant; the worker cannot ask for what its host has no co
   const mine = await fromWorker(m2, '/v1/dispatch/assignments', { have: {}, containerIds: ['w2'], waitMs: 0 }, 'worker');
   t.equal(mine.status, 200, 'the worker may ask for its own container');
   t.notOk(mine.body.includes(base64(only)), 'and gets nothing it was not granted');
-  const cases: Array<[string, unknown, 'worker' | 'none', number, RegExp]> = [
+  const forged = await forgedCredentials();
+  const cases: Array<[string, unknown, Credentials, number, RegExp]> = [
     ['a container of another host', { containerIds: ['m1c'] }, 'worker', 404, /not registered on node/],
     ['a container that does not exist', { containerIds: ['nope'] }, 'worker', 404, /not registered on node/],
     ['no client certificate', { containerIds: ['w2'] }, 'none', 403, /node certificate is required/],
+    ['a certificate from another cluster\'s CA naming the worker', { containerIds: ['w2'] }, forged.foreign, 403, /not issued by cluster/],
+    ['an expired certificate of this cluster naming the worker', { containerIds: ['w2'] }, forged.expired, 403, /not valid now/],
     ['a hostile body', { have: 'x' }, 'worker', 400, /Invalid assignments request/],
   ];
   for (const [name, body, credentials, status, message] of cases) {
