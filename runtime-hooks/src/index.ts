@@ -5,3 +5,4 @@ export { hookPaths, type HookPaths } from './hooks/paths.js';
 export { RecordStore, type HookRecord } from './hooks/record.js';
 export { HOOK_FAILPOINTS, type HookFailpoint } from './hooks/failpoints.js';
 export { hooksDFiles, hooksDFileName, hooksDirDefault } from './hooks/hooks-d.js';
+export { callDaemon, DaemonClientError } from './daemon/client.js';

@@ -40,3 +40,19 @@ export { fetchPinnedCa, postJoin } from './cluster/join-client.js';
 export { nodePaths, loadNodeState, type NodePaths, type NodeState, type MemberState } from './cluster/node-state.js';
 export { clusterInfoCollection, hostsCollection, aliveCollection, joinTokensCollection, type HostRecord, type AliveRecord, type ClusterInfo } from './cluster/keys.js';
 export { Liveness } from './cluster/liveness.js';
+export { SecretError, SecretErrorCode, isSecretErrorCode, type SecretErrorCodeValue } from './secrets/errors.js';
+export {
+  secretBytesMax, assertSecretName, assertServiceName, parseLabels, parseLabelArgument, parseGrantOptions, parseModeArgument, type GrantOptions,
+} from './secrets/names.js';
+export { loadSodium } from './secrets/sodium.js';
+export { zero } from './secrets/crypto.js';
+export { Keyring, type KeyringState } from './secrets/keyring.js';
+export { SecretService, type SecretSummary, type SecretDetails } from './secrets/secret-service.js';
+export { rotateClusterKey, type KeyRotationResult } from './secrets/key-rotation.js';
+export { Dispatcher, parseAssignmentsRequest, type AssignmentsRequest, type AssignmentsResponse, type TaskAssignment, type AssignedSecret } from './secrets/dispatcher.js';
+export { readAudit, type Actor } from './secrets/audit.js';
+export { secretMetaCollection, tasksCollection, type AuditEntry, type GrantRecord, type TaskRecord } from './secrets/schema.js';
+export { DeliveryAgent, parseTaskInput, assertContainerId, type TaskView } from './delivery/agent.js';
+export { DeliveryMetrics, lagBucketsMs } from './delivery/metrics.js';
+export { DispatchClient, type ManagerAddress } from './delivery/dispatch-client.js';
+export { secretsDirOf, secretsRoot, isMountPoint, unmountSecretsTmpfs } from './delivery/tmpfs.js';

@@ -1,4 +1,5 @@
-// The few syscalls Node cannot make: setns, unshare (in a short-lived thread), mount, umount2, flock.
+// The few syscalls Node cannot make: setns, unshare (in a short-lived thread), mount, umount2, flock,
+// getsockopt(SO_PEERCRED), prctl(PR_SET_DUMPABLE).
 // Everything else (path checks, files, errno names, restore policy) lives in TypeScript (src/).
 // Errors are thrown as JS Errors carrying `errno` (positive number) and `syscall`.
 #include <napi.h>
@@ -11,6 +12,8 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -172,6 +175,31 @@ Napi::Value TryFlockExclusive(const Napi::CallbackInfo& info) {
   return ThrowErrno(env, errno, "flock", "fd " + std::to_string(fd));
 }
 
+// peerCredentials(fd): getsockopt(SO_PEERCRED) on a connected unix socket: the peer's {pid, uid, gid} as the kernel
+// recorded them at connect(). Node has no API for it; berthd uses it to name the local user in audit entries.
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) return ThrowType(env, "peerCredentials(fd)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct ucred cred;
+  socklen_t length = sizeof(cred);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) return ThrowErrno(env, errno, "getsockopt", "fd " + std::to_string(fd));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, cred.pid));
+  out.Set("uid", Napi::Number::New(env, cred.uid));
+  out.Set("gid", Napi::Number::New(env, cred.gid));
+  return out;
+}
+
+// setDumpable(flag): prctl(PR_SET_DUMPABLE): 0 keeps the process out of core dumps and ptrace by other
+// non-root processes (berthd holds secret plaintext in memory).
+Napi::Value SetDumpable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsBoolean()) return ThrowType(env, "setDumpable(flag)");
+  if (prctl(PR_SET_DUMPABLE, info[0].As<Napi::Boolean>().Value() ? 1 : 0, 0, 0, 0) != 0) return ThrowErrno(env, errno, "prctl", "PR_SET_DUMPABLE");
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setns", Napi::Function::New(env, Setns));
   exports.Set("unshareNetnsBoundTo", Napi::Function::New(env, UnshareNetnsBoundTo));
@@ -179,6 +207,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bindIntoMountNamespace", Napi::Function::New(env, BindIntoMountNamespace));
   exports.Set("umount2", Napi::Function::New(env, Umount2));
   exports.Set("tryFlockExclusive", Napi::Function::New(env, TryFlockExclusive));
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials));
+  exports.Set("setDumpable", Napi::Function::New(env, SetDumpable));
   Napi::Object constants = Napi::Object::New(env);
   auto set = [&](const char* name, double value) { constants.Set(name, Napi::Number::New(env, value)); };
   set("CLONE_NEWNET", CLONE_NEWNET);

@@ -11,3 +11,4 @@ export {
   MS_UNBINDABLE, MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW,
 } from './mount.js';
 export { tryLockFile, lockFile, type ReleaseLock, type LockWait } from './lock.js';
+export { peerCredentials, setDumpable, type PeerCredentials } from './process.js';

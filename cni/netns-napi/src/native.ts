@@ -10,6 +10,8 @@ export interface NativeNetns {
   umount2(target: string, flags: number): void;
   bindIntoMountNamespace(sourceNsFd: number, source: string, targetNsFd: number, root: string, relativeTarget: string): void;
   tryFlockExclusive(fd: number): boolean;
+  peerCredentials(fd: number): { pid: number; uid: number; gid: number };
+  setDumpable(flag: boolean): void;
   constants: Readonly<Record<NativeConstantName, number>>;
 }
 

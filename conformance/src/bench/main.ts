@@ -12,6 +12,7 @@ const benchmarks: Readonly<Record<string, string>> = {
   firewall: 'firewall: policy apply/resync and data-plane cost vs a linear rule list',
   cluster: 'cluster store: writes/s and latency vs raw etcd; leader failover',
   'hooks-run': 'berth run start→exit (none, bridge, bridge+secret) vs runc run with the reference bridge from a hook',
+  secrets: 'secrets: create/rotate throughput and latency vs raw etcd puts; rotate → file on another host',
 };
 
 const wanted = process.argv.slice(2);

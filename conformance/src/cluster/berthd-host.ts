@@ -1,7 +1,8 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findEtcdProcesses, terminate, type ProcessEntry } from '@berth/secrets';
+import { findEtcdProcesses, terminate, unmountSecretsTmpfs, type ProcessEntry } from '@berth/secrets';
+import { callDaemon } from '@berth/runtime';
 import type { ClusterHost } from './topology.js';
 import { berthScript, berthdScript, cleanEnv } from './paths.js';
 
@@ -19,6 +20,8 @@ export class BerthdHost {
   readonly host: ClusterHost;
   readonly root: string;
   readonly socket: string;
+  /** BERTH_RUN_DIR: containers' secrets tmpfs are mounted under `<runDir>/secrets/` (in the root mount namespace). */
+  readonly runDir: string;
   readonly logFile: string;
   readonly extraArgs: readonly string[];
   #process: ChildProcess | undefined;
@@ -29,6 +32,7 @@ export class BerthdHost {
     this.host = host;
     this.root = join(stateDir, host.name);
     this.socket = join(stateDir, `${host.name}.sock`);
+    this.runDir = join(stateDir, `${host.name}.run`);
     this.logFile = join(stateDir, `${host.name}.log`);
     this.extraArgs = extraArgs;
   }
@@ -39,7 +43,7 @@ export class BerthdHost {
   async start(): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     const child = spawn('nsenter', [`--net=${this.host.netns.path}`, '--', '/usr/bin/env', '-u', 'NODE_OPTIONS', process.execPath, berthdScript(),
-      '--root', this.root, '--socket', this.socket, '--advertise', this.host.address, '--lease-ttl', '3', ...this.extraArgs], {
+      '--root', this.root, '--socket', this.socket, '--run-dir', this.runDir, '--advertise', this.host.address, '--lease-ttl', '3', ...this.extraArgs], {
       stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv({ BERTH_LOG_FILE: this.logFile, BERTH_LOG_LEVEL: 'info' }),
     });
     this.#process = child;
@@ -64,13 +68,19 @@ export class BerthdHost {
     return this.#exit;
   }
 
-  /** The `berth` CLI against this host's berthd (a unix socket reaches across network namespaces). */
-  cli(args: readonly string[], timeoutMs = 180_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  /** The `berth` CLI against this host's berthd (a unix socket reaches across network namespaces); `input` is its stdin. */
+  cli(args: readonly string[], timeoutMs = 180_000, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      execFile(process.execPath, [berthScript(), ...args], { env: cleanEnv({ BERTH_SOCKET: this.socket }), timeout: timeoutMs }, (error, stdout, stderr) => {
+      const child = execFile(process.execPath, [berthScript(), ...args], { env: cleanEnv({ BERTH_SOCKET: this.socket }), timeout: timeoutMs }, (error, stdout, stderr) => {
         resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
       });
+      child.stdin?.end(input);
     });
+  }
+
+  /** One local API call (what the CLI and the OCI hooks send), without a CLI process. */
+  api(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
+    return callDaemon({ socketPath: this.socket, method, path, body, timeoutMs: 60_000 });
   }
 
   async cliJson<T>(args: readonly string[]): Promise<T> {
@@ -101,5 +111,6 @@ export class BerthdHost {
       await this.#exit;
     }
     for (const orphan of await this.etcdProcesses()) await terminate(orphan.pid, 5_000);
+    for (const container of await readdir(join(this.runDir, 'secrets')).catch(() => [])) await unmountSecretsTmpfs(join(this.runDir, 'secrets', container));
   }
 }

@@ -4,6 +4,9 @@ import type { Logger } from '@berth/cni';
 import { ClusterError, ClusterErrorCode, isNodeRole, joinCluster, leaveCluster, listCluster, type ClusterNode } from '@berth/secrets';
 import { apiBodyBytesMax, errorResponse, jsonBody, tooLarge } from './errors.js';
 import { collectMetrics } from './metrics.js';
+import { createSecretsRouter, secretBodyBytesMax } from './routes/secrets.js';
+import { createTasksRouter } from './routes/tasks.js';
+import type { SecretsRuntime } from './secrets-runtime.js';
 
 export interface ApiHooks {
   /** Called after init, join and leave, so the daemon can start or stop its join endpoint. */
@@ -21,9 +24,11 @@ function allowFields(body: unknown, names: readonly string[]): void {
 }
 
 /** The local API (unix socket only): health, metrics, and the cluster commands the CLI sends. */
-export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logger): Hono {
+export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logger, capabilities: { secrets: SecretsRuntime }): Hono {
   const app = new Hono();
-  app.use('*', bodyLimit({ maxSize: apiBodyBytesMax, onError: tooLarge }));
+  const smallBodies = bodyLimit({ maxSize: apiBodyBytesMax, onError: tooLarge });
+  const secretBodies = bodyLimit({ maxSize: secretBodyBytesMax, onError: tooLarge });
+  app.use('*', (c, next) => (c.req.path.startsWith('/v1/secrets') ? secretBodies : smallBodies)(c, next));
   app.onError((error, c) => errorResponse(c, error, logger));
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
 
@@ -34,7 +39,7 @@ export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logge
     return c.json({ status: healthy ? 'ok' : 'degraded', cluster: active?.state.role ?? 'none', etcd: member ?? 'none' }, healthy ? 200 : 503);
   });
 
-  app.get('/metrics', async (c) => c.text(await collectMetrics(node, node.limits.statusTimeoutMs), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.get('/metrics', async (c) => c.text(await collectMetrics(node, node.limits.statusTimeoutMs, await capabilities.secrets.metrics()), 200, { 'content-type': 'text/plain; version=0.0.4' }));
 
   app.post('/v1/cluster/init', async (c) => {
     allowFields(await jsonBody(c), []);
@@ -77,5 +82,7 @@ export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logge
     return c.json({ role, token: await node.joinToken(role, rotate) });
   });
 
+  app.route('/', createSecretsRouter(capabilities.secrets));
+  app.route('/', createTasksRouter(capabilities.secrets));
   return app;
 }

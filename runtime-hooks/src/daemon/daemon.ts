@@ -8,6 +8,7 @@ import { claimInstance } from './instance-lock.js';
 import { startJoinServer } from './join-server.js';
 import type { DaemonOptions } from './options.js';
 import { listenOnSocket } from './socket-server.js';
+import { SecretsRuntime } from './secrets-runtime.js';
 
 /**
  * berthd: one per host. Owns the host's cluster membership (and so the etcd member on managers), serves the local
@@ -17,6 +18,7 @@ import { listenOnSocket } from './socket-server.js';
 export class Daemon {
   readonly node: ClusterNode;
   readonly options: DaemonOptions;
+  readonly secrets: SecretsRuntime;
   readonly #logger: Logger;
   readonly #releaseInstance: () => Promise<void>;
   #api: Server | undefined;
@@ -26,6 +28,7 @@ export class Daemon {
   private constructor(node: ClusterNode, options: DaemonOptions, logger: Logger, releaseInstance: () => Promise<void>) {
     this.node = node;
     this.options = options;
+    this.secrets = new SecretsRuntime(node, { runDir: options.runDir, logger });
     this.#logger = logger;
     this.#releaseInstance = releaseInstance;
   }
@@ -40,7 +43,8 @@ export class Daemon {
     const daemon = new Daemon(node, options, logger, releaseInstance);
     try {
       await daemon.#syncJoinServer();
-      daemon.#api = await listenOnSocket(createLocalApi(node, { membershipChanged: () => daemon.#syncJoinServer() }, logger), options.socketPath);
+      const api = createLocalApi(node, { membershipChanged: () => daemon.#syncJoinServer() }, logger, { secrets: daemon.secrets });
+      daemon.#api = await listenOnSocket(api, options.socketPath);
     } catch (error) {
       await daemon.stop();
       throw error;
@@ -51,8 +55,9 @@ export class Daemon {
 
   /** The join endpoint runs exactly while this host is a manager. */
   async #syncJoinServer(): Promise<void> {
+    await this.secrets.sync();
     const manager = this.node.active?.state.role === 'manager';
-    if (manager && this.#join === undefined) this.#join = await startJoinServer(this.node, this.#logger);
+    if (manager && this.#join === undefined) this.#join = await startJoinServer(this.node, this.#logger, this.secrets);
     if (!manager && this.#join !== undefined) {
       const server = this.#join;
       this.#join = undefined;
@@ -64,6 +69,7 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#logger.info('berthd stopping');
       if (this.#join !== undefined) await closeServer(this.#join);
+      await this.secrets.stop();
       if (this.#api !== undefined) {
         await closeServer(this.#api);
         await rm(this.options.socketPath, { force: true });

@@ -5,6 +5,8 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Logger } from '@berth/cni';
 import { handleJoinRequest, joinBodyBytesMax, type ClusterNode } from '@berth/secrets';
 import { errorResponse, jsonBody, tooLarge } from './errors.js';
+import { createDispatchRouter } from './routes/dispatch.js';
+import type { SecretsRuntime } from './secrets-runtime.js';
 
 /** Per-connection limits of the join endpoint, which faces the network. */
 export const joinServerLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, maxConnections: 64 } as const;
@@ -13,7 +15,7 @@ export const joinServerLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 60
  * The join endpoint on a manager's advertise address: TLS with the node certificate (the joiner has no certificate
  * yet, so no client auth; it proves itself with the token). `GET /v1/join/ca` serves the CA for pinning.
  */
-export function createJoinApp(node: ClusterNode, logger: Logger): Hono {
+export function createJoinApp(node: ClusterNode, logger: Logger, secrets: SecretsRuntime): Hono {
   const app = new Hono();
   app.use('*', bodyLimit({ maxSize: joinBodyBytesMax, onError: tooLarge }));
   app.onError((error, c) => {
@@ -23,16 +25,18 @@ export function createJoinApp(node: ClusterNode, logger: Logger): Hono {
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: 'No such route' } }, 404));
   app.get('/v1/join/ca', (c) => c.json({ caCertificatePem: node.requireManager().tls.caPem }));
   app.post('/v1/join', async (c) => c.json(await handleJoinRequest(node, await jsonBody(c))));
+  app.route('/', createDispatchRouter(node, secrets));
   return app;
 }
 
-export async function startJoinServer(node: ClusterNode, logger: Logger): Promise<HttpsServer> {
+export async function startJoinServer(node: ClusterNode, logger: Logger, secrets: SecretsRuntime): Promise<HttpsServer> {
   const active = node.requireManager();
-  const app = createJoinApp(node, logger);
+  const app = createJoinApp(node, logger, secrets);
   const server = createAdaptorServer({
     fetch: app.fetch,
     createServer: createHttpsServer,
-    serverOptions: { key: active.tls.keyPem, cert: active.tls.certPem, minVersion: 'TLSv1.2' },
+    // Client certificates are asked for but optional here (joiners have none yet); routes that need one check it.
+    serverOptions: { key: active.tls.keyPem, cert: active.tls.certPem, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false, ca: active.tls.caPem },
   }) as HttpsServer;
   server.headersTimeout = joinServerLimits.headersTimeoutMs;
   server.requestTimeout = joinServerLimits.requestTimeoutMs;

@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import { createLogger } from '@berth/cni';
+import { setDumpable } from '@berth/netns-napi';
 import { Daemon } from './daemon.js';
 import { parseDaemonOptions } from './options.js';
 
@@ -15,6 +16,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   const logger = createLogger('berthd', { BERTH_LOG_LEVEL: 'info', ...env });
   quietIpServerNameWarning();
+  // berthd holds secrets' plaintext while it writes them and managers hold the cluster key: no core dumps.
+  setDumpable(false);
   let daemon: Daemon;
   try {
     daemon = await Daemon.start(options, logger);

@@ -1,10 +1,11 @@
 import { clientUrl, fetchMemberStatus, type ClusterNode } from '@berth/secrets';
 
-interface Sample {
+export interface Sample {
   readonly name: string;
   readonly help: string;
-  readonly type: 'gauge' | 'counter';
-  readonly values: ReadonlyArray<{ labels?: Record<string, string>; value: number }>;
+  readonly type: 'gauge' | 'counter' | 'histogram';
+  /** `suffix` names a histogram's series (`_bucket`, `_sum`, `_count`). */
+  readonly values: ReadonlyArray<{ labels?: Record<string, string>; value: number; suffix?: string }>;
 }
 
 function escapeLabel(value: string): string {
@@ -17,16 +18,16 @@ export function renderPrometheus(samples: readonly Sample[]): string {
   for (const sample of samples) {
     if (sample.values.length === 0) continue;
     lines.push(`# HELP ${sample.name} ${sample.help}`, `# TYPE ${sample.name} ${sample.type}`);
-    for (const { labels, value } of sample.values) {
+    for (const { labels, value, suffix } of sample.values) {
       const labelText = labels === undefined ? '' : `{${Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`;
-      lines.push(`${sample.name}${labelText} ${Number.isFinite(value) ? value : 'NaN'}`);
+      lines.push(`${sample.name}${suffix ?? ''}${labelText} ${Number.isFinite(value) ? value : 'NaN'}`);
     }
   }
   return `${lines.join('\n')}\n`;
 }
 
 /** What berthd exports: membership, the local etcd member's raft view, store use, watch lag. No secret, no key. */
-export async function collectMetrics(node: ClusterNode, statusTimeoutMs: number): Promise<string> {
+export async function collectMetrics(node: ClusterNode, statusTimeoutMs: number, extra: readonly Sample[] = []): Promise<string> {
   const active = node.active;
   const samples: Sample[] = [
     { name: 'berth_up', help: 'berthd is serving', type: 'gauge', values: [{ value: 1 }] },
@@ -72,5 +73,6 @@ export async function collectMetrics(node: ClusterNode, statusTimeoutMs: number)
     { name: 'berth_store_watch_lag_revisions', help: 'largest gap between the store revision and what a watch delivered', type: 'gauge', values: [{ value: store.watchLagRevisionsMax }] },
     { name: 'berth_store_watch_resyncs_total', help: 'watch resyncs after compaction', type: 'counter', values: [{ value: store.watchResyncs }] },
   );
+  samples.push(...extra);
   return renderPrometheus(samples);
 }

@@ -6,10 +6,13 @@ import { etcdClientPortDefault, etcdPeerPortDefault, etcdTimingTuned, joinPortDe
 
 export const berthRootDefault = '/var/lib/berth';
 export { berthSocketDefault };
+export const berthRunDirDefault = '/run/berth';
 
 export interface DaemonOptions {
   readonly root: string;
   readonly socketPath: string;
+  /** Runtime dir (BERTH_RUN_DIR): containers' secrets tmpfs live under `<runDir>/secrets/<containerId>/`. */
+  readonly runDir: string;
   readonly advertiseAddress: string;
   readonly joinPort: number;
   readonly etcdClientPort: number;
@@ -37,12 +40,13 @@ export function defaultAdvertiseAddress(): string {
   return '127.0.0.1';
 }
 
-/** `berthd [--root DIR] [--advertise ADDR[:PORT]] …`; environment: BERTH_ROOT, BERTH_SOCKET. */
+/** `berthd [--root DIR] [--advertise ADDR[:PORT]] …`; environment: BERTH_ROOT, BERTH_SOCKET, BERTH_RUN_DIR. */
 export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessEnv): DaemonOptions {
   const program = new Command('berthd')
     .description('Berth host agent: cluster membership (etcd member on managers), local API on a unix socket')
     .option('--root <dir>', 'state directory (env BERTH_ROOT)', env['BERTH_ROOT'] ?? berthRootDefault)
     .option('--socket <path>', 'local API socket (env BERTH_SOCKET)', env['BERTH_SOCKET'] ?? berthSocketDefault)
+    .option('--run-dir <dir>', 'runtime dir for containers\' secrets tmpfs (env BERTH_RUN_DIR)', env['BERTH_RUN_DIR'] ?? berthRunDirDefault)
     .option('--advertise <addr[:port]>', `address (and join port, default ${joinPortDefault}) other hosts reach this one on`)
     .option('--etcd-client-port <port>', 'etcd client port', integer(1, 65_535), etcdClientPortDefault)
     .option('--etcd-peer-port <port>', 'etcd peer port', integer(1, 65_535), etcdPeerPortDefault)
@@ -52,12 +56,13 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     .exitOverride()
     .showHelpAfterError();
   program.parse([...argv], { from: 'user' });
-  const opts = program.opts<{ root: string; socket: string; advertise?: string; etcdClientPort: number; etcdPeerPort: number; heartbeatMs: number; electionMs: number; leaseTtl: number }>();
+  const opts = program.opts<{ root: string; socket: string; runDir: string; advertise?: string; etcdClientPort: number; etcdPeerPort: number; heartbeatMs: number; electionMs: number; leaseTtl: number }>();
   const advertise = parseAddressWithPort(opts.advertise ?? defaultAdvertiseAddress(), joinPortDefault);
   if (opts.electionMs < 5 * opts.heartbeatMs) throw new InvalidArgumentError(`--election-ms ${opts.electionMs} must be at least 5 × --heartbeat-ms ${opts.heartbeatMs}`);
   return {
     root: isAbsolute(opts.root) ? opts.root : resolve(opts.root),
     socketPath: isAbsolute(opts.socket) ? opts.socket : resolve(opts.socket),
+    runDir: isAbsolute(opts.runDir) ? opts.runDir : resolve(opts.runDir),
     advertiseAddress: advertise.address,
     joinPort: advertise.port,
     etcdClientPort: opts.etcdClientPort,

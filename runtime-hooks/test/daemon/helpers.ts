@@ -5,7 +5,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { findEtcdProcesses, terminate } from '@berth/secrets';
+import { findEtcdProcesses, terminate, unmountSecretsTmpfs } from '@berth/secrets';
+import { readdir } from 'node:fs/promises';
 import { callDaemon } from '../../src/daemon/client.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
@@ -32,13 +33,16 @@ export interface BerthdHandle {
   readonly name: string;
   readonly root: string;
   readonly socket: string;
+  /** Its BERTH_RUN_DIR: containers' secrets tmpfs are mounted under `<runDir>/secrets/`. */
+  readonly runDir: string;
   readonly joinAddress: string;
   readonly ports: { join: number; client: number; peer: number };
   process: ChildProcess;
   readonly stderr: string[];
   start(): Promise<void>;
-  api(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown>;
-  cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  api(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<unknown>;
+  /** `berth ARGS` against this berthd; `input` is its stdin (secret values, unlock keys: never argv). */
+  cli(args: readonly string[], input?: string | Buffer): Promise<{ code: number; stdout: string; stderr: string }>;
   exited(): Promise<{ code: number | null; signal: string | null }>;
 }
 
@@ -51,13 +55,14 @@ async function makeBerthd(cleanups: Array<() => Promise<void>>, base: string, na
   await mkdir(root, { recursive: true, mode: 0o700 });
   const ports = { join: await freePort(), client: await freePort(), peer: await freePort() };
   const socket = join(base, `${name}.sock`);
+  const runDir = join(base, `${name}.run`);
   const stderr: string[] = [];
   let exit: Promise<{ code: number | null; signal: string | null }> = Promise.resolve({ code: null, signal: null });
   const handle: BerthdHandle = {
-    name, root, socket, ports, stderr, joinAddress: `127.0.0.1:${ports.join}`,
+    name, root, socket, runDir, ports, stderr, joinAddress: `127.0.0.1:${ports.join}`,
     process: undefined as unknown as ChildProcess,
     async start() {
-      const child = spawn(process.execPath, [berthdBin, '--root', root, '--socket', socket, '--advertise', `127.0.0.1:${ports.join}`,
+      const child = spawn(process.execPath, [berthdBin, '--root', root, '--socket', socket, '--run-dir', runDir, '--advertise', `127.0.0.1:${ports.join}`,
         '--etcd-client-port', String(ports.client), '--etcd-peer-port', String(ports.peer), '--lease-ttl', '3', ...extraArgs], {
         stdio: ['ignore', 'ignore', 'pipe'], env: childEnv({ BERTH_LOG_FILE: join(base, `${name}.log`), BERTH_LOG_LEVEL: 'info' }),
       });
@@ -80,16 +85,18 @@ async function makeBerthd(cleanups: Array<() => Promise<void>>, base: string, na
       }
     },
     api: (method, path, body) => callDaemon({ socketPath: socket, method, path, body, timeoutMs: 120_000 }),
-    cli: (args) => new Promise((resolve) => {
-      execFile(process.execPath, [berthBin, ...args], { env: childEnv({ BERTH_SOCKET: socket }), timeout: 180_000 }, (error, stdout, stderrText) => {
+    cli: (args, input) => new Promise((resolve) => {
+      const child = execFile(process.execPath, [berthBin, ...args], { env: childEnv({ BERTH_SOCKET: socket }), timeout: 180_000 }, (error, stdout, stderrText) => {
         resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr: stderrText });
       });
+      child.stdin?.end(input);
     }),
     exited: () => exit,
   };
   cleanups.push(async () => {
     if (handle.process !== undefined && handle.process.exitCode === null && handle.process.signalCode === null) handle.process.kill('SIGKILL');
     for (const orphan of await findEtcdProcesses(join(root, 'etcd', 'data'))) await terminate(orphan.pid, 5_000);
+    for (const container of await readdir(join(runDir, 'secrets')).catch(() => [])) await unmountSecretsTmpfs(join(runDir, 'secrets', container));
   });
   return handle;
 }
@@ -111,10 +118,10 @@ export async function makeHosts(t: TeardownTarget): Promise<Hosts> {
   return { base, add: (name, extraArgs = []) => makeBerthd(cleanups, base, name, extraArgs) };
 }
 
-export async function waitFor(what: string, predicate: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+export async function waitFor(what: string, predicate: () => Promise<boolean> | boolean, timeoutMs = 20_000, pollMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(100);
+    await sleep(pollMs);
   }
 }

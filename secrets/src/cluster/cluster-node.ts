@@ -19,6 +19,10 @@ import { loadNodeState, nodePaths, saveNodeState, wipeNodeState, writeSecretFile
 import { createNodeKeyAndCsr, issueNodeCertificate, newNodeId, type NodeRole } from './node-cert.js';
 import { certificateFingerprint } from './pki.js';
 import { findEtcdProcesses } from './process-table.js';
+import { saveClusterKey } from '../secrets/cluster-key-file.js';
+import { newClusterKey, zero, type ClusterKey } from '../secrets/crypto.js';
+import { keyringCollection, keyringId } from '../secrets/schema.js';
+import { loadSodium } from '../secrets/sodium.js';
 
 export interface ClusterNodeLimits {
   readonly healthyTimeoutMs: number;
@@ -75,6 +79,11 @@ export class ClusterNode {
   readonly storeMetrics = new StoreMetrics();
   #active: ActiveCluster | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Managers only: the current cluster key (KEK) in memory, with whether the cluster is autolocked. Set by init and
+   * by a manager join (from the join answer), kept current by the secrets keyring; a join answer hands it on.
+   */
+  clusterKey: { readonly key: ClusterKey; readonly autolock: boolean } | undefined;
 
   private constructor(options: ClusterNodeOptions) {
     this.options = options;
@@ -118,6 +127,8 @@ export class ClusterNode {
       const ca = await createClusterCa({ clusterId });
       const nodeId = newNodeId();
       const { privateKeyPem, csrPem } = await createNodeKeyAndCsr(nodeId);
+      await loadSodium();
+      const clusterKey = newClusterKey();
       const address = this.options.advertiseAddress;
       const certificatePem = await issueNodeCertificate({ ca, csrPem, nodeId, role: 'manager', addresses: [address] });
       const state: NodeState = {
@@ -130,6 +141,8 @@ export class ClusterNode {
       };
       try {
         await this.writeIdentity({ caPem: ca.certificatePem, caKeyPem: ca.privateKeyPem, certificatePem, keyPem: privateKeyPem });
+        await saveClusterKey(this.paths, clusterKey);
+        this.clusterKey = { key: clusterKey, autolock: false };
         const active = await this.activate(state);
         await waitForEtcdHealthy(clientUrl('127.0.0.1', this.options.etcdClientPort), active.tls, { timeoutMs: this.limits.healthyTimeoutMs });
         const manager = newJoinTokenRecord('manager', ca.privateKeyPem);
@@ -140,6 +153,7 @@ export class ClusterNode {
           .put(hostsCollection, nodeId, this.hostRecord(state))
           .put(joinTokensCollection, 'manager', manager.record)
           .put(joinTokensCollection, 'worker', worker.record)
+          .put(keyringCollection, keyringId, { kekId: clusterKey.kekId, autolock: false, lockedKek: undefined, unlockKey: undefined, rotation: undefined, updatedAt: state.joinedAt })
           .commit();
         if (!created.succeeded) throw new ClusterError(ClusterErrorCode.StateInvalid, 'The new etcd member already holds a cluster');
         await saveNodeState(this.paths, state);
@@ -242,6 +256,8 @@ export class ClusterNode {
   async deactivate(): Promise<void> {
     const active = this.#active;
     this.#active = undefined;
+    zero(this.clusterKey?.key.key);
+    this.clusterKey = undefined;
     if (active === undefined) return;
     await active.liveness.stop().catch(() => undefined);
     await active.kv.close().catch(() => undefined);

@@ -10,6 +10,7 @@ import { parseJoinToken } from './join-token.js';
 import { hostsCollection } from './keys.js';
 import { saveNodeState, wipeNodeState, type NodeState } from './node-state.js';
 import { createNodeKeyAndCsr, newNodeId, verifyNodeCertificate, type NodeRole } from './node-cert.js';
+import { decodeClusterKey, saveClusterKey } from '../secrets/cluster-key-file.js';
 
 export interface JoinResult {
   readonly clusterId: string;
@@ -41,6 +42,10 @@ export function joinCluster(node: ClusterNode, tokenText: string, addressText: s
     const state = checkResponse(node, response, { caPem, nodeId });
     try {
       await node.writeIdentity({ caPem, caKeyPem: response.caPrivateKeyPem, certificatePem: response.certificatePem, keyPem: privateKeyPem });
+      if (response.clusterKey !== undefined) {
+        node.clusterKey = decodeClusterKey(response.clusterKey);
+        if (!node.clusterKey.autolock) await saveClusterKey(node.paths, node.clusterKey.key);
+      }
       const active = await node.activate(state);
       if (response.member !== undefined) {
         await promoteLearner(node, response, active.tls);
@@ -70,6 +75,7 @@ function checkResponse(node: ClusterNode, response: JoinResponse, expected: { ca
     throw new ClusterError(ClusterErrorCode.JoinFailed, 'A manager join answer lacks the etcd member or the CA key');
   }
   if (response.role === 'worker' && response.caPrivateKeyPem !== undefined) throw new ClusterError(ClusterErrorCode.JoinFailed, 'A worker must not receive the CA key');
+  if ((response.role === 'manager') !== (response.clusterKey !== undefined)) throw new ClusterError(ClusterErrorCode.JoinFailed, 'A manager join answer must carry the cluster key, a worker one must not');
   return {
     version: 1, clusterId: response.clusterId, nodeId: expected.nodeId, role: response.role, advertiseAddress: node.options.advertiseAddress,
     joinPort: node.options.joinPort, clientUrls: response.clientUrls, joinedAt: new Date().toISOString(),

@@ -8,6 +8,7 @@ import { authorizeJoinToken, parseJoinToken } from './join-token.js';
 import { hostsCollection, joinTokensCollection } from './keys.js';
 import { issueNodeCertificate } from './node-cert.js';
 import { certificateFingerprint } from './pki.js';
+import { encodeClusterKey } from '../secrets/cluster-key-file.js';
 
 /**
  * The manager side of a join: validate the body, check the token (CA digest, then secret against the stored
@@ -24,6 +25,10 @@ export function handleJoinRequest(node: ClusterNode, body: unknown): Promise<Joi
     const role = authorizeJoinToken({ token, caFingerprint, records });
     if ((await active.store.get(hostsCollection, request.nodeId)) !== undefined) {
       throw new ClusterError(ClusterErrorCode.AlreadyInCluster, `Node id ${request.nodeId} is already in the cluster`);
+    }
+    const clusterKey = role === 'manager' ? node.clusterKey : undefined;
+    if (role === 'manager' && clusterKey === undefined) {
+      throw new ClusterError(ClusterErrorCode.NotManager, 'This manager is locked (or holds no cluster key) and cannot admit managers: unlock it, or join through another manager');
     }
     const ca = await node.loadCa();
     const certificatePem = await issueNodeCertificate({ ca, csrPem: request.csrPem, nodeId: request.nodeId, role, addresses: request.addresses });
@@ -47,6 +52,7 @@ export function handleJoinRequest(node: ClusterNode, body: unknown): Promise<Joi
     return {
       clusterId: active.state.clusterId, role, certificatePem, caCertificatePem: active.tls.caPem,
       caPrivateKeyPem: role === 'manager' ? ca.privateKeyPem : undefined, clientUrls, member,
+      ...(clusterKey === undefined ? {} : { clusterKey: encodeClusterKey(clusterKey.key, clusterKey.autolock) }),
     };
   });
 }

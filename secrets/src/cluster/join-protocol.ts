@@ -30,6 +30,8 @@ export interface JoinResponse {
   readonly clientUrls: readonly string[];
   /** Managers only: the etcd learner just added for the joiner, and how to start it. */
   readonly member: { readonly memberId: string; readonly clusterToken: string; readonly initialCluster: readonly EtcdPeer[] } | undefined;
+  /** Managers only: the cluster key (KEK) that wraps secrets' data keys, and whether the cluster is autolocked. */
+  readonly clusterKey?: { readonly kekId: string; readonly key: string; readonly autolock: boolean } | undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -95,7 +97,9 @@ export function parseJoinResponse(value: unknown): JoinResponse {
     };
   }
   const caKey = v['caPrivateKeyPem'];
+  const clusterKey = v['clusterKey'];
   return {
+    ...(clusterKey === undefined || clusterKey === null ? {} : { clusterKey: parseClusterKeyField(clusterKey) }),
     clusterId: text(v['clusterId'], 'clusterId', 64),
     role,
     certificatePem: text(v['certificatePem'], 'certificatePem', pemLengthMax),
@@ -104,6 +108,12 @@ export function parseJoinResponse(value: unknown): JoinResponse {
     clientUrls: clientUrls as string[],
     member,
   };
+}
+
+function parseClusterKeyField(value: unknown): NonNullable<JoinResponse['clusterKey']> {
+  const v = fields(value, 'clusterKey');
+  if (typeof v['autolock'] !== 'boolean') throw invalid('clusterKey.autolock');
+  return { kekId: text(v['kekId'], 'clusterKey.kekId', 32), key: text(v['key'], 'clusterKey.key', 64), autolock: v['autolock'] };
 }
 
 /** `ADDR[:PORT]`, `[v6]:PORT` or a bare IPv6 address. */

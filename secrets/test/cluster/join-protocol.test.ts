@@ -1,6 +1,9 @@
 import t from 'tap';
 import { ClusterError } from '../../src/cluster/errors.js';
 import { errorFromBody, parseAddressWithPort, parseJoinRequest, parseJoinResponse } from '../../src/cluster/join-protocol.js';
+import { decodeClusterKey, encodeClusterKey } from '../../src/secrets/cluster-key-file.js';
+import { newClusterKey } from '../../src/secrets/crypto.js';
+import { loadSodium } from '../../src/secrets/sodium.js';
 import { HostBreaker } from '../../src/store/host-breaker.js';
 import { prefixEnd } from '../../src/store/etcd-kv-store.js';
 
@@ -36,6 +39,19 @@ t.test('join responses from a manager are checked too', async (t) => {
   t.throws(() => parseJoinResponse({ role: 'admin' }), invalid);
   t.throws(() => parseJoinResponse({ role: 'worker', clientUrls: ['http://10.0.0.1:2379'] }), invalid, 'plaintext client URL refused');
   t.throws(() => parseJoinResponse({ role: 'manager', clientUrls: ['https://10.0.0.1:2379'], member: { memberId: '1', clusterToken: 't', initialCluster: 'x' } }), invalid);
+});
+
+t.test('the cluster key in a join answer is parsed strictly, and round-trips through its codec', async (t) => {
+  const base = { clusterId: 'abcdef0123', role: 'manager', certificatePem: 'c', caCertificatePem: 'ca', clientUrls: ['https://10.0.0.1:2379'] };
+  await loadSodium();
+  const key = newClusterKey();
+  const parsed = parseJoinResponse({ ...base, clusterKey: encodeClusterKey(key, true) });
+  const decoded = decodeClusterKey(parsed.clusterKey);
+  t.same([decoded.key.kekId, Buffer.from(decoded.key.key).toString('hex'), decoded.autolock], [key.kekId, Buffer.from(key.key).toString('hex'), true]);
+  t.equal(parseJoinResponse(base).clusterKey, undefined, 'absent for workers');
+  t.throws(() => parseJoinResponse({ ...base, clusterKey: { kekId: 'k1', key: 'x'.repeat(65), autolock: false } }), invalid, 'oversized key field');
+  t.throws(() => parseJoinResponse({ ...base, clusterKey: { kekId: 'k1', key: 'AAAA', autolock: 'yes' } }), invalid, 'autolock not a boolean');
+  t.throws(() => decodeClusterKey({ kekId: 'k1', key: 'AAAA', autolock: false }), TypeError, 'a key of the wrong length');
 });
 
 t.test('ADDR[:PORT] parsing', async (t) => {

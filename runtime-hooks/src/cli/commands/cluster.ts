@@ -14,25 +14,25 @@ interface CommonOptions {
 
 /** A join waits for etcd to add, start and promote a member: allow it time. */
 const joinTimeoutMs = 180_000;
-const requestTimeoutMs = 60_000;
+export const requestTimeoutMs = 60_000;
 
-function withCommonOptions(command: Command): Command {
+export function withCommonOptions(command: Command): Command {
   return command
     .option('-o, --output <format>', 'output format: table or json', 'table')
     .option('--socket <path>', 'berthd socket (env BERTH_SOCKET)');
 }
 
-function common(options: { output?: unknown; socket?: unknown }): CommonOptions {
+export function common(options: { output?: unknown; socket?: unknown }): CommonOptions {
   const output = String(options.output ?? 'table');
   if (output !== 'table' && output !== 'json') throw new DaemonClientError('USAGE', `Cannot use --output ${JSON.stringify(output)}: expected table or json`);
   return { output, socketPath: socketPathFrom(process.env, typeof options.socket === 'string' ? options.socket : undefined) };
 }
 
-function print(text: string): void {
+export function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');

@@ -45,7 +45,7 @@ function registerRun(program: Command): void {
     .option('-p, --publish <[ip:]host:container[/proto]>', 'publish a container port on the host (repeatable)', collect, [])
     .option('--label <key=value>', 'label for network policies (repeatable)', collect, [])
     .option('--service <service>', 'the service the container belongs to (a task of it; secrets are granted to services)')
-    .option('--secret <name[,target=file,mode=0400]>', 'grant a secret to the service and show it at /run/secrets/<target> (pending issue 11)', collect, [])
+    .option('--secret <name[,target=file,mode=0400]>', 'grant a secret to the service and show it at /run/secrets/<target>', collect, [])
     .option('-e, --env <key=value>', 'environment variable (repeatable)', collect, [])
     .option('-d, --detach', 'run in the background; output goes to berth logs')
     .option('--rm', 'remove the container when it exits')

@@ -4,6 +4,8 @@ import { registerClusterCommands } from './cluster.js';
 import { registerNetworkCommands } from './network.js';
 import { registerContainerCommands } from './containers.js';
 import { registerHooksCommands } from './hooks.js';
+import { registerSecretCommands } from './secret.js';
+import { registerClusterKeyCommands } from './cluster-keys.js';
 
 /** Each subsystem's subcommands register here, one module per command group. */
 export function registerCommands(_program: Command): void {
@@ -12,4 +14,6 @@ export function registerCommands(_program: Command): void {
   registerNetworkCommands(_program);
   registerContainerCommands(_program);
   registerHooksCommands(_program);
+  registerSecretCommands(_program);
+  registerClusterKeyCommands(_program);
 }
