@@ -1,0 +1,127 @@
+import { closeSync, constants, openSync, readSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { cgroupPids, setFrozen } from './cgroups.js';
+import { destroyContainer, killAll } from './destroy.js';
+import { RuntimeError } from './errors.js';
+import { runHooks } from './hooks.js';
+import { sleepSync } from './sleep.js';
+import type { Hook } from './spec.js';
+import { parseSpec } from './validate.js';
+import { isAlive, type ContainerRecord, type StateStore, type Status } from './state.js';
+
+const startWaitMsMax = 10_000;
+
+/** The state runc's `state` prints (the runtime-spec's state plus runc's rootfs, created and owner). */
+export function stateOf(store: StateStore, record: ContainerRecord): Record<string, unknown> {
+  const status = store.status(record);
+  return {
+    ociVersion: record.ociVersion,
+    id: record.id,
+    pid: status === 'stopped' ? 0 : record.pid,
+    status,
+    bundle: record.bundle,
+    rootfs: record.rootfs,
+    created: record.created,
+    owner: '',
+    ...(Object.keys(record.annotations).length > 0 ? { annotations: record.annotations } : {}),
+  };
+}
+
+function notCreated(status: Status): RuntimeError {
+  if (status === 'stopped') return new RuntimeError('cannot start a container that has stopped');
+  return new RuntimeError(`cannot start an already ${status === 'paused' ? 'paused' : 'running'} container`);
+}
+
+/**
+ * `start`: opens exec.fifo for reading, which releases the init blocked on its write end, reads the byte it writes,
+ * removes the fifo (the container is now "running"), then runs the poststart hooks; if one fails the container is
+ * killed, as runc does.
+ */
+export async function startContainer(store: StateStore, id: string): Promise<void> {
+  const record = store.load(id);
+  const status = store.status(record);
+  if (status !== 'created') throw notCreated(status);
+  const fifo = join(store.dir(id), 'exec.fifo');
+  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const byte = Buffer.alloc(1);
+    for (let waited = 0; ; waited += 1) {
+      let got = 0;
+      try {
+        got = readSync(fd, byte, 0, 1, null);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      }
+      if (got === 1) break;
+      if (!isAlive(record.pid, record.pidStartTicks)) throw new RuntimeError('cannot start a container that has stopped');
+      if (waited >= startWaitMsMax) throw new RuntimeError('container init did not take the start signal');
+      sleepSync(1);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  unlinkSync(fifo);
+  const spec = parseSpec(store.configText(id));
+  try {
+    await runHooks('poststart', spec.hooks.poststart, { ociVersion: record.ociVersion, id, status: 'running', pid: record.pid, bundle: record.bundle, annotations: record.annotations }, record.bundle);
+  } catch (error) {
+    killAll(record);
+    throw error;
+  }
+}
+
+export function killContainer(store: StateStore, id: string, signal: NodeJS.Signals | number, all: boolean): void {
+  const record = store.load(id);
+  const status = store.status(record);
+  if (status === 'stopped' || status === 'creating') throw new RuntimeError('container not running');
+  const pids = all ? cgroupPids(record.cgroups) : [record.pid];
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch (error) {
+      if (!all) throw new RuntimeError(`cannot signal the container: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** `delete`: a stopped or created container goes; a running or paused one only with force (killed first). */
+export async function deleteContainer(store: StateStore, id: string, force: boolean): Promise<void> {
+  let record: ContainerRecord;
+  try {
+    record = store.load(id);
+  } catch (error) {
+    if (force && error instanceof RuntimeError && error.message === 'container does not exist') return;
+    throw error;
+  }
+  const status = store.status(record);
+  if ((status === 'running' || status === 'paused' || status === 'creating') && !force) {
+    throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${status}`);
+  }
+  if (status === 'paused') {
+    killAll(record); // frozen tasks take SIGKILL once thawed
+    setFrozen(record.cgroups, false);
+  }
+  await destroyContainer(store, record, poststopHooks(store, id));
+}
+
+/** The poststop hooks of the config saved at create; a missing or damaged copy means none (the record still goes). */
+function poststopHooks(store: StateStore, id: string): readonly Hook[] {
+  try {
+    return parseSpec(store.configText(id)).hooks.poststop;
+  } catch {
+    return [];
+  }
+}
+
+export function pauseContainer(store: StateStore, id: string): void {
+  const record = store.load(id);
+  const status = store.status(record);
+  if (status !== 'running' && status !== 'created') throw new RuntimeError('container not running');
+  setFrozen(record.cgroups, true);
+}
+
+export function resumeContainer(store: StateStore, id: string): void {
+  const record = store.load(id);
+  if (store.status(record) !== 'paused') throw new RuntimeError('container not paused');
+  setFrozen(record.cgroups, false);
+}

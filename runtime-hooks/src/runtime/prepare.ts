@@ -1,0 +1,55 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { SpecError } from './errors.js';
+import { isBindMount, parseMountOptions } from './mount-options.js';
+import type { ResolvedMount } from './plan-mounts.js';
+import { withHome } from './plan-process.js';
+import { resolveInRootfs, resolveRootfs } from './rootfs-paths.js';
+import type { Spec } from './spec.js';
+import { parseSpec } from './validate.js';
+
+/** A bundle read, validated and resolved on the host — everything decided before anything is created. */
+export interface PreparedBundle {
+  readonly bundle: string;
+  readonly configText: string;
+  readonly spec: Spec;
+  readonly rootfs: string;
+  readonly mounts: readonly ResolvedMount[];
+  readonly env: readonly string[];
+}
+
+const passwdBytesMax = 1 << 20;
+
+export function readBundleConfig(bundle: string): string {
+  try {
+    return readFileSync(join(bundle, 'config.json'), 'utf8');
+  } catch (error) {
+    throw new SpecError('config.json', `cannot read ${join(bundle, 'config.json')}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+export function prepareBundle(bundleArgument: string): PreparedBundle {
+  const bundle = resolve(bundleArgument);
+  const configText = readBundleConfig(bundle);
+  const spec = parseSpec(configText);
+  const rootfs = resolveRootfs(bundle, spec.root.path);
+  const mounts = spec.mounts.map((mount, index): ResolvedMount => {
+    const field = `mounts[${index}]`;
+    const options = parseMountOptions(mount.options);
+    const target = resolveInRootfs(rootfs, mount.destination, `${field}.destination`);
+    if (!isBindMount(mount.type, options)) return { mount, target, source: mount.source, sourceIsFile: false, options };
+    const source = isAbsolute(mount.source) ? mount.source : join(bundle, mount.source);
+    let sourceIsFile: boolean;
+    try {
+      sourceIsFile = !statSync(source).isDirectory();
+    } catch {
+      throw new SpecError(`${field}.source`, `bind source ${source} does not exist`);
+    }
+    return { mount, target, source, sourceIsFile, options };
+  });
+  const passwdPath = resolveInRootfs(rootfs, '/etc/passwd', 'process.env');
+  // Only a regular, small file is read: a hostile rootfs could put a fifo or a huge file there.
+  const passwdStat = existsSync(passwdPath) ? statSync(passwdPath) : undefined;
+  const passwd = passwdStat?.isFile() === true && passwdStat.size <= passwdBytesMax ? readFileSync(passwdPath, 'utf8') : undefined;
+  return { bundle, configText, spec, rootfs, mounts, env: withHome(spec.process.env, spec.process.user.uid, passwd) };
+}
