@@ -185,7 +185,8 @@ int main(void) {
     const char *op = record->op;
     if (strcmp(op, "mkfifo") == 0) {
       need_fields(record, 1);
-      if (mkfifo(record->fields[0], 0622) < 0) fail(op, errno, "%s", record->fields[0]);
+      /* 0622 whatever the umask: a container user other than root writes it to report readiness. */
+      if (mkfifo(record->fields[0], 0622) < 0 || chmod(record->fields[0], 0622) < 0) fail(op, errno, "%s", record->fields[0]);
     } else if (strcmp(op, "cgroup-join") == 0) {
       need_fields(record, 1);
       write_file(op, record->fields[0], "0");

@@ -323,12 +323,15 @@ static void look_up(struct child *self) {
   fail("lookup", 0, "exec: \"%s\": executable file not found in $PATH", name);
 }
 
-/* Blocks until `start` opens the fifo for reading, writes the byte it waits for. */
+/*
+ * Blocks until `start` opens the fifo for reading, then writes the byte it waits for. The write end stays open
+ * (close-on-exec) through the startContainer hooks: `start` reads until EOF, which comes when the process is
+ * exec'd (or the init died), so the poststart hooks run after the container's process started, as the spec says.
+ */
 static void wait_for_start(struct child *self) {
   int fd = openat(self->fifo_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
   if (fd < 0) fail("start", errno, "open exec.fifo");
   if (write(fd, "0", 1) != 1) fail("start", errno, "write exec.fifo");
-  close(fd);
   close(self->fifo_dir_fd);
   self->fifo_dir_fd = -1;
 }

@@ -4,8 +4,11 @@ import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
 import { encodeRecords, type PlanRecord } from './plan-records.js';
 
-/** Where scripts/build.sh puts the C helper (runtime-hooks/build/berth-init). */
-export const helperPath = fileURLToPath(new URL('../../../build/berth-init', import.meta.url));
+/**
+ * Where scripts/build.sh puts the C helper: runtime-hooks/build/berth-init, found from this module whether it runs
+ * compiled (dist/src/runtime) or as TypeScript source (src/runtime, under tap).
+ */
+export const helperPath = fileURLToPath(new URL(import.meta.url.includes('/dist/src/') ? '../../../build/berth-init' : '../../build/berth-init', import.meta.url));
 
 /** What the helper and the container's init say on the sync socket, one line each. */
 export type HelperMessage =

@@ -33,9 +33,10 @@ function notCreated(status: Status): RuntimeError {
 }
 
 /**
- * `start`: opens exec.fifo for reading, which releases the init blocked on its write end, reads the byte it writes,
- * removes the fifo (the container is now "running"), then runs the poststart hooks; if one fails the container is
- * killed, as runc does.
+ * `start`: opens exec.fifo for reading, which releases the init blocked on its write end; reads the byte it writes,
+ * then EOF, which comes when the init execs the container's process (its end is close-on-exec; the startContainer
+ * hooks run in between). Then the fifo goes (the container is "running") and the poststart hooks run; if one fails
+ * the container is killed, as runc does.
  */
 export async function startContainer(store: StateStore, id: string): Promise<void> {
   const record = store.load(id);
@@ -44,19 +45,8 @@ export async function startContainer(store: StateStore, id: string): Promise<voi
   const fifo = join(store.dir(id), 'exec.fifo');
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const byte = Buffer.alloc(1);
-    for (let waited = 0; ; waited += 1) {
-      let got = 0;
-      try {
-        got = readSync(fd, byte, 0, 1, null);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
-      }
-      if (got === 1) break;
-      if (!isAlive(record.pid, record.pidStartTicks)) throw new RuntimeError('cannot start a container that has stopped');
-      if (waited >= startWaitMsMax) throw new RuntimeError('container init did not take the start signal');
-      sleepSync(1);
-    }
+    if (!readFifo(fd, record, 'byte')) throw new RuntimeError('cannot start a container that has stopped');
+    readFifo(fd, record, 'eof');
   } finally {
     closeSync(fd);
   }
@@ -67,6 +57,27 @@ export async function startContainer(store: StateStore, id: string): Promise<voi
   } catch (error) {
     killAll(record);
     throw error;
+  }
+}
+
+/**
+ * Polls the non-blocking fifo until the init's byte arrives ('byte') or its write end closes ('eof'). Before the
+ * writer opens, a read also returns EOF, so the byte is awaited while the init lives, with a bound on the wait.
+ */
+function readFifo(fd: number, record: ContainerRecord, until: 'byte' | 'eof'): boolean {
+  const buffer = Buffer.alloc(1);
+  for (let waited = 0; ; waited += 1) {
+    let got = -1;
+    try {
+      got = readSync(fd, buffer, 0, 1, null);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+    }
+    if (until === 'byte' && got === 1) return true;
+    if (until === 'eof' && got === 0) return true;
+    if (!isAlive(record.pid, record.pidStartTicks)) return false;
+    if (until === 'byte' && waited >= startWaitMsMax) throw new RuntimeError('container init did not take the start signal');
+    sleepSync(1);
   }
 }
 
