@@ -31,6 +31,7 @@ const executables = {
   'berth-firewall': '../../../firewall/dist/src/plugin/main.js',
   'berth-macvlan': 'plugins/macvlan/main.js',
   'berth-vxlan': 'plugins/vxlan/main.js',
+  'berth-runtime': '../../../runtime-hooks/dist/src/runtime/cli.js',
 };
 
 const external = ['pino', '*.node'];

@@ -36,14 +36,22 @@ void report(const char *format, ...) {
   (void)written;
 }
 
+int errors_to_stderr = 0;
+
 void fail(const char *step, int errno_value, const char *format, ...) {
   char detail[4096];
   va_list args;
   va_start(args, format);
   vsnprintf(detail, sizeof detail, format, args);
   va_end(args);
-  if (errno_value != 0) report("error %s: %s: %s", step, detail, strerror(errno_value));
-  else report("error %s: %s", step, detail);
+  if (errors_to_stderr) {
+    if (errno_value != 0) dprintf(2, "berth-init: %s: %s: %s\n", step, detail, strerror(errno_value));
+    else dprintf(2, "berth-init: %s: %s\n", step, detail);
+  } else if (errno_value != 0) {
+    report("error %s: %s: %s", step, detail, strerror(errno_value));
+  } else {
+    report("error %s: %s", step, detail);
+  }
   _exit(1);
 }
 

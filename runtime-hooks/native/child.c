@@ -385,7 +385,10 @@ static int dispatch(struct child *self, const struct record *record) {
     if (chdir(field(record, 0)) < 0) fail("cwd", errno, "chdir to cwd %s", field(record, 0));
   } else if (strcmp(op, "process") == 0) take_process(self, record);
   else if (strcmp(op, "lookup") == 0) look_up(self);
-  else if (strcmp(op, "ready") == 0) report("ready");
+  else if (strcmp(op, "ready") == 0) {
+    report("ready");
+    errors_to_stderr = 1;
+  }
   else if (strcmp(op, "wait-start") == 0) wait_for_start(self);
   else if (strcmp(op, "exec") == 0) exec_process(self);
   else return -1;

@@ -26,6 +26,9 @@ void read_records(int fd, struct plan *plan, const char *until);
 /* Writes one line to berth-runtime over the sync socket (errors ignored: berth-runtime may be gone). */
 void report(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
+/* Set once berth-runtime stopped listening (after "ready"): failures then go to stderr, as runc's init does. */
+extern int errors_to_stderr;
+
 /* Reports "error STEP: detail: strerror(errno)" (when errno_value != 0) and exits 1. */
 void fail(const char *step, int errno_value, const char *format, ...) __attribute__((format(printf, 3, 4), noreturn));
 

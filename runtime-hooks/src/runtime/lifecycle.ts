@@ -45,7 +45,7 @@ export async function startContainer(store: StateStore, id: string): Promise<voi
   const fifo = join(store.dir(id), 'exec.fifo');
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    if (!readFifo(fd, record, 'byte')) throw new RuntimeError('cannot start a container that has stopped');
+    if (!readFifo(fd, record, 'byte')) throw new RuntimeError(`container init (pid ${record.pid}) exited before it took the start signal`);
     readFifo(fd, record, 'eof');
   } finally {
     closeSync(fd);
