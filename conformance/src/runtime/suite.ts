@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { containerDir, helperPath, readCgroupLayout } from '@berth/runtime';
 import type { RuntimeUnderTest } from './runtimes.js';
@@ -40,6 +40,14 @@ export function leftovers(runtime: RuntimeUnderTest, ids: readonly string[], dir
   return found;
 }
 
+/** Removes what a runtime left (a finding already recorded): its state entries and empty cgroup directories. */
+async function removeLeftovers(runtime: RuntimeUnderTest, ids: readonly string[]): Promise<void> {
+  await rm(runtime.root, { recursive: true, force: true });
+  for (const hierarchy of readCgroupLayout().hierarchies) {
+    for (const id of ids) await rmdir(containerDir(hierarchy, id)).catch(() => undefined); // empty once its tasks are gone
+  }
+}
+
 /**
  * Runs every scenario against every runtime, in turn, each in its own directory with its own container ids.
  * After each run the containers are force-deleted and the host is checked: anything left makes the run fail.
@@ -73,6 +81,7 @@ export async function runSuite(options: {
       if (left.length > 0) {
         passed = false;
         message = `${message}${message ? '; ' : ''}left behind: ${left.join(', ')}`;
+        await removeLeftovers(runtime, context.ids);
       }
       await rm(dir, { recursive: true, force: true });
       outcomes.set(runtime.name, { passed, message, durationMs: Date.now() - started });

@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { check, checkEqual, type Scenario, type ScenarioContext } from '../scenario.js';
 
@@ -53,6 +55,24 @@ async function lifecycleWithHooks(context: ScenarioContext): Promise<{ lines: Ho
 }
 
 export const hookScenarios: readonly Scenario[] = [
+  {
+    name: 'runtime SIGKILLed during create (in a hook): delete --force leaves nothing',
+    async run(context) {
+      const config = context.config(['true']);
+      config['hooks'] = { createRuntime: [{ path: '/bin/sleep', args: ['sleep', '2'] }] };
+      const bundle = await context.bundle(config);
+      const id = context.newId();
+      const runtime = spawn(context.runtime.argv(['create', '--bundle', bundle, id])[0] as string, context.runtime.argv(['create', '--bundle', bundle, id]).slice(1), { stdio: 'ignore' });
+      const exited = new Promise((resolve) => runtime.on('exit', resolve));
+      await sleep(500);
+      runtime.kill('SIGKILL');
+      await exited;
+      const deleted = await context.runtime.run(['delete', '--force', id]);
+      checkEqual(deleted.code, 0, `delete --force after the crash (${deleted.stderr.trim()})`);
+      checkEqual(await context.runtime.status(id), undefined, 'no container left');
+      await sleep(1600); // the orphaned hook (sleep 2) ends by itself
+    },
+  },
   {
     name: 'hooks: stdin state and environment at every stage',
     async run(context) {
