@@ -66,16 +66,20 @@ export async function startContainer(store: StateStore, id: string): Promise<voi
  */
 function readFifo(fd: number, record: ContainerRecord, until: 'byte' | 'eof'): boolean {
   const buffer = Buffer.alloc(1);
-  for (let waited = 0; ; waited += 1) {
-    let got = -1;
+  const readOnce = (): number => {
     try {
-      got = readSync(fd, buffer, 0, 1, null);
+      return readSync(fd, buffer, 0, 1, null);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      return -1;
     }
+  };
+  for (let waited = 0; ; waited += 1) {
+    const got = readOnce();
     if (until === 'byte' && got === 1) return true;
     if (until === 'eof' && got === 0) return true;
-    if (!isAlive(record.pid, record.pidStartTicks)) return false;
+    // The init may have written, exec'd and exited since that read: what it wrote is still in the fifo.
+    if (!isAlive(record.pid, record.pidStartTicks)) return until === 'eof' || readOnce() === 1;
     if (until === 'byte' && waited >= startWaitMsMax) throw new RuntimeError('container init did not take the start signal');
     sleepSync(1);
   }
