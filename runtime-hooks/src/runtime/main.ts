@@ -7,6 +7,7 @@ import { errorMessage, RuntimeError } from './errors.js';
 import { execInContainer } from './exec.js';
 import { deleteContainer, killContainer, pauseContainer, resumeContainer, startContainer, stateOf } from './lifecycle.js';
 import { listContainers } from './list.js';
+import { containerProcesses } from './ps.js';
 import { RuntimeLog, type LogFormat } from './log.js';
 import { runContainer } from './run.js';
 import { forwardSignalsUntil, parseSignal } from './signals.js';
@@ -47,6 +48,7 @@ function buildProgram(output: { exitCode: number }): Command {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  program.hook('preAction', (_program, action) => checkOptions(program.opts() as Globals & { systemdCgroup?: boolean }, action.opts() as { preserveFds?: string }));
   const store = (): StateStore => new StateStore(resolve((program.opts() as Globals).root));
   const bundleOption = (): Option => new Option('-b, --bundle <dir>', 'bundle directory (default: the current directory)');
 
@@ -117,11 +119,23 @@ function buildProgram(output: { exitCode: number }): Command {
     });
   program.command('pause <id>').description('freeze all processes of a container').action((id: string) => pauseContainer(store(), id));
   program.command('resume <id>').description('thaw a paused container').action((id: string) => resumeContainer(store(), id));
-  for (const name of ['ps', 'events', 'update', 'checkpoint', 'restore', 'features']) {
+  program.command('ps <id> [ps-options...]').description('list the container\'s processes')
+    .option('-f, --format <format>', 'table or json', 'table').passThroughOptions()
+    .action((id: string, psOptions: string[], options: { format: string }) => {
+      process.stdout.write(containerProcesses(store(), id, options.format, psOptions));
+    });
+  for (const name of ['events', 'update', 'checkpoint', 'restore', 'features']) {
     program.command(name, { hidden: true }).allowUnknownOption().allowExcessArguments()
       .action(() => { throw new RuntimeError(`${name} is not supported by berth-runtime`); });
   }
   return program;
+}
+
+/** runc's global options that would change behaviour berth-runtime does not have are refused, not ignored. */
+function checkOptions(globals: Globals & { systemdCgroup?: boolean }, command: { preserveFds?: string }): void {
+  if (globals.logFormat !== 'text' && globals.logFormat !== 'json') throw new RuntimeError(`invalid log-format: ${globals.logFormat}`);
+  if (globals.systemdCgroup === true) throw new RuntimeError('--systemd-cgroup is not supported: berth-runtime manages cgroups through cgroupfs');
+  if (command.preserveFds !== undefined && command.preserveFds !== '0') throw new RuntimeError('--preserve-fds is not supported by berth-runtime');
 }
 
 async function failAs<T>(command: string, exitCode: number, body: () => Promise<T>): Promise<T> {

@@ -47,9 +47,17 @@ export function prepareBundle(bundleArgument: string): PreparedBundle {
     }
     return { mount, target, source, sourceIsFile, options };
   });
-  const passwdPath = resolveInRootfs(rootfs, '/etc/passwd', 'process.env');
-  // Only a regular, small file is read: a hostile rootfs could put a fifo or a huge file there.
-  const passwdStat = existsSync(passwdPath) ? statSync(passwdPath) : undefined;
-  const passwd = passwdStat?.isFile() === true && passwdStat.size <= passwdBytesMax ? readFileSync(passwdPath, 'utf8') : undefined;
-  return { bundle, configText, spec, rootfs, mounts, env: withHome(spec.process.env, spec.process.user.uid, passwd) };
+  return { bundle, configText, spec, rootfs, mounts, env: withHome(spec.process.env, spec.process.user.uid, readPasswd(rootfs)) };
+}
+
+/** The container's /etc/passwd, when it is a regular, small file (a hostile rootfs could put a fifo or a huge file there). */
+export function readPasswd(rootfs: string): string | undefined {
+  let path: string;
+  try {
+    path = resolveInRootfs(rootfs, '/etc/passwd', 'process.env');
+  } catch {
+    return undefined;
+  }
+  const stat = existsSync(path) ? statSync(path) : undefined;
+  return stat?.isFile() === true && stat.size <= passwdBytesMax ? readFileSync(path, 'utf8') : undefined;
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { check, checkEqual, type Scenario, type ScenarioContext } from '../scenario.js';
@@ -94,6 +94,19 @@ export const lifecycleScenarios: readonly Scenario[] = [
     },
   },
   {
+    name: 'ps and kill --all',
+    async run(context) {
+      const id = await runSleeper(context);
+      const second = await context.runtime.detached(['exec', '-d', id, 'sleep', '30'], join(context.dir, 'exec.out'));
+      checkEqual(second.code, 0, 'exec -d exit code');
+      const pids = JSON.parse((await context.runtime.run(['ps', '--format', 'json', id])).stdout) as number[];
+      checkEqual(pids.length, 2, `ps --format json lists both processes (${JSON.stringify(pids)})`);
+      checkEqual((await context.runtime.run(['kill', '--all', id, 'KILL'])).code, 0, 'kill --all exit code');
+      checkEqual(await context.runtime.waitForStatus(id, 'stopped'), 'stopped', 'stopped after kill --all');
+      for (const pid of pids) check(!existsSync(`/proc/${pid}/cmdline`) || readFileSync(`/proc/${pid}/cmdline`, 'utf8') === '', `process ${pid} is gone`);
+    },
+  },
+  {
     name: 'pause and resume',
     async run(context) {
       const id = await runSleeper(context);
@@ -130,6 +143,12 @@ export const lifecycleScenarios: readonly Scenario[] = [
         check(/does not exist/.test(result.stderr), `${command[0]} of an unknown id says it does not exist: ${result.stderr.trim()}`);
       }
       checkEqual((await context.runtime.run(['delete', '--force', 'bt-no-such-container'])).code, 0, 'delete --force of an unknown id');
+      const logFile = join(context.dir, 'log.json');
+      const logged = await context.runtime.run(['--log', logFile, '--log-format', 'json', 'state', 'bt-no-such-container']);
+      const entry = JSON.parse(readFileSync(logFile, 'utf8').trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+      checkEqual(entry['level'], 'error', '--log-format json: level');
+      check(/does not exist/.test(String(entry['msg'])), `--log-format json: msg (${JSON.stringify(entry)})`);
+      check(/does not exist/.test(logged.stderr), `with --log, the error is on stderr too: ${logged.stderr.trim()}`);
       const id = await runSleeper(context);
       const bundle = await context.bundle(context.config(['true']), 'second');
       const again = await context.runtime.detached(['create', '--bundle', bundle, id], join(context.dir, 'again.out'));
