@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -262,6 +264,27 @@ static void set_user(const struct record *record) {
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("user", errno, "clear keep capabilities");
 }
 
+/* seccomp: the filter berth-runtime compiled, 16 hex digits per instruction (code, jt, jf, k). */
+static void install_seccomp(const struct record *record) {
+  const char *hex = field(record, 0);
+  size_t length = strlen(hex);
+  if (length == 0 || length % 16 != 0 || length / 16 > BPF_MAXINSNS) fail("seccomp", 0, "a filter of %zu hex digits", length);
+  size_t count = length / 16;
+  struct sock_filter *program = calloc(count, sizeof *program);
+  if (program == NULL) fail("seccomp", errno, "allocate");
+  for (size_t i = 0; i < count; i++) {
+    char part[9];
+    const char *at = hex + 16 * i;
+    memcpy(part, at, 4); part[4] = '\0'; program[i].code = (unsigned short)parse_number("seccomp", part, 16);
+    memcpy(part, at + 4, 2); part[2] = '\0'; program[i].jt = (unsigned char)parse_number("seccomp", part, 16);
+    memcpy(part, at + 6, 2); part[2] = '\0'; program[i].jf = (unsigned char)parse_number("seccomp", part, 16);
+    memcpy(part, at + 8, 8); part[8] = '\0'; program[i].k = (unsigned)parse_number("seccomp", part, 16);
+  }
+  struct sock_fprog filter = {.len = (unsigned short)count, .filter = program};
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter, 0, 0) < 0) fail("seccomp", errno, "install the filter");
+  free(program);
+}
+
 /* A pty whose slave becomes stdio and controlling terminal; the master goes to the terminal fd. */
 static void open_terminal(struct child *self, const struct record *record) {
   unsigned short columns = parse_number(record->op, field(record, 0), 10);
@@ -377,7 +400,8 @@ static int dispatch(struct child *self, const struct record *record) {
   } else if (strcmp(op, "terminal") == 0) open_terminal(self, record);
   else if (strcmp(op, "no-new-privileges") == 0) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(op, errno, "prctl");
-  } else if (strcmp(op, "user") == 0) set_user(record);
+  } else if (strcmp(op, "seccomp") == 0) install_seccomp(record);
+  else if (strcmp(op, "user") == 0) set_user(record);
   else if (strcmp(op, "bounding") == 0) drop_bounding(record);
   else if (strcmp(op, "capabilities") == 0) set_capabilities(record);
   else if (strcmp(op, "umask") == 0) umask((mode_t)parse_number(op, field(record, 0), 8));

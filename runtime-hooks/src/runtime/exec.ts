@@ -95,7 +95,7 @@ export async function execInContainer(store: StateStore, options: ExecOptions): 
   if (options.consoleSocket !== undefined) parent.push(['console-socket', resolve(options.consoleSocket)]);
   parent.push(['fork', options.detach ? 'detached' : process.terminal ? 'wait-tty' : 'wait']);
   const terminal: PlanRecord[] = process.terminal ? [['terminal', String(process.consoleSize?.width ?? 0), String(process.consoleSize?.height ?? 0)]] : [];
-  const helper = new InitHelper([...parent, ...terminal, ...processSteps(process, withHome(process.env, process.user.uid, readPasswd(record.rootfs))), ['exec'], ['end']], options.stdio);
+  const helper = new InitHelper([...parent, ...terminal, ...processSteps(process, withHome(process.env, process.user.uid, readPasswd(record.rootfs)), spec.linux.seccomp), ['exec'], ['end']], options.stdio);
   let pid = 0;
   for (;;) {
     const message = await helper.next();

@@ -88,7 +88,7 @@ export function createPlan(input: CreatePlanInput): PlanRecord[] {
     ['pivot-root', input.rootfs],
     ...(spec.process.terminal ? [['terminal', String(spec.process.consoleSize?.width ?? 0), String(spec.process.consoleSize?.height ?? 0)] as PlanRecord] : []),
     ...finalSteps(spec),
-    ...processSteps(spec.process, input.env),
+    ...processSteps(spec.process, input.env, spec.linux.seccomp),
     ['ready'],
     ['wait-start'],
     ...hookSteps('startContainer', spec.hooks.startContainer),

@@ -1,3 +1,5 @@
+import type { SeccompProfile } from './seccomp.js';
+
 /** The part of the OCI runtime-spec config (config.md, config-linux.md) that berth-runtime reads, after validation. */
 
 export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup';
@@ -91,6 +93,7 @@ export interface Linux {
   readonly maskedPaths: readonly string[];
   readonly readonlyPaths: readonly string[];
   readonly rootfsPropagation?: string;
+  readonly seccomp?: SeccompProfile;
 }
 
 export interface Spec {

@@ -6,6 +6,7 @@ import {
 } from './json-fields.js';
 import { rlimitNumber } from './rlimits.js';
 import { readResources } from './validate-resources.js';
+import { readSeccomp } from './seccomp.js';
 import {
   hookKinds, type Capabilities, type Device, type Hook, type Hooks, type Linux, type Mount, type Namespace,
   type NamespaceType, type Process, type Spec,
@@ -173,10 +174,7 @@ function readLinux(linux: Record<string, Json>): Linux {
   if (mountNamespace.path !== undefined) throw new SpecError('linux.namespaces', 'joining an existing mount namespace is not supported');
   const rootfsPropagation = optionalString(linux['rootfsPropagation'], 'linux.rootfsPropagation');
   const cgroupsPath = optionalString(linux['cgroupsPath'], 'linux.cgroupsPath');
-  if (linux['seccomp'] !== undefined && linux['seccomp'] !== null) {
-    // A decision, not an accident: a profile we cannot enforce exactly is refused rather than silently ignored.
-    throw new SpecError('linux.seccomp', 'seccomp profiles are not supported by berth-runtime yet; remove linux.seccomp or use runc');
-  }
+  const seccomp = readSeccomp(linux['seccomp']);
   return {
     namespaces,
     devices: arrayAt(linux['devices'], 'linux.devices').map((item, index) => readDevice(item, `linux.devices[${index}]`)),
@@ -188,6 +186,7 @@ function readLinux(linux: Record<string, Json>): Linux {
     readonlyPaths: stringsAt(linux['readonlyPaths'], 'linux.readonlyPaths')
       .map((path, index) => withoutDotDot(absolutePathAt(path, `linux.readonlyPaths[${index}]`), `linux.readonlyPaths[${index}]`)),
     ...(rootfsPropagation !== undefined ? { rootfsPropagation } : {}),
+    ...(seccomp !== undefined ? { seccomp } : {}),
   };
 }
 

@@ -4,9 +4,11 @@ import { hookScenarios } from './hooks.js';
 import { hostileScenarios } from './hostile.js';
 import { lifecycleScenarios } from './lifecycle.js';
 import { processScenarios } from './process.js';
+import { seccompScenarios } from './seccomp.js';
 import { terminalScenarios } from './terminal.js';
 
 /** Every scenario of the runtime conformance suite, in the order the table prints them. */
 export const runtimeScenarios: readonly Scenario[] = [
-  ...lifecycleScenarios, ...processScenarios, ...filesystemScenarios, ...hookScenarios, ...terminalScenarios, ...hostileScenarios,
+  ...lifecycleScenarios, ...processScenarios, ...filesystemScenarios, ...hookScenarios, ...terminalScenarios, ...seccompScenarios,
+  ...hostileScenarios,
 ];
