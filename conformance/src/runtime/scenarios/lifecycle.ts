@@ -11,6 +11,13 @@ export async function runForeground(context: ScenarioContext, args: readonly str
   return context.runtime.run(['run', '--bundle', bundle, context.newId()]);
 }
 
+/** runForeground, which must exit 0 (its stderr is in the failure). */
+export async function runSucceeding(context: ScenarioContext, args: readonly string[], change?: (config: ReturnType<ScenarioContext['config']>) => void) {
+  const result = await runForeground(context, args, change);
+  checkEqual(result.code, 0, `exit code (${result.stderr.trim()})`);
+  return result;
+}
+
 /** Starts `sleep 30` detached (`run -d`) and returns its id. */
 export async function runSleeper(context: ScenarioContext, change: (config: ReturnType<ScenarioContext['config']>) => void = () => undefined): Promise<string> {
   const config = context.config(['sleep', '30']);
