@@ -63,19 +63,32 @@ unsigned long long parse_number(const char *step, const char *text, int base) {
   return value;
 }
 
+/* Bytes read from the sync socket but not yet parsed (inherited by the child at fork, consistently). */
+static struct {
+  char data[65536];
+  size_t start, end;
+} incoming;
+
+static char next_byte(int fd) {
+  while (incoming.start == incoming.end) {
+    ssize_t got = read(fd, incoming.data, sizeof incoming.data);
+    if (got == 0) fail("plan", 0, "berth-runtime closed the sync socket");
+    if (got < 0 && errno != EINTR) fail("plan", errno, "read");
+    if (got > 0) {
+      incoming.start = 0;
+      incoming.end = (size_t)got;
+    }
+  }
+  return incoming.data[incoming.start++];
+}
+
 /* Reads one NUL-terminated string (at most plan_bytes_max in total), growing buffer as needed. */
 static char *read_string(int fd, size_t *total) {
   size_t capacity = 64, length = 0;
   char *text = malloc(capacity);
   if (text == NULL) fail("plan", errno, "allocate");
   for (;;) {
-    char byte;
-    ssize_t got = read(fd, &byte, 1);
-    if (got == 0) fail("plan", 0, "berth-runtime closed the sync socket");
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      fail("plan", errno, "read");
-    }
+    char byte = next_byte(fd);
     if (++*total > plan_bytes_max) fail("plan", 0, "plan larger than %d bytes", plan_bytes_max);
     if (length + 1 >= capacity) {
       capacity *= 2;
