@@ -31,6 +31,7 @@ export function createCgroups(layout: CgroupLayout, cgroupsPath: string): Contai
     const dir = containerDir(hierarchy, cgroupsPath);
     const missing: string[] = [];
     for (let path = dir; !existsSync(path); path = dirname(path)) missing.unshift(path);
+    if (hierarchy.version === 2) enableControllers(hierarchy, dirname(dir));
     for (const path of missing) {
       mkdirSync(path);
       created.push(path);
@@ -39,6 +40,29 @@ export function createCgroups(layout: CgroupLayout, cgroupsPath: string): Contai
     return { name: hierarchy.name, version: hierarchy.version, controllers: hierarchy.controllers, dir };
   });
   return { mode: layout.mode, dirs, created };
+}
+
+/**
+ * cgroup v2: a child sees only the controllers its parent delegates, so enable the ones containers are limited by
+ * down the chain to the container's parent, as runc's fs2 driver does (best effort: a cgroup with processes of its
+ * own refuses, and then the limit write names the missing controller).
+ */
+function enableControllers(hierarchy: Hierarchy, parent: string): void {
+  const wanted = ['cpu', 'cpuset', 'memory', 'pids'].filter((controller) => hierarchy.controllers.includes(controller));
+  if (wanted.length === 0) return;
+  const chain: string[] = [];
+  for (let path = parent; path.startsWith(hierarchy.mountPoint); path = dirname(path)) {
+    chain.unshift(path);
+    if (path === hierarchy.mountPoint) break;
+  }
+  for (const path of chain) {
+    if (!existsSync(path)) break;
+    try {
+      writeFileSync(join(path, 'cgroup.subtree_control'), wanted.map((controller) => `+${controller}`).join(' '));
+    } catch {
+      // not delegable from here; see above
+    }
+  }
 }
 
 /** A new v1 cpuset starts empty and refuses tasks: give it its parent's cpus and mems, as runc does. */

@@ -77,7 +77,8 @@ export async function createContainer(store: StateStore, options: CreateOptions)
   };
   let helper: InitHelper | undefined;
   try {
-    writeFileSync(join(stateDir, 'config.json'), prepared.configText);
+    // 0600: a config's env may carry credentials.
+    writeFileSync(join(stateDir, 'config.json'), prepared.configText, { mode: 0o600 });
     store.save(record);
     record = { ...record, cgroups: createCgroups(layout, spec.linux.cgroupsPath ?? options.id) };
     store.save(record);

@@ -55,7 +55,7 @@ export class StateStore {
 
   save(record: ContainerRecord): void {
     const file = join(this.dir(record.id), 'state.json');
-    writeFileSync(`${file}.tmp`, JSON.stringify(record));
+    writeFileSync(`${file}.tmp`, JSON.stringify(record), { mode: 0o600 });
     renameSync(`${file}.tmp`, file);
   }
 
@@ -87,8 +87,8 @@ export class StateStore {
 
   status(record: ContainerRecord): Status {
     if (!isAlive(record.pid, record.pidStartTicks)) return record.pid === 0 ? 'creating' : 'stopped';
-    if (existsSync(join(this.dir(record.id), 'exec.fifo'))) return 'created';
-    return isFrozen(record.cgroups) ? 'paused' : 'running';
+    if (isFrozen(record.cgroups)) return 'paused';
+    return existsSync(join(this.dir(record.id), 'exec.fifo')) ? 'created' : 'running';
   }
 }
 

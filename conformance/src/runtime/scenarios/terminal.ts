@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execCommand } from '../../harness/exec.js';
 import { check, checkEqual, type Scenario } from '../scenario.js';
+import { runSleeper } from './lifecycle.js';
 
 /**
  * Receives a pty master over a console socket as an engine does (SCM_RIGHTS; Node cannot receive fds, Python's
@@ -42,6 +43,16 @@ export const terminalScenarios: readonly Scenario[] = [
       checkEqual(result.code, 0, `exit code (${result.stderr.trim()} ${result.stdout.trim()})`);
       const lines = result.stdout.replace(/\r/g, '').split('\n').filter(Boolean);
       checkEqual(lines.join('|'), '/dev/pts/0|stdio-is-a-tty|30 100', 'tty, stdio and size inside');
+    },
+  },
+  {
+    name: 'exec -t in the foreground',
+    async run(context) {
+      const id = await runSleeper(context);
+      const command = context.runtime.argv(['exec', '-t', id, 'sh', '-c', 'tty; [ -t 1 ] && echo stdout-is-a-tty; exit 3']).map((word) => `'${word}'`).join(' ');
+      const result = await execCommand(['script', '-qec', command, '/dev/null'], { timeoutMs: 20_000 });
+      checkEqual(result.code, 3, `exit code (${result.stderr.trim()} ${result.stdout.trim()})`);
+      checkEqual(result.stdout.replace(/\r/g, '').split('\n').filter(Boolean).join('|'), '/dev/pts/0|stdout-is-a-tty', 'tty inside');
     },
   },
   {
