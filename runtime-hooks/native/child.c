@@ -1,32 +1,31 @@
 /*
  * The container's process before exec: runs the plan's child-stage operations in order (mounts, devices, sync points
- * with berth-runtime, hooks, pivot_root, masks, identity, start fifo, exec). Each step reports its own failure.
+ * with berth-runtime, hooks, pivot_root, masks, identity, start fifo, exec); filesystem steps are in fs.c, identity
+ * in identity.c. Each step reports its own failure.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <linux/capability.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "init.h"
+
+/* Declared in init.h: shared by the step files. */
+const char *field(const struct record *record, int index) {
+  if (index >= record->count) fail(record->op, 0, "missing field %d", index + 1);
+  return record->fields[index];
+}
 
 enum { states_max = 8, path_max = 4096 };
 
@@ -42,116 +41,6 @@ struct child {
   const char *state_json[states_max];
   int states;
 };
-
-static const char *field(const struct record *record, int index) {
-  if (index >= record->count) fail(record->op, 0, "missing field %d", index + 1);
-  return record->fields[index];
-}
-
-/* Opens path (absolute) component by component without following any symlink; creates missing ones when asked. */
-static int open_no_symlinks(const char *step, const char *path, int create_dirs, int create_file) {
-  if (path[0] != '/') fail(step, 0, "not an absolute path: %s", path);
-  char copy[path_max];
-  if (strlen(path) >= sizeof copy) fail(step, 0, "path too long: %s", path);
-  strcpy(copy, path);
-  int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) fail(step, errno, "open /");
-  char *save = NULL;
-  char *part = strtok_r(copy, "/", &save);
-  while (part != NULL) {
-    char *next = strtok_r(NULL, "/", &save);
-    int last = next == NULL;
-    if (strcmp(part, "..") == 0) fail(step, 0, "'..' in %s", path);
-    int fd = openat(dir, part, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT && (create_dirs || create_file)) {
-      if (last && create_file) {
-        int created = openat(dir, part, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (created < 0 && errno != EEXIST) fail(step, errno, "create %s in %s", part, path);
-        if (created >= 0) close(created);
-      } else if (mkdirat(dir, part, 0755) < 0 && errno != EEXIST) {
-        fail(step, errno, "mkdir %s in %s", part, path);
-      }
-      fd = openat(dir, part, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    }
-    if (fd < 0) fail(step, errno, "open %s in %s", part, path);
-    struct stat info;
-    if (fstat(fd, &info) < 0) fail(step, errno, "stat %s", path);
-    if (S_ISLNK(info.st_mode)) fail(step, 0, "%s of %s is a symlink (refused at mount time)", part, path);
-    close(dir);
-    dir = fd;
-    part = next;
-  }
-  return dir;
-}
-
-/* mount(2) onto a target reached without symlinks (through its /proc/self/fd link, as runc does). */
-static void mount_at(const struct record *record) {
-  const char *source = field(record, 0), *target = field(record, 1), *type = field(record, 2);
-  unsigned long flags = parse_number(record->op, field(record, 3), 16);
-  const char *data = field(record, 4);
-  int fd = open_no_symlinks(record->op, target, 0, 0);
-  char through[64];
-  snprintf(through, sizeof through, "/proc/self/fd/%d", fd);
-  if (mount(*source ? source : NULL, through, *type ? type : NULL, flags, *data ? data : NULL) < 0) {
-    int saved = errno;
-    fail(record->op, saved, "%s on %s (type %s, flags 0x%lx, data '%s')", source, target, type, flags, data);
-  }
-  close(fd);
-}
-
-/* Masks a path as runc does: /dev/null over a file, a read-only tmpfs over a directory; absent paths are fine. */
-static void mask_path(const struct record *record) {
-  const char *path = field(record, 0);
-  struct stat info;
-  if (lstat(path, &info) < 0) {
-    if (errno == ENOENT) return;
-    fail(record->op, errno, "%s", path);
-  }
-  int rc = S_ISDIR(info.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL)
-                                 : mount("/dev/null", path, NULL, MS_BIND, NULL);
-  if (rc < 0 && errno != ENOENT) fail(record->op, errno, "%s", path);
-}
-
-static void readonly_path(const struct record *record) {
-  const char *path = field(record, 0);
-  if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
-    if (errno == ENOENT) return;
-    fail(record->op, errno, "bind %s", path);
-  }
-  if (mount(path, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
-    fail(record->op, errno, "remount %s read-only", path);
-}
-
-static void pivot_root_to(const struct record *record) {
-  const char *rootfs = field(record, 0);
-  int old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-  int new_root = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-  if (old_root < 0 || new_root < 0) fail(record->op, errno, "open / or %s", rootfs);
-  if (fchdir(new_root) < 0) fail(record->op, errno, "chdir %s", rootfs);
-  /* pivot_root(".", "."): the old root ends up stacked on the new one, then is detached. */
-  if (syscall(SYS_pivot_root, ".", ".") < 0) fail(record->op, errno, "pivot_root %s", rootfs);
-  if (fchdir(old_root) < 0) fail(record->op, errno, "chdir old root");
-  if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) fail(record->op, errno, "make old root rslave");
-  if (umount2(".", MNT_DETACH) < 0) fail(record->op, errno, "detach old root");
-  if (chdir("/") < 0) fail(record->op, errno, "chdir /");
-  close(old_root);
-  close(new_root);
-}
-
-static void make_node(const struct record *record) {
-  const char *path = field(record, 0);
-  char type = field(record, 1)[0];
-  unsigned major_number = parse_number(record->op, field(record, 2), 10);
-  unsigned minor_number = parse_number(record->op, field(record, 3), 10);
-  mode_t mode = parse_number(record->op, field(record, 4), 8);
-  uid_t uid = parse_number(record->op, field(record, 5), 10);
-  gid_t gid = parse_number(record->op, field(record, 6), 10);
-  mode_t kind = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
-  unlink(path);
-  if (mknod(path, kind | mode, makedev(major_number, minor_number)) < 0) fail(record->op, errno, "%s", path);
-  if (chmod(path, mode) < 0) fail(record->op, errno, "chmod %s", path);
-  if (chown(path, uid, gid) < 0) fail(record->op, errno, "chown %s", path);
-}
 
 /* Runs one hook with the state kind's JSON on stdin, killed after timeout seconds (0: none). */
 static void run_hook(struct child *self, const struct record *record) {
@@ -214,75 +103,6 @@ static void sync_point(struct child *self, const struct record *record) {
     self->state_kind[self->states] = field(answer, 0);
     self->state_json[self->states++] = field(answer, 1);
   }
-}
-
-static void drop_bounding(const struct record *record) {
-  unsigned long long bounding = parse_number(record->op, field(record, 0), 16);
-  for (int cap = 0; cap <= 63; cap++) {
-    if (bounding & (1ULL << cap)) continue;
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail("capabilities", errno, "drop bounding %d", cap);
-  }
-}
-
-/* capabilities: effective permitted inheritable ambient (hex masks), after the user switch. */
-static void set_capabilities(const struct record *record) {
-  unsigned long long sets[4];
-  for (int i = 0; i < 4; i++) sets[i] = parse_number(record->op, field(record, i), 16);
-  struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-  struct __user_cap_data_struct data[2];
-  for (int word = 0; word < 2; word++) {
-    data[word].effective = (unsigned)(sets[0] >> (32 * word));
-    data[word].permitted = (unsigned)(sets[1] >> (32 * word));
-    data[word].inheritable = (unsigned)(sets[2] >> (32 * word));
-  }
-  if (syscall(SYS_capset, &header, data) < 0) fail("capabilities", errno, "capset");
-  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  /* As runc: an ambient capability missing from permitted or inheritable is skipped, not fatal. */
-  for (int cap = 0; cap <= 63; cap++) {
-    if (sets[3] & (1ULL << cap)) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
-  }
-}
-
-/* user: uid gid groups (comma list, may be empty); keeps the permitted set across the switch for set_capabilities. */
-static void set_user(const struct record *record) {
-  uid_t uid = parse_number(record->op, field(record, 0), 10);
-  gid_t gid = parse_number(record->op, field(record, 1), 10);
-  const char *list = field(record, 2);
-  gid_t groups[256];
-  int count = 0;
-  for (const char *cursor = list; *cursor != '\0';) {
-    if (count == 256) fail("user", 0, "more than 256 additional groups");
-    char *end;
-    groups[count++] = strtoul(cursor, &end, 10);
-    cursor = *end == ',' ? end + 1 : end;
-    if (*end != ',' && *end != '\0') fail("user", 0, "bad group list %s", list);
-  }
-  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("user", errno, "keep capabilities");
-  if (setgroups(count, groups) < 0) fail("user", errno, "setgroups %s", list);
-  if (setresgid(gid, gid, gid) < 0) fail("user", errno, "setgid %u", gid);
-  if (setresuid(uid, uid, uid) < 0) fail("user", errno, "setuid %u", uid);
-  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("user", errno, "clear keep capabilities");
-}
-
-/* seccomp: the filter berth-runtime compiled, 16 hex digits per instruction (code, jt, jf, k). */
-static void install_seccomp(const struct record *record) {
-  const char *hex = field(record, 0);
-  size_t length = strlen(hex);
-  if (length == 0 || length % 16 != 0 || length / 16 > BPF_MAXINSNS) fail("seccomp", 0, "a filter of %zu hex digits", length);
-  size_t count = length / 16;
-  struct sock_filter *program = calloc(count, sizeof *program);
-  if (program == NULL) fail("seccomp", errno, "allocate");
-  for (size_t i = 0; i < count; i++) {
-    char part[9];
-    const char *at = hex + 16 * i;
-    memcpy(part, at, 4); part[4] = '\0'; program[i].code = (unsigned short)parse_number("seccomp", part, 16);
-    memcpy(part, at + 4, 2); part[2] = '\0'; program[i].jt = (unsigned char)parse_number("seccomp", part, 16);
-    memcpy(part, at + 6, 2); part[2] = '\0'; program[i].jf = (unsigned char)parse_number("seccomp", part, 16);
-    memcpy(part, at + 8, 8); part[8] = '\0'; program[i].k = (unsigned)parse_number("seccomp", part, 16);
-  }
-  struct sock_fprog filter = {.len = (unsigned short)count, .filter = program};
-  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter, 0, 0) < 0) fail("seccomp", errno, "install the filter");
-  free(program);
 }
 
 /* A pty whose slave becomes stdio and controlling terminal; the master goes to the terminal fd. */

@@ -49,4 +49,21 @@ int wait_exit_code(pid_t child);
 
 unsigned long long parse_number(const char *step, const char *text, int base);
 
+/* A record's field, or a failure naming the operation. */
+const char *field(const struct record *record, int index);
+
+/* fs.c: the container's filesystem. */
+int open_no_symlinks(const char *step, const char *path, int create_dirs, int create_file);
+void mount_at(const struct record *record);
+void mask_path(const struct record *record);
+void readonly_path(const struct record *record);
+void pivot_root_to(const struct record *record);
+void make_node(const struct record *record);
+
+/* identity.c: who the process is and what it may do. */
+void drop_bounding(const struct record *record);
+void set_user(const struct record *record);
+void set_capabilities(const struct record *record);
+void install_seccomp(const struct record *record);
+
 #endif
