@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { RuntimeError } from './errors.js';
 import type { Hook, HookKind } from './spec.js';
 
@@ -65,8 +66,12 @@ function runHook(hook: Hook, stateJson: string, cwd: string): Promise<void> {
   });
 }
 
-/** Runs a stage's hooks in order; the first failure stops the stage with runc's message. */
+/**
+ * Runs a stage's hooks in order, in `cwd` (the bundle; / once an engine has removed it, so poststop still runs); the
+ * first failure stops the stage with runc's message.
+ */
 export async function runHooks(kind: HookKind, hooks: readonly Hook[], state: HookState, cwd: string): Promise<void> {
+  if (hooks.length > 0 && !existsSync(cwd)) cwd = '/';
   for (const [index, hook] of hooks.entries()) {
     try {
       await runHook(hook, hookStateJson(state), cwd);
