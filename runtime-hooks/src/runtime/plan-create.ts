@@ -50,6 +50,7 @@ function rootfsSteps(input: CreatePlanInput): PlanRecord[] {
   const { spec, rootfs } = input;
   const rootPropagation = propagationFlags(spec.linux.rootfsPropagation ?? 'rslave') ?? MountFlag.slave | MountFlag.recursive;
   const steps: PlanRecord[] = [
+    ...(spec.process.oomScoreAdj !== undefined ? [['write', '/proc/self/oom_score_adj', String(spec.process.oomScoreAdj)] as PlanRecord] : []),
     ['mount', '', '/', '', hex(rootPropagation), ''],
     ['mount', rootfs, rootfs, '', hex(MountFlag.bind | MountFlag.recursive), ''],
   ];

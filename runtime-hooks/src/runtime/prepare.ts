@@ -32,6 +32,7 @@ export function prepareBundle(bundleArgument: string): PreparedBundle {
   const bundle = resolve(bundleArgument);
   const configText = readBundleConfig(bundle);
   const spec = parseSpec(configText);
+  refuseUnenforceableLabels(spec);
   const rootfs = resolveRootfs(bundle, spec.root.path);
   const mounts = spec.mounts.map((mount, index): ResolvedMount => {
     const field = `mounts[${index}]`;
@@ -48,6 +49,27 @@ export function prepareBundle(bundleArgument: string): PreparedBundle {
     return { mount, target, source, sourceIsFile, options };
   });
   return { bundle, configText, spec, rootfs, mounts, env: withHome(spec.process.env, spec.process.user.uid, readPasswd(rootfs)) };
+}
+
+/**
+ * As runc, an AppArmor profile or SELinux label is ignored on a host that does not enforce that policy; where it
+ * does, berth-runtime cannot apply it, so it refuses rather than run the container less confined than asked.
+ */
+function refuseUnenforceableLabels(spec: Spec): void {
+  if (spec.process.apparmorProfile !== undefined && readFlag('/sys/module/apparmor/parameters/enabled') === 'Y') {
+    throw new SpecError('process.apparmorProfile', 'AppArmor is enabled on this host and berth-runtime cannot apply profiles');
+  }
+  if (spec.process.selinuxLabel !== undefined && existsSync('/sys/fs/selinux/enforce')) {
+    throw new SpecError('process.selinuxLabel', 'SELinux is enabled on this host and berth-runtime cannot apply labels');
+  }
+}
+
+function readFlag(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 /** The container's /etc/passwd, when it is a regular, small file (a hostile rootfs could put a fifo or a huge file there). */

@@ -51,6 +51,10 @@ export interface Process {
   readonly capabilities?: Capabilities;
   readonly rlimits: readonly Rlimit[];
   readonly noNewPrivileges: boolean;
+  readonly oomScoreAdj?: number;
+  /** Security labels: honoured only by refusing them where the host enforces such a policy (see prepare.ts). */
+  readonly apparmorProfile?: string;
+  readonly selinuxLabel?: string;
 }
 
 export interface Device {

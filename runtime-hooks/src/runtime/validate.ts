@@ -100,7 +100,18 @@ export function readProcess(value: Json): Process {
       return { type, soft, hard };
     }),
     noNewPrivileges: booleanAt(process['noNewPrivileges'], 'process.noNewPrivileges', false),
+    ...optionalField('oomScoreAdj', readOomScoreAdj(process['oomScoreAdj'])),
+    ...optionalField('apparmorProfile', optionalString(process['apparmorProfile'], 'process.apparmorProfile') || undefined),
+    ...optionalField('selinuxLabel', optionalString(process['selinuxLabel'], 'process.selinuxLabel') || undefined),
   };
+}
+
+function readOomScoreAdj(value: Json): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < -1000 || value > 1000) {
+    throw new SpecError('process.oomScoreAdj', 'must be an integer from -1000 to 1000');
+  }
+  return value;
 }
 
 function readCapabilities(value: Json): Capabilities | undefined {

@@ -57,6 +57,7 @@ t.test('refused configs name the field and change nothing (a table of hostile an
     ['hostname without uts', configWith('linux.namespaces', [{ type: 'pid' }, { type: 'network' }, { type: 'mount' }]), /^hostname: needs a private uts namespace/],
     ['seccomp notify', configWith('linux.seccomp', { defaultAction: 'SCMP_ACT_NOTIFY' }), /^linux\.seccomp\.defaultAction: "SCMP_ACT_NOTIFY" is not a seccomp action/],
     ['device rule access', configWith('linux.resources.devices', [{ allow: true, access: 'rwx' }]), /^linux\.resources\.devices\[0\]\.access/],
+    ['oomScoreAdj out of range', configWith('process.oomScoreAdj', 2000), /^process\.oomScoreAdj: must be an integer from -1000 to 1000/],
     ['negative memory', configWith('linux.resources.memory', { limit: -5 }), /^linux\.resources\.memory\.limit/],
   ];
   for (const [name, text, expected] of cases) {

@@ -43,13 +43,13 @@ function capabilityScenario(expected: (typeof capabilityCases)[number]): Scenari
 
 export const processScenarios: readonly Scenario[] = [
   {
-    name: 'hostname, umask, cwd',
+    name: 'hostname, umask, cwd, oom_score_adj',
     async run(context) {
-      const result = await runSucceeding(context, ['sh', '-c', 'hostname; umask; pwd'], (config) => {
+      const result = await runSucceeding(context, ['sh', '-c', 'hostname; umask; pwd; cat /proc/self/oom_score_adj'], (config) => {
         config['hostname'] = 'bt-host';
-        config.process = { ...config.process, cwd: '/tmp', user: { uid: 0, gid: 0, umask: 0o027 } };
+        config.process = { ...config.process, cwd: '/tmp', user: { uid: 0, gid: 0, umask: 0o027 }, oomScoreAdj: 100 };
       });
-      checkEqual(result.stdout, 'bt-host\n0027\n/tmp\n', 'hostname, umask, cwd');
+      checkEqual(result.stdout, 'bt-host\n0027\n/tmp\n100\n', 'hostname, umask, cwd, oom_score_adj');
     },
   },
   {
