@@ -105,7 +105,7 @@ function applyV1(cgroups: ContainerCgroups, resources: Resources, devices: reado
   if (resources.cpusetMems !== undefined) write(cpuset, 'cpuset.mems', resources.cpusetMems, 'linux.resources.cpu.mems');
   if (resources.pidsLimit !== undefined) write(dirWith(cgroups, 'pids'), 'pids.max', resources.pidsLimit.toString(), 'linux.resources.pids.limit');
   const devicesDir = dirWith(cgroups, 'devices');
-  if (devicesDir === undefined) return;
+  if (devicesDir === undefined || (resources.devices.length === 0 && devices.length === 0)) return;
   const fromSpec = devices.map((device): DeviceRule => ({ allow: true, type: device.type === 'b' ? 'b' : 'c', major: device.major, minor: device.minor, access: 'rwm' }));
   for (const rule of [...resources.devices, ...fromSpec, ...allowedDevices]) {
     const entry = rule.type === 'a' ? 'a' : `${rule.type} ${rule.major ?? '*'}:${rule.minor ?? '*'} ${rule.access}`;

@@ -11,6 +11,7 @@ import { containerProcesses } from './ps.js';
 import { runContainer } from './run.js';
 import { forwardSignalsUntil, parseSignal } from './signals.js';
 import type { StateStore } from './state.js';
+import { updateContainer, type UpdateFlags } from './update.js';
 
 /** A subcommand's failure: runc prefixes create/run failures with "<runtime> <command> failed:", exec's exit 255. */
 export class CommandFailure extends Error {
@@ -133,7 +134,12 @@ export function registerCommands(program: Command, context: CommandContext): voi
   registerLifecycle(program, context);
   registerExec(program, context);
   registerQueries(program, context);
-  for (const name of ['events', 'update', 'checkpoint', 'restore', 'features']) {
+  program.command('update <id>').description('change the resource limits of a running container')
+    .option('-r, --resources <file>', 'a linux.resources JSON object (- for stdin)').option('--memory <bytes>').option('--memory-swap <bytes>')
+    .option('--memory-reservation <bytes>').option('--pids-limit <n>').option('--cpu-quota <us>').option('--cpu-period <us>')
+    .option('--cpu-share <n>').option('--cpuset-cpus <list>').option('--cpuset-mems <list>')
+    .action((id: string, flags: UpdateFlags) => updateContainer(context.store(), id, flags));
+  for (const name of ['events', 'checkpoint', 'restore', 'features']) {
     program.command(name, { hidden: true }).allowUnknownOption().allowExcessArguments()
       .action(() => { throw new RuntimeError(`${name} is not supported by berth-runtime`); });
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { readCgroupLayout } from '@berth/runtime';
 import { createTestNetns, uniqueName } from '../../harness/test-host.js';
 import { checkEqual, type Scenario } from '../scenario.js';
-import { runForeground, runSucceeding } from './lifecycle.js';
+import { runForeground, runSleeper, runSucceeding } from './lifecycle.js';
 
 export const filesystemScenarios: readonly Scenario[] = [
   {
@@ -59,6 +59,20 @@ export const filesystemScenarios: readonly Scenario[] = [
         config.linux['resources'] = { ...(config.linux['resources'] as object), memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 50 }, cpu: { quota: 50000, period: 100000, shares: 512 } };
       });
       checkEqual(result.stdout, v2 ? '67108864\n50\n50000 100000\n' : '67108864\n50\n50000\n512\n', 'limits');
+    },
+  },
+  {
+    name: 'update: new limits seen from inside',
+    async run(context) {
+      const id = await runSleeper(context);
+      const v2 = readCgroupLayout().mode === 'v2';
+      checkEqual((await context.runtime.run(['update', '--memory', '32m', '--pids-limit', '20', id])).code, 0, 'update with flags');
+      const resources = JSON.stringify({ cpu: { quota: 20000, period: 100000 } });
+      checkEqual((await context.runtime.run(['update', '--resources', '-', id], { input: resources })).code, 0, 'update --resources -');
+      const script = v2 ? 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max'
+        : 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us';
+      const seen = await context.runtime.run(['exec', id, 'sh', '-c', script]);
+      checkEqual(seen.stdout, v2 ? '33554432\n20\n20000 100000\n' : '33554432\n20\n20000\n', 'limits after update');
     },
   },
   {
