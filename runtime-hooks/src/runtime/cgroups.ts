@@ -27,19 +27,24 @@ const allowedDevices: readonly DeviceRule[] = [
 export function createCgroups(layout: CgroupLayout, cgroupsPath: string): ContainerCgroups {
   const hierarchies = layout.hierarchies.filter((hierarchy) => layout.mode === 'v1' || hierarchy.version === 2);
   const created: string[] = [];
-  const dirs = hierarchies.map((hierarchy: Hierarchy) => {
-    const dir = containerDir(hierarchy, cgroupsPath);
-    const missing: string[] = [];
-    for (let path = dir; !existsSync(path); path = dirname(path)) missing.unshift(path);
-    if (hierarchy.version === 2) enableControllers(hierarchy, dirname(dir));
-    for (const path of missing) {
-      mkdirSync(path);
-      created.push(path);
-      if (hierarchy.controllers.includes('cpuset')) inheritCpuset(path);
-    }
-    return { name: hierarchy.name, version: hierarchy.version, controllers: hierarchy.controllers, dir };
-  });
-  return { mode: layout.mode, dirs, created };
+  try {
+    const dirs = hierarchies.map((hierarchy: Hierarchy) => {
+      const dir = containerDir(hierarchy, cgroupsPath);
+      const missing: string[] = [];
+      for (let path = dir; !existsSync(path); path = dirname(path)) missing.unshift(path);
+      if (hierarchy.version === 2) enableControllers(hierarchy, dirname(dir));
+      for (const path of missing) {
+        mkdirSync(path);
+        created.push(path);
+        if (hierarchy.controllers.includes('cpuset')) inheritCpuset(path);
+      }
+      return { name: hierarchy.name, version: hierarchy.version, controllers: hierarchy.controllers, dir };
+    });
+    return { mode: layout.mode, dirs, created };
+  } catch (error) {
+    destroyCgroups({ mode: layout.mode, dirs: [], created });
+    throw new RuntimeError(`cannot create the container's cgroups: ${(error as Error).message}`);
+  }
 }
 
 /**

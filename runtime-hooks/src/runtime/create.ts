@@ -95,7 +95,14 @@ export async function createContainer(store: StateStore, options: CreateOptions)
     return { record, prepared, helper };
   } catch (error) {
     helper?.close();
-    await destroyContainer(store, record, spec.hooks.poststop).catch(() => undefined);
+    // The saved record knows the pid if the helper reported one.
+    let latest = record;
+    try {
+      latest = store.load(options.id);
+    } catch {
+      // not saved yet: what we hold is all there is
+    }
+    await destroyContainer(store, latest, spec.hooks.poststop).catch(() => undefined);
     throw error;
   }
 }
