@@ -185,6 +185,9 @@ function readLinux(linux: Record<string, Json>): Linux {
   if (mountNamespace.path !== undefined) throw new SpecError('linux.namespaces', 'joining an existing mount namespace is not supported');
   const rootfsPropagation = optionalString(linux['rootfsPropagation'], 'linux.rootfsPropagation');
   const cgroupsPath = optionalString(linux['cgroupsPath'], 'linux.cgroupsPath');
+  if (cgroupsPath !== undefined && cgroupsPath !== '' && cgroupsPath.split('/').every((part) => part === '' || part === '.')) {
+    throw new SpecError('linux.cgroupsPath', `${JSON.stringify(cgroupsPath)} is a hierarchy's root, not a container's cgroup`);
+  }
   const seccomp = readSeccomp(linux['seccomp']);
   return {
     namespaces,

@@ -58,6 +58,8 @@ t.test('refused configs name the field and change nothing (a table of hostile an
     ['seccomp notify', configWith('linux.seccomp', { defaultAction: 'SCMP_ACT_NOTIFY' }), /^linux\.seccomp\.defaultAction: "SCMP_ACT_NOTIFY" is not a seccomp action/],
     ['device rule access', configWith('linux.resources.devices', [{ allow: true, access: 'rwx' }]), /^linux\.resources\.devices\[0\]\.access/],
     ['oomScoreAdj out of range', configWith('process.oomScoreAdj', 2000), /^process\.oomScoreAdj: must be an integer from -1000 to 1000/],
+    ['cgroupsPath at the root', configWith('linux.cgroupsPath', '/'), /^linux\.cgroupsPath: "\/" is a hierarchy's root/],
+    ['cgroupsPath with ..', configWith('linux.cgroupsPath', '/a/../../b'), /^linux\.cgroupsPath: .*'\.\.' is not allowed/],
     ['negative memory', configWith('linux.resources.memory', { limit: -5 }), /^linux\.resources\.memory\.limit/],
   ];
   for (const [name, text, expected] of cases) {
