@@ -30,9 +30,13 @@ export function leftovers(runtime: RuntimeUnderTest, ids: readonly string[], dir
     const mountPoint = line.split(' ')[1] ?? '';
     if (mountPoint.startsWith(dir)) found.push(`mount ${mountPoint}`);
   }
+  // Helpers of this scenario's containers only (other tests may run berth-runtime at the same time): they sit in
+  // the container's cgroups.
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
-      if (readlinkSync(`/proc/${pid}/exe`) === helperPath) found.push(`berth-init process ${pid}`);
+      if (readlinkSync(`/proc/${pid}/exe`) !== helperPath) continue;
+      const cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      if (ids.some((id) => cgroups.includes(`/${id}\n`))) found.push(`berth-init process ${pid}`);
     } catch {
       continue; // gone, or a kernel thread
     }
