@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { check, checkEqual, type Scenario, type ScenarioContext } from '../scenario.js';
@@ -98,6 +98,24 @@ export const lifecycleScenarios: readonly Scenario[] = [
       check(/executable file not found/.test(missing.stderr), `exec of a missing command says so: ${missing.stderr.trim()}`);
       const detached = await context.runtime.detached(['exec', '-d', id, 'sleep', '1'], join(context.dir, 'exec-d.out'));
       checkEqual(detached.code, 0, 'exec -d exit code');
+    },
+  },
+  {
+    name: 'exec --process (as containerd execs), --detach --pid-file',
+    async run(context) {
+      const id = await runSleeper(context);
+      const processFile = join(context.dir, 'process.json');
+      const process = { terminal: false, user: { uid: 1000, gid: 1000 }, args: ['sh', '-c', 'echo $(id -u) $(pwd) $MARK; exit 4'], env: ['PATH=/bin', 'MARK=from-file'], cwd: '/tmp' };
+      writeFileSync(processFile, JSON.stringify(process));
+      const result = await context.runtime.run(['exec', '--process', processFile, id]);
+      checkEqual(result.code, 4, `exec --process exit code (${result.stderr.trim()})`);
+      checkEqual(result.stdout, '1000 /tmp from-file\n', 'the process file\'s user, cwd and env');
+      writeFileSync(processFile, JSON.stringify({ ...process, args: ['sleep', '30'] }));
+      const pidFile = join(context.dir, 'exec.pid');
+      const detached = await context.runtime.detached(['exec', '--process', processFile, '--detach', '--pid-file', pidFile, id], join(context.dir, 'exec.out'));
+      checkEqual(detached.code, 0, `exec --detach exit code (${detached.stderr.trim()})`);
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      check(readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'sleep\u000030\u0000', `the pid file names the exec'd process (${pid})`);
     },
   },
   {
