@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -220,6 +221,20 @@ int main(void) {
     } else if (strcmp(op, "unshare") == 0) {
       need_fields(record, 1);
       if (unshare((int)parse_number(op, record->fields[0], 16)) < 0) fail(op, errno, "flags %s", record->fields[0]);
+    } else if (strcmp(op, "write") == 0) {
+      need_fields(record, 2);
+      write_file(op, record->fields[0], record->fields[1]);
+    } else if (strcmp(op, "sync") == 0) {
+      /* berth-runtime does something to this process from outside (writes a new user namespace's maps). */
+      need_fields(record, 1);
+      report("sync %s", record->fields[0]);
+      struct plan reply;
+      read_records(SYNC_FD, &reply, "ok");
+    } else if (strcmp(op, "become-root") == 0) {
+      /* In a user namespace: root there, so the namespaces made next belong to it with full capabilities. */
+      if (setresgid(0, 0, 0) < 0) fail(op, errno, "setresgid 0");
+      if (setgroups(0, NULL) < 0) fail(op, errno, "setgroups");
+      if (setresuid(0, 0, 0) < 0) fail(op, errno, "setresuid 0");
     } else if (strcmp(op, "console-socket") == 0) {
       need_fields(record, 1);
       console_fd = connect_socket(record->fields[0]);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -8,6 +8,7 @@ import { berthRuntimePath, buildBusyboxRootfs, formatTable, runSuite, runtimeSce
 // berth-runtime must pass every scenario (and so everything runc passes). Containers get their own netns.
 t.test('runtime conformance: berth-runtime and runc through the same scenarios', async (t) => {
   const workDir = await mkdtemp(join(tmpdir(), 'bt-rt-'));
+  await chmod(workDir, 0o711); // a user namespace's root (another host uid) must reach its rootfs
   t.teardown(() => rm(workDir, { recursive: true, force: true }));
   const rootfs = await buildBusyboxRootfs(join(workDir, 'rootfs'));
   const runtimes = [

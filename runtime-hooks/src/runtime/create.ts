@@ -10,6 +10,7 @@ import { hookStateJson, runHooks, type HookState } from './hooks.js';
 import { createPlan, type ForkMode } from './plan-create.js';
 import type { CgroupView } from './plan-mounts.js';
 import { prepareBundle, type PreparedBundle } from './prepare.js';
+import type { Spec } from './spec.js';
 import { processStat, validateId, type ContainerRecord, type StateStore } from './state.js';
 
 export interface CreateOptions {
@@ -107,6 +108,17 @@ export async function createContainer(store: StateStore, options: CreateOptions)
   }
 }
 
+/** A new user namespace's maps, written from outside (this process has the host privileges the maps need). */
+function writeIdMaps(helper: InitHelper, spec: Spec): void {
+  const lines = (mappings: Spec['linux']['uidMappings']): string => mappings.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+  try {
+    writeFileSync(`/proc/${helper.pid}/uid_map`, lines(spec.linux.uidMappings));
+    writeFileSync(`/proc/${helper.pid}/gid_map`, lines(spec.linux.gidMappings));
+  } catch (error) {
+    throw new RuntimeError(`linux.uidMappings: cannot write the user namespace's maps: ${(error as Error).message}`);
+  }
+}
+
 /** Follows the container's init through its sync points until it is ready and waits for `start`. */
 async function driveInit(store: StateStore, initial: ContainerRecord, prepared: PreparedBundle, helper: InitHelper): Promise<ContainerRecord> {
   let record = initial;
@@ -120,6 +132,11 @@ async function driveInit(store: StateStore, initial: ContainerRecord, prepared: 
         break;
       }
       case 'sync': {
+        if (message.point === 'userns') {
+          writeIdMaps(helper, spec);
+          helper.reply([['ok']]);
+          break;
+        }
         const state: HookState = { ociVersion: spec.ociVersion, id: record.id, status: 'creating', pid: record.pid, bundle: record.bundle, annotations: spec.annotations };
         await runHooks('prestart', spec.hooks.prestart, state, record.bundle);
         await runHooks('createRuntime', spec.hooks.createRuntime, state, record.bundle);

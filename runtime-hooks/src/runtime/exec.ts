@@ -31,7 +31,7 @@ export interface ExecOptions {
 
 /** /proc/PID/ns names; the mount namespace is joined last, so the other paths still resolve on the host. */
 const namespaceFiles: readonly (readonly [NamespaceType, string])[] = [
-  ['ipc', 'ipc'], ['uts', 'uts'], ['network', 'net'], ['pid', 'pid'], ['cgroup', 'cgroup'], ['mount', 'mnt'],
+  ['user', 'user'], ['ipc', 'ipc'], ['uts', 'uts'], ['network', 'net'], ['pid', 'pid'], ['cgroup', 'cgroup'], ['mount', 'mnt'],
 ];
 
 /** The process to run, as runc builds it: --process, or the container's process with the command line's changes. */
@@ -89,10 +89,12 @@ export async function execInContainer(store: StateStore, options: ExecOptions): 
     throw new RuntimeError('cannot allocate tty if runc will detach without setting console socket');
   }
   const parent: PlanRecord[] = procsFiles(record.cgroups).map((file): PlanRecord => ['cgroup-join', file]);
-  for (const [type, file] of namespaceFiles) {
-    if (spec.linux.namespaces.some((namespace) => namespace.type === type)) parent.push(['setns', `/proc/${record.pid}/ns/${file}`]);
-  }
   if (options.consoleSocket !== undefined) parent.push(['console-socket', resolve(options.consoleSocket)]);
+  for (const [type, file] of namespaceFiles) {
+    if (!spec.linux.namespaces.some((namespace) => namespace.type === type)) continue;
+    parent.push(['setns', `/proc/${record.pid}/ns/${file}`]);
+    if (type === 'user') parent.push(['become-root']);
+  }
   parent.push(['fork', options.detach ? 'detached' : process.terminal ? 'wait-tty' : 'wait']);
   const terminal: PlanRecord[] = process.terminal ? [['terminal', String(process.consoleSize?.width ?? 0), String(process.consoleSize?.height ?? 0)]] : [];
   const helper = new InitHelper([...parent, ...terminal, ...processSteps(process, withHome(process.env, process.user.uid, readPasswd(record.rootfs)), spec.linux.seccomp), ['exec'], ['end']], options.stdio);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { hex, MountFlag, propagationFlags } from './mount-options.js';
+import { hex, isBindMount, MountFlag, propagationFlags } from './mount-options.js';
 import { deviceSteps, mountSteps, type CgroupView, type ResolvedMount } from './plan-mounts.js';
 import { processSteps } from './plan-process.js';
 import type { PlanRecord } from './plan-records.js';
@@ -32,15 +32,27 @@ export function hookSteps(kind: string, hooks: readonly Hook[]): PlanRecord[] {
   return hooks.map((hook) => ['hook', kind, String(hook.timeoutSeconds ?? 0), hook.path, String(hook.args.length), ...hook.args, ...hook.env]);
 }
 
-/** The parent stage: exec fifo, cgroups, namespaces joined by path, new namespaces, console socket, fork. */
+/**
+ * The parent stage: exec fifo, oom_score_adj, cgroups, namespaces joined by path (a user namespace first), the
+ * console socket — all while the helper still has the host's privileges — then a new user namespace (berth-runtime
+ * writes its maps at sync point "userns"), the other new namespaces, and the fork.
+ */
 function parentSteps(input: CreatePlanInput): PlanRecord[] {
-  const namespaces = input.spec.linux.namespaces;
+  const { spec } = input;
+  const namespaces = [...spec.linux.namespaces].sort((a, b) => Number(b.type === 'user') - Number(a.type === 'user'));
   const steps: PlanRecord[] = [['mkfifo', join(input.stateDir, 'exec.fifo')]];
+  if (spec.process.oomScoreAdj !== undefined) steps.push(['write', '/proc/self/oom_score_adj', String(spec.process.oomScoreAdj)]);
   for (const file of input.cgroupProcsFiles) steps.push(['cgroup-join', file]);
-  for (const namespace of namespaces) if (namespace.path !== undefined) steps.push(['setns', namespace.path]);
-  const flags = namespaces.filter((namespace) => namespace.path === undefined).reduce((sum, namespace) => sum | cloneFlags[namespace.type], 0);
-  if (flags !== 0) steps.push(['unshare', hex(flags)]);
+  for (const namespace of namespaces) {
+    if (namespace.path === undefined) continue;
+    steps.push(['setns', namespace.path]);
+    if (namespace.type === 'user') steps.push(['become-root']);
+  }
   if (input.consoleSocket !== undefined) steps.push(['console-socket', input.consoleSocket]);
+  const created = namespaces.filter((namespace) => namespace.path === undefined);
+  if (created.some((namespace) => namespace.type === 'user')) steps.push(['unshare', hex(cloneFlags.user)], ['sync', 'userns'], ['become-root']);
+  const flags = created.filter((namespace) => namespace.type !== 'user').reduce((sum, namespace) => sum | cloneFlags[namespace.type], 0);
+  if (flags !== 0) steps.push(['unshare', hex(flags)]);
   steps.push(['fork', input.forkMode]);
   return steps;
 }
@@ -50,14 +62,15 @@ function rootfsSteps(input: CreatePlanInput): PlanRecord[] {
   const { spec, rootfs } = input;
   const rootPropagation = propagationFlags(spec.linux.rootfsPropagation ?? 'rslave') ?? MountFlag.slave | MountFlag.recursive;
   const steps: PlanRecord[] = [
-    ...(spec.process.oomScoreAdj !== undefined ? [['write', '/proc/self/oom_score_adj', String(spec.process.oomScoreAdj)] as PlanRecord] : []),
     ['mount', '', '/', '', hex(rootPropagation), ''],
     ['mount', rootfs, rootfs, '', hex(MountFlag.bind | MountFlag.recursive), ''],
   ];
   for (const mount of input.mounts) steps.push(...mountSteps(mount, input.cgroupView));
   const dev = input.mounts.find((mount) => mount.mount.destination === '/dev');
-  if (dev !== undefined && dev.mount.type !== 'bind' && !dev.options.data.includes('bind')) {
-    steps.push(...deviceSteps(rootfs, spec.linux.devices, input.hostHasKcore));
+  if (dev !== undefined && !isBindMount(dev.mount.type, dev.options)) {
+    // In a new user namespace mknod is not allowed: the host's nodes are bound instead, as runc does.
+    const inUserNamespace = spec.linux.namespaces.some((namespace) => namespace.type === 'user');
+    steps.push(...deviceSteps(rootfs, spec.linux.devices, { withCore: input.hostHasKcore, bindFromHost: inUserNamespace }));
   }
   return steps;
 }

@@ -81,18 +81,25 @@ const devSymlinks: readonly (readonly [target: string, name: string])[] = [
   ['pts/ptmx', 'ptmx'],
 ];
 
-/** Device nodes (defaults, then the spec's, which win) and runc's /dev symlinks, under the rootfs's fresh /dev. */
-export function deviceSteps(rootfs: string, devices: readonly Device[], withCore: boolean): PlanRecord[] {
+/**
+ * Device nodes (defaults, then the spec's, which win) and runc's /dev symlinks, under the rootfs's fresh /dev. With
+ * `bindFromHost` (a user namespace, where mknod is refused) each node is the host's, bound onto an empty file.
+ */
+export function deviceSteps(rootfs: string, devices: readonly Device[], options: { withCore: boolean; bindFromHost: boolean }): PlanRecord[] {
   const byPath = new Map<string, Device>();
   for (const device of [...defaultDevices, ...devices]) byPath.set(device.path, device);
   const steps: PlanRecord[] = [];
   for (const device of byPath.values()) {
     const path = join(rootfs, device.path);
     steps.push(['mkdir', join(path, '..')]);
+    if (options.bindFromHost) {
+      steps.push(['mkfile', path], mountRecord(device.path, path, '', MountFlag.bind, ''));
+      continue;
+    }
     steps.push(['mknod', path, device.type === 'u' ? 'c' : device.type, String(device.major), String(device.minor),
       device.fileMode.toString(8), String(device.uid), String(device.gid)]);
   }
-  const links = withCore ? [...devSymlinks, ['/proc/kcore', 'core'] as const] : devSymlinks;
+  const links = options.withCore ? [...devSymlinks, ['/proc/kcore', 'core'] as const] : devSymlinks;
   for (const [linkTarget, name] of links) steps.push(['symlink', linkTarget, join(rootfs, 'dev', name)]);
   return steps;
 }

@@ -88,8 +88,17 @@ export interface Resources {
   readonly devices: readonly DeviceRule[];
 }
 
+/** One line of a user namespace's uid_map or gid_map. */
+export interface IdMapping {
+  readonly containerID: number;
+  readonly hostID: number;
+  readonly size: number;
+}
+
 export interface Linux {
   readonly namespaces: readonly Namespace[];
+  readonly uidMappings: readonly IdMapping[];
+  readonly gidMappings: readonly IdMapping[];
   readonly devices: readonly Device[];
   readonly resources: Resources;
   readonly cgroupsPath?: string;

@@ -8,7 +8,7 @@ import { rlimitNumber } from './rlimits.js';
 import { readResources } from './validate-resources.js';
 import { readSeccomp } from './seccomp.js';
 import {
-  hookKinds, type Capabilities, type Device, type Hook, type Hooks, type Linux, type Mount, type Namespace,
+  hookKinds, type Capabilities, type Device, type Hook, type Hooks, type IdMapping, type Linux, type Mount, type Namespace,
   type NamespaceType, type Process, type Spec,
 } from './spec.js';
 
@@ -171,7 +171,6 @@ function readLinux(linux: Record<string, Json>): Linux {
     if (!(namespaceTypes as readonly string[]).includes(type)) {
       throw new SpecError(`${field}.type`, `unknown namespace type ${JSON.stringify(type)}`);
     }
-    if (type === 'user') throw new SpecError(`${field}.type`, 'user namespaces are not supported by berth-runtime');
     const path = namespace['path'] === undefined || namespace['path'] === '' ? undefined : absolutePathAt(namespace['path'], `${field}.path`);
     return { type: type as NamespaceType, ...(path !== undefined ? { path } : {}) };
   });
@@ -180,6 +179,15 @@ function readLinux(linux: Record<string, Json>): Linux {
       throw new SpecError(`linux.namespaces[${index}]`, `namespace type ${namespace.type} given twice`);
     }
   });
+  const uidMappings = readMappings(linux['uidMappings'], 'linux.uidMappings');
+  const gidMappings = readMappings(linux['gidMappings'], 'linux.gidMappings');
+  const userNamespace = namespaces.find((namespace) => namespace.type === 'user');
+  if (userNamespace?.path === undefined && userNamespace !== undefined && (uidMappings.length === 0 || gidMappings.length === 0)) {
+    throw new SpecError('linux.uidMappings', 'a new user namespace needs uidMappings and gidMappings');
+  }
+  if ((userNamespace === undefined || userNamespace.path !== undefined) && (uidMappings.length > 0 || gidMappings.length > 0)) {
+    throw new SpecError('linux.uidMappings', 'mappings are only for a new user namespace (linux.namespaces)');
+  }
   const mountNamespace = namespaces.find((namespace) => namespace.type === 'mount');
   if (mountNamespace === undefined) throw new SpecError('linux.namespaces', 'berth-runtime needs a mount namespace');
   if (mountNamespace.path !== undefined) throw new SpecError('linux.namespaces', 'joining an existing mount namespace is not supported');
@@ -191,6 +199,8 @@ function readLinux(linux: Record<string, Json>): Linux {
   const seccomp = readSeccomp(linux['seccomp']);
   return {
     namespaces,
+    uidMappings,
+    gidMappings,
     devices: arrayAt(linux['devices'], 'linux.devices').map((item, index) => readDevice(item, `linux.devices[${index}]`)),
     resources: readResources(optionalObject(linux['resources'], 'linux.resources') ?? {}),
     ...(cgroupsPath !== undefined && cgroupsPath !== '' ? { cgroupsPath: withoutDotDot(cgroupsPath, 'linux.cgroupsPath') } : {}),
@@ -202,6 +212,18 @@ function readLinux(linux: Record<string, Json>): Linux {
     ...(rootfsPropagation !== undefined ? { rootfsPropagation } : {}),
     ...(seccomp !== undefined ? { seccomp } : {}),
   };
+}
+
+function readMappings(value: Json, field: string): IdMapping[] {
+  const mappings = arrayAt(value, field).map((item, index) => {
+    const mapping = objectAt(item, `${field}[${index}]`);
+    const read = (key: string): number => integerAt(mapping[key], `${field}[${index}].${key}`, uint32Max);
+    const result = { containerID: read('containerID'), hostID: read('hostID'), size: read('size') };
+    if (result.size === 0) throw new SpecError(`${field}[${index}].size`, 'must be at least 1');
+    return result;
+  });
+  if (mappings.length > 340) throw new SpecError(field, 'the kernel takes at most 340 lines');
+  return mappings;
 }
 
 function readDevice(value: Json, field: string): Device {
