@@ -54,6 +54,8 @@ async function lifecycleWithHooks(context: ScenarioContext): Promise<{ lines: Ho
   return { lines: await readHookLines(log), id, pid, bundle };
 }
 
+const failingHook = { path: '/bin/sh', args: ['sh', '-c', 'echo refused >&2; exit 3'] };
+
 export const hookScenarios: readonly Scenario[] = [
   {
     name: 'runtime SIGKILLed during create (in a hook): delete --force leaves nothing',
@@ -114,7 +116,7 @@ export const hookScenarios: readonly Scenario[] = [
       const log = join(context.dir, 'log');
       const config = context.config(['true']);
       config['hooks'] = {
-        createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'echo refused >&2; exit 3'] }],
+        createRuntime: [failingHook],
         poststop: [recordingHook('poststop', log)],
       };
       const bundle = await context.bundle(config);
@@ -124,6 +126,30 @@ export const hookScenarios: readonly Scenario[] = [
       check(/refused/.test(result.stderr), `the hook's stderr is in the error: ${result.stderr.trim()}`);
       checkEqual(await context.runtime.status(id), undefined, 'no container left');
       checkEqual((await readHookLines(log)).map((line) => line.stage).join(' '), 'poststop', 'poststop hook ran');
+    },
+  },
+  {
+    name: 'hooks: a failing createContainer hook fails create; nothing left',
+    async run(context) {
+      const config = context.config(['true']);
+      config['hooks'] = { createContainer: [failingHook] };
+      const id = context.newId();
+      const created = await context.runtime.detached(['create', '--bundle', await context.bundle(config), id], join(context.dir, 'out'));
+      checkEqual(created.code, 1, 'create exit code');
+      check(/refused/.test(created.stderr), `the hook's stderr reaches the caller: ${created.stderr.trim()}`);
+      checkEqual(await context.runtime.status(id), undefined, 'no container left');
+    },
+  },
+  {
+    name: 'hooks: a failing poststart hook fails start (not create) and stops the container',
+    async run(context) {
+      const config = context.config(['sleep', '30']);
+      config['hooks'] = { poststart: [failingHook] };
+      const id = context.newId();
+      const created = await context.runtime.detached(['create', '--bundle', await context.bundle(config), id], join(context.dir, 'out'));
+      checkEqual(created.code, 0, `create exit code (${created.stderr.trim()})`);
+      checkEqual((await context.runtime.run(['start', id])).code, 1, 'start exit code');
+      checkEqual(await context.runtime.waitForStatus(id, 'stopped'), 'stopped', 'the container is stopped');
     },
   },
   {
