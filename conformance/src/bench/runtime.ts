@@ -1,7 +1,8 @@
 /**
  * berth-runtime against runc, exec'd as an engine does (clean environment, one process per call), interleaved:
  * `--version` (start-up), `state` of a created container, and `run` of `true` from start to exit (create, start,
- * wait, delete in one call) with runc's default spec on a busybox rootfs. Prints medians and berth/runc ratios.
+ * wait, delete in one call) with runc's default spec on a busybox rootfs. Prints medians and berth/runc ratios, and
+ * bare Node's start for scale.
  * Not a test: nothing is asserted. Run: node conformance/dist/src/bench/runtime.js [--runs N]
  */
 import { spawnSync } from 'node:child_process';
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
     const samples = new Map<string, number[]>();
     const record = (key: string, value: number): void => { samples.set(key, [...(samples.get(key) ?? []), value]); };
     for (let run = 0; run < runs; run += 1) {
+      record('node -e 0', timeMs(['env', '-i', process.execPath, '-e', '0']));
       for (const runtime of runtimes) {
         record(`${runtime.name} --version`, timeMs(runtime.argv(['--version'])));
         record(`${runtime.name} state`, timeMs(runtime.argv(['state', 'bench-state'])));
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
       }
     }
     for (const runtime of runtimes) timeMs(runtime.argv(['delete', '--force', 'bench-state']));
-    process.stdout.write(`runs: ${runs} of each, interleaved; medians in ms\n`);
+    process.stdout.write(`runs: ${runs} of each, interleaved; medians in ms; bare \`node -e 0\` ${median(samples.get('node -e 0') ?? []).toFixed(1)} ms\n`);
     for (const operation of ['--version', 'state', 'run true']) {
       const berth = median(samples.get(`berth-runtime ${operation}`) ?? []);
       const runc = median(samples.get(`runc ${operation}`) ?? []);
