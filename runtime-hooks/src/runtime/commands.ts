@@ -1,17 +1,17 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { createContainer } from './create.js';
 import { defaultSpec } from './default-spec.js';
 import { errorMessage, RuntimeError } from './errors.js';
-import { execInContainer } from './exec.js';
-import { deleteContainer, killContainer, pauseContainer, resumeContainer, startContainer, stateOf } from './lifecycle.js';
 import { listContainers } from './list.js';
-import { containerProcesses } from './ps.js';
-import { runContainer } from './run.js';
 import { forwardSignalsUntil, parseSignal } from './signals.js';
 import type { StateStore } from './state.js';
-import { updateContainer, type UpdateFlags } from './update.js';
+import { stateOf } from './state-view.js';
+import type { UpdateFlags } from './update.js';
+
+// The commands that spawn (helper, hooks, ps) are loaded when run: node:child_process alone costs every start of
+// `state`, `list` or `kill` a few milliseconds (and the bundle keeps them lazy, see scripts/bundle.mjs).
+const lifecycle = () => import('./lifecycle.js');
 
 /** A subcommand's failure: runc prefixes create/run failures with "<runtime> <command> failed:", exec's exit 255. */
 export class CommandFailure extends Error {
@@ -58,6 +58,7 @@ interface CreateFlags { bundle?: string; pidFile?: string; consoleSocket?: strin
 function registerLifecycle(program: Command, { store, output }: CommandContext): void {
   withCreateOptions(program.command('create <id>').description('create a container (stopped before its process runs)'))
     .action(async (id: string, flags: CreateFlags) => {
+      const { createContainer } = await import('./create.js');
       const created = await failAs('create', 1, () => createContainer(store(), {
         id, bundle: flags.bundle ?? process.cwd(), detach: true, stdio: 'inherit', ...defined({ pidFile: flags.pidFile, consoleSocket: flags.consoleSocket }),
       }));
@@ -66,19 +67,20 @@ function registerLifecycle(program: Command, { store, output }: CommandContext):
   withCreateOptions(program.command('run <id>').description('create and start a container; without -d, wait for it and exit with its status'))
     .option('-d, --detach').option('--keep')
     .action(async (id: string, flags: CreateFlags) => {
+      const { runContainer } = await import('./run.js');
       output.exitCode = await failAs('run', 1, () => runContainer(store(), {
         id, bundle: flags.bundle ?? process.cwd(), detach: flags.detach === true, keep: flags.keep === true,
         ...defined({ pidFile: flags.pidFile, consoleSocket: flags.consoleSocket }),
       }));
     });
-  program.command('start <id>').description('start a created container').action((id: string) => startContainer(store(), id));
+  program.command('start <id>').description('start a created container').action(async (id: string) => (await lifecycle()).startContainer(store(), id));
   program.command('kill <id> [signal]').description('send a signal (default SIGTERM) to the container\'s init, or with --all to all its processes')
     .option('-a, --all')
-    .action((id: string, signal: string | undefined, flags: { all?: boolean }) => killContainer(store(), id, parseSignal(signal ?? 'SIGTERM'), flags.all === true));
+    .action(async (id: string, signal: string | undefined, flags: { all?: boolean }) => (await lifecycle()).killContainer(store(), id, parseSignal(signal ?? 'SIGTERM'), flags.all === true));
   program.command('delete <id>').description('delete a stopped (or, with --force, any) container').option('-f, --force')
-    .action((id: string, flags: { force?: boolean }) => deleteContainer(store(), id, flags.force === true));
-  program.command('pause <id>').description('freeze all processes of a container').action((id: string) => pauseContainer(store(), id));
-  program.command('resume <id>').description('thaw a paused container').action((id: string) => resumeContainer(store(), id));
+    .action(async (id: string, flags: { force?: boolean }) => (await lifecycle()).deleteContainer(store(), id, flags.force === true));
+  program.command('pause <id>').description('freeze all processes of a container').action(async (id: string) => (await lifecycle()).pauseContainer(store(), id));
+  program.command('resume <id>').description('thaw a paused container').action(async (id: string) => (await lifecycle()).resumeContainer(store(), id));
 }
 
 interface ExecFlags {
@@ -94,6 +96,7 @@ function registerExec(program: Command, { store, output }: CommandContext): void
     .passThroughOptions()
     .action(async (id: string, command: string[], flags: ExecFlags) => {
       output.exitCode = await failAs('exec', 255, async () => {
+        const { execInContainer } = await import('./exec.js');
         const started = await execInContainer(store(), {
           id, args: command, detach: flags.detach === true, tty: flags.tty === true, env: flags.env,
           noNewPrivileges: flags.newPrivs === false, addCapabilities: flags.cap, stdio: 'inherit',
@@ -117,7 +120,8 @@ function registerQueries(program: Command, { store }: CommandContext): void {
     });
   program.command('ps <id> [ps-options...]').description('list the container\'s processes')
     .option('-f, --format <format>', 'table or json', 'table').passThroughOptions()
-    .action((id: string, psOptions: string[], flags: { format: string }) => {
+    .action(async (id: string, psOptions: string[], flags: { format: string }) => {
+      const { containerProcesses } = await import('./ps.js');
       process.stdout.write(containerProcesses(store(), id, flags.format, psOptions));
     });
   program.command('spec').description('write a default config.json')
@@ -138,7 +142,7 @@ export function registerCommands(program: Command, context: CommandContext): voi
     .option('-r, --resources <file>', 'a linux.resources JSON object (- for stdin)').option('--memory <bytes>').option('--memory-swap <bytes>')
     .option('--memory-reservation <bytes>').option('--pids-limit <n>').option('--cpu-quota <us>').option('--cpu-period <us>')
     .option('--cpu-share <n>').option('--cpuset-cpus <list>').option('--cpuset-mems <list>')
-    .action((id: string, flags: UpdateFlags) => updateContainer(context.store(), id, flags));
+    .action(async (id: string, flags: UpdateFlags) => (await import('./update.js')).updateContainer(context.store(), id, flags));
   for (const name of ['events', 'checkpoint', 'restore', 'features']) {
     program.command(name, { hidden: true }).allowUnknownOption().allowExcessArguments()
       .action(() => { throw new RuntimeError(`${name} is not supported by berth-runtime`); });

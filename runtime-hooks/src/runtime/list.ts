@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { stateOf } from './lifecycle.js';
+import { stateOf } from './state-view.js';
 import type { StateStore } from './state.js';
 
 interface Row {
