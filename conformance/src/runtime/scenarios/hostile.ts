@@ -68,6 +68,22 @@ export const hostileScenarios: readonly Scenario[] = [
     },
   },
   {
+    name: 'hostile: a symlink brought in by an earlier mount (resolved at mount time)',
+    async run(context) {
+      // Invisible when the bundle is checked: the link arrives with the bind mount of /data.
+      const marker = join(context.dir, 'escaped-late');
+      const shared = join(context.dir, 'shared');
+      await mkdir(shared);
+      await symlink(marker, join(shared, 'esc'));
+      const config = await ownRootfsConfig(context, ['true']);
+      config.mounts.push(
+        { destination: '/data', type: 'bind', source: shared, options: ['rbind'] },
+        { destination: '/data/esc/sub', type: 'tmpfs', source: 'tmpfs' },
+      );
+      await refusedOrContained(context, await context.bundle(config), marker);
+    },
+  },
+  {
     name: 'hostile: unknown namespace type, bad JSON, missing process.args',
     async run(context) {
       const unknown = context.config(['true']);
