@@ -153,21 +153,22 @@ export const hookScenarios: readonly Scenario[] = [
     },
   },
   {
-    name: 'hooks: a hook past its timeout, or SIGKILLed, fails create; nothing left',
+    name: 'hooks: a hook past its timeout (runtime or container side), or SIGKILLed, fails create; nothing left',
     async run(context) {
-      for (const [what, hook] of [
-        ['timeout', { path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }],
-        ['SIGKILL', { path: '/bin/sh', args: ['sh', '-c', 'kill -9 $$'] }],
+      for (const [what, stage, hook] of [
+        ['timeout', 'prestart', { path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }],
+        ['timeout in the container', 'createContainer', { path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }],
+        ['SIGKILL', 'prestart', { path: '/bin/sh', args: ['sh', '-c', 'kill -9 $$'] }],
       ] as const) {
         const config = context.config(['true']);
-        config['hooks'] = { prestart: [hook] };
-        const bundle = await context.bundle(config, what);
+        config['hooks'] = { [stage]: [hook] };
+        const bundle = await context.bundle(config, what.replaceAll(' ', '-'));
         const id = context.newId();
         const started = Date.now();
-        const result = await context.runtime.detached(['create', '--bundle', bundle, id], join(context.dir, `${what}.out`));
+        const result = await context.runtime.detached(['create', '--bundle', bundle, id], join(context.dir, `${what.replaceAll(' ', '-')}.out`));
         checkEqual(result.code, 1, `${what}: create exit code`);
         check(Date.now() - started < 10_000, `${what}: create gave up in time`);
-        check(what === 'timeout' ? /timeout/.test(result.stderr) : /killed|signal/.test(result.stderr), `${what}: the error says why: ${result.stderr.trim()}`);
+        check(what.startsWith('timeout') ? /timeout/.test(result.stderr) : /killed|signal/.test(result.stderr), `${what}: the error says why: ${result.stderr.trim()}`);
         checkEqual(await context.runtime.status(id), undefined, `${what}: no container left`);
       }
     },
