@@ -159,19 +159,22 @@ static void fork_child(const struct plan *plan, int index, int console_fd) {
   int relay[2] = {-1, -1};
   int tty = strcmp(mode, "wait-tty") == 0;
   if (tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, relay) < 0) fail("fork", errno, "socketpair");
-  if (strcmp(mode, "detached") != 0) {
-    /* Signals for the container are forwarded by berth-runtime; this process only waits. */
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
-    signal(SIGQUIT, SIG_IGN);
-  }
+  /* Terminal signals stay blocked across the fork: the waiting parent ignores them before it takes any, the child
+     gets its dispositions untouched (its hooks, then its process). */
+  sigset_t waiting_signals, previous;
+  sigemptyset(&waiting_signals);
+  sigaddset(&waiting_signals, SIGINT);
+  sigaddset(&waiting_signals, SIGTERM);
+  sigaddset(&waiting_signals, SIGHUP);
+  sigaddset(&waiting_signals, SIGQUIT);
+  sigprocmask(SIG_BLOCK, &waiting_signals, &previous);
   /* The child waits until its pid is reported, so "pid" is always berth-runtime's first message. */
   int reported[2];
   if (pipe2(reported, O_CLOEXEC) < 0) fail("fork", errno, "pipe");
   pid_t child = fork();
   if (child < 0) fail("fork", errno, "fork");
   if (child == 0) {
+    sigprocmask(SIG_SETMASK, &previous, NULL);
     char byte;
     close(reported[1]);
     if (read(reported[0], &byte, 1) != 1) _exit(1);
@@ -186,6 +189,12 @@ static void fork_child(const struct plan *plan, int index, int console_fd) {
   close(SYNC_FD);
   if (console_fd >= 0) close(console_fd);
   if (strcmp(mode, "detached") == 0) _exit(0);
+  /* Signals for the container are forwarded by berth-runtime (a terminal's go through the pty); this one waits. */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
+  sigprocmask(SIG_SETMASK, &previous, NULL);
   if (!tty) _exit(wait_exit_code(child));
   close(relay[1]);
   int master = receive_fd(relay[0]);
