@@ -16,6 +16,14 @@ for dir in cni/netns-napi firewall/nftables-napi; do
   fi
 done
 
+# berth-runtime's C helper (runtime-hooks/native), rebuilt when a source is newer than the binary.
+init_helper=runtime-hooks/build/berth-init
+if [[ ! -x "$init_helper" ]] || [[ -n "$(find runtime-hooks/native -newer "$init_helper" -print -quit)" ]]; then
+  echo "setup: building $init_helper" >&2
+  mkdir -p runtime-hooks/build
+  cc -O2 -Wall -Wextra -Werror -std=gnu11 -o "$init_helper.tmp" runtime-hooks/native/*.c && mv "$init_helper.tmp" "$init_helper"
+fi
+
 node_modules/.bin/tsc -b
 [[ -f scripts/bundle.mjs ]] && node scripts/bundle.mjs
 exit 0

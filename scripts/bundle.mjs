@@ -31,6 +31,7 @@ const executables = {
   'berth-firewall': '../../../firewall/dist/src/plugin/main.js',
   'berth-macvlan': 'plugins/macvlan/main.js',
   'berth-vxlan': 'plugins/vxlan/main.js',
+  'berth-runtime': '../../../runtime-hooks/dist/src/runtime/cli.js',
 };
 
 /** The OCI hook and the container commands of the CLI (on every container's start path) always log or may, so pino
@@ -62,6 +63,23 @@ const netlinkAddon = {
   },
 };
 
+/**
+ * commander requires node:child_process at load, for executable subcommands no Berth executable has; loading it
+ * costs each berth-runtime start ~10 ms (node:net, streams). Here it is required when (if ever) first used.
+ */
+const commanderLazyChildProcess = {
+  name: 'commander-lazy-child-process',
+  setup(context) {
+    context.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const eager = "const childProcess = require('node:child_process');";
+      if (!source.includes(eager)) throw new Error(`bundle: ${args.path} no longer loads child_process with ${eager}`);
+      const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };";
+      return { contents: source.replace(eager, lazy), loader: 'js' };
+    });
+  },
+};
+
 /** `import.meta.url` of a bundled module → the URL of its original file, found from the bundle's __dirname. */
 const importMetaUrl = {
   name: 'import-meta-url',
@@ -88,7 +106,7 @@ const buildBundles = (entries, externalModules) => build({
   format: 'cjs',
   target: 'node20',
   external: externalModules,
-  plugins: [importMetaUrl, netlinkAddon],
+  plugins: [importMetaUrl, netlinkAddon, commanderLazyChildProcess],
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',

@@ -6,3 +6,4 @@ export { RecordStore, type HookRecord } from './hooks/record.js';
 export { HOOK_FAILPOINTS, type HookFailpoint } from './hooks/failpoints.js';
 export { hooksDFiles, hooksDFileName, hooksDirDefault } from './hooks/hooks-d.js';
 export { callDaemon, DaemonClientError } from './daemon/client.js';
+export * from './runtime/index.js';

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { RuntimeError } from './errors.js';
+import type { Hook, HookKind } from './spec.js';
+
+/** The state JSON the runtime-spec passes on a hook's stdin. */
+export interface HookState {
+  readonly ociVersion: string;
+  readonly id: string;
+  readonly status: string;
+  readonly pid?: number;
+  readonly bundle: string;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+export function hookStateJson(state: HookState): string {
+  const { annotations, ...rest } = state;
+  return JSON.stringify(annotations !== undefined && Object.keys(annotations).length > 0 ? { ...rest, annotations } : rest);
+}
+
+const outputBytesMax = 64 * 1024;
+
+function envObject(env: readonly string[]): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const entry of env) {
+    const split = entry.indexOf('=');
+    if (split > 0) result[entry.slice(0, split)] = entry.slice(split + 1);
+  }
+  return result;
+}
+
+/**
+ * Runs one hook as runc does: exactly the hook's args and env, the state on stdin, stdout/stderr captured for the
+ * error, killed at its timeout. Resolves when the hook exits (not when its output closes: a hook that leaves a
+ * daemon behind holding the pipes does not hang the runtime).
+ */
+function runHook(hook: Hook, stateJson: string, cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const [argv0, ...args] = hook.args.length > 0 ? hook.args : [hook.path];
+    const child = spawn(hook.path, args, { argv0: argv0 ?? hook.path, env: envObject(hook.env), cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = { stdout: '', stderr: '' };
+    child.stdout.on('data', (chunk: Buffer) => { output = { ...output, stdout: (output.stdout + chunk.toString()).slice(-outputBytesMax) }; });
+    child.stderr.on('data', (chunk: Buffer) => { output = { ...output, stderr: (output.stderr + chunk.toString()).slice(-outputBytesMax) }; });
+    child.stdin.on('error', () => undefined); // a hook may exit without reading its stdin
+    child.stdin.end(stateJson);
+    let timedOut = false;
+    const timer = hook.timeoutSeconds === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, hook.timeoutSeconds * 1000);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`error running hook: ${error.message}`));
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      if (timedOut) reject(new Error(`hook ran past specified timeout of ${(hook.timeoutSeconds ?? 0).toFixed(1)}s`));
+      else if (code === 0) resolve();
+      else {
+        const status = signal !== null ? `signal: ${signal === 'SIGKILL' ? 'killed' : signal}` : `exit status ${code}`;
+        reject(new Error(`error running hook: ${status}, stdout: ${output.stdout}, stderr: ${output.stderr}`));
+      }
+    });
+  });
+}
+
+/**
+ * Runs a stage's hooks in order, in `cwd` (the bundle; / once an engine has removed it, so poststop still runs); the
+ * first failure stops the stage with runc's message.
+ */
+export async function runHooks(kind: HookKind, hooks: readonly Hook[], state: HookState, cwd: string): Promise<void> {
+  if (hooks.length > 0 && !existsSync(cwd)) cwd = '/';
+  for (const [index, hook] of hooks.entries()) {
+    try {
+      await runHook(hook, hookStateJson(state), cwd);
+    } catch (error) {
+      throw new RuntimeError(`error running ${kind} hook #${index}: ${(error as Error).message}`);
+    }
+  }
+}
