@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -189,9 +191,22 @@ static void exec_process(struct child *self) {
   fail("exec", errno, "exec %s", self->resolved);
 }
 
+/* A new network namespace starts with lo down; runc brings it up (its "loopback" network), so do engines' users. */
+static void loopback_up(void) {
+  struct ifreq request = {0};
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail("loopback-up", errno, "socket");
+  strcpy(request.ifr_name, "lo");
+  if (ioctl(fd, SIOCGIFFLAGS, &request) < 0) fail("loopback-up", errno, "get flags of lo");
+  request.ifr_flags |= IFF_UP;
+  if (ioctl(fd, SIOCSIFFLAGS, &request) < 0) fail("loopback-up", errno, "set lo up");
+  close(fd);
+}
+
 static int dispatch(struct child *self, const struct record *record) {
   const char *op = record->op;
   if (strcmp(op, "mount") == 0) mount_at(record);
+  else if (strcmp(op, "loopback-up") == 0) loopback_up();
   else if (strcmp(op, "mkdir") == 0) close(open_no_symlinks(op, field(record, 0), 1, 0));
   else if (strcmp(op, "mkfile") == 0) close(open_no_symlinks(op, field(record, 0), 1, 1));
   else if (strcmp(op, "symlink") == 0) {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FirewallStore } from '@berth/firewall';
 import { MNT_DETACH, umount2 } from '@berth/netns-napi';
-import { berthOciHooks, buildSpec } from '@berth/runtime';
+import { berthHookPath, berthOciHooks, buildSpec } from '@berth/runtime';
 import { makeBusyboxRootfs } from '../cni/podman.js';
 import { TestHost, type ExecResult, type TeardownRegistry } from '../harness/index.js';
 import { startFakeBerthd, type FakeBerthd } from './fake-berthd.js';
@@ -52,9 +52,9 @@ export class HooksLab {
     this.env = {
       BERTH_ROOT: join(dir, 'root'), BERTH_RUN_DIR: join(dir, 'run'), BERTH_SOCKET: berthd.socket,
       BERTH_CNI_CONF_DIR: join(dir, 'net.d'), BERTH_LOG_LEVEL: 'info',
-      // berth run's runtime: runc (the runtime these suites compare against) unless BERTH_TEST_RUNTIME names another,
-      // e.g. runtime-hooks/bin/berth-runtime, so the same scenarios run on it.
-      BERTH_RUNTIME: process.env['BERTH_TEST_RUNTIME'] ?? 'runc',
+      // berth run's runtime: berth-runtime, as installed (runc.test.ts and podman.test.ts run the same hooks under
+      // runc); BERTH_TEST_RUNTIME=runc runs the berth run scenarios on runc instead.
+      BERTH_RUNTIME: process.env['BERTH_TEST_RUNTIME'] ?? join(dirname(berthHookPath), 'berth-runtime'),
     };
   }
 

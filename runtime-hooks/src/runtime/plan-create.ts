@@ -57,6 +57,11 @@ function parentSteps(input: CreatePlanInput): PlanRecord[] {
   return steps;
 }
 
+/** A network namespace made for the container gets its loopback up, as runc's "loopback" network does. */
+function networkSteps(spec: Spec): PlanRecord[] {
+  return spec.linux.namespaces.some((namespace) => namespace.type === 'network' && namespace.path === undefined) ? [['loopback-up']] : [];
+}
+
 /** The container's root: propagation, the rootfs bound on itself (pivot_root needs a mount), the spec's mounts, /dev. */
 function rootfsSteps(input: CreatePlanInput): PlanRecord[] {
   const { spec, rootfs } = input;
@@ -95,6 +100,7 @@ export function createPlan(input: CreatePlanInput): PlanRecord[] {
   const { spec } = input;
   return [
     ...parentSteps(input),
+    ...networkSteps(spec),
     ...rootfsSteps(input),
     ['fifo-dir', input.stateDir],
     ['sync', 'hooks'],

@@ -22,6 +22,14 @@ t.test('the parent stage: fifo, cgroups, new namespaces, then the fork', async (
     ['unshare', (0x20000000 | 0x40000000 | 0x8000000 | 0x4000000 | 0x20000).toString(16)],
     ['fork', 'detached'],
   ]);
+  t.same(plan[4], ['loopback-up'], 'a new network namespace gets lo up first, as runc does');
+  const base = defaultSpec();
+  const joined = parseSpec(JSON.stringify({ ...base, linux: { ...(base['linux'] as object), namespaces: [{ type: 'mount' }, { type: 'uts' }, { type: 'network', path: '/run/netns/x' }] } }));
+  const joinedPlan = createPlan({
+    spec: joined, rootfs: '/b/rootfs', stateDir: '/run/s/c2', mounts: [], cgroupProcsFiles: [],
+    cgroupView: { version: 1, hierarchies: [] }, env: ['PATH=/bin'], forkMode: 'detached', hostHasKcore: false,
+  });
+  t.notOk(joinedPlan.some((record) => record[0] === 'loopback-up'), 'a joined network namespace is left as it is');
 });
 
 t.test('the child stage follows runc\'s order: mounts, hooks sync, createContainer, pivot, identity, ready, start, exec', async (t) => {

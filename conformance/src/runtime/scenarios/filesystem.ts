@@ -76,10 +76,10 @@ export const filesystemScenarios: readonly Scenario[] = [
     },
   },
   {
-    name: 'network: a new namespace has only lo; a namespace joined by path',
+    name: 'network: a new namespace has only lo, up; a namespace joined by path',
     async run(context) {
-      const fresh = await runForeground(context, ['sh', '-c', 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "']);
-      checkEqual(fresh.stdout, 'lo\n', 'interfaces of a new netns');
+      const fresh = await runForeground(context, ['sh', '-c', 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "; cat /sys/class/net/lo/flags']);
+      checkEqual(fresh.stdout, 'lo\n0x9\n', 'interfaces of a new netns, and lo flags UP|LOOPBACK');
       const netns = await createTestNetns(uniqueName('rtns', 32));
       try {
         await netns.execChecked(['ip', 'link', 'add', 'bt-probe0', 'type', 'veth', 'peer', 'name', 'bt-probe1']);
