@@ -10,7 +10,7 @@ import { startLocalEtcdCluster } from '../helpers/local-etcd.js';
 
 const baseConfig: EtcdMemberConfig = {
   name: 'm1', dataDir: '/var/lib/berth/etcd/data', advertiseAddress: '10.9.0.1', clientPort: 2379, peerPort: 2380,
-  tls: { caFile: '/x/ca.crt', certFile: '/x/n.crt', keyFile: '/x/n.key' },
+  tls: { caFile: '/x/ca.crt', certFile: '/x/n.crt', keyFile: '/x/n.key', crlFile: '/x/crl.pem', peerAllowedName: 'manager.berth-abc' },
   initialCluster: [{ name: 'm1', peerUrl: 'https://10.9.0.1:2380' }], initialClusterState: 'new', clusterToken: 'berth-abc',
   timing: etcdTimingTuned, autoCompactionRetention: '1h', quotaBackendBytes: 2 ** 31, logFile: '/x/etcd.log', logLevel: 'warn',
 };
@@ -19,7 +19,8 @@ t.test('the command line is mTLS-only with pre-vote, tuned timing, compaction an
   const args = etcdArguments(baseConfig);
   t.ok(args.includes('--listen-client-urls=https://10.9.0.1:2379,https://127.0.0.1:2379'), 'client URL on the advertise address and loopback');
   for (const flag of ['--client-cert-auth=true', '--peer-client-cert-auth=true', '--pre-vote=true', '--heartbeat-interval=50', '--election-timeout=500',
-    '--auto-compaction-retention=1h', `--quota-backend-bytes=${2 ** 31}`, '--trusted-ca-file=/x/ca.crt', '--peer-trusted-ca-file=/x/ca.crt']) {
+    '--auto-compaction-retention=1h', `--quota-backend-bytes=${2 ** 31}`, '--trusted-ca-file=/x/ca.crt', '--peer-trusted-ca-file=/x/ca.crt',
+    '--client-crl-file=/x/crl.pem', '--peer-crl-file=/x/crl.pem', '--peer-cert-allowed-hostname=manager.berth-abc']) {
     t.ok(args.includes(flag), flag);
   }
   t.notOk(args.some((arg) => arg.includes('http://')), 'no plaintext URL');
