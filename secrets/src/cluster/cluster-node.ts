@@ -183,7 +183,7 @@ export class ClusterNode {
    * Runs `work` with a short-lived client holding this manager's admin identity (etcd's root role): member
    * add/remove/promote and users/roles. Everyday store traffic never carries that power.
    */
-  async withAdmin<T>(work: (client: Etcd3) => Promise<T>, endpoints?: readonly string[]): Promise<T> {
+  async withAdmin<T>(work: (client: Etcd3, kv: EtcdKvStore) => Promise<T>, endpoints?: readonly string[]): Promise<T> {
     const active = this.requireManager();
     if (active.adminCertPem === undefined) throw new ClusterError(ClusterErrorCode.StateInvalid, `Manager ${active.state.nodeId} has no admin certificate`);
     const admin = openEtcdClient({
@@ -191,7 +191,7 @@ export class ClusterNode {
       limits: { requestTimeoutMs: 5_000 }, hostFailover: 'none', logger: this.logger,
     });
     try {
-      return await work(admin.client);
+      return await work(admin.client, admin);
     } finally {
       await admin.close();
     }

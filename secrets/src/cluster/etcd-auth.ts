@@ -71,17 +71,18 @@ export async function grantNodeAccess(client: Etcd3, nodeId: string, role: NodeR
 
 /**
  * Removes a node's users and role: from the next request on, etcd refuses everything that needs a permission, even
- * on connections opened before (etcd resolves the user for every request).
+ * on connections opened before (etcd resolves the user for every request). The admin user goes last: a manager
+ * removing itself does this with that very identity.
  */
 export async function revokeNodeAccess(client: Etcd3, nodeId: string): Promise<void> {
+  await client.auth.roleDelete({ role: nodeRoleName(nodeId) }).catch((error: unknown) => {
+    if (!(error instanceof EtcdRoleNotFoundError)) throw error;
+  });
   for (const user of [nodeId, adminUserName(nodeId)]) {
     await client.auth.userDelete({ name: user }).catch((error: unknown) => {
       if (!(error instanceof EtcdUserNotFoundError)) throw error;
     });
   }
-  await client.auth.roleDelete({ role: nodeRoleName(nodeId) }).catch((error: unknown) => {
-    if (!(error instanceof EtcdRoleNotFoundError)) throw error;
-  });
 }
 
 /** First manager, before any data is written: roles, the `root` user, this manager's users, then auth on. */

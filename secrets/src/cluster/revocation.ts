@@ -1,7 +1,6 @@
 import type { Etcd3 } from 'etcd3';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Store } from '../store/typed-store.js';
-import { Store as TypedStore } from '../store/typed-store.js';
+import { Store as TypedStore, type Store } from '../store/typed-store.js';
 import { absent } from '../store/revision.js';
 import type { ClusterNode } from './cluster-node.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
@@ -9,7 +8,6 @@ import { revokeNodeAccess } from './etcd-auth.js';
 import { aliveCollection, hostsCollection, issuedCollection, revokedCollection } from './keys.js';
 import { issueNodeCertificate, verifyNodeCertificate, type NodeIdentity, type NodeRole } from './node-cert.js';
 import { parseCertificate } from './pki.js';
-import { openEtcdClient } from './server-identity.js';
 
 const casAttemptsMax = 5;
 
@@ -58,18 +56,16 @@ export async function removeMember(node: ClusterNode, admin: Etcd3, memberId: st
  */
 export async function revokeNode(node: ClusterNode, nodeId: string, options: { endpoints?: readonly string[]; serials?: readonly string[] } = {}): Promise<{ nodeId: string; role: NodeRole | undefined }> {
   const active = node.requireManager();
-  const kv = options.endpoints === undefined ? undefined : openEtcdClient({ endpoints: options.endpoints, tls: active.tls, limits: { requestTimeoutMs: 5_000 }, hostFailover: 'none' });
-  const store = kv === undefined ? active.store : new TypedStore(kv);
-  try {
+  // One admin connection for every step: it is open before the denylist (and so the CRL) can name this manager's
+  // own certificates, which matters when a manager revokes itself on leave.
+  const result = await node.withAdmin(async (admin, kv) => {
+    const store = new TypedStore(kv);
     const [host, issued, revoked] = await Promise.all([store.get(hostsCollection, nodeId), store.get(issuedCollection, nodeId), store.get(revokedCollection, nodeId)]);
     if (host === undefined && issued === undefined && revoked === undefined) {
       throw new ClusterError(ClusterErrorCode.NodeUnknown, `No node ${nodeId} in cluster ${active.state.clusterId}`);
     }
-    await node.withAdmin(async (admin) => {
-      const { members } = await admin.cluster.memberList({});
-      const member = members.find((m) => m.name === nodeId || (m.name === '' && host?.value.role === 'manager' && m.peerURLs.some((url) => host.value.addresses.some((a) => url.includes(a)))));
-      if (member !== undefined) await removeMember(node, admin, member.ID);
-    }, options.endpoints);
+    const member = (await etcdStep('list the etcd members', () => admin.cluster.memberList({}))).members.find((m) => m.name === nodeId);
+    if (member !== undefined) await removeMember(node, admin, member.ID);
     const now = Date.now();
     const live = (issued?.value.certificates ?? []).filter((entry) => Date.parse(entry.notAfter) > now);
     const serials = [...new Set([...(revoked?.value.serials ?? []), ...live.map((entry) => entry.serial), ...(options.serials ?? [])])].slice(-64);
@@ -78,12 +74,20 @@ export async function revokeNode(node: ClusterNode, nodeId: string, options: { e
       .put(revokedCollection, nodeId, { nodeId, serials, revokedAt: new Date(now).toISOString(), expiresAt })
       .delete(hostsCollection, nodeId).delete(aliveCollection, nodeId).delete(issuedCollection, nodeId)
       .commit();
-    await node.withAdmin((admin) => revokeNodeAccess(admin, nodeId), options.endpoints);
-    node.logger.info({ nodeId, serials: serials.length }, 'node revoked');
-    if (options.endpoints === undefined) await node.revocationsChanged().catch(() => undefined);
-    return { nodeId, role: host?.value.role };
-  } finally {
-    await kv?.close();
+    await etcdStep(`remove the etcd users of ${nodeId}`, () => revokeNodeAccess(admin, nodeId));
+    return { nodeId, role: host?.value.role, serials: serials.length };
+  }, options.endpoints);
+  node.logger.info(result, 'node revoked');
+  if (options.endpoints === undefined) await node.revocationsChanged().catch(() => undefined);
+  return { nodeId: result.nodeId, role: result.role };
+}
+
+async function etcdStep<T>(what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof ClusterError) throw error;
+    throw new ClusterError(ClusterErrorCode.EtcdFailed, `Cannot ${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }
 
