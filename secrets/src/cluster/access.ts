@@ -27,10 +27,10 @@ export const accessTable: readonly AccessRow[] = [
   { prefix: 'cluster/issued/', holds: 'serials of the certificates issued to each node', workerAll: 'none', workerOwn: 'none' },
   { prefix: 'cluster/revoked/', holds: 'denylist of removed nodes and their certificate serials', workerAll: 'read', workerOwn: 'none' },
   { prefix: 'secrets/', holds: 'KEK, secret versions, ciphertext, grants, audit', workerAll: 'none', workerOwn: 'none' },
-  { prefix: 'tasks/', holds: 'tasks/<nodeId>/<containerId>: running containers of services', workerAll: 'none', workerOwn: 'prefix' },
+  { prefix: 'tasks/', holds: 'running containers of services, one key per container under the node\'s id', workerAll: 'none', workerOwn: 'prefix' },
   { prefix: 'networks/', holds: 'cluster networks (issue 14)', workerAll: 'read', workerOwn: 'none' },
   { prefix: 'policies/', holds: 'network policies (issue 14)', workerAll: 'read', workerOwn: 'none' },
-  { prefix: 'endpoints/', holds: 'endpoints/<nodeId>/<key>: workload endpoints (issue 14)', workerAll: 'read', workerOwn: 'prefix' },
+  { prefix: 'endpoints/', holds: 'workload endpoints under the node\'s id (issue 14)', workerAll: 'read', workerOwn: 'prefix' },
   // Issue 14 owns the overlay layout: a worker writes only under overlay/<ownId>/ (its VTEP, its subnet lease);
   // anything keyed otherwise (e.g. a subnet index) is written by managers.
   { prefix: 'overlay/', holds: 'overlay VTEPs and per-host subnet leases (issue 14)', workerAll: 'read', workerOwn: 'prefix' },
