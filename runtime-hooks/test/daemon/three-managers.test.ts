@@ -5,7 +5,7 @@ import { findEtcdProcesses } from '@berth/secrets';
 import { makeHosts, waitFor, type BerthdHandle } from './helpers.js';
 
 interface Listing {
-  hosts: Array<{ nodeId: string; role: string; alive: boolean; member?: { healthy: boolean; leader: boolean; learner: boolean } }>;
+  hosts: Array<{ nodeId: string; role: string; alive: boolean; self: boolean; member?: { healthy: boolean; leader: boolean; learner: boolean } }>;
   otherMembers: unknown[];
 }
 
@@ -56,7 +56,16 @@ t.test('three managers and a worker: init, join, rotate, leave (member removed f
   t.same(afterLeave.otherMembers, [], 'its etcd member was removed');
   const workerLeft = await w.cli(['cluster', 'leave']);
   t.equal(workerLeft.code, 0, `worker leaves: ${workerLeft.stderr}`);
-  t.equal((await b.cli(['cluster', 'leave'])).code, 0, 'second manager leaves');
+  const ids = Object.fromEntries((await listing(a)).hosts.map((host) => [host.self ? 'a' : 'b', host.nodeId])) as { a: string; b: string };
+  t.match((await a.cli(['cluster', 'rm', ids.a])).stderr, /is this host: use `berth cluster leave`/, 'rm refuses this host');
+  t.match((await a.cli(['cluster', 'rm', 'n000000000000'])).stderr, /No node n000000000000/, 'rm of an unknown node is a clear error');
+  const removed = await a.cli(['cluster', 'rm', ids.b, '-o', 'json']);
+  t.equal(removed.code, 0, `a manager removes another manager: ${removed.stderr}`);
+  t.same(JSON.parse(removed.stdout), { nodeId: ids.b, role: 'manager' });
+  const afterRm = await listing(a);
+  t.same(afterRm.hosts.map((host) => host.nodeId), [ids.a], 'its host record is gone');
+  t.same(afterRm.otherMembers, [], 'its etcd member was removed');
+  t.equal((await b.cli(['cluster', 'leave', '--force'])).code, 0, 'the removed manager cleans up with leave --force');
   const last = await a.cli(['cluster', 'leave']);
   t.equal(last.code, 1);
   t.match(last.stderr, /last manager.*--force/);
