@@ -44,9 +44,14 @@ t.test('bad input is refused with a clear error, and nothing is stored or half-j
   const [manager, joiner, other] = await Promise.all(['m', 'j', 'o'].map((name) => hosts.add(name)));
   if (manager === undefined || joiner === undefined || other === undefined) throw new Error('hosts');
   await Promise.all([manager, joiner, other].map((host) => host.start()));
-  const init = JSON.parse((await manager.cli(['cluster', 'init', '-o', 'json'])).stdout) as { workerToken: string };
+  const initJson = async (host: BerthdHandle): Promise<{ workerToken: string }> => {
+    const result = await host.cli(['cluster', 'init', '-o', 'json']);
+    if (result.code !== 0) throw new Error(`init on ${host.name} failed: ${result.stderr}`);
+    return JSON.parse(result.stdout) as { workerToken: string };
+  };
+  const init = await initJson(manager);
   const managerToken = (await manager.cli(['cluster', 'join-token', 'manager', '-q'])).stdout.trim();
-  const foreign = JSON.parse((await other.cli(['cluster', 'init', '-o', 'json'])).stdout) as { workerToken: string };
+  const foreign = await initJson(other);
 
   const rotatedAway = init.workerToken;
   await manager.cli(['cluster', 'join-token', 'worker', '--rotate']);
@@ -94,7 +99,12 @@ t.test('bad input is refused with a clear error, and nothing is stored or half-j
     t.equal(answer.status, status, `join endpoint, ${name}: HTTP ${status}`);
     t.match(answer.body, answerText, `join endpoint, ${name}: ${answer.body.slice(0, 120)}`);
     t.notOk(answer.body.includes(validToken.slice(-32)), `join endpoint, ${name}: the token is not echoed`);
-    const log = await readFile(join(hosts.base, 'm.log'), 'utf8');
+    // the log is written asynchronously: wait (bounded) for the line
+    let log = '';
+    for (let waitedMs = 0; waitedMs < 3_000 && !logText.test(log); waitedMs += 100) {
+      log = await readFile(join(hosts.base, 'm.log'), 'utf8');
+      if (!logText.test(log)) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     t.match(log, logText, `join endpoint, ${name}: the detail is in the manager's log`);
   }
   const local = await rawLocal(manager, '/v1/cluster/join', Buffer.alloc(100 * 1024, 0x7b));

@@ -163,6 +163,10 @@ export class ClusterNode {
       const caFingerprint = certificateFingerprint(ca.certificatePem);
       const current = await active.store.get(joinTokensCollection, role);
       if (!options.rotate && options.ttlSeconds === undefined && current !== undefined) {
+        const { expiresAt } = current.value;
+        if (expiresAt !== undefined && Date.parse(expiresAt) <= Date.now()) {
+          throw new ClusterError(ClusterErrorCode.TokenRejected, `The ${role} join token expired at ${expiresAt}; issue a new one with --rotate or --ttl`);
+        }
         return formatJoinToken({ caFingerprint, secret: openJoinSecret(current.value, ca.privateKeyPem) });
       }
       const fresh = newJoinTokenRecord(role, ca.privateKeyPem, options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds });

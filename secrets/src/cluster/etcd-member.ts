@@ -152,6 +152,7 @@ export class EtcdMember {
   async #launch(): Promise<{ pid: number; adopted: boolean }> {
     const dataDir = this.#options.config.dataDir;
     const binary = await realpath(this.#binary).catch(() => this.#binary);
+    // (one /proc scan: the impostors are logged, ours are adopted or stopped)
     const candidates = await findEtcdProcesses(dataDir);
     const impostors = candidates.filter((entry) => !isOwnEtcd(entry, binary));
     if (impostors.length > 0) this.#logger.warn({ pids: impostors.map((entry) => entry.pid), exes: impostors.map((entry) => entry.exe), dataDir }, 'ignoring processes that look like etcd on this data dir but do not run the configured binary as root');

@@ -1,4 +1,4 @@
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
 
 /**
@@ -61,7 +61,8 @@ export function isOwnEtcd(entry: ProcessEntry, binary: string): boolean {
 
 /** The etcd members on this data dir that are really ours; impostors (another binary, another uid) are left alone. */
 export async function findOwnEtcdProcesses(dataDir: string, binary: string): Promise<ProcessEntry[]> {
-  return (await findEtcdProcesses(dataDir)).filter((entry) => isOwnEtcd(entry, binary));
+  const resolved = await realpath(binary).catch(() => binary);
+  return (await findEtcdProcesses(dataDir)).filter((entry) => isOwnEtcd(entry, resolved));
 }
 
 /** Whether the pid still names the same process (same start time): the check made right before any signal. */
