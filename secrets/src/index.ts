@@ -36,7 +36,7 @@ export { buildCrl } from './cluster/crl.js';
 export { requireManagerServer, openEtcdClient } from './cluster/server-identity.js';
 export { plainAddress } from './cluster/join-handler.js';
 export { writeFileDurably, assertOwnDirectory } from './cluster/secure-file.js';
-export { joinCluster, type JoinResult } from './cluster/join-flow.js';
+export { joinCluster, checkJoinResponse, type JoinResult } from './cluster/join-flow.js';
 export { handleJoinRequest } from './cluster/join-handler.js';
 export { leaveCluster } from './cluster/leave-flow.js';
 export { listCluster, type ClusterListing, type HostStatus } from './cluster/cluster-listing.js';

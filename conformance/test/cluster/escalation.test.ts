@@ -106,6 +106,10 @@ t.test('a worker certificate: every forbidden read, write, delete, member, auth 
 
   const control = await observer.attempt([{ name: 'admin reads everything', op: 'range', key: '\0', rangeEnd: '\0' }]);
   t.equal(control.get('admin reads everything')?.ok, true, 'the same calls work for an identity that holds the right (the refusals are about the worker)');
+  const peer = await AttackerProcess.start(m2.host.netns.path, { endpoints: cluster.endpoints, ...files(m2) });
+  const admitted = await peer.attempt([{ name: 'a manager at the peer port', op: 'tlsHandshake', host: m1.host.address, port: 2380 }]);
+  await peer.close();
+  t.equal(admitted.get('a manager at the peer port')?.ok, true, `a manager certificate is admitted at the same peer port (${String(admitted.get('a manager at the peer port')?.detail ?? admitted.get('a manager at the peer port')?.error)})`);
 
   const etcdctlAttempts: Array<[string, string[]]> = [
     ['forge a manager join-token record', ['put', `${keyspaceRoot}cluster/join-tokens/manager`, '{"role":"manager"}']],

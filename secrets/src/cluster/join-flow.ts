@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createPrivateKey } from 'node:crypto';
 import type { ClusterNode } from './cluster-node.js';
 import { loadClusterCa } from './ca.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
@@ -44,7 +43,8 @@ export function joinCluster(node: ClusterNode, tokenText: string, addressText: s
         etcdClientPort: node.options.etcdClientPort, etcdPeerPort: node.options.etcdPeerPort,
       },
     });
-    const state = await checkResponse(node, response, { caPem, keyPem: privateKeyPem });
+    await checkJoinResponse(response, { caPem, keyPem: privateKeyPem });
+    const state = stateFromResponse(node, response);
     const nodeId = state.nodeId;
     const admin = response.adminCertificatePem === undefined ? undefined : { caPem, certPem: response.adminCertificatePem, keyPem: privateKeyPem };
     try {
@@ -73,7 +73,7 @@ export function joinCluster(node: ClusterNode, tokenText: string, addressText: s
  * names the assigned id and the role, and carries this host's own key (so is usable, and was not swapped); a manager's
  * admin certificate likewise; a received CA key is the CA certificate's key.
  */
-async function checkResponse(node: ClusterNode, response: JoinResponse, expected: { caPem: string; keyPem: string }): Promise<NodeState> {
+export async function checkJoinResponse(response: JoinResponse, expected: { caPem: string; keyPem: string }): Promise<void> {
   if (response.caCertificatePem.trim() !== expected.caPem.trim()) throw new ClusterError(ClusterErrorCode.CaMismatch, 'The manager answered with a different CA than it presented');
   const identity = verifyNodeCertificate({ certificatePem: response.certificatePem, caCertificatePem: expected.caPem });
   if (identity.nodeId !== response.nodeId || identity.role !== response.role || identity.clusterId !== response.clusterId) {
@@ -85,12 +85,12 @@ async function checkResponse(node: ClusterNode, response: JoinResponse, expected
       throw new ClusterError(ClusterErrorCode.JoinFailed, 'A manager join answer lacks the etcd member, the CA key or the admin certificate');
     }
     const admin = parseCertificate(response.adminCertificatePem, 'admin certificate');
-    if (!admin.checkIssued(parseCertificate(expected.caPem, 'CA certificate')) || !admin.subject.includes(`CN=${response.nodeId}.admin`) || !sameKey(response.adminCertificatePem, expected.keyPem)) {
+    const ca = parseCertificate(expected.caPem, 'CA certificate');
+    if (!admin.checkIssued(ca) || !admin.verify(ca.publicKey) || !admin.subject.split('\n').includes(`CN=${response.nodeId}.admin`) || !sameKey(response.adminCertificatePem, expected.keyPem)) {
       throw new ClusterError(ClusterErrorCode.JoinFailed, 'The admin certificate received is not this node\'s');
     }
     try {
       await loadClusterCa({ certificatePem: expected.caPem, privateKeyPem: response.caPrivateKeyPem });
-      createPrivateKey(response.caPrivateKeyPem);
     } catch {
       throw new ClusterError(ClusterErrorCode.JoinFailed, 'The CA key received does not match the CA certificate');
     }
@@ -98,6 +98,9 @@ async function checkResponse(node: ClusterNode, response: JoinResponse, expected
   if (response.role === 'worker' && (response.caPrivateKeyPem !== undefined || response.adminCertificatePem !== undefined)) {
     throw new ClusterError(ClusterErrorCode.JoinFailed, 'A worker must not receive the CA key or an admin certificate');
   }
+}
+
+function stateFromResponse(node: ClusterNode, response: JoinResponse): NodeState {
   return {
     version: 1, clusterId: response.clusterId, nodeId: response.nodeId, role: response.role, advertiseAddress: node.options.advertiseAddress,
     joinPort: node.options.joinPort, clientUrls: response.clientUrls, joinedAt: new Date().toISOString(),
