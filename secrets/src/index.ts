@@ -3,7 +3,7 @@ export { ClusterError, ClusterErrorCode, type ClusterErrorCodeValue } from './cl
 export { createClusterCa, loadClusterCa, clusterIdOfCa, newClusterId, type ClusterCaPem } from './cluster/ca.js';
 export { certificateFingerprint } from './cluster/pki.js';
 export {
-  createNodeKeyAndCsr, issueNodeCertificate, issueAdminCertificate, verifyNodeCertificate, newNodeId, isNodeRole, nodeRoles, managerPeerName,
+  createNodeKeyAndCsr, issueNodeCertificate, issueAdminCertificate, verifyNodeCertificate, newNodeId, assertNodeId, isNodeRole, nodeRoles, managerPeerName,
   nodeCertificateValiditySecondsDefault, nodeCertificateValiditySecondsMin, assertValiditySeconds,
   type NodeRole, type NodeIdentity,
 } from './cluster/node-cert.js';

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '@berth/cni';
 import {
-  ClusterError, ClusterErrorCode, initCluster, isNodeRole, joinCluster, leaveCluster, listCluster, removeNode, type ClusterNode,
+  ClusterError, ClusterErrorCode, assertNodeId, initCluster, isNodeRole, joinCluster, leaveCluster, listCluster, removeNode, type ClusterNode,
 } from '@berth/secrets';
 import { apiBodyBytesMax, errorResponse, jsonBody, tooLarge } from './errors.js';
 import { collectMetrics } from './metrics.js';
@@ -74,7 +74,7 @@ export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logge
     const body = await jsonBody(c);
     allowFields(body, ['nodeId']);
     const nodeId = field(body, 'nodeId');
-    if (typeof nodeId !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(nodeId)) throw new ClusterError(ClusterErrorCode.RequestInvalid, 'Invalid request: nodeId must be a node id as `berth cluster ls` shows it');
+    assertNodeId(nodeId);
     return c.json(await removeNode(node, nodeId));
   });
 

@@ -3,6 +3,7 @@ import type { Etcd3 } from 'etcd3';
 import { createLogger, type Logger } from '@berth/cni';
 import type { EtcdKvStore, EtcdTls } from '../store/etcd-kv-store.js';
 import { StoreMetrics } from '../store/metrics.js';
+import { absent } from '../store/revision.js';
 import { Store } from '../store/typed-store.js';
 import type { ClusterCaPem } from './ca.js';
 import { buildCrl, CrlKeeper } from './crl.js';
@@ -15,7 +16,7 @@ import { EtcdMember, type EtcdMemberEvent } from './etcd-member.js';
 import { formatJoinToken, newJoinTokenRecord, openJoinSecret, type JoinTokenRecord } from './join-token.js';
 import { aliveCollection, hostsCollection, joinTokensCollection, type HostRecord } from './keys.js';
 import { Liveness } from './liveness.js';
-import { loadNodeState, nodePaths, type NodePaths, type NodeState } from './node-state.js';
+import { loadNodeState, nodePaths, wipeNodeState, type NodePaths, type NodeState } from './node-state.js';
 import { managerPeerName, nodeCertificateValiditySecondsDefault, type NodeRole } from './node-cert.js';
 import { certificateFingerprint, parseCertificate } from './pki.js';
 import { terminate } from './etcd-member.js';
@@ -23,8 +24,6 @@ import { findOwnEtcdProcesses } from './process-table.js';
 import { CertificateRenewal } from './renewal.js';
 import { assertOwnDirectory, writeFileDurably } from './secure-file.js';
 import { openEtcdClient } from './server-identity.js';
-import { wipeNodeState } from './node-state.js';
-import { absent } from '../store/revision.js';
 
 export interface ClusterNodeLimits {
   readonly healthyTimeoutMs: number;
@@ -270,7 +269,7 @@ export class ClusterNode {
         this.logger.warn({ stored: state.advertiseAddress, given: this.options.advertiseAddress }, 'keeping the advertise address this host joined with');
       }
       // etcd refuses every connection while its CRL file is missing: start with an empty one, the keeper fills it.
-      if (!(await stat(this.paths.crlFile).then(() => true, () => false))) await writeFileDurably(this.paths.crlFile, await buildCrl(await this.loadCaFiles(), []));
+      if (!(await stat(this.paths.crlFile).then(() => true, () => false))) await writeFileDurably(this.paths.crlFile, await buildCrl(await this.#loadCaFiles(), []));
       member = new EtcdMember({
         config: this.memberConfig(state), pidFile: this.paths.etcdPidFile, logger: this.logger,
         ...(this.options.etcdBinary === undefined ? {} : { etcdBinary: this.options.etcdBinary }),
@@ -293,9 +292,9 @@ export class ClusterNode {
 
   /** CRL kept equal to the denylist; shared roles brought to what the access table says now. Retried by restarts. */
   #startManagerServices(store: Store): void {
-    const keeper = new CrlKeeper({ store, file: this.paths.crlFile, loadCa: () => this.loadCaFiles(), logger: this.logger });
+    const keeper = new CrlKeeper({ store, file: this.paths.crlFile, loadCa: () => this.#loadCaFiles(), logger: this.logger });
     this.#crlKeeper = keeper;
-    void keeper.start().catch((error: unknown) => this.logger.error({ err: String(error) }, 'cannot keep the CRL; revocations reach this member at its next restart'));
+    void keeper.start();
   }
 
   /** For init and managers' start: the shared roles as the access table says now (admin identity). */
@@ -307,7 +306,7 @@ export class ClusterNode {
     await this.#crlKeeper?.refresh();
   }
 
-  private async loadCaFiles(): Promise<ClusterCaPem> {
+  async #loadCaFiles(): Promise<ClusterCaPem> {
     return { certificatePem: await readFile(this.paths.caCertFile, 'utf8'), privateKeyPem: await readFile(this.paths.caKeyFile, 'utf8') };
   }
 

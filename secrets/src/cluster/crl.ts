@@ -10,6 +10,8 @@ import { writeFileDurably } from './secure-file.js';
 
 /** A CRL is reissued on every change; its nextUpdate only has to outlive the time between changes. */
 const crlLifetimeMs = 365 * 86_400_000;
+const startRetryMsInitial = 500;
+const startRetryMsMax = 30_000;
 
 /**
  * The cluster CRL listing every serial of every revoked node, PEM with the `X509 CRL` label: Go's (and so etcd 3.4's)
@@ -50,7 +52,20 @@ export class CrlKeeper {
     this.#logger = options.logger;
   }
 
+  /** Writes the CRL and starts following the denylist; retried with capped backoff until it works or is closed. */
   async start(): Promise<void> {
+    for (let retryMs = startRetryMsInitial; !this.#closed; retryMs = Math.min(startRetryMsMax, retryMs * 2)) {
+      try {
+        await this.#follow();
+        return;
+      } catch (error) {
+        this.#logger.warn({ err: error instanceof Error ? error.message : String(error), retryMs }, 'cannot read the denylist yet; the CRL follows once it can');
+        await new Promise((resolve) => setTimeout(resolve, retryMs).unref());
+      }
+    }
+  }
+
+  async #follow(): Promise<void> {
     const { revision } = await this.refresh();
     if (this.#closed) return;
     this.#watch = this.#store.watch(revokedCollection, {

@@ -1,4 +1,5 @@
 import { absent } from '../store/revision.js';
+import { Store } from '../store/typed-store.js';
 import { createClusterCa, newClusterId } from './ca.js';
 import type { ClusterNode } from './cluster-node.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
@@ -47,18 +48,23 @@ export function initCluster(node: ClusterNode): Promise<InitResult> {
       await node.writeIdentity({ caPem: ca.certificatePem, caKeyPem: ca.privateKeyPem, certificatePem, adminCertificatePem, keyPem: privateKeyPem });
       const active = await node.activate(state);
       await waitForEtcdHealthy(clientUrl('127.0.0.1', node.options.etcdClientPort), active.tls, { timeoutMs: node.limits.healthyTimeoutMs });
-      await node.withAdmin((admin) => bootstrapAuth(admin, nodeId));
       const manager = newJoinTokenRecord('manager', ca.privateKeyPem);
       const worker = newJoinTokenRecord('worker', ca.privateKeyPem);
-      const created = await active.store.transaction()
-        .require(clusterInfoCollection, clusterInfoId, absent)
-        .put(clusterInfoCollection, clusterInfoId, { clusterId, caFingerprint: certificateFingerprint(ca.certificatePem), createdAt: state.joinedAt })
-        .put(hostsCollection, nodeId, node.hostRecord(state, certificatePem))
-        .put(joinTokensCollection, 'manager', manager.record)
-        .put(joinTokensCollection, 'worker', worker.record)
-        .commit();
-      if (!created.succeeded) throw new ClusterError(ClusterErrorCode.StateInvalid, 'The new etcd member already holds a cluster');
-      await recordIssued(active.store, nodeId, [certificatePem, adminCertificatePem]);
+      // The bootstrap is root's one job: auth, then the first records, over one fresh admin connection (the node's
+      // own client may still be backing off from the calls it tried while etcd was starting).
+      await node.withAdmin(async (admin, kv) => {
+        await bootstrapAuth(admin, nodeId);
+        const store = new Store(kv);
+        const created = await store.transaction()
+          .require(clusterInfoCollection, clusterInfoId, absent)
+          .put(clusterInfoCollection, clusterInfoId, { clusterId, caFingerprint: certificateFingerprint(ca.certificatePem), createdAt: state.joinedAt })
+          .put(hostsCollection, nodeId, node.hostRecord(state, certificatePem))
+          .put(joinTokensCollection, 'manager', manager.record)
+          .put(joinTokensCollection, 'worker', worker.record)
+          .commit();
+        if (!created.succeeded) throw new ClusterError(ClusterErrorCode.StateInvalid, 'The new etcd member already holds a cluster');
+        await recordIssued(store, nodeId, [certificatePem, adminCertificatePem]);
+      });
       await saveNodeState(node.paths, state);
       node.logger.info({ clusterId, nodeId }, 'cluster initialised');
       return { clusterId, nodeId, workerToken: formatJoinToken({ caFingerprint: certificateFingerprint(ca.certificatePem), secret: worker.secret }) };

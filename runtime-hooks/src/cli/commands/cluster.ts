@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { callDaemon, socketPathFrom, DaemonClientError } from '../../daemon/client.js';
+import { parseDurationSeconds } from '../../daemon/options.js';
 
 type OutputFormat = 'table' | 'json';
 
@@ -108,12 +109,14 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const durationUnitsSeconds: Record<string, number> = { s: 1, m: 60, h: 3_600, d: 86_400 };
-
 function parseTtl(text: string): number {
-  const match = /^(\d{1,6})([smhd])$/.exec(text);
-  const seconds = match?.[1] === undefined || match[2] === undefined ? Number.NaN : Number(match[1]) * (durationUnitsSeconds[match[2]] ?? 1);
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 365 * 86_400) throw new DaemonClientError('USAGE', `Invalid --ttl ${JSON.stringify(text.slice(0, 20))}: expected a duration like 30m, 24h or 7d (at most 365d)`);
+  let seconds: number;
+  try {
+    seconds = parseDurationSeconds(text);
+  } catch {
+    seconds = Number.NaN;
+  }
+  if (!(seconds >= 1 && seconds <= 365 * 86_400)) throw new DaemonClientError('USAGE', `Invalid --ttl ${JSON.stringify(text.slice(0, 20))}: expected a duration like 30m, 24h or 7d (at most 365d)`);
   return seconds;
 }
 
