@@ -25,9 +25,18 @@ export async function buildCrl(ca: ClusterCaPem, records: readonly RevokedRecord
     nextUpdate: new Date(now.getTime() + crlLifetimeMs),
     signingAlgorithm,
     signingKey,
-    entries: records.flatMap((record) => record.serials.map((serialNumber) => ({ serialNumber, revocationDate: new Date(record.revokedAt) }))),
+    entries: records.flatMap((record) => record.serials.map((serial) => ({ serialNumber: positiveSerial(serial), revocationDate: new Date(record.revokedAt) }))),
   });
   return x509.PemConverter.encode(crl.rawData, 'X509 CRL');
+}
+
+/**
+ * The serial as the hex of a positive DER INTEGER: whole bytes, and a leading zero byte when the high bit is set
+ * (the library writes the hex as given, and `aa01` would otherwise be the negative -0x55ff).
+ */
+function positiveSerial(serial: string): string {
+  const even = serial.length % 2 === 1 ? `0${serial}` : serial;
+  return /^[89a-f]/i.test(even) ? `00${even}` : even;
 }
 
 /**
@@ -75,12 +84,21 @@ export class CrlKeeper {
     });
   }
 
-  /** Rewrites the CRL from the store now (serialised with any rewrite under way). */
+  /**
+   * Rewrites the CRL from the store now (serialised with any rewrite under way). Records whose certificates have all
+   * expired are left out and deleted (conditionally: any manager may do it, once): an expired certificate is refused
+   * anyway, so the CRL only grows with what can still be presented.
+   */
   refresh(): Promise<{ revision: Revision }> {
     const run = this.#writing.then(async () => {
       const { revision, entries } = await this.#store.list(revokedCollection);
-      await writeFileDurably(this.#file, await buildCrl(await this.#loadCa(), entries.map((entry) => entry.value)));
-      this.#logger.info({ revoked: entries.length }, 'CRL written');
+      const nowMs = Date.now();
+      const live = entries.filter((entry) => Date.parse(entry.value.expiresAt) > nowMs);
+      await writeFileDurably(this.#file, await buildCrl(await this.#loadCa(), live.map((entry) => entry.value)));
+      this.#logger.info({ revoked: live.length }, 'CRL written');
+      for (const entry of entries) {
+        if (!live.includes(entry)) await this.#store.delete(revokedCollection, entry.id, entry.modRevision).catch(() => undefined);
+      }
       return { revision };
     });
     this.#writing = run.then(() => undefined, () => undefined);

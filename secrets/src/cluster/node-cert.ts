@@ -4,7 +4,7 @@ import * as x509 from '@peculiar/x509';
 import { assert } from './assert.js';
 import { clusterIdOfCa, loadClusterCa, type ClusterCaPem } from './ca.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
-import { certificateFingerprint, describe, exportPrivateKeyPem, generateKeyPair, parseCertificate, pemLengthMax, signingAlgorithm } from './pki.js';
+import { certificateFingerprint, describe, exportPrivateKeyPem, generateKeyPair, newSerialNumber, parseCertificate, pemLengthMax, signingAlgorithm } from './pki.js';
 
 export const nodeRoles = ['manager', 'worker'] as const;
 export type NodeRole = (typeof nodeRoles)[number];
@@ -144,7 +144,7 @@ async function signCertificate(
   // Backdated a little for clock skew, but never by more than a tenth of the life (short test lives stay short).
   const backdateMs = Math.min(60_000, validitySeconds * 100);
   const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: newSerialNumber(),
     subject: shape.subject,
     issuer: caCertificate.subjectName,
     notBefore: new Date(now.getTime() - backdateMs),

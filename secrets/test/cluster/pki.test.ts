@@ -7,7 +7,7 @@ import { clusterIdOfCa, createClusterCa, loadClusterCa, newClusterId } from '../
 import { ClusterError, ClusterErrorCode } from '../../src/cluster/errors.js';
 import { createNodeKeyAndCsr, issueAdminCertificate, issueNodeCertificate, managerPeerName, newNodeId, verifyNodeCertificate } from '../../src/cluster/node-cert.js';
 import { requireManagerServer } from '../../src/cluster/server-identity.js';
-import { certificateFingerprint } from '../../src/cluster/pki.js';
+import { certificateFingerprint, newSerialNumber } from '../../src/cluster/pki.js';
 
 type CsrParams = Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0];
 
@@ -160,3 +160,11 @@ async function importRsa(privatePem: string, publicPem: string): Promise<CsrPara
     publicKey: await webcrypto.subtle.importKey('spki', der(publicPem), algorithm, true, ['verify']),
   } as unknown as CsrParams['keys'];
 }
+
+t.test('serials are 128-bit positive minimal DER integers (Go, and so etcd, refuses others)', async (t) => {
+  for (let i = 0; i < 200; i += 1) t.match(newSerialNumber(), /^[4-7][0-9a-f]{31}$/);
+  const nodeId = newNodeId();
+  const { csrPem } = await createNodeKeyAndCsr();
+  const serial = new NodeCertificate(await issueNodeCertificate({ ca, subjectKey: { csrPem }, nodeId, role: 'worker', addresses: ['10.0.0.1'] })).serialNumber;
+  t.match(serial, /^[4-7][0-9A-F]{31}$/, 'as the certificate carries it');
+});
