@@ -50,3 +50,4 @@ export { nodePaths, loadNodeState, type NodePaths, type NodeState, type MemberSt
 export { clusterInfoCollection, hostsCollection, aliveCollection, joinTokensCollection, issuedCollection, revokedCollection, type HostRecord, type AliveRecord, type ClusterInfo, type RevokedRecord } from './cluster/keys.js';
 export { Liveness } from './cluster/liveness.js';
 export { SourceRateLimiter } from './cluster/rate-limit.js';
+export { bootstrapAuth, grantNodeAccess, revokeNodeAccess, ensureSharedRoles } from './cluster/etcd-auth.js';

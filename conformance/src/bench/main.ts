@@ -11,6 +11,7 @@ const benchmarks: Readonly<Record<string, string>> = {
   overlay: 'VXLAN overlay vs plain bridge+route throughput',
   firewall: 'firewall: policy apply/resync and data-plane cost vs a linear rule list',
   cluster: 'cluster store: writes/s and latency vs raw etcd; leader failover',
+  trust: 'cluster trust: store writes/s with etcd auth on (least privilege) vs off',
 };
 
 const wanted = process.argv.slice(2);
