@@ -38,7 +38,8 @@ function integer(min: number, max: number) {
 export function defaultAdvertiseAddress(interfaces = networkInterfaces()): string {
   const candidates = Object.values(interfaces).flatMap((entries) => entries ?? []).filter((entry) => !entry.internal && entry.family === 'IPv4').map((entry) => entry.address);
   const unique = [...new Set(candidates)];
-  if (unique.length > 1) throw new InvalidArgumentError(`Cannot choose an advertise address: this host has ${unique.join(', ')}; pass --advertise ADDR[:PORT]`);
+  // A plain error, not commander's: it is raised after parsing, and berthd's main prints only non-commander errors.
+  if (unique.length > 1) throw new RangeError(`Cannot choose an advertise address: this host has ${unique.join(', ')}; pass --advertise ADDR[:PORT]`);
   return unique[0] ?? '127.0.0.1';
 }
 
@@ -82,7 +83,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     certValidity: number; certValiditySeconds?: number;
   }>();
   const advertise = parseAddressWithPort(opts.advertise ?? defaultAdvertiseAddress(), joinPortDefault);
-  if (opts.electionMs < 5 * opts.heartbeatMs) throw new InvalidArgumentError(`--election-ms ${opts.electionMs} must be at least 5 × --heartbeat-ms ${opts.heartbeatMs}`);
+  if (opts.electionMs < 5 * opts.heartbeatMs) throw new RangeError(`--election-ms ${opts.electionMs} must be at least 5 × --heartbeat-ms ${opts.heartbeatMs}`);
   return {
     root: isAbsolute(opts.root) ? opts.root : resolve(opts.root),
     socketPath: isAbsolute(opts.socket) ? opts.socket : resolve(opts.socket),
