@@ -15,8 +15,11 @@ interface CommonOptions {
   readonly socketPath: string;
 }
 
-/** A join waits for etcd to add, start and promote a member: allow it time. */
-const joinTimeoutMs = 180_000;
+/**
+ * Membership changes (init, join, leave, rm) wait for etcd to start, add, promote or remove a member and for several
+ * auth changes (users, roles), each a Raft write: on a loaded host that takes a while, so allow them time.
+ */
+const membershipTimeoutMs = 180_000;
 const requestTimeoutMs = 60_000;
 
 function withCommonOptions(command: Command): Command {
@@ -126,7 +129,7 @@ export function registerClusterCommands(program: Command): void {
   withCommonOptions(cluster.command('init').description('create a cluster with this host as its first manager (prints the worker join token)'))
     .action(async (options: { output?: string; socket?: string }) => {
       const o = common(options);
-      const result = await callDaemon({ socketPath: o.socketPath, method: 'POST', path: '/v1/cluster/init', body: {}, timeoutMs: requestTimeoutMs }) as {
+      const result = await callDaemon({ socketPath: o.socketPath, method: 'POST', path: '/v1/cluster/init', body: {}, timeoutMs: membershipTimeoutMs }) as {
         clusterId: string; nodeId: string; workerToken: string;
       };
       if (o.output === 'json') return print(JSON.stringify(result, null, 2));
@@ -146,7 +149,7 @@ export function registerClusterCommands(program: Command): void {
       const o = common(options);
       const token = await readToken(options.tokenFile);
       if (o.output === 'table') process.stderr.write(`Joining the cluster through ${address}…\n`);
-      const result = await callDaemon({ socketPath: o.socketPath, method: 'POST', path: '/v1/cluster/join', body: { token, address }, timeoutMs: joinTimeoutMs }) as {
+      const result = await callDaemon({ socketPath: o.socketPath, method: 'POST', path: '/v1/cluster/join', body: { token, address }, timeoutMs: membershipTimeoutMs }) as {
         clusterId: string; nodeId: string; role: string;
       };
       if (o.output === 'json') return print(JSON.stringify(result, null, 2));
@@ -157,7 +160,7 @@ export function registerClusterCommands(program: Command): void {
     .option('--force', 'leave even as the last manager (destroys the cluster for this host), or when the cluster is unreachable'))
     .action(async (options: { output?: string; socket?: string; force?: boolean }) => {
       const o = common(options);
-      const result = await callDaemon({ socketPath: o.socketPath, method: 'POST', path: '/v1/cluster/leave', body: { force: options.force === true }, timeoutMs: requestTimeoutMs }) as {
+      const result = await callDaemon({ socketPath: o.socketPath, method: 'POST', path: '/v1/cluster/leave', body: { force: options.force === true }, timeoutMs: membershipTimeoutMs }) as {
         clusterId: string; nodeId: string;
       };
       if (o.output === 'json') return print(JSON.stringify(result, null, 2));
@@ -168,7 +171,7 @@ export function registerClusterCommands(program: Command): void {
     .argument('<node>', 'node id as `berth cluster ls` shows it'))
     .action(async (nodeId: string, options: { output?: string; socket?: string }) => {
       const o = common(options);
-      const result = await callDaemon({ socketPath: o.socketPath, method: 'POST', path: '/v1/cluster/rm', body: { nodeId }, timeoutMs: requestTimeoutMs }) as { nodeId: string; role?: string };
+      const result = await callDaemon({ socketPath: o.socketPath, method: 'POST', path: '/v1/cluster/rm', body: { nodeId }, timeoutMs: membershipTimeoutMs }) as { nodeId: string; role?: string };
       if (o.output === 'json') return print(JSON.stringify(result, null, 2));
       print(`Removed ${result.role ?? 'node'} ${result.nodeId}; its certificates are revoked.`);
     });
