@@ -3,7 +3,8 @@ export { ClusterError, ClusterErrorCode, type ClusterErrorCodeValue } from './cl
 export { createClusterCa, loadClusterCa, clusterIdOfCa, newClusterId, type ClusterCaPem } from './cluster/ca.js';
 export { certificateFingerprint } from './cluster/pki.js';
 export {
-  createNodeKeyAndCsr, issueNodeCertificate, verifyNodeCertificate, newNodeId, isNodeRole, nodeRoles,
+  createNodeKeyAndCsr, issueNodeCertificate, issueAdminCertificate, verifyNodeCertificate, newNodeId, assertNodeId, isNodeRole, nodeRoles, managerPeerName,
+  nodeCertificateValiditySecondsDefault, nodeCertificateValiditySecondsMin, assertValiditySeconds,
   type NodeRole, type NodeIdentity,
 } from './cluster/node-cert.js';
 export {
@@ -17,7 +18,7 @@ export {
 } from './cluster/etcd-config.js';
 export { EtcdMember, etcdSupervisorLimitsDefault, terminate, type EtcdMemberEvent, type EtcdMemberState, type EtcdSupervisorLimits } from './cluster/etcd-member.js';
 export { etcdHealthy, waitForEtcdHealthy, etcdHttpGet, type ProbeTls } from './cluster/etcd-probe.js';
-export { findEtcdProcesses, readProcessArgv, isAlive, type ProcessEntry } from './cluster/process-table.js';
+export { findEtcdProcesses, findOwnEtcdProcesses, readProcess, readProcessArgv, isAlive, isSameProcess, type ProcessEntry } from './cluster/process-table.js';
 export { StoreError, StoreErrorCode, type StoreErrorCodeValue } from './store/errors.js';
 export { toRevision, absent, type Revision } from './store/revision.js';
 export type { KvStore, KeyValue, GetResult, ListResult, Compare, TxnOp, TxnResult, WatchEvent, WatchOptions, WatchHandle, Lease } from './store/kv-store.js';
@@ -26,8 +27,16 @@ export { MemoryKvStore } from './store/memory-kv-store.js';
 export { defineCollection, keyspaceRoot, assertKeyId, type Collection } from './store/keyspace.js';
 export { Store, Transaction, type Versioned, type Change, type TypedWatchOptions } from './store/typed-store.js';
 export { StoreMetrics, type StoreMetricsSnapshot, type StoreOp } from './store/metrics.js';
-export { ClusterNode, clusterNodeLimitsDefault, type ClusterNodeOptions, type ClusterNodeLimits, type ActiveCluster, type InitResult } from './cluster/cluster-node.js';
-export { joinCluster, type JoinResult } from './cluster/join-flow.js';
+export { ClusterNode, clusterNodeLimitsDefault, type ClusterNodeOptions, type ClusterNodeLimits, type ActiveCluster } from './cluster/cluster-node.js';
+export { initCluster, type InitResult } from './cluster/init-flow.js';
+export { removeNode, revokeNode, handleRenewalRequest, handleLeaveRequest, authenticateNode } from './cluster/revocation.js';
+export { renewCertificate, renewalDueAt, sameKey } from './cluster/renewal.js';
+export { accessTable, accessTableMarkdown, ownKey, adminUserName, nodeRoleName, managerRoleName, workerRoleName, type AccessRow } from './cluster/access.js';
+export { buildCrl } from './cluster/crl.js';
+export { requireManagerServer, openEtcdClient } from './cluster/server-identity.js';
+export { plainAddress } from './cluster/join-handler.js';
+export { writeFileDurably, assertOwnDirectory } from './cluster/secure-file.js';
+export { joinCluster, checkJoinResponse, type JoinResult } from './cluster/join-flow.js';
 export { handleJoinRequest } from './cluster/join-handler.js';
 export { leaveCluster } from './cluster/leave-flow.js';
 export { listCluster, type ClusterListing, type HostStatus } from './cluster/cluster-listing.js';
@@ -38,7 +47,7 @@ export {
 } from './cluster/join-protocol.js';
 export { fetchPinnedCa, postJoin } from './cluster/join-client.js';
 export { nodePaths, loadNodeState, type NodePaths, type NodeState, type MemberState } from './cluster/node-state.js';
-export { clusterInfoCollection, hostsCollection, aliveCollection, joinTokensCollection, type HostRecord, type AliveRecord, type ClusterInfo } from './cluster/keys.js';
+export { clusterInfoCollection, hostsCollection, aliveCollection, joinTokensCollection, issuedCollection, revokedCollection, type HostRecord, type AliveRecord, type ClusterInfo, type RevokedRecord } from './cluster/keys.js';
 export { Liveness } from './cluster/liveness.js';
 export { SecretError, SecretErrorCode, isSecretErrorCode, type SecretErrorCodeValue } from './secrets/errors.js';
 export {
@@ -56,3 +65,5 @@ export { DeliveryAgent, parseTaskInput, assertContainerId, type TaskView } from 
 export { DeliveryMetrics, lagBucketsMs } from './delivery/metrics.js';
 export { DispatchClient, type ManagerAddress } from './delivery/dispatch-client.js';
 export { secretsDirOf, secretsRoot, isMountPoint, unmountSecretsTmpfs } from './delivery/tmpfs.js';
+export { SourceRateLimiter } from './cluster/rate-limit.js';
+export { bootstrapAuth, grantNodeAccess, revokeNodeAccess, ensureSharedRoles } from './cluster/etcd-auth.js';

@@ -93,8 +93,8 @@ function runLoad<T>(cluster: TestCluster, job: LoadJob, timeoutMs: number): Prom
 }
 
 function clientTls(cluster: TestCluster): { caFile: string; certFile: string; keyFile: string } {
-  const dir = join(cluster.client.root, 'cluster');
-  return { caFile: join(dir, 'ca.crt'), certFile: join(dir, 'node.crt'), keyFile: join(dir, 'node.key') };
+  // The benchmark's keys are outside a worker's grant: it writes as a manager's store traffic would.
+  return cluster.managerTlsFiles();
 }
 
 async function measureThroughput(cluster: TestCluster, options: ClusterBenchOptions): Promise<ThroughputSample[]> {

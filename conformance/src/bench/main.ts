@@ -14,6 +14,7 @@ const benchmarks: Readonly<Record<string, string>> = {
   'hooks-run': 'berth run start→exit (none, bridge, bridge+secret) vs runc run with the reference bridge from a hook',
   secrets: 'secrets: create/rotate throughput and latency vs raw etcd puts; rotate → file on another host',
   runtime: 'OCI runtime: berth-runtime vs runc (start-up, state, run of true)',
+  trust: 'cluster trust: store writes/s with etcd auth on (least privilege) vs off',
 };
 
 const wanted = process.argv.slice(2);

@@ -68,13 +68,13 @@ export class BerthdHost {
     return this.#exit;
   }
 
-  /** The `berth` CLI against this host's berthd (a unix socket reaches across network namespaces); `input` is its stdin. */
-  cli(args: readonly string[], timeoutMs = 180_000, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  /** The `berth` CLI against this host's berthd (a unix socket reaches across network namespaces); `stdin` is its stdin. */
+  cli(args: readonly string[], options: { timeoutMs?: number; stdin?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      const child = execFile(process.execPath, [berthScript(), ...args], { env: cleanEnv({ BERTH_SOCKET: this.socket }), timeout: timeoutMs }, (error, stdout, stderr) => {
+      const child = execFile(process.execPath, [berthScript(), ...args], { env: cleanEnv({ BERTH_SOCKET: this.socket }), timeout: options.timeoutMs ?? 180_000 }, (error, stdout, stderr) => {
         resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
       });
-      child.stdin?.end(input);
+      child.stdin?.end(options.stdin ?? '');
     });
   }
 
@@ -83,10 +83,15 @@ export class BerthdHost {
     return callDaemon({ socketPath: this.socket, method, path, body, timeoutMs: 60_000 });
   }
 
-  async cliJson<T>(args: readonly string[]): Promise<T> {
-    const result = await this.cli([...args, '--output', 'json']);
+  async cliJson<T>(args: readonly string[], stdin?: string): Promise<T> {
+    const result = await this.cli([...args, '--output', 'json'], stdin === undefined ? {} : { stdin });
     if (result.code !== 0) throw new Error(`berth ${args.join(' ')} on ${this.host.name} failed: ${result.stderr.trim()}`);
     return JSON.parse(result.stdout) as T;
+  }
+
+  /** `berth cluster join --token-file -`: the token goes on stdin, never in argv. */
+  join<T>(token: string, manager: ClusterHost): Promise<T> {
+    return this.cliJson<T>(['cluster', 'join', '--token-file', '-', manager.address], `${token}\n`);
   }
 
   async hosts(): Promise<ListingHost[]> {
@@ -110,7 +115,7 @@ export class BerthdHost {
       this.#process.kill('SIGKILL');
       await this.#exit;
     }
-    for (const orphan of await this.etcdProcesses()) await terminate(orphan.pid, 5_000);
+    for (const orphan of await this.etcdProcesses()) await terminate(orphan, 5_000);
     for (const container of await readdir(join(this.runDir, 'secrets')).catch(() => [])) await unmountSecretsTmpfs(join(this.runDir, 'secrets', container));
   }
 }

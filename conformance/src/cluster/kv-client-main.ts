@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { EtcdKvStore, Store } from '@berth/secrets';
+import { openEtcdClient, Store } from '@berth/secrets';
 import { FileHistorySink, HistoryRecorder, monotonicClock } from '../linearizability/index.js';
 import { RecordedKv } from './recorded-kv.js';
 import { runWorkload } from './workload.js';
@@ -29,7 +29,7 @@ type Command =
   | { id: number; op: 'close' };
 
 const config = JSON.parse(process.argv[2] ?? '{}') as KvClientConfig;
-const kvStore = new EtcdKvStore({
+const kvStore = openEtcdClient({
   endpoints: config.endpoints,
   tls: { caPem: readFileSync(config.caFile, 'utf8'), certPem: readFileSync(config.certFile, 'utf8'), keyPem: readFileSync(config.keyFile, 'utf8') },
   readConsistency: config.readConsistency,

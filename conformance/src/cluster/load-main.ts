@@ -5,7 +5,7 @@
  * endpoints) that report every committed write's call and return time on the host's monotonic clock.
  */
 import { readFileSync } from 'node:fs';
-import { EtcdKvStore, Store } from '@berth/secrets';
+import { EtcdKvStore, keyspaceRoot, Store } from '@berth/secrets';
 import { monotonicClock } from '../linearizability/index.js';
 import { conformanceKv } from './recorded-kv.js';
 
@@ -37,9 +37,10 @@ async function throughput(job: Extract<LoadJob, { kind: 'throughput' }>): Promis
     write = (client, n) => store.put(conformanceKv, `bench-berth-${client}-${n % 16}`, value);
     close = () => kv.close();
   } else {
-    // The etcd3 client underneath Berth's store, same channel and certificate, called directly: a plain put.
+    // The etcd3 client underneath Berth's store, same channel and certificate, called directly: a plain put (under
+    // /berth/v1/, the only range a manager's etcd role covers).
     const kv = new EtcdKvStore({ endpoints: job.endpoints, tls });
-    write = (client, n) => kv.client.put(`/bench/raw/${client}/${n % 16}`).value(JSON.stringify(value)).exec();
+    write = (client, n) => kv.client.put(`${keyspaceRoot}conformance/bench-raw/${client}/${n % 16}`).value(JSON.stringify(value)).exec();
     close = () => kv.close();
   }
   // warm up every connection before timing

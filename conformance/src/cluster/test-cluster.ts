@@ -10,11 +10,14 @@ export interface TestClusterOptions {
   readonly managers: number;
   /** Extra berthd arguments for the managers (e.g. etcd timing). */
   readonly managerArgs?: readonly string[];
+  /** Extra berthd arguments for the client host c1. */
+  readonly clientArgs?: readonly string[];
 }
 
 /**
  * Managers m1..mN and a client host c1, each a namespace with its own berthd; m1 initialises, the other managers
- * join with the manager token, c1 joins as a worker (its node certificate is what the KV clients use).
+ * join with the manager token, c1 joins as a worker. The KV clients run on c1 but act as a manager's store traffic
+ * (m1's identity): their keys (`conformance/kv/`) are outside any worker's grant, as they should be.
  */
 export class TestCluster {
   readonly topology: ClusterTopology;
@@ -37,15 +40,16 @@ export class TestCluster {
     registry.teardown(() => rm(stateDir, { recursive: true, force: true }));
     const topology = await ClusterTopology.create(registry, names);
     const managers = topology.hosts.slice(0, options.managers).map((host) => new BerthdHost(host, stateDir, options.managerArgs ?? []));
-    const client = new BerthdHost(topology.host('c1'), stateDir);
+    const client = new BerthdHost(topology.host('c1'), stateDir, options.clientArgs ?? []);
     const cluster = new TestCluster(topology, stateDir, managers, client);
     registry.teardown(() => cluster.destroy());
     await Promise.all([...managers, client].map((host) => host.start()));
     const [first, ...others] = managers;
     if (first === undefined) throw new Error('a cluster needs a manager');
-    const init = await first.cliJson<{ managerToken: string; workerToken: string }>(['cluster', 'init']);
-    for (const manager of others) await manager.cliJson(['cluster', 'join', init.managerToken, first.host.address]);
-    await client.cliJson(['cluster', 'join', init.workerToken, first.host.address]);
+    const init = await first.cliJson<{ workerToken: string }>(['cluster', 'init']);
+    const { token: managerToken } = await first.cliJson<{ token: string }>(['cluster', 'join-token', 'manager']);
+    for (const manager of others) await manager.join(managerToken, first.host);
+    await client.join(init.workerToken, first.host);
     return cluster;
   }
 
@@ -73,13 +77,18 @@ export class TestCluster {
     return this.managers.filter((other) => other !== manager);
   }
 
-  /** A KV client process in the client host, authenticated with that host's node certificate. */
+  /** m1's identity files: the store traffic of a manager (what the KV clients and the store benchmark use). */
+  managerTlsFiles(): { caFile: string; certFile: string; keyFile: string } {
+    const cluster = join(this.managers[0]?.root ?? this.client.root, 'cluster');
+    return { caFile: join(cluster, 'ca.crt'), certFile: join(cluster, 'node.crt'), keyFile: join(cluster, 'node.key') };
+  }
+
+  /** A KV client process in the client host, authenticated with m1's node certificate (manager store traffic). */
   async kvClient(clientId: number, options: { endpoints?: readonly string[]; readConsistency?: 'linearizable' | 'serializable'; requestTimeoutMs?: number } = {}): Promise<KvClientProcess> {
-    const cluster = join(this.client.root, 'cluster');
     const client = await KvClientProcess.start(this.client.host.netns.path, {
       clientId,
       endpoints: options.endpoints ?? this.endpoints,
-      caFile: join(cluster, 'ca.crt'), certFile: join(cluster, 'node.crt'), keyFile: join(cluster, 'node.key'),
+      ...this.managerTlsFiles(),
       historyFile: join(this.stateDir, `history-${clientId}.jsonl`),
       readConsistency: options.readConsistency ?? 'linearizable',
       requestTimeoutMs: options.requestTimeoutMs ?? 2_000,

@@ -32,7 +32,7 @@ async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutM
 }
 
 async function cli(host: BerthdHost, args: readonly string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const result = await host.cli(args, 60_000, input);
+  const result = await host.cli(args, { timeoutMs: 60_000, ...(input === undefined ? {} : { stdin: input }) });
   captured.set(`${host.host.name}: berth ${args.join(' ')} #${captured.size}`, `${result.stdout}\n${result.stderr}`);
   return result;
 }
@@ -65,7 +65,7 @@ function fromWorker(manager: BerthdHost, path: string, body: unknown, credential
 /** Certificates an attacker might hold for the worker's node id: one from a foreign CA, one of this CA but expired. */
 async function forgedCredentials(): Promise<{ foreign: Credentials; expired: Credentials }> {
   const nodeId = await worker.nodeId();
-  const { privateKeyPem, csrPem } = await createNodeKeyAndCsr(nodeId);
+  const { privateKeyPem, csrPem } = await createNodeKeyAndCsr();
   const ca = { certificatePem: await readFile(join(m1.root, 'cluster', 'ca.crt'), 'utf8'), privateKeyPem: await readFile(join(m1.root, 'cluster', 'ca.key'), 'utf8') };
   const foreignCa = await createClusterCa({ clusterId: newClusterId() });
   const write = async (name: string, certificatePem: string): Promise<Credentials> => {
@@ -76,8 +76,8 @@ async function forgedCredentials(): Promise<{ foreign: Credentials; expired: Cre
     return { certFile, keyFile };
   };
   return {
-    foreign: await write('foreign', await issueNodeCertificate({ ca: foreignCa, csrPem, nodeId, role: 'worker', addresses: [worker.host.address] })),
-    expired: await write('expired', await issueNodeCertificate({ ca, csrPem, nodeId, role: 'worker', addresses: [worker.host.address], validityDays: 1, now: new Date(Date.now() - 5 * 86_400_000) })),
+    foreign: await write('foreign', await issueNodeCertificate({ ca: foreignCa, subjectKey: { csrPem }, nodeId, role: 'worker', addresses: [worker.host.address] })),
+    expired: await write('expired', await issueNodeCertificate({ ca, subjectKey: { csrPem }, nodeId, role: 'worker', addresses: [worker.host.address], validitySeconds: 86_400, now: new Date(Date.now() - 5 * 86_400_000) })),
   };
 }
 
@@ -143,9 +143,9 @@ t.test('--node limits a grant; the worker cannot ask for what its host has no co
   const cases: Array<[string, unknown, Credentials, number, RegExp]> = [
     ['a container of another host', { containerIds: ['m1c'] }, 'worker', 404, /not registered on node/],
     ['a container that does not exist', { containerIds: ['nope'] }, 'worker', 404, /not registered on node/],
-    ['no client certificate', { containerIds: ['w2'] }, 'none', 403, /node certificate is required/],
-    ['a certificate from another cluster\'s CA naming the worker', { containerIds: ['w2'] }, forged.foreign, 403, /not issued by cluster/],
-    ['an expired certificate of this cluster naming the worker', { containerIds: ['w2'] }, forged.expired, 403, /not valid now/],
+    ['no client certificate', { containerIds: ['w2'] }, 'none', 403, /Certificate refused/],
+    ['a certificate from another cluster\'s CA naming the worker', { containerIds: ['w2'] }, forged.foreign, 403, /Certificate refused/],
+    ['an expired certificate of this cluster naming the worker', { containerIds: ['w2'] }, forged.expired, 403, /Certificate refused/],
     ['a hostile body', { have: 'x' }, 'worker', 400, /Invalid assignments request/],
   ];
   for (const [name, body, credentials, status, message] of cases) {

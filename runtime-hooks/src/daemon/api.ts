@@ -1,7 +1,9 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '@berth/cni';
-import { ClusterError, ClusterErrorCode, isNodeRole, joinCluster, leaveCluster, listCluster, type ClusterNode } from '@berth/secrets';
+import {
+  ClusterError, ClusterErrorCode, assertNodeId, initCluster, isNodeRole, joinCluster, leaveCluster, listCluster, removeNode, type ClusterNode,
+} from '@berth/secrets';
 import { apiBodyBytesMax, errorResponse, jsonBody, tooLarge } from './errors.js';
 import { collectMetrics } from './metrics.js';
 import { createSecretsRouter, secretBodyBytesMax } from './routes/secrets.js';
@@ -43,7 +45,7 @@ export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logge
 
   app.post('/v1/cluster/init', async (c) => {
     allowFields(await jsonBody(c), []);
-    const result = await node.init();
+    const result = await initCluster(node);
     await hooks.membershipChanged();
     return c.json(result);
   });
@@ -73,13 +75,25 @@ export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logge
 
   app.get('/v1/cluster', async (c) => c.json(await listCluster(node)));
 
+  app.post('/v1/cluster/rm', async (c) => {
+    const body = await jsonBody(c);
+    allowFields(body, ['nodeId']);
+    const nodeId = field(body, 'nodeId');
+    assertNodeId(nodeId);
+    return c.json(await removeNode(node, nodeId));
+  });
+
   app.post('/v1/cluster/join-token', async (c) => {
     const body = await jsonBody(c);
-    allowFields(body, ['role', 'rotate']);
+    allowFields(body, ['role', 'rotate', 'ttlSeconds']);
     const role = field(body, 'role');
     const rotate = field(body, 'rotate') ?? false;
+    const ttlSeconds = field(body, 'ttlSeconds');
     if (!isNodeRole(role) || typeof rotate !== 'boolean') throw new ClusterError(ClusterErrorCode.RequestInvalid, 'Invalid request: role must be manager or worker, rotate a boolean');
-    return c.json({ role, token: await node.joinToken(role, rotate) });
+    if (ttlSeconds !== undefined && (typeof ttlSeconds !== 'number' || !Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 365 * 86_400)) {
+      throw new ClusterError(ClusterErrorCode.RequestInvalid, 'Invalid request: ttlSeconds must be an integer from 1 to 31536000');
+    }
+    return c.json({ role, token: await node.joinToken(role, { rotate, ttlSeconds }) });
   });
 
   app.route('/', createSecretsRouter(capabilities.secrets));

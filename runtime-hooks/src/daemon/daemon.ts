@@ -38,7 +38,7 @@ export class Daemon {
     const node = await ClusterNode.open({
       root: options.root, advertiseAddress: options.advertiseAddress, joinPort: options.joinPort,
       etcdClientPort: options.etcdClientPort, etcdPeerPort: options.etcdPeerPort, hostname: options.hostname,
-      timing: options.timing, leaseTtlSeconds: options.leaseTtlSeconds, logger,
+      timing: options.timing, leaseTtlSeconds: options.leaseTtlSeconds, certificateValiditySeconds: options.certificateValiditySeconds, logger,
     });
     const daemon = new Daemon(node, options, logger, releaseInstance);
     try {

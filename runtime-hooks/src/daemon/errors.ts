@@ -1,12 +1,15 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from '@berth/cni';
-import { ClusterError, ClusterErrorCode, SecretError, StoreError, errorBody, httpStatusOf } from '@berth/secrets';
+import { ClusterError, ClusterErrorCode, SecretError, StoreError, StoreErrorCode, errorBody, httpStatusOf } from '@berth/secrets';
 
 /** Maps any error to the API's JSON error body; unexpected ones are logged and shown without internals. */
 export function errorResponse(c: Context, error: unknown, logger: Logger): Response {
   if (error instanceof ClusterError) return c.json(errorBody(error), httpStatusOf(error.code) as ContentfulStatusCode);
   if (error instanceof SecretError) return c.json({ error: { code: error.code, message: error.message } }, error.httpStatus as ContentfulStatusCode);
+  if (error instanceof StoreError && error.code === StoreErrorCode.PermissionDenied) {
+    return c.json({ error: { code: error.code, message: `The cluster refused this host's identity (${error.message}); if it was removed with \`berth cluster rm\`, run \`berth cluster leave --force\`` } }, 403);
+  }
   if (error instanceof StoreError) return c.json({ error: { code: error.code, message: error.message } }, 503);
   logger.error({ err: error instanceof Error ? error.message : String(error) }, 'request failed');
   return c.json({ error: { code: 'INTERNAL', message: 'Internal error; see the berthd log' } }, 500);

@@ -1,26 +1,17 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readProcessArgv } from '@berth/secrets';
+import { tryLockFile } from '@berth/netns-napi';
+import { assertOwnDirectory } from '@berth/secrets';
 
 /**
- * One berthd per state root: `$BERTH_ROOT/berthd.pid` names the running one. A pid file whose process is gone
- * (berthd was SIGKILLed) or is not a berthd is stale and taken over.
+ * One berthd per state root: an exclusive flock on `$BERTH_ROOT/berthd.lock`, held for the daemon's life. The kernel
+ * drops it when berthd exits, even by SIGKILL, so there is no stale pid file to judge and no process name to trust.
  */
 export async function claimInstance(root: string): Promise<() => Promise<void>> {
   await mkdir(root, { recursive: true, mode: 0o700 });
-  const file = join(root, 'berthd.pid');
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const pid = Number(text.trim());
-  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-    const argv = await readProcessArgv(pid);
-    if (argv !== undefined && argv.some((arg) => /berthd(\.js)?$/.test(arg))) {
-      throw new Error(`Another berthd (pid ${pid}) is running with state root ${root}`);
-    }
-  }
-  await writeFile(`${file}.tmp`, `${process.pid}\n`, { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
-  return async () => {
-    const current = await readFile(file, 'utf8').catch(() => '');
-    if (Number(current.trim()) === process.pid) await rm(file, { force: true });
-  };
+  await assertOwnDirectory(root, { private: false });
+  const file = join(root, 'berthd.lock');
+  const release = tryLockFile(file);
+  if (release === null) throw new Error(`Another berthd is running with state root ${root} (it holds ${file})`);
+  return async () => release();
 }

@@ -1,8 +1,11 @@
 import { networkInterfaces, hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { berthSocketDefault } from './client.js';
-import { etcdClientPortDefault, etcdPeerPortDefault, etcdTimingTuned, joinPortDefault, parseAddressWithPort, type EtcdTiming } from '@berth/secrets';
+import {
+  etcdClientPortDefault, etcdPeerPortDefault, etcdTimingTuned, joinPortDefault, nodeCertificateValiditySecondsDefault, nodeCertificateValiditySecondsMin,
+  parseAddressWithPort, type EtcdTiming,
+} from '@berth/secrets';
 
 export const berthRootDefault = '/var/lib/berth';
 export { berthSocketDefault };
@@ -19,6 +22,8 @@ export interface DaemonOptions {
   readonly etcdPeerPort: number;
   readonly timing: EtcdTiming;
   readonly leaseTtlSeconds: number;
+  /** Life of the node certificates this host signs as a manager (its own and joiners'). */
+  readonly certificateValiditySeconds: number;
   readonly hostname: string;
 }
 
@@ -30,14 +35,33 @@ function integer(min: number, max: number) {
   };
 }
 
-/** The first global-scope address of this host (its network namespace): what peers can reach. */
-export function defaultAdvertiseAddress(): string {
-  for (const entries of Object.values(networkInterfaces())) {
-    for (const entry of entries ?? []) {
-      if (!entry.internal && entry.family === 'IPv4') return entry.address;
-    }
-  }
-  return '127.0.0.1';
+/**
+ * The one non-loopback IPv4 address of this host (its network namespace): what peers can reach. Loopback when there
+ * is none (a one-host cluster); refused when there are several, since picking one would be a guess.
+ */
+export function defaultAdvertiseAddress(interfaces = networkInterfaces()): string {
+  const candidates = Object.values(interfaces).flatMap((entries) => entries ?? []).filter((entry) => !entry.internal && entry.family === 'IPv4').map((entry) => entry.address);
+  const unique = [...new Set(candidates)];
+  // A plain error, not commander's: it is raised after parsing, and berthd's main prints only non-commander errors.
+  if (unique.length > 1) throw new RangeError(`Cannot choose an advertise address: this host has ${unique.join(', ')}; pass --advertise ADDR[:PORT]`);
+  return unique[0] ?? '127.0.0.1';
+}
+
+const durationUnitsSeconds: Record<string, number> = { s: 1, m: 60, h: 3_600, d: 86_400 };
+
+/** `90d`, `36h`, `30m`, `45s` → seconds. */
+export function parseDurationSeconds(text: string): number {
+  const match = /^(\d{1,7})([smhd])$/.exec(text);
+  if (match?.[1] === undefined || match[2] === undefined) throw new InvalidArgumentError(`expected a duration like 90d, 36h, 30m or 45s, not ${JSON.stringify(text.slice(0, 20))}`);
+  return Number(match[1]) * (durationUnitsSeconds[match[2]] ?? 1);
+}
+
+function validity(minSeconds: number) {
+  return (value: string): number => {
+    const seconds = /^\d+$/.test(value) ? Number(value) : parseDurationSeconds(value);
+    if (seconds < minSeconds || seconds > 3 * 365 * 86_400) throw new InvalidArgumentError(`expected ${minSeconds} s to 3 years`);
+    return seconds;
+  };
 }
 
 /** `berthd [--root DIR] [--advertise ADDR[:PORT]] …`; environment: BERTH_ROOT, BERTH_SOCKET, BERTH_RUN_DIR. */
@@ -53,12 +77,18 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     .option('--heartbeat-ms <ms>', 'etcd heartbeat interval', integer(10, 5_000), etcdTimingTuned.heartbeatIntervalMs)
     .option('--election-ms <ms>', 'etcd election timeout (at least 5 heartbeats)', integer(50, 50_000), etcdTimingTuned.electionTimeoutMs)
     .option('--lease-ttl <seconds>', 'liveness lease TTL', integer(2, 300), 10)
+    .option('--cert-validity <duration>', 'life of node certificates signed by this manager, e.g. 90d or 36h (renewed at 2/3)', validity(3_600), nodeCertificateValiditySecondsDefault)
+    // Tests only: lives of seconds, so renewal can be watched happen.
+    .addOption(new Option('--cert-validity-seconds <seconds>').hideHelp().argParser(validity(nodeCertificateValiditySecondsMin)))
     .exitOverride()
     .showHelpAfterError();
   program.parse([...argv], { from: 'user' });
-  const opts = program.opts<{ root: string; socket: string; runDir: string; advertise?: string; etcdClientPort: number; etcdPeerPort: number; heartbeatMs: number; electionMs: number; leaseTtl: number }>();
+  const opts = program.opts<{
+    root: string; socket: string; runDir: string; advertise?: string; etcdClientPort: number; etcdPeerPort: number; heartbeatMs: number; electionMs: number; leaseTtl: number;
+    certValidity: number; certValiditySeconds?: number;
+  }>();
   const advertise = parseAddressWithPort(opts.advertise ?? defaultAdvertiseAddress(), joinPortDefault);
-  if (opts.electionMs < 5 * opts.heartbeatMs) throw new InvalidArgumentError(`--election-ms ${opts.electionMs} must be at least 5 × --heartbeat-ms ${opts.heartbeatMs}`);
+  if (opts.electionMs < 5 * opts.heartbeatMs) throw new RangeError(`--election-ms ${opts.electionMs} must be at least 5 × --heartbeat-ms ${opts.heartbeatMs}`);
   return {
     root: isAbsolute(opts.root) ? opts.root : resolve(opts.root),
     socketPath: isAbsolute(opts.socket) ? opts.socket : resolve(opts.socket),
@@ -69,6 +99,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     etcdPeerPort: opts.etcdPeerPort,
     timing: { heartbeatIntervalMs: opts.heartbeatMs, electionTimeoutMs: opts.electionMs },
     leaseTtlSeconds: opts.leaseTtl,
+    certificateValiditySeconds: opts.certValiditySeconds ?? opts.certValidity,
     hostname: hostname().replace(/[^a-zA-Z0-9.-]/g, '-').replace(/^[^a-zA-Z0-9]+/, '') || 'host',
   };
 }

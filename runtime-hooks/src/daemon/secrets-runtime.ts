@@ -31,6 +31,7 @@ export class SecretsRuntime {
   #manager: ManagerParts | undefined;
   #agent: DeliveryAgent | undefined;
   #client: DispatchClient | undefined;
+  #stopFollowingIdentity: (() => void) | undefined;
   #nodeId: string | undefined;
   /** The node the runtime should serve; a start attempt for an older target gives up. */
   #target: string | undefined;
@@ -104,6 +105,7 @@ export class SecretsRuntime {
     }
     this.#manager = manager;
     this.#client = client;
+    this.#stopFollowingIdentity = this.#node.onIdentityRenewed((tls) => client.useIdentity(tls));
     this.#agent = agent;
     this.#nodeId = state.nodeId;
   }
@@ -139,6 +141,8 @@ export class SecretsRuntime {
 
   async #stop(options: { dropTasks: boolean }): Promise<void> {
     await this.#agent?.close(options);
+    this.#stopFollowingIdentity?.();
+    this.#stopFollowingIdentity = undefined;
     this.#client?.close();
     await this.#manager?.dispatcher.close();
     await this.#manager?.keyring.close();

@@ -41,8 +41,10 @@ export interface BerthdHandle {
   readonly stderr: string[];
   start(): Promise<void>;
   api(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<unknown>;
-  /** `berth ARGS` against this berthd; `input` is its stdin (secret values, unlock keys: never argv). */
+  /** `berth ARGS` against this berthd; `input` is its stdin (tokens, secret values, unlock keys: never argv). */
   cli(args: readonly string[], input?: string | Buffer): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** `berth cluster join --token-file - ADDRESS` with the token on stdin. */
+  join(token: string, address: string, extraArgs?: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   exited(): Promise<{ code: number | null; signal: string | null }>;
 }
 
@@ -85,20 +87,25 @@ async function makeBerthd(cleanups: Array<() => Promise<void>>, base: string, na
       }
     },
     api: (method, path, body) => callDaemon({ socketPath: socket, method, path, body, timeoutMs: 120_000 }),
-    cli: (args, input) => new Promise((resolve) => {
-      const child = execFile(process.execPath, [berthBin, ...args], { env: childEnv({ BERTH_SOCKET: socket }), timeout: 180_000 }, (error, stdout, stderrText) => {
-        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr: stderrText });
-      });
-      child.stdin?.end(input);
-    }),
+    cli: (args, stdin) => runCli(socket, args, stdin),
+    join: (token, address, extraArgs = []) => runCli(socket, ['cluster', 'join', '--token-file', '-', address, ...extraArgs], `${token}\n`),
     exited: () => exit,
   };
   cleanups.push(async () => {
     if (handle.process !== undefined && handle.process.exitCode === null && handle.process.signalCode === null) handle.process.kill('SIGKILL');
-    for (const orphan of await findEtcdProcesses(join(root, 'etcd', 'data'))) await terminate(orphan.pid, 5_000);
+    for (const orphan of await findEtcdProcesses(join(root, 'etcd', 'data'))) await terminate(orphan, 5_000);
     for (const container of await readdir(join(runDir, 'secrets')).catch(() => [])) await unmountSecretsTmpfs(join(runDir, 'secrets', container));
   });
   return handle;
+}
+
+function runCli(socket: string, args: readonly string[], stdin?: string | Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [berthBin, ...args], { env: childEnv({ BERTH_SOCKET: socket }), timeout: 180_000 }, (error, stdout, stderrText) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr: stderrText });
+    });
+    child.stdin?.end(stdin ?? '');
+  });
 }
 
 export interface Hosts {

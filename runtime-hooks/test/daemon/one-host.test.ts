@@ -1,6 +1,6 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findEtcdProcesses } from '@berth/secrets';
 import { berthBin, makeHosts, waitFor } from './helpers.js';
@@ -19,24 +19,29 @@ t.test('one host: init, ls, health, metrics, join-token; SIGKILL and restart ado
 
   const init = await host.cli(['cluster', 'init', '--output', 'json']);
   t.equal(init.code, 0, init.stderr);
-  const result = JSON.parse(init.stdout) as { clusterId: string; nodeId: string; managerToken: string; workerToken: string };
+  const result = JSON.parse(init.stdout) as { clusterId: string; nodeId: string; workerToken: string };
   t.match(result.workerToken, /^BRTTKN-1-[0-9a-f]{64}-[0-9a-f]{32}$/);
-  t.not(result.workerToken, result.managerToken);
+  t.same(Object.keys(result).sort(), ['clusterId', 'nodeId', 'workerToken'], 'init shows the worker token only');
   const again = await host.cli(['cluster', 'init']);
   t.equal(again.code, 1);
   t.match(again.stderr, /already in cluster/);
 
-  const ls = JSON.parse((await host.cli(['cluster', 'ls', '-o', 'json'])).stdout) as { hosts: Array<{ nodeId: string; role: string; alive: boolean; member?: { healthy: boolean; leader: boolean } }> };
+  const ls = JSON.parse((await host.cli(['cluster', 'ls', '-o', 'json'])).stdout) as { hosts: Array<{ nodeId: string; role: string; alive: boolean; certificateExpiresAt?: string; member?: { healthy: boolean; leader: boolean } }> };
   t.equal(ls.hosts.length, 1);
   t.match(ls.hosts[0], { nodeId: result.nodeId, role: 'manager', member: { healthy: true, leader: true } });
   await waitFor('liveness lease', async () => ((JSON.parse((await host.cli(['cluster', 'ls', '-o', 'json'])).stdout) as typeof ls).hosts[0]?.alive ?? false));
   const table = await host.cli(['cluster', 'ls']);
-  t.match(table.stdout, /NODE\s+HOSTNAME\s+ROLE\s+ADDRESS\s+ALIVE\s+ETCD\s+LEADER\s+TERM\s+INDEX/);
+  t.match(table.stdout, /NODE\s+HOSTNAME\s+ROLE\s+ADDRESS\s+ALIVE\s+ETCD\s+LEADER\s+TERM\s+INDEX\s+CERT EXPIRES/);
+  const expires = Date.parse(ls.hosts[0]?.certificateExpiresAt ?? '');
+  t.ok(Math.abs(expires - Date.now() - 90 * 86_400_000) < 3_600_000, `the node certificate lives 90 days by default (${ls.hosts[0]?.certificateExpiresAt})`);
 
   const shown = await host.cli(['cluster', 'join-token', 'worker', '-q']);
   t.equal(shown.stdout.trim(), result.workerToken, 'join-token prints the current token again');
   const human = await host.cli(['cluster', 'join-token', 'manager']);
-  t.match(human.stdout, new RegExp(`berth cluster join ${result.managerToken} 127\\.0\\.0\\.1:${host.ports.join}`));
+  const managerToken = (await host.cli(['cluster', 'join-token', 'manager', '-q'])).stdout.trim();
+  t.not(managerToken, result.workerToken);
+  t.ok(human.stdout.includes(managerToken), 'join-token manager prints the manager token on request');
+  t.match(human.stdout, new RegExp(`berth cluster join --token-file \\S+ 127\\.0\\.0\\.1:${host.ports.join}`), 'and a join command that keeps it out of argv');
 
   const metrics = await fetchMetrics(host.socket);
   for (const line of ['berth_up 1', 'berth_cluster_active{role="manager"} 1', 'berth_etcd_member_healthy 1', 'berth_etcd_is_leader 1', 'berth_cluster_hosts 1']) {
@@ -45,6 +50,8 @@ t.test('one host: init, ls, health, metrics, join-token; SIGKILL and restart ado
   t.match(metrics, /berth_etcd_raft_term \d+/);
   t.match(metrics, /berth_store_ops_total\{op="[a-z]+"\} \d+/);
   t.notOk(metrics.includes(result.workerToken.slice(-32)), 'no token secret in metrics');
+  const log = await readFile(join(hosts.base, 'solo.log'), 'utf8');
+  t.notOk(log.includes(result.workerToken.slice(-32)) || log.includes(managerToken.slice(-32)) || log.includes('PRIVATE KEY'), 'no token or key in the berthd log');
 
   const dataDir = join(host.root, 'etcd', 'data');
   const [etcdBefore] = await findEtcdProcesses(dataDir);

@@ -1,5 +1,9 @@
 import t from 'tap';
-import { parseDaemonOptions } from '../../src/daemon/options.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { claimInstance } from '../../src/daemon/instance-lock.js';
+import { defaultAdvertiseAddress, parseDaemonOptions } from '../../src/daemon/options.js';
 import { renderPrometheus } from '../../src/daemon/metrics.js';
 
 t.test('berthd options: defaults, environment, flags, and refusals', async (t) => {
@@ -13,6 +17,27 @@ t.test('berthd options: defaults, environment, flags, and refusals', async (t) =
   t.throws(() => parseDaemonOptions(['--advertise', 'node1'], {}), { code: 'REQUEST_INVALID' });
   t.throws(() => parseDaemonOptions(['--advertise', '10.0.0.5', '--heartbeat-ms', '200', '--election-ms', '500'], {}), /at least 5/);
   t.throws(() => parseDaemonOptions(['--advertise', '10.0.0.5', '--etcd-client-port', '99999'], {}));
+  t.equal(defaults.certificateValiditySeconds, 90 * 86_400, 'node certificates live 90 days by default');
+  t.equal(parseDaemonOptions(['--advertise', '10.0.0.5', '--cert-validity', '36h'], {}).certificateValiditySeconds, 36 * 3_600);
+  t.throws(() => parseDaemonOptions(['--advertise', '10.0.0.5', '--cert-validity', '10m'], {}), /3600 s to 3 years/, 'below an hour only through the hidden test option');
+  t.equal(parseDaemonOptions(['--advertise', '10.0.0.5', '--cert-validity-seconds', '30'], {}).certificateValiditySeconds, 30);
+});
+
+t.test('the default advertise address: the one non-loopback IPv4 address, loopback without one, refused when ambiguous', async (t) => {
+  const entry = (address: string, internal = false) => ({ address, internal, family: 'IPv4' as const, netmask: '255.255.255.0', mac: '00:00:00:00:00:00', cidr: null });
+  t.equal(defaultAdvertiseAddress({ lo: [entry('127.0.0.1', true)], eth0: [entry('10.0.0.5')] }), '10.0.0.5');
+  t.equal(defaultAdvertiseAddress({ lo: [entry('127.0.0.1', true)] }), '127.0.0.1');
+  t.throws(() => defaultAdvertiseAddress({ eth0: [entry('10.0.0.5')], eth1: [entry('192.168.1.7')] }), /Cannot choose an advertise address: this host has 10\.0\.0\.5, 192\.168\.1\.7; pass --advertise/);
+});
+
+t.test('one berthd per state root: an flock, released on exit', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'bt-lock-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const release = await claimInstance(root);
+  await t.rejects(claimInstance(root), /Another berthd is running with state root/);
+  await release();
+  const again = await claimInstance(root);
+  await again();
 });
 
 t.test('Prometheus text: HELP/TYPE once per family, escaped labels, empty families omitted', async (t) => {

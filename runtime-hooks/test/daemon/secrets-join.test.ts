@@ -8,11 +8,12 @@ t.test('the cluster key reaches a joining manager in the join answer (in memory 
   const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => hosts.add(name)));
   if (a === undefined || b === undefined || c === undefined) throw new Error('hosts');
   await Promise.all([a, b, c].map((host) => host.start()));
-  const init = JSON.parse((await a.cli(['cluster', 'init', '-o', 'json'])).stdout) as { managerToken: string };
+  t.equal((await a.cli(['cluster', 'init', '-o', 'json'])).code, 0, 'init');
+  const managerToken = (await a.cli(['cluster', 'join-token', 'manager', '-q'])).stdout.trim();
   await a.api('POST', '/v1/secrets', { name: 'shared', value: Buffer.from('shared-value').toString('base64') });
   const autolock = await a.api('POST', '/v1/cluster/update', { autolock: true }) as { unlockKey: string };
 
-  const joined = await b.cli(['cluster', 'join', init.managerToken, a.joinAddress]);
+  const joined = await b.join(managerToken, a.joinAddress);
   t.equal(joined.code, 0, joined.stderr);
   t.match(await b.api('GET', '/v1/cluster/keys'), { state: 'unlocked', autolock: true }, 'the new manager holds the cluster key');
   t.equal(await stat(join(b.root, 'cluster', 'cluster.key')).catch(() => undefined), undefined, 'only in memory: the cluster is autolocked');
@@ -23,7 +24,7 @@ t.test('the cluster key reaches a joining manager in the join answer (in memory 
   await a.exited();
   await a.start();
   t.match(await a.api('GET', '/v1/cluster/keys'), { state: 'locked' }, 'the restarted first manager is locked');
-  const refused = await c.cli(['cluster', 'join', init.managerToken, a.joinAddress]);
+  const refused = await c.join(managerToken, a.joinAddress);
   t.equal(refused.code, 1);
   t.match(refused.stderr, /locked.*cannot admit managers/, `a locked manager refuses a manager join: ${refused.stderr.trim()}`);
   t.equal(await stat(join(c.root, 'cluster')).catch(() => undefined), undefined, 'nothing half-joined');

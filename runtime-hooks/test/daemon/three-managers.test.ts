@@ -5,7 +5,7 @@ import { findEtcdProcesses } from '@berth/secrets';
 import { makeHosts, waitFor, type BerthdHandle } from './helpers.js';
 
 interface Listing {
-  hosts: Array<{ nodeId: string; role: string; alive: boolean; member?: { healthy: boolean; leader: boolean; learner: boolean } }>;
+  hosts: Array<{ nodeId: string; role: string; alive: boolean; self: boolean; member?: { healthy: boolean; leader: boolean; learner: boolean } }>;
   otherMembers: unknown[];
 }
 
@@ -19,13 +19,14 @@ t.test('three managers and a worker: init, join, rotate, leave (member removed f
   if (a === undefined || b === undefined || c === undefined || w === undefined) throw new Error('hosts');
   await Promise.all([a, b, c, w].map((host) => host.start()));
 
-  const init = JSON.parse((await a.cli(['cluster', 'init', '-o', 'json'])).stdout) as { managerToken: string; workerToken: string; clusterId: string };
+  const init = JSON.parse((await a.cli(['cluster', 'init', '-o', 'json'])).stdout) as { workerToken: string; clusterId: string };
+  const managerToken = (await a.cli(['cluster', 'join-token', 'manager', '-q'])).stdout.trim();
   for (const host of [b, c]) {
-    const joined = await host.cli(['cluster', 'join', init.managerToken, a.joinAddress, '-o', 'json']);
+    const joined = await host.join(managerToken, a.joinAddress, ['-o', 'json']);
     t.equal(joined.code, 0, `${host.name} joined as manager: ${joined.stderr}`);
     t.match(JSON.parse(joined.stdout), { clusterId: init.clusterId, role: 'manager' });
   }
-  const worker = await w.cli(['cluster', 'join', init.workerToken, b.joinAddress, '-o', 'json']);
+  const worker = await w.join(init.workerToken, b.joinAddress, ['-o', 'json']);
   t.equal(worker.code, 0, `worker joined through another manager: ${worker.stderr}`);
   t.match(JSON.parse(worker.stdout), { role: 'worker' });
   t.notOk(await stat(join(w.root, 'cluster', 'ca.key')).then(() => true, () => false), 'the worker never received the CA key');
@@ -55,7 +56,16 @@ t.test('three managers and a worker: init, join, rotate, leave (member removed f
   t.same(afterLeave.otherMembers, [], 'its etcd member was removed');
   const workerLeft = await w.cli(['cluster', 'leave']);
   t.equal(workerLeft.code, 0, `worker leaves: ${workerLeft.stderr}`);
-  t.equal((await b.cli(['cluster', 'leave'])).code, 0, 'second manager leaves');
+  const ids = Object.fromEntries((await listing(a)).hosts.map((host) => [host.self ? 'a' : 'b', host.nodeId])) as { a: string; b: string };
+  t.match((await a.cli(['cluster', 'rm', ids.a])).stderr, /is this host: use `berth cluster leave`/, 'rm refuses this host');
+  t.match((await a.cli(['cluster', 'rm', 'n000000000000'])).stderr, /No node n000000000000/, 'rm of an unknown node is a clear error');
+  const removed = await a.cli(['cluster', 'rm', ids.b, '-o', 'json']);
+  t.equal(removed.code, 0, `a manager removes another manager: ${removed.stderr}`);
+  t.same(JSON.parse(removed.stdout), { nodeId: ids.b, role: 'manager' });
+  const afterRm = await listing(a);
+  t.same(afterRm.hosts.map((host) => host.nodeId), [ids.a], 'its host record is gone');
+  t.same(afterRm.otherMembers, [], 'its etcd member was removed');
+  t.equal((await b.cli(['cluster', 'leave', '--force'])).code, 0, 'the removed manager cleans up with leave --force');
   const last = await a.cli(['cluster', 'leave']);
   t.equal(last.code, 1);
   t.match(last.stderr, /last manager.*--force/);
@@ -64,5 +74,5 @@ t.test('three managers and a worker: init, join, rotate, leave (member removed f
   t.equal((await a.cli(['cluster', 'leave', '--force'])).code, 0, 'forced');
   t.same(await a.api('GET', '/healthz'), { status: 'ok', cluster: 'none', etcd: 'none' });
   const rejoin = await c.cli(['cluster', 'init', '-o', 'json']);
-  t.equal(rejoin.code, 0, 'a host that left can start a new cluster');
+  t.equal(rejoin.code, 0, `a host that left can start a new cluster: ${rejoin.stderr}`);
 });

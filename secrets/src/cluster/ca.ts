@@ -2,7 +2,7 @@ import { createPrivateKey, randomBytes, type webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { assert } from './assert.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
-import { certificateFingerprint, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, parseCertificate, signingAlgorithm } from './pki.js';
+import { certificateFingerprint, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, newSerialNumber, parseCertificate, signingAlgorithm } from './pki.js';
 
 /** The cluster CA as files hold it. The private key stays on manager hosts only. */
 export interface ClusterCaPem {
@@ -35,7 +35,7 @@ export async function createClusterCa(options: ClusterCaOptions): Promise<Cluste
   const now = options.now ?? new Date();
   const keys = await generateKeyPair();
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: newSerialNumber(),
     name: `CN=berth-ca, O=berth-${options.clusterId}`,
     notBefore: new Date(now.getTime() - 60_000),
     notAfter: new Date(now.getTime() + (options.validityDays ?? caValidityDaysDefault) * 86_400_000),

@@ -9,6 +9,7 @@ export interface HostStatus {
   readonly role: NodeRole;
   readonly addresses: readonly string[];
   readonly joinPort: number;
+  readonly certificateExpiresAt: string | undefined;
   /** berthd holds its liveness lease. */
   readonly alive: boolean;
   readonly self: boolean;
@@ -35,7 +36,7 @@ export async function listCluster(node: ClusterNode): Promise<ClusterListing> {
   const aliveIds = new Set(alive.entries.map((entry) => entry.id));
   const rows: HostStatus[] = hosts.entries.map(({ value }) => ({
     nodeId: value.nodeId, hostname: value.hostname, role: value.role, addresses: value.addresses, joinPort: value.joinPort,
-    alive: aliveIds.has(value.nodeId), self: value.nodeId === active.state.nodeId,
+    certificateExpiresAt: value.certificateExpiresAt, alive: aliveIds.has(value.nodeId), self: value.nodeId === active.state.nodeId,
     member: statuses.find((status) => status.name === value.nodeId),
   }));
   const known = new Set(rows.map((row) => row.nodeId));

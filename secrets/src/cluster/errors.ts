@@ -14,6 +14,9 @@ export const ClusterErrorCode = {
   EtcdFailed: 'ETCD_FAILED',
   JoinFailed: 'JOIN_FAILED',
   StateInvalid: 'STATE_INVALID',
+  NodeRevoked: 'NODE_REVOKED',
+  NodeUnknown: 'NODE_UNKNOWN',
+  RateLimited: 'RATE_LIMITED',
 } as const;
 export type ClusterErrorCodeValue = (typeof ClusterErrorCode)[keyof typeof ClusterErrorCode];
 

@@ -22,6 +22,10 @@ export interface EtcdTlsFiles {
   readonly caFile: string;
   readonly certFile: string;
   readonly keyFile: string;
+  /** Revoked serials, read by etcd for every new client and peer connection. */
+  readonly crlFile: string;
+  /** The DNS name a peer's certificate must be valid for (only manager certificates carry it). */
+  readonly peerAllowedName: string;
 }
 
 export interface EtcdPeer {
@@ -82,18 +86,23 @@ export function validateEtcdMemberConfig(config: EtcdMemberConfig): void {
     if (!namePattern.test(peer.name) || !/^https:\/\/[0-9a-fA-F.:[\]]+:\d+$/.test(peer.peerUrl)) fail(`peer ${peer.name}=${peer.peerUrl}`);
   }
   if (!/^[a-z0-9-]{1,64}$/.test(config.clusterToken)) fail('cluster token');
+  if (!isAbsolute(config.tls.crlFile)) fail(`CRL file ${config.tls.crlFile} is not absolute`);
+  if (!/^[a-z0-9][a-z0-9.-]{0,100}$/.test(config.tls.peerAllowedName)) fail(`peer name ${config.tls.peerAllowedName}`);
   if (!/^\d+[smh]?$/.test(config.autoCompactionRetention)) fail(`auto-compaction retention ${config.autoCompactionRetention}`);
   if (!Number.isSafeInteger(config.quotaBackendBytes) || config.quotaBackendBytes < 16 * 1024 * 1024) fail(`quota ${config.quotaBackendBytes}`);
 }
 
-/** The etcd 3.4 command line for a member: mutual TLS on every URL, pre-vote, tuned timing, compaction, quota. */
+/**
+ * The etcd 3.4 command line for a member: mutual TLS on every URL, a CRL on both ports, peers restricted to manager
+ * certificates, pre-vote, tuned timing, compaction, quota.
+ */
 export function etcdArguments(config: EtcdMemberConfig): string[] {
   validateEtcdMemberConfig(config);
   const client = clientUrl(config.advertiseAddress, config.clientPort);
   const loopback = clientUrl('127.0.0.1', config.clientPort);
   const listenClient = client === loopback ? [client] : [client, loopback];
   const peer = peerUrl(config.advertiseAddress, config.peerPort);
-  const { caFile, certFile, keyFile } = config.tls;
+  const { caFile, certFile, keyFile, crlFile, peerAllowedName } = config.tls;
   return [
     `--name=${config.name}`,
     `--data-dir=${config.dataDir}`,
@@ -106,6 +115,7 @@ export function etcdArguments(config: EtcdMemberConfig): string[] {
     `--initial-cluster-token=${config.clusterToken}`,
     '--client-cert-auth=true', `--trusted-ca-file=${caFile}`, `--cert-file=${certFile}`, `--key-file=${keyFile}`,
     '--peer-client-cert-auth=true', `--peer-trusted-ca-file=${caFile}`, `--peer-cert-file=${certFile}`, `--peer-key-file=${keyFile}`,
+    `--client-crl-file=${crlFile}`, `--peer-crl-file=${crlFile}`, `--peer-cert-allowed-hostname=${peerAllowedName}`,
     '--pre-vote=true',
     `--heartbeat-interval=${config.timing.heartbeatIntervalMs}`,
     `--election-timeout=${config.timing.electionTimeoutMs}`,

@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, realpath, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '@berth/cni';
 import { assert } from './assert.js';
 import { etcdArguments, type EtcdMemberConfig } from './etcd-config.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
-import { findEtcdProcesses, readProcessArgv } from './process-table.js';
+import { findEtcdProcesses, isOwnEtcd, isSameProcess, readProcess, type ProcessEntry } from './process-table.js';
+import { writeFileDurably } from './secure-file.js';
 
 /** Every wait and retry of the supervisor has a named limit, checked at construction. */
 export interface EtcdSupervisorLimits {
@@ -66,6 +67,8 @@ export class EtcdMember {
   readonly #logger: Logger;
   #state: EtcdMemberState = 'stopped';
   #pid: number | undefined;
+  /** The supervised process as /proc named it when it was spawned or adopted: signals go only to that one. */
+  #process: Pick<ProcessEntry, 'pid' | 'startTime'> | undefined;
   #child: ChildProcess | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
@@ -105,9 +108,9 @@ export class EtcdMember {
     return this.#serialize(async () => {
       clearTimeout(this.#restartTimer);
       this.#state = 'stopped';
-      const pid = this.#pid;
+      const running = this.#process;
       this.#detach();
-      if (pid !== undefined) await terminate(pid, this.#limits.stopTimeoutMs);
+      if (running !== undefined) await terminate(running, this.#limits.stopTimeoutMs);
       await rm(this.#options.pidFile, { force: true });
     });
   }
@@ -141,13 +144,23 @@ export class EtcdMember {
     return next;
   }
 
+  /**
+   * Only a process whose /proc/PID/exe is the configured binary and that runs as our uid (root) is ours: adopted when
+   * its command line is exactly the wanted one, stopped otherwise. Anything else that merely looks like etcd on this
+   * data dir (a renamed binary, a script with the same argv) is never adopted nor signalled.
+   */
   async #launch(): Promise<{ pid: number; adopted: boolean }> {
     const dataDir = this.#options.config.dataDir;
-    const existing = await findEtcdProcesses(dataDir);
+    const binary = await realpath(this.#binary).catch(() => this.#binary);
+    // (one /proc scan: the impostors are logged, ours are adopted or stopped)
+    const candidates = await findEtcdProcesses(dataDir);
+    const impostors = candidates.filter((entry) => !isOwnEtcd(entry, binary));
+    if (impostors.length > 0) this.#logger.warn({ pids: impostors.map((entry) => entry.pid), exes: impostors.map((entry) => entry.exe), dataDir }, 'ignoring processes that look like etcd on this data dir but do not run the configured binary as root');
+    const existing = candidates.filter((entry) => isOwnEtcd(entry, binary));
     const wanted = [this.#binary, ...this.#args];
     const same = existing.filter((entry) => entry.argv.length === wanted.length && entry.argv.every((arg, i) => arg === wanted[i]));
     if (existing.length === 1 && same.length === 1 && same[0] !== undefined) {
-      this.#watchAdopted(same[0].pid);
+      this.#watchAdopted(same[0]);
       this.#options.onEvent?.({ kind: 'adopted', pid: same[0].pid });
       this.#logger.info({ pid: same[0].pid, dataDir }, 'adopted running etcd member');
       return { pid: same[0].pid, adopted: true };
@@ -155,7 +168,7 @@ export class EtcdMember {
     if (existing.length > 0) {
       const pids = existing.map((entry) => entry.pid);
       this.#logger.warn({ pids, dataDir }, 'stopping etcd processes on this data dir before starting our own');
-      await Promise.all(pids.map((pid) => terminate(pid, this.#limits.stopTimeoutMs)));
+      await Promise.all(existing.map((entry) => terminate(entry, this.#limits.stopTimeoutMs)));
       this.#options.onEvent?.({ kind: 'replaced', pids });
     }
     const pid = await this.#spawn();
@@ -181,6 +194,7 @@ export class EtcdMember {
     assert(pid > 0, 'a spawned etcd has a pid');
     this.#child = child;
     this.#pid = pid;
+    this.#process = { pid, startTime: (await readProcess(pid))?.startTime ?? '' };
     this.#state = 'running';
     this.#startedAtMs = Date.now();
     child.once('exit', (code, signal) => this.#onExit(pid, code, signal));
@@ -190,15 +204,17 @@ export class EtcdMember {
     return pid;
   }
 
-  #watchAdopted(pid: number): void {
+  #watchAdopted(entry: ProcessEntry): void {
+    const pid = entry.pid;
     this.#pid = pid;
+    this.#process = entry;
     this.#state = 'running';
     this.#startedAtMs = Date.now();
     const poll = async (): Promise<void> => {
       if (this.#pid !== pid) return;
-      const argv = await readProcessArgv(pid);
+      const same = await isSameProcess(entry);
       if (this.#pid !== pid) return;
-      if (argv === undefined || !argv.includes(`--data-dir=${this.#options.config.dataDir}`)) {
+      if (!same) {
         this.#onExit(pid, null, null);
         return;
       }
@@ -213,6 +229,7 @@ export class EtcdMember {
     this.#child?.removeAllListeners('exit');
     this.#child = undefined;
     this.#pid = undefined;
+    this.#process = undefined;
   }
 
   #onExit(pid: number, code: number | null, signal: string | null): void {
@@ -250,26 +267,31 @@ export class EtcdMember {
   async #writePidFile(pid: number): Promise<void> {
     const file = this.#options.pidFile;
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    await writeFile(`${file}.tmp`, `${pid}\n`, { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
+    await writeFileDurably(file, `${pid}\n`);
   }
 }
 
-/** SIGTERM, wait up to `timeoutMs` for the process to be gone, then SIGKILL and wait again (bounded). */
-export async function terminate(pid: number, timeoutMs: number): Promise<void> {
+/**
+ * SIGTERM, wait up to `timeoutMs` for the process to be gone, then SIGKILL and wait again (bounded). Node has no
+ * pidfd, so the process's identity (pid + start time) is checked again right before each signal: a pid that was
+ * reused by another process in the meantime is never signalled.
+ */
+export async function terminate(target: Pick<ProcessEntry, 'pid' | 'startTime'>, timeoutMs: number): Promise<void> {
   const pollMs = 25;
-  const signal = (name: NodeJS.Signals): void => {
-    try { process.kill(pid, name); } catch { /* already gone */ }
+  const signal = async (name: NodeJS.Signals): Promise<boolean> => {
+    if (!(await isSameProcess(target))) return false;
+    try { process.kill(target.pid, name); } catch { /* already gone */ }
+    return true;
   };
-  signal('SIGTERM');
+  if (!(await signal('SIGTERM'))) return;
   for (let waitedMs = 0; waitedMs < timeoutMs; waitedMs += pollMs) {
-    if ((await readProcessArgv(pid)) === undefined) return;
+    if (!(await isSameProcess(target))) return;
     await sleep(pollMs);
   }
-  signal('SIGKILL');
+  if (!(await signal('SIGKILL'))) return;
   for (let waitedMs = 0; waitedMs < 5_000; waitedMs += pollMs) {
-    if ((await readProcessArgv(pid)) === undefined) return;
+    if (!(await isSameProcess(target))) return;
     await sleep(pollMs);
   }
-  throw new ClusterError(ClusterErrorCode.EtcdFailed, `Cannot stop etcd process ${pid}: still alive after SIGKILL`);
+  throw new ClusterError(ClusterErrorCode.EtcdFailed, `Cannot stop etcd process ${target.pid}: still alive after SIGKILL`);
 }

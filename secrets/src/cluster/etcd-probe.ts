@@ -1,6 +1,7 @@
 import { request } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterError, ClusterErrorCode } from './errors.js';
+import { requireManagerServer } from './server-identity.js';
 
 export interface ProbeTls {
   readonly caPem: string;
@@ -12,7 +13,14 @@ export interface ProbeTls {
 export function etcdHttpGet(url: string, path: string, tls: ProbeTls, timeoutMs: number): Promise<{ status: number; body: string } | { error: string }> {
   return new Promise((resolve) => {
     const target = new URL(path, url);
-    const req = request(target, { ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, timeout: timeoutMs, method: 'GET' }, (res) => {
+    let checkServerIdentity: ReturnType<typeof requireManagerServer>;
+    try {
+      checkServerIdentity = requireManagerServer(tls.caPem);
+    } catch (error) {
+      resolve({ error: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    const req = request(target, { ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, timeout: timeoutMs, method: 'GET', checkServerIdentity }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => { if (body.length < 65_536) body += chunk; });

@@ -1,5 +1,6 @@
 import { request } from 'node:https';
 import { certificateFingerprint } from './pki.js';
+import { requireManagerServer } from './server-identity.js';
 import { clusterIdOfCa } from './ca.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
 import { errorFromBody, joinBodyBytesMax, parseJoinResponse, type JoinRequest, type JoinResponse } from './join-protocol.js';
@@ -13,6 +14,10 @@ interface HttpsCall {
   readonly body?: unknown;
   /** undefined: accept any server certificate (only to fetch the CA, which is then pinned by digest). */
   readonly caPem: string | undefined;
+  /** This node's certificate and key, for the routes a member calls as itself (renewal, leave). */
+  readonly client?: { readonly certPem: string; readonly keyPem: string };
+  /** Connect from this address: a joiner proves the address it asks to be known by. */
+  readonly localAddress?: string | undefined;
   readonly timeoutMs: number;
 }
 
@@ -21,7 +26,12 @@ function call(options: HttpsCall): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
     const req = request({
       host: options.address, port: options.port, method: options.method, path: options.path,
-      ...(options.caPem === undefined ? { rejectUnauthorized: false } : { ca: options.caPem, rejectUnauthorized: true }),
+      ...(options.caPem === undefined
+        ? { rejectUnauthorized: false }
+        : { ca: options.caPem, rejectUnauthorized: true, checkServerIdentity: requireManagerServer(options.caPem) }),
+      ...(options.client === undefined ? {} : { cert: options.client.certPem, key: options.client.keyPem }),
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+      agent: false,
       headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': payload.length },
       timeout: options.timeoutMs,
     }, (res) => {
@@ -54,10 +64,10 @@ function target(address: string, port: number): string {
  * Fetches the manager's CA certificate and pins it: its SHA-256 must equal the digest in the join token, else
  * CA_MISMATCH (a token for another cluster, or someone in between). Everything after uses only this CA.
  */
-export async function fetchPinnedCa(options: { address: string; port: number; caFingerprint: string; timeoutMs: number }): Promise<string> {
+export async function fetchPinnedCa(options: { address: string; port: number; caFingerprint: string; timeoutMs: number; localAddress?: string | undefined }): Promise<string> {
   let answer: { status: number; body: unknown };
   try {
-    answer = await call({ address: options.address, port: options.port, method: 'GET', path: '/v1/join/ca', caPem: undefined, timeoutMs: options.timeoutMs });
+    answer = await call({ address: options.address, port: options.port, method: 'GET', path: '/v1/join/ca', caPem: undefined, timeoutMs: options.timeoutMs, localAddress: options.localAddress });
   } catch (error) {
     throw new ClusterError(ClusterErrorCode.JoinFailed, `Cannot reach the manager at ${target(options.address, options.port)}: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -71,14 +81,34 @@ export async function fetchPinnedCa(options: { address: string; port: number; ca
   return caPem;
 }
 
-/** Sends the join request over TLS verified against the pinned CA. */
-export async function postJoin(options: { address: string; port: number; caPem: string; request: JoinRequest; timeoutMs: number }): Promise<JoinResponse> {
+/**
+ * Sends the join request over TLS verified against the pinned CA, to a server that must hold a manager certificate
+ * (checked before the token leaves this host), from the address the joiner asks to be known by.
+ */
+export async function postJoin(options: { address: string; port: number; caPem: string; request: JoinRequest; timeoutMs: number; localAddress?: string | undefined }): Promise<JoinResponse> {
   let answer: { status: number; body: unknown };
   try {
-    answer = await call({ address: options.address, port: options.port, method: 'POST', path: '/v1/join', body: options.request, caPem: options.caPem, timeoutMs: options.timeoutMs });
+    answer = await call({ address: options.address, port: options.port, method: 'POST', path: '/v1/join', body: options.request, caPem: options.caPem, timeoutMs: options.timeoutMs, localAddress: options.localAddress });
   } catch (error) {
     throw new ClusterError(ClusterErrorCode.JoinFailed, `Join request to ${target(options.address, options.port)} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (answer.status !== 200) throw errorFromBody(answer.status, answer.body, 'Join');
   return parseJoinResponse(answer.body);
+}
+
+/** A member's own call to a manager's endpoint, authenticated by its node certificate (renewal, leave). */
+export async function callManagerAsNode(options: {
+  address: string; port: number; path: '/v1/node/renew' | '/v1/node/leave'; tls: { caPem: string; certPem: string; keyPem: string }; timeoutMs: number;
+}): Promise<unknown> {
+  let answer: { status: number; body: unknown };
+  try {
+    answer = await call({
+      address: options.address, port: options.port, method: 'POST', path: options.path, body: {}, caPem: options.tls.caPem,
+      client: { certPem: options.tls.certPem, keyPem: options.tls.keyPem }, timeoutMs: options.timeoutMs,
+    });
+  } catch (error) {
+    throw new ClusterError(ClusterErrorCode.JoinFailed, `${options.path} on ${target(options.address, options.port)} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (answer.status !== 200) throw errorFromBody(answer.status, answer.body, options.path);
+  return answer.body;
 }

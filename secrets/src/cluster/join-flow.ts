@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EtcdKvStore } from '../store/etcd-kv-store.js';
 import type { ClusterNode } from './cluster-node.js';
+import { loadClusterCa } from './ca.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
 import { clientUrl } from './etcd-config.js';
 import { waitForEtcdHealthy } from './etcd-probe.js';
@@ -9,7 +9,10 @@ import { joinPortDefault, parseAddressWithPort, type JoinResponse } from './join
 import { parseJoinToken } from './join-token.js';
 import { hostsCollection } from './keys.js';
 import { saveNodeState, wipeNodeState, type NodeState } from './node-state.js';
-import { createNodeKeyAndCsr, newNodeId, verifyNodeCertificate, type NodeRole } from './node-cert.js';
+import { createNodeKeyAndCsr, verifyNodeCertificate, type NodeRole } from './node-cert.js';
+import { parseCertificate } from './pki.js';
+import { sameKey } from './renewal.js';
+import { openEtcdClient } from './server-identity.js';
 import { decodeClusterKey, saveClusterKey } from '../secrets/cluster-key-file.js';
 
 export interface JoinResult {
@@ -19,9 +22,11 @@ export interface JoinResult {
 }
 
 /**
- * The joining side: pin the CA from the token, send a CSR with the token, receive a node certificate; a manager
- * then starts its etcd member as a learner of the existing cluster and promotes itself once in sync. On any
- * failure everything is undone (the learner removed, files and data wiped): nothing is half-joined.
+ * The joining side: pin the CA from the token, send a CSR with the token from the advertise address (the manager
+ * checks the request comes from it) to a server that must hold a manager certificate, receive the node id and
+ * certificate(s) and check they carry this host's key; a manager then starts its etcd member as a learner of the
+ * existing cluster and promotes itself once in sync. On any failure everything is undone (the learner removed,
+ * files and data wiped): nothing is half-joined.
  */
 export function joinCluster(node: ClusterNode, tokenText: string, addressText: string): Promise<JoinResult> {
   return node.exclusive(async () => {
@@ -29,35 +34,38 @@ export function joinCluster(node: ClusterNode, tokenText: string, addressText: s
     const token = parseJoinToken(tokenText);
     const manager = parseAddressWithPort(addressText, joinPortDefault);
     const timeoutMs = node.limits.joinRequestTimeoutMs;
-    const caPem = await fetchPinnedCa({ ...manager, caFingerprint: token.caFingerprint, timeoutMs });
-    const nodeId = newNodeId();
-    const { privateKeyPem, csrPem } = await createNodeKeyAndCsr(nodeId);
+    const localAddress = node.options.advertiseAddress;
+    const caPem = await fetchPinnedCa({ ...manager, caFingerprint: token.caFingerprint, timeoutMs, localAddress });
+    const { privateKeyPem, csrPem } = await createNodeKeyAndCsr();
     const response = await postJoin({
-      ...manager, caPem, timeoutMs,
+      ...manager, caPem, timeoutMs, localAddress,
       request: {
-        token: tokenText.trim(), nodeId, csrPem, addresses: [node.options.advertiseAddress], hostname: node.options.hostname,
+        token: tokenText.trim(), csrPem, addresses: [node.options.advertiseAddress], hostname: node.options.hostname,
         etcdClientPort: node.options.etcdClientPort, etcdPeerPort: node.options.etcdPeerPort,
       },
     });
-    const state = checkResponse(node, response, { caPem, nodeId });
+    await checkJoinResponse(response, { caPem, keyPem: privateKeyPem });
+    const state = stateFromResponse(node, response);
+    const nodeId = state.nodeId;
+    const admin = response.adminCertificatePem === undefined ? undefined : { caPem, certPem: response.adminCertificatePem, keyPem: privateKeyPem };
     try {
-      await node.writeIdentity({ caPem, caKeyPem: response.caPrivateKeyPem, certificatePem: response.certificatePem, keyPem: privateKeyPem });
+      await node.writeIdentity({ caPem, caKeyPem: response.caPrivateKeyPem, certificatePem: response.certificatePem, adminCertificatePem: response.adminCertificatePem, keyPem: privateKeyPem });
       if (response.clusterKey !== undefined) {
         node.clusterKey = decodeClusterKey(response.clusterKey);
         if (!node.clusterKey.autolock) await saveClusterKey(node.paths, node.clusterKey.key);
       }
-      const active = await node.activate(state);
-      if (response.member !== undefined) {
-        await promoteLearner(node, response, active.tls);
-        await waitForEtcdHealthy(clientUrl('127.0.0.1', node.options.etcdClientPort), active.tls, { timeoutMs: node.limits.healthyTimeoutMs });
+      await node.activate(state);
+      if (response.member !== undefined && admin !== undefined) {
+        await promoteLearner(node, response, admin);
+        await waitForEtcdHealthy(clientUrl('127.0.0.1', node.options.etcdClientPort), node.requireActive().tls, { timeoutMs: node.limits.healthyTimeoutMs });
       }
-      await active.store.put(hostsCollection, nodeId, node.hostRecord(state));
+      await node.requireActive().store.put(hostsCollection, nodeId, node.hostRecord(state, response.certificatePem));
       await saveNodeState(node.paths, state);
       node.logger.info({ clusterId: state.clusterId, nodeId, role: state.role }, 'joined cluster');
       return { clusterId: state.clusterId, nodeId, role: state.role };
     } catch (error) {
       node.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'join failed; undoing');
-      if (response.member !== undefined) await removeMemberQuietly(node, response, privateKeyPem);
+      if (response.member !== undefined && admin !== undefined) await removeMemberQuietly(node, response, admin);
       await node.deactivate();
       await wipeNodeState(node.paths);
       throw error instanceof ClusterError ? error : new ClusterError(ClusterErrorCode.JoinFailed, `Join failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
@@ -65,19 +73,42 @@ export function joinCluster(node: ClusterNode, tokenText: string, addressText: s
   });
 }
 
-function checkResponse(node: ClusterNode, response: JoinResponse, expected: { caPem: string; nodeId: string }): NodeState {
+/**
+ * Trusts nothing in the answer that it can check: the CA is the pinned one, the certificate verifies against it,
+ * names the assigned id and the role, and carries this host's own key (so is usable, and was not swapped); a manager's
+ * admin certificate likewise; a received CA key is the CA certificate's key.
+ */
+export async function checkJoinResponse(response: JoinResponse, expected: { caPem: string; keyPem: string }): Promise<void> {
   if (response.caCertificatePem.trim() !== expected.caPem.trim()) throw new ClusterError(ClusterErrorCode.CaMismatch, 'The manager answered with a different CA than it presented');
   const identity = verifyNodeCertificate({ certificatePem: response.certificatePem, caCertificatePem: expected.caPem });
-  if (identity.nodeId !== expected.nodeId || identity.role !== response.role || identity.clusterId !== response.clusterId) {
-    throw new ClusterError(ClusterErrorCode.JoinFailed, 'The certificate received does not name this node and role');
+  if (identity.nodeId !== response.nodeId || identity.role !== response.role || identity.clusterId !== response.clusterId) {
+    throw new ClusterError(ClusterErrorCode.JoinFailed, 'The certificate received does not name the assigned node id and role');
   }
-  if (response.role === 'manager' && (response.member === undefined || response.caPrivateKeyPem === undefined)) {
-    throw new ClusterError(ClusterErrorCode.JoinFailed, 'A manager join answer lacks the etcd member or the CA key');
+  if (!sameKey(response.certificatePem, expected.keyPem)) throw new ClusterError(ClusterErrorCode.JoinFailed, 'The certificate received is not for this host\'s key');
+  if (response.role === 'manager') {
+    if (response.member === undefined || response.caPrivateKeyPem === undefined || response.adminCertificatePem === undefined) {
+      throw new ClusterError(ClusterErrorCode.JoinFailed, 'A manager join answer lacks the etcd member, the CA key or the admin certificate');
+    }
+    const admin = parseCertificate(response.adminCertificatePem, 'admin certificate');
+    const ca = parseCertificate(expected.caPem, 'CA certificate');
+    if (!admin.checkIssued(ca) || !admin.verify(ca.publicKey) || !admin.subject.split('\n').includes(`CN=${response.nodeId}.admin`) || !sameKey(response.adminCertificatePem, expected.keyPem)) {
+      throw new ClusterError(ClusterErrorCode.JoinFailed, 'The admin certificate received is not this node\'s');
+    }
+    try {
+      await loadClusterCa({ certificatePem: expected.caPem, privateKeyPem: response.caPrivateKeyPem });
+    } catch {
+      throw new ClusterError(ClusterErrorCode.JoinFailed, 'The CA key received does not match the CA certificate');
+    }
   }
-  if (response.role === 'worker' && response.caPrivateKeyPem !== undefined) throw new ClusterError(ClusterErrorCode.JoinFailed, 'A worker must not receive the CA key');
+  if (response.role === 'worker' && (response.caPrivateKeyPem !== undefined || response.adminCertificatePem !== undefined)) {
+    throw new ClusterError(ClusterErrorCode.JoinFailed, 'A worker must not receive the CA key or an admin certificate');
+  }
   if ((response.role === 'manager') !== (response.clusterKey !== undefined)) throw new ClusterError(ClusterErrorCode.JoinFailed, 'A manager join answer must carry the cluster key, a worker one must not');
+}
+
+function stateFromResponse(node: ClusterNode, response: JoinResponse): NodeState {
   return {
-    version: 1, clusterId: response.clusterId, nodeId: expected.nodeId, role: response.role, advertiseAddress: node.options.advertiseAddress,
+    version: 1, clusterId: response.clusterId, nodeId: response.nodeId, role: response.role, advertiseAddress: node.options.advertiseAddress,
     joinPort: node.options.joinPort, clientUrls: response.clientUrls, joinedAt: new Date().toISOString(),
     member: response.member === undefined ? undefined : {
       clientPort: node.options.etcdClientPort, peerPort: node.options.etcdPeerPort, clusterToken: response.member.clusterToken,
@@ -89,7 +120,7 @@ function checkResponse(node: ClusterNode, response: JoinResponse, expected: { ca
 /** Promotes this host's learner once etcd says it is in sync; bounded by `promoteTimeoutMs`. */
 async function promoteLearner(node: ClusterNode, response: JoinResponse, tls: { caPem: string; certPem: string; keyPem: string }): Promise<void> {
   const memberId = response.member?.memberId ?? '';
-  const others = new EtcdKvStore({ endpoints: response.clientUrls, tls, limits: { requestTimeoutMs: 5_000 }, hostFailover: 'none' });
+  const others = openEtcdClient({ endpoints: response.clientUrls, tls, limits: { requestTimeoutMs: 5_000 }, hostFailover: 'none' });
   try {
     const deadline = Date.now() + node.limits.promoteTimeoutMs;
     for (let attempt = 1; ; attempt += 1) {
@@ -108,9 +139,8 @@ async function promoteLearner(node: ClusterNode, response: JoinResponse, tls: { 
   }
 }
 
-async function removeMemberQuietly(node: ClusterNode, response: JoinResponse, keyPem: string): Promise<void> {
-  const tls = { caPem: response.caCertificatePem, certPem: response.certificatePem, keyPem };
-  const others = new EtcdKvStore({ endpoints: response.clientUrls, tls, limits: { requestTimeoutMs: 5_000 }, hostFailover: 'none' });
+async function removeMemberQuietly(node: ClusterNode, response: JoinResponse, tls: { caPem: string; certPem: string; keyPem: string }): Promise<void> {
+  const others = openEtcdClient({ endpoints: response.clientUrls, tls, limits: { requestTimeoutMs: 5_000 }, hostFailover: 'none' });
   try {
     await others.client.cluster.memberRemove({ ID: response.member?.memberId ?? '' });
   } catch (error) {

@@ -12,8 +12,8 @@ export const joinBodyBytesMax = 64 * 1024;
 
 export interface JoinRequest {
   readonly token: string;
-  readonly nodeId: string;
   readonly csrPem: string;
+  /** Exactly one: the address the joiner connects from (and is known by). */
   readonly addresses: readonly string[];
   readonly hostname: string;
   readonly etcdClientPort: number;
@@ -22,8 +22,12 @@ export interface JoinRequest {
 
 export interface JoinResponse {
   readonly clusterId: string;
+  /** Assigned by the manager. */
+  readonly nodeId: string;
   readonly role: NodeRole;
   readonly certificatePem: string;
+  /** Managers only: the `<nodeId>.admin` certificate for the same key. */
+  readonly adminCertificatePem: string | undefined;
   readonly caCertificatePem: string;
   /** Managers only: managers sign certificates for later joiners. */
   readonly caPrivateKeyPem: string | undefined;
@@ -57,16 +61,15 @@ function port(value: unknown, name: string): number {
 
 export function parseJoinRequest(value: unknown): JoinRequest {
   const v = fields(value, 'body');
-  const known = new Set(['token', 'nodeId', 'csrPem', 'addresses', 'hostname', 'etcdClientPort', 'etcdPeerPort']);
+  const known = new Set(['token', 'csrPem', 'addresses', 'hostname', 'etcdClientPort', 'etcdPeerPort']);
   const unknown = Object.keys(v).filter((key) => !known.has(key));
   if (unknown.length > 0) throw invalid(`unknown field ${JSON.stringify(unknown[0]?.slice(0, 40))}`);
-  assertNodeId(v['nodeId']);
   assertNodeAddresses(v['addresses']);
+  if (v['addresses'].length !== 1) throw invalid('addresses must hold exactly one address: the one the joiner connects from');
   const hostname = text(v['hostname'], 'hostname', 255);
   if (!/^[a-zA-Z0-9][a-zA-Z0-9.-]*$/.test(hostname)) throw invalid('hostname has characters outside [a-zA-Z0-9.-]');
   return {
     token: text(v['token'], 'token', joinTokenLengthMax),
-    nodeId: v['nodeId'],
     csrPem: text(v['csrPem'], 'csrPem', pemLengthMax),
     addresses: [...v['addresses']],
     hostname,
@@ -98,11 +101,16 @@ export function parseJoinResponse(value: unknown): JoinResponse {
   }
   const caKey = v['caPrivateKeyPem'];
   const clusterKey = v['clusterKey'];
+  const adminCertificate = v['adminCertificatePem'];
+  const nodeId = v['nodeId'];
+  assertNodeId(nodeId);
   return {
     ...(clusterKey === undefined || clusterKey === null ? {} : { clusterKey: parseClusterKeyField(clusterKey) }),
     clusterId: text(v['clusterId'], 'clusterId', 64),
+    nodeId,
     role,
     certificatePem: text(v['certificatePem'], 'certificatePem', pemLengthMax),
+    adminCertificatePem: typeof adminCertificate === 'string' ? text(adminCertificate, 'adminCertificatePem', pemLengthMax) : undefined,
     caCertificatePem: text(v['caCertificatePem'], 'caCertificatePem', pemLengthMax),
     caPrivateKeyPem: typeof caKey === 'string' ? caKey : undefined,
     clientUrls: clientUrls as string[],
@@ -147,7 +155,9 @@ export function errorFromBody(status: number, body: unknown, what: string): Clus
 export function httpStatusOf(code: ClusterErrorCodeValue): number {
   switch (code) {
     case ClusterErrorCode.RequestInvalid: case ClusterErrorCode.TokenMalformed: return 400;
-    case ClusterErrorCode.TokenRejected: case ClusterErrorCode.CaMismatch: return 403;
+    case ClusterErrorCode.TokenRejected: case ClusterErrorCode.CaMismatch: case ClusterErrorCode.NodeRevoked: return 403;
+    case ClusterErrorCode.NodeUnknown: return 404;
+    case ClusterErrorCode.RateLimited: return 429;
     case ClusterErrorCode.CertificateExpired: case ClusterErrorCode.CertificateForeign: case ClusterErrorCode.CertificateInvalid: return 403;
     case ClusterErrorCode.NotInitialized: case ClusterErrorCode.AlreadyInCluster: case ClusterErrorCode.LastManager: case ClusterErrorCode.NotManager: return 409;
     default: return 500;

@@ -22,6 +22,8 @@ export interface JoinTokenRecord {
   readonly secretHash: string;
   readonly sealedSecret: string;
   readonly createdAt: string;
+  /** After this instant the token is refused; undefined: until rotated. */
+  readonly expiresAt: string | undefined;
 }
 
 export const joinTokenPrefix = 'BRTTKN-1-';
@@ -55,10 +57,12 @@ export function hashJoinSecret(secret: string): string {
   return `sha256:${createHash('sha256').update(`berth-join-token\0${secret}`).digest('hex')}`;
 }
 
-export function newJoinTokenRecord(role: NodeRole, caPrivateKeyPem: string, now: Date = new Date()): { record: JoinTokenRecord; secret: string } {
+export function newJoinTokenRecord(role: NodeRole, caPrivateKeyPem: string, options: { now?: Date; ttlSeconds?: number } = {}): { record: JoinTokenRecord; secret: string } {
+  const now = options.now ?? new Date();
   const secret = newJoinSecret();
   const sealedSecret = sealJoinSecret(secret, role, caPrivateKeyPem);
-  return { record: { role, secretHash: hashJoinSecret(secret), sealedSecret, createdAt: now.toISOString() }, secret };
+  const expiresAt = options.ttlSeconds === undefined ? undefined : new Date(now.getTime() + options.ttlSeconds * 1000).toISOString();
+  return { record: { role, secretHash: hashJoinSecret(secret), sealedSecret, createdAt: now.toISOString(), expiresAt }, secret };
 }
 
 function sealingKey(caPrivateKeyPem: string): Buffer {
@@ -107,6 +111,7 @@ export function authorizeJoinToken(options: {
   readonly token: JoinToken;
   readonly caFingerprint: string;
   readonly records: readonly JoinTokenRecord[];
+  readonly now?: Date;
 }): NodeRole {
   const fingerprintMatches = timingSafeEqual(Buffer.from(options.token.caFingerprint), Buffer.from(options.caFingerprint.padEnd(64, '0').slice(0, 64)));
   if (!fingerprintMatches) {
@@ -114,5 +119,8 @@ export function authorizeJoinToken(options: {
   }
   const match = options.records.find((record) => joinSecretMatches(options.token.secret, record.secretHash));
   if (match === undefined) throw new ClusterError(ClusterErrorCode.TokenRejected, 'Join token rejected: unknown or rotated secret');
+  if (match.expiresAt !== undefined && Date.parse(match.expiresAt) <= (options.now ?? new Date()).getTime()) {
+    throw new ClusterError(ClusterErrorCode.TokenRejected, `Join token rejected: the ${match.role} token expired at ${match.expiresAt}`);
+  }
   return match.role;
 }

@@ -17,6 +17,8 @@ export interface HostRecord {
   readonly addresses: readonly string[];
   readonly joinPort: number;
   readonly joinedAt: string;
+  /** When the host's node certificate expires (rewritten by the host at each renewal; informational). */
+  readonly certificateExpiresAt?: string | undefined;
 }
 
 /** Present while the host's berthd keeps its lease alive. */
@@ -60,6 +62,7 @@ export const hostsCollection = defineCollection<HostRecord>('cluster/hosts', (va
   return {
     nodeId: string(v['nodeId'], 'nodeId', 63), hostname: string(v['hostname'], 'hostname', 255), role: role(v['role']),
     addresses: addresses.map((a) => string(a, 'address', 64)), joinPort: integer(v['joinPort'], 'joinPort', 1, 65_535), joinedAt: string(v['joinedAt'], 'joinedAt', 64),
+    certificateExpiresAt: v['certificateExpiresAt'] === undefined ? undefined : string(v['certificateExpiresAt'], 'certificateExpiresAt', 64),
   };
 });
 
@@ -73,6 +76,51 @@ export const joinTokensCollection = defineCollection<JoinTokenRecord>('cluster/j
   return {
     role: role(v['role']), secretHash: string(v['secretHash'], 'secretHash', 80), sealedSecret: string(v['sealedSecret'], 'sealedSecret', 256),
     createdAt: string(v['createdAt'], 'createdAt', 64),
+    expiresAt: v['expiresAt'] === undefined ? undefined : string(v['expiresAt'], 'expiresAt', 64),
+  };
+});
+
+/** Serials of the certificates issued to one node and not yet expired (so leave/rm can revoke every one). */
+export interface IssuedRecord {
+  readonly nodeId: string;
+  readonly certificates: readonly { readonly serial: string; readonly notAfter: string }[];
+}
+
+/** A node removed from the cluster (leave, rm): its serials go into every member's CRL. */
+export interface RevokedRecord {
+  readonly nodeId: string;
+  readonly serials: readonly string[];
+  readonly revokedAt: string;
+  /** When the last of its certificates expires; the record can be dropped after. */
+  readonly expiresAt: string;
+}
+
+function serials(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length > 64) throw new TypeError('serials must be a list of at most 64');
+  return value.map((serial) => {
+    if (typeof serial !== 'string' || !/^[0-9a-f]{1,40}$/.test(serial)) throw new TypeError('serial must be 1-40 lowercase hex digits');
+    return serial;
+  });
+}
+
+export const issuedCollection = defineCollection<IssuedRecord>('cluster/issued', (value) => {
+  const v = object(value);
+  const certificates = v['certificates'];
+  if (!Array.isArray(certificates) || certificates.length > 64) throw new TypeError('certificates must be a list of at most 64');
+  return {
+    nodeId: string(v['nodeId'], 'nodeId', 63),
+    certificates: certificates.map((entry: unknown) => {
+      const c = object(entry);
+      return { serial: serials([c['serial']])[0] ?? '', notAfter: string(c['notAfter'], 'notAfter', 64) };
+    }),
+  };
+});
+
+export const revokedCollection = defineCollection<RevokedRecord>('cluster/revoked', (value) => {
+  const v = object(value);
+  return {
+    nodeId: string(v['nodeId'], 'nodeId', 63), serials: serials(v['serials']), revokedAt: string(v['revokedAt'], 'revokedAt', 64),
+    expiresAt: string(v['expiresAt'], 'expiresAt', 64),
   };
 });
 

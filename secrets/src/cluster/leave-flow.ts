@@ -1,15 +1,15 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { EtcdKvStore } from '../store/etcd-kv-store.js';
-import { Store } from '../store/typed-store.js';
 import type { ClusterNode } from './cluster-node.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
-import { aliveCollection, hostsCollection } from './keys.js';
+import { callAnyManager } from './manager-call.js';
 import { wipeNodeState } from './node-state.js';
+import { revokeNode } from './revocation.js';
 
 /**
- * Leaves the cluster. A manager's etcd member is removed from the cluster first (while quorum still counts it),
- * then stopped; the last manager refuses unless `force`, which ends the cluster for this host. With `force`,
- * unreachable remote steps are skipped and the local state is wiped anyway.
+ * Leaves the cluster and revokes this node's identity. A manager removes its own etcd member first (while quorum
+ * still counts it) through the other members, then its records and users, and denylists its certificates; the last
+ * manager refuses unless `force`, which ends the cluster for this host. A worker may not delete its own etcd user,
+ * so it asks a manager (over mTLS, as itself) to revoke it. With `force`, unreachable remote steps are skipped and
+ * the local state is wiped anyway.
  */
 export function leaveCluster(node: ClusterNode, options: { force: boolean }): Promise<{ nodeId: string; clusterId: string }> {
   return node.exclusive(async () => {
@@ -24,7 +24,7 @@ export function leaveCluster(node: ClusterNode, options: { force: boolean }): Pr
       }
     };
     if (role === 'manager') {
-      const { members } = await active.kv.client.cluster.memberList({}).catch((error: unknown) => {
+      const { members } = await node.withAdmin((admin) => admin.cluster.memberList({})).catch((error: unknown) => {
         if (options.force) return { members: [] };
         throw new ClusterError(ClusterErrorCode.EtcdFailed, `Cannot list etcd members: ${error instanceof Error ? error.message : String(error)}`);
       });
@@ -34,48 +34,20 @@ export function leaveCluster(node: ClusterNode, options: { force: boolean }): Pr
         throw new ClusterError(ClusterErrorCode.LastManager, `Host ${nodeId} is the last manager of cluster ${clusterId}: leaving would destroy it; use --force`);
       }
       if (others.length > 0 && self !== undefined) {
-        const remote = new EtcdKvStore({ endpoints: others.flatMap((m) => m.clientURLs), tls: active.tls, limits: { requestTimeoutMs: 5_000 }, hostFailover: 'none' });
+        active.member?.retire();
         try {
-          active.member?.retire();
-          await quietly('etcd member removal', () => removeMember(node, remote, self.ID));
-          await quietly('host records', () => deleteHostRecords(remote, nodeId));
+          await quietly('revocation', () => revokeNode(node, nodeId, { endpoints: others.flatMap((m) => m.clientURLs) }));
         } catch (error) {
           active.member?.unretire();
           throw error;
-        } finally {
-          await remote.close();
         }
       }
     } else {
-      await quietly('host records', () => deleteHostRecords(active.kv, nodeId));
+      await quietly('revocation by a manager', () => callAnyManager(node, '/v1/node/leave'));
     }
     await node.deactivate();
     await wipeNodeState(node.paths);
     node.logger.info({ nodeId, clusterId }, 'left cluster');
     return { nodeId, clusterId };
   });
-}
-
-/** etcd refuses to remove a voting member while fewer peers than a quorum have been connected for 5 s. */
-export const removeRetryWindowMs = 15_000;
-
-async function removeMember(node: ClusterNode, remote: EtcdKvStore, memberId: string): Promise<void> {
-  const deadline = Date.now() + removeRetryWindowMs;
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await remote.client.cluster.memberRemove({ ID: memberId });
-      return;
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (!/unhealthy cluster|not enough started members/.test(message) || Date.now() > deadline) {
-        throw new ClusterError(ClusterErrorCode.EtcdFailed, `Cannot remove etcd member ${memberId}: ${message}`);
-      }
-      node.logger.info({ attempt, err: message }, 'etcd will not remove the member yet; retrying');
-      await sleep(500);
-    }
-  }
-}
-
-async function deleteHostRecords(kv: EtcdKvStore, nodeId: string): Promise<void> {
-  await new Store(kv).transaction().delete(hostsCollection, nodeId).delete(aliveCollection, nodeId).commit();
 }

@@ -1,4 +1,5 @@
-import { EtcdKvStore, type EtcdTls } from '../store/etcd-kv-store.js';
+import type { EtcdTls } from '../store/etcd-kv-store.js';
+import { openEtcdClient } from './server-identity.js';
 
 /** One etcd member as `berth cluster ls` and /metrics show it. */
 export interface MemberStatus {
@@ -28,7 +29,7 @@ export async function fetchMemberStatus(member: MemberIdentity, tls: EtcdTls, ti
   const base = { memberId: member.ID, name: member.name, peerUrls: member.peerURLs, clientUrls: member.clientURLs, learner: member.isLearner };
   const url = member.clientURLs[0];
   if (url === undefined) return { ...base, healthy: false, leader: false, raftTerm: undefined, raftIndex: undefined, error: 'not started' };
-  const probe = new EtcdKvStore({ endpoints: [url], tls, limits: { requestTimeoutMs: timeoutMs, readAttemptsMax: 1, dialTimeoutMs: timeoutMs }, hostFailover: 'none' });
+  const probe = openEtcdClient({ endpoints: [url], tls, limits: { requestTimeoutMs: timeoutMs, readAttemptsMax: 1, dialTimeoutMs: timeoutMs }, hostFailover: 'none' });
   try {
     const status = await probe.client.maintenance.status();
     const leaderId = status.leader;

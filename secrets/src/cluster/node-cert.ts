@@ -4,7 +4,7 @@ import * as x509 from '@peculiar/x509';
 import { assert } from './assert.js';
 import { clusterIdOfCa, loadClusterCa, type ClusterCaPem } from './ca.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
-import { certificateFingerprint, describe, exportPrivateKeyPem, generateKeyPair, parseCertificate, pemLengthMax, signingAlgorithm } from './pki.js';
+import { certificateFingerprint, describe, exportPrivateKeyPem, generateKeyPair, newSerialNumber, parseCertificate, pemLengthMax, signingAlgorithm } from './pki.js';
 
 export const nodeRoles = ['manager', 'worker'] as const;
 export type NodeRole = (typeof nodeRoles)[number];
@@ -15,11 +15,17 @@ export interface NodeIdentity {
   readonly role: NodeRole;
   readonly clusterId: string;
   readonly addresses: readonly string[];
+  readonly notBefore: Date;
   readonly notAfter: Date;
   readonly fingerprint: string;
+  /** Lowercase hex, as a CRL lists it. */
+  readonly serial: string;
 }
 
-export const nodeCertificateValidityDaysDefault = 365;
+/** Node certificates are short-lived and renewed by berthd at two thirds of their life. */
+export const nodeCertificateValiditySecondsDefault = 90 * 86_400;
+export const nodeCertificateValiditySecondsMin = 10;
+export const nodeCertificateValiditySecondsMax = 3 * 365 * 86_400;
 export const nodeAddressesMax = 8;
 const nodeIdPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -32,7 +38,8 @@ export function isNodeRole(value: unknown): value is NodeRole {
 }
 
 export function assertNodeId(nodeId: unknown): asserts nodeId is string {
-  if (typeof nodeId !== 'string' || !nodeIdPattern.test(nodeId)) {
+  // `root` is etcd's administrator user: no certificate may ever carry that CN.
+  if (typeof nodeId !== 'string' || !nodeIdPattern.test(nodeId) || nodeId === 'root') {
     throw new ClusterError(ClusterErrorCode.RequestInvalid, `Invalid node id ${JSON.stringify(String(nodeId).slice(0, 70))}: expected [a-z0-9][a-z0-9-]{0,62}`);
   }
 }
@@ -50,63 +57,111 @@ export function assertNodeAddresses(addresses: unknown): asserts addresses is re
   if (new Set(addresses).size !== addresses.length) throw new ClusterError(ClusterErrorCode.RequestInvalid, 'Invalid node addresses: duplicates');
 }
 
-/** A new node key and a CSR proving possession of it; the key never leaves the node. */
-export async function createNodeKeyAndCsr(nodeId: string): Promise<{ privateKeyPem: string; csrPem: string }> {
-  assertNodeId(nodeId);
+/**
+ * A new node key and a CSR proving possession of it; the key never leaves the node. The CSR's subject is only a
+ * label: the manager assigns the node id and the role.
+ */
+export async function createNodeKeyAndCsr(label = 'joining-node'): Promise<{ privateKeyPem: string; csrPem: string }> {
+  assertNodeId(label);
   const keys = await generateKeyPair();
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${nodeId}`, keys, signingAlgorithm });
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${label}`, keys, signingAlgorithm });
   return { privateKeyPem: await exportPrivateKeyPem(keys.privateKey), csrPem: csr.toString('pem') };
 }
 
+/** The key a certificate is issued for: from a CSR (join) or from the holder's current certificate (renewal). */
+export type SubjectKeySource = { readonly csrPem: string } | { readonly certificatePem: string };
+
 export interface IssueNodeCertificateOptions {
   readonly ca: ClusterCaPem;
-  readonly csrPem: string;
+  readonly subjectKey: SubjectKeySource;
   readonly nodeId: string;
   readonly role: NodeRole;
   readonly addresses: readonly string[];
   readonly now?: Date;
-  readonly validityDays?: number;
+  readonly validitySeconds?: number;
 }
 
 /**
- * Signs a node certificate for the key in a CSR. Subject and SANs come from the (validated) options, never from
- * the CSR, so a joiner cannot ask for another role or name. Usable as TLS server and client (etcd peers are both).
+ * The DNS name only manager certificates carry: etcd's peer port admits a certificate only when it is valid for this
+ * name (`--peer-cert-allowed-hostname`), so workers can never be peers.
+ */
+export function managerPeerName(clusterId: string): string {
+  return `manager.berth-${clusterId}`;
+}
+
+export function assertValiditySeconds(seconds: number): void {
+  if (!Number.isInteger(seconds) || seconds < nodeCertificateValiditySecondsMin || seconds > nodeCertificateValiditySecondsMax) {
+    throw new ClusterError(ClusterErrorCode.RequestInvalid, `Invalid certificate validity ${seconds} s: expected ${nodeCertificateValiditySecondsMin} s to ${nodeCertificateValiditySecondsMax / 86_400} days`);
+  }
+}
+
+/**
+ * Signs a node certificate. Subject and SANs come from the (validated) options, never from the CSR, so a joiner
+ * cannot ask for another role or name. Managers' certificates serve TLS (etcd, join endpoint) and carry the manager
+ * peer name; workers' are client certificates only.
  */
 export async function issueNodeCertificate(options: IssueNodeCertificateOptions): Promise<string> {
   assertNodeId(options.nodeId);
   assertNodeAddresses(options.addresses);
   if (!isNodeRole(options.role)) throw new ClusterError(ClusterErrorCode.RequestInvalid, `Invalid role ${JSON.stringify(String(options.role))}`);
-  const csr = await parseCsr(options.csrPem);
-  const { certificate: caCertificate, signingKey } = await loadClusterCa(options.ca);
   const clusterId = clusterIdOfCa(options.ca.certificatePem);
-  const now = options.now ?? new Date();
+  const manager = options.role === 'manager';
   const sans = [...new Set([...options.addresses, '127.0.0.1', '::1'])];
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
+  const pem = await signCertificate(options, {
     subject: `CN=${options.nodeId}, OU=${options.role}, O=berth-${clusterId}`,
+    usages: manager ? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth] : [x509.ExtendedKeyUsage.clientAuth],
+    names: [
+      ...sans.map((value) => ({ type: 'ip' as const, value })),
+      { type: 'dns' as const, value: options.nodeId },
+      { type: 'dns' as const, value: 'localhost' },
+      ...(manager ? [{ type: 'dns' as const, value: managerPeerName(clusterId) }] : []),
+    ],
+  });
+  const identity = verifyNodeCertificate({ certificatePem: pem, caCertificatePem: options.ca.certificatePem, now: options.now ?? new Date() });
+  assert(identity.nodeId === options.nodeId && identity.role === options.role, 'an issued certificate verifies as what was asked');
+  return pem;
+}
+
+/**
+ * A manager's administrative client certificate (`CN=<nodeId>.admin, OU=admin`): the only identity that holds
+ * etcd's root role, used for membership and auth changes only. It never verifies as a node certificate.
+ */
+export async function issueAdminCertificate(options: Omit<IssueNodeCertificateOptions, 'role' | 'addresses'>): Promise<string> {
+  assertNodeId(options.nodeId);
+  const clusterId = clusterIdOfCa(options.ca.certificatePem);
+  return signCertificate(options, { subject: `CN=${options.nodeId}.admin, OU=admin, O=berth-${clusterId}`, usages: [x509.ExtendedKeyUsage.clientAuth], names: [] });
+}
+
+async function signCertificate(
+  options: Pick<IssueNodeCertificateOptions, 'ca' | 'subjectKey' | 'now' | 'validitySeconds'>,
+  shape: { subject: string; usages: string[]; names: x509.JsonGeneralName[] },
+): Promise<string> {
+  const validitySeconds = options.validitySeconds ?? nodeCertificateValiditySecondsDefault;
+  assertValiditySeconds(validitySeconds);
+  const publicKey = 'csrPem' in options.subjectKey ? (await parseCsr(options.subjectKey.csrPem)).publicKey : new x509.X509Certificate(options.subjectKey.certificatePem).publicKey;
+  const { certificate: caCertificate, signingKey } = await loadClusterCa(options.ca);
+  const now = options.now ?? new Date();
+  // Backdated a little for clock skew, but never by more than a tenth of the life (short test lives stay short).
+  const backdateMs = Math.min(60_000, validitySeconds * 100);
+  const certificate = await x509.X509CertificateGenerator.create({
+    serialNumber: newSerialNumber(),
+    subject: shape.subject,
     issuer: caCertificate.subjectName,
-    notBefore: new Date(now.getTime() - 60_000),
-    notAfter: new Date(now.getTime() + (options.validityDays ?? nodeCertificateValidityDaysDefault) * 86_400_000),
+    notBefore: new Date(now.getTime() - backdateMs),
+    notAfter: new Date(now.getTime() + validitySeconds * 1000),
     signingAlgorithm,
-    publicKey: csr.publicKey,
+    publicKey,
     signingKey,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-      new x509.SubjectAlternativeNameExtension([
-        ...sans.map((value) => ({ type: 'ip' as const, value })),
-        { type: 'dns' as const, value: options.nodeId },
-        { type: 'dns' as const, value: 'localhost' },
-      ]),
-      await x509.SubjectKeyIdentifierExtension.create(csr.publicKey),
+      new x509.ExtendedKeyUsageExtension(shape.usages),
+      ...(shape.names.length === 0 ? [] : [new x509.SubjectAlternativeNameExtension(shape.names)]),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(caCertificate),
     ],
   });
-  const pem = certificate.toString('pem');
-  const identity = verifyNodeCertificate({ certificatePem: pem, caCertificatePem: options.ca.certificatePem, now });
-  assert(identity.nodeId === options.nodeId && identity.role === options.role, 'an issued certificate verifies as what was asked');
-  return pem;
+  return certificate.toString('pem');
 }
 
 async function parseCsr(csrPem: unknown): Promise<x509.Pkcs10CertificateRequest> {
@@ -157,7 +212,7 @@ export function verifyNodeCertificate(options: VerifyNodeCertificateOptions): No
   }
   const addresses = (certificate.subjectAltName ?? '').split(', ').filter((entry) => entry.startsWith('IP Address:'))
     .map((entry) => entry.slice('IP Address:'.length)).filter((address) => address !== '127.0.0.1' && address !== '0:0:0:0:0:0:0:1' && address !== '::1');
-  return { nodeId, role, clusterId, addresses, notAfter: new Date(notAfter), fingerprint };
+  return { nodeId, role, clusterId, addresses, notBefore: new Date(notBefore), notAfter: new Date(notAfter), fingerprint, serial: certificate.serialNumber.toLowerCase() };
 }
 
 function subjectFields(subject: string): Map<string, string> {

@@ -1,8 +1,9 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClusterError, ClusterErrorCode } from './errors.js';
 import type { EtcdPeer } from './etcd-config.js';
 import { isNodeRole, type NodeRole } from './node-cert.js';
+import { writeFileDurably } from './secure-file.js';
 
 /** Where one host keeps its cluster identity; `state.json` is written last, so its presence means "joined". */
 export interface NodePaths {
@@ -12,6 +13,10 @@ export interface NodePaths {
   readonly caKeyFile: string;
   readonly nodeCertFile: string;
   readonly nodeKeyFile: string;
+  /** Managers: the `<nodeId>.admin` client certificate (same key as the node certificate). */
+  readonly adminCertFile: string;
+  /** Managers: the CRL every etcd member loads (client and peer). */
+  readonly crlFile: string;
   readonly etcdDir: string;
   readonly etcdDataDir: string;
   readonly etcdPidFile: string;
@@ -28,6 +33,8 @@ export function nodePaths(root: string): NodePaths {
     caKeyFile: join(clusterDir, 'ca.key'),
     nodeCertFile: join(clusterDir, 'node.crt'),
     nodeKeyFile: join(clusterDir, 'node.key'),
+    adminCertFile: join(clusterDir, 'admin.crt'),
+    crlFile: join(clusterDir, 'crl.pem'),
     etcdDir,
     etcdDataDir: join(etcdDir, 'data'),
     etcdPidFile: join(etcdDir, 'member.pid'),
@@ -87,15 +94,7 @@ function parseNodeState(value: unknown): NodeState {
 
 export async function saveNodeState(paths: NodePaths, state: NodeState): Promise<void> {
   await mkdir(paths.clusterDir, { recursive: true, mode: 0o700 });
-  const temporary = `${paths.stateFile}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  await rename(temporary, paths.stateFile);
-}
-
-export async function writeSecretFile(path: string, content: string): Promise<void> {
-  const temporary = `${path}.tmp`;
-  await writeFile(temporary, content, { mode: 0o600 });
-  await rename(temporary, path);
+  await writeFileDurably(paths.stateFile, `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** Forgets the cluster: identity, keys, and the etcd member's data. */

@@ -1,4 +1,4 @@
-import { createHash, webcrypto, X509Certificate as NodeCertificate } from 'node:crypto';
+import { createHash, randomBytes, webcrypto, X509Certificate as NodeCertificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { ClusterError, ClusterErrorCode } from './errors.js';
 
@@ -10,6 +10,16 @@ export const signingAlgorithm = { name: 'ECDSA', hash: 'SHA-256' } as const;
 export const pemLengthMax = 16 * 1024;
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+/**
+ * 128 random bits as a certificate serial whose DER INTEGER is minimal and positive: the first byte is 0x40-0x7f
+ * (a leading 0x00 byte would be a non-minimal encoding, which Go, and so etcd, refuses; a high bit would be negative).
+ */
+export function newSerialNumber(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = ((bytes[0] ?? 0) & 0x3f) | 0x40;
+  return bytes.toString('hex');
+}
 
 export type KeyPair = { readonly privateKey: webcrypto.CryptoKey; readonly publicKey: webcrypto.CryptoKey };
 

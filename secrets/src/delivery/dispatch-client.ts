@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:https';
 import { urlHost } from '../cluster/etcd-config.js';
+import { requireManagerServer } from '../cluster/server-identity.js';
 import type { EtcdTls } from '../store/etcd-kv-store.js';
 import type { AssignmentsRequest, AssignmentsResponse, TaskAssignment } from '../secrets/dispatcher.js';
 import { SecretError, SecretErrorCode, isSecretErrorCode } from '../secrets/errors.js';
@@ -13,6 +14,10 @@ export interface ManagerAddress {
 export const assignmentsBodyBytesMax = 64 * 1024 * 1024;
 /** Past the manager's own wait, how long an answer may take. */
 const answerSlackMs = 10_000;
+
+function agentFor(tls: EtcdTls): Agent {
+  return new Agent({ keepAlive: true, maxSockets: 8, ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, checkServerIdentity: requireManagerServer(tls.caPem) });
+}
 
 /** Errors that mean "try another manager": it is locked, holds no key, or is unreachable. */
 function tryElsewhere(error: unknown): boolean {
@@ -34,17 +39,24 @@ function parseResponse(body: unknown): AssignmentsResponse {
 
 /**
  * The host side of the dispatcher protocol: POST /v1/dispatch/assignments on a manager's join port, over TLS with
- * this host's node certificate (the manager takes the node id from it). Tries the managers in turn, starting with
- * the last one that answered.
+ * this host's node certificate (the manager takes the node id from it), to servers holding a manager certificate of
+ * this cluster. Tries the managers in turn, starting with the last one that answered.
  */
 export class DispatchClient {
-  readonly #agent: Agent;
+  #agent: Agent;
   readonly #managers: () => Promise<readonly ManagerAddress[]>;
   #preferred: string | undefined;
 
   constructor(options: { tls: EtcdTls; managers: () => Promise<readonly ManagerAddress[]> }) {
-    this.#agent = new Agent({ keepAlive: true, maxSockets: 8, ca: options.tls.caPem, cert: options.tls.certPem, key: options.tls.keyPem });
+    this.#agent = agentFor(options.tls);
     this.#managers = options.managers;
+  }
+
+  /** A renewed node certificate: new connections present it; open ones end as their requests finish. */
+  useIdentity(tls: EtcdTls): void {
+    const previous = this.#agent;
+    this.#agent = agentFor(tls);
+    previous.destroy();
   }
 
   async assignments(body: AssignmentsRequest, signal?: AbortSignal): Promise<AssignmentsResponse> {

@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeSecretFile, type NodePaths } from '../cluster/node-state.js';
+import type { NodePaths } from '../cluster/node-state.js';
+import { writeFileDurably } from '../cluster/secure-file.js';
 import { keyBytes, type ClusterKey } from './crypto.js';
 
 /**
@@ -12,7 +13,7 @@ export function clusterKeyFile(paths: NodePaths): string {
 }
 
 export async function saveClusterKey(paths: NodePaths, key: ClusterKey): Promise<void> {
-  await writeSecretFile(clusterKeyFile(paths), `${JSON.stringify({ kekId: key.kekId, key: Buffer.from(key.key).toString('base64') })}\n`);
+  await writeFileDurably(clusterKeyFile(paths), `${JSON.stringify({ kekId: key.kekId, key: Buffer.from(key.key).toString('base64') })}\n`);
 }
 
 export async function loadClusterKey(paths: NodePaths): Promise<ClusterKey | undefined> {

@@ -12,6 +12,8 @@ export const StoreErrorCode = {
   /** The requested revision was compacted away. */
   Compacted: 'STORE_COMPACTED',
   LeaseLost: 'STORE_LEASE_LOST',
+  /** etcd refused the caller's identity this operation (its role does not grant it, or its user was removed). Nothing changed. */
+  PermissionDenied: 'STORE_PERMISSION_DENIED',
   Closed: 'STORE_CLOSED',
 } as const;
 export type StoreErrorCodeValue = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];

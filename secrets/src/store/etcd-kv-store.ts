@@ -1,5 +1,5 @@
 import {
-  Etcd3, GRPCFailedPreconditionError, GRPCInvalidArgumentError, GRPCResourceExhastedError,
+  Etcd3, EtcdPermissionDeniedError, GRPCFailedPreconditionError, GRPCInvalidArgumentError, GRPCResourceExhastedError,
   type IKeyValue, type IOptions, type IRequestOp,
 } from 'etcd3';
 import { createLogger, type Logger } from '@berth/cni';
@@ -8,6 +8,7 @@ import { HostBreaker } from './host-breaker.js';
 import { StoreError, StoreErrorCode } from './errors.js';
 import type { Compare, GetResult, KeyValue, KvStore, Lease, ListResult, TxnOp, TxnResult, WatchHandle, WatchOptions } from './kv-store.js';
 import { toRevision, type Revision } from './revision.js';
+import { TlsIdentity, withChannelCredentials, type ServerIdentityCheck } from './tls-credentials.js';
 
 export interface EtcdTls {
   readonly caPem: string;
@@ -42,6 +43,8 @@ export interface EtcdKvStoreOptions {
    * `none`: every call goes out; for single-endpoint administrative clients that retry by themselves.
    */
   readonly hostFailover?: 'circuit-breaker' | 'none';
+  /** Checks each member's certificate beyond the chain (Berth: the member must hold a manager certificate). */
+  readonly checkServerIdentity?: ServerIdentityCheck;
   readonly logger?: Logger;
 }
 
@@ -53,6 +56,7 @@ const runOnce = { execute: <T>(fn: (context: object) => PromiseLike<T> | T) => P
 /** The store over etcd v3 (the `etcd3` gRPC client) with mutual TLS. */
 export class EtcdKvStore implements KvStore {
   readonly #client: Etcd3;
+  readonly #identity: TlsIdentity;
   readonly #limits: EtcdKvStoreLimits;
   readonly #serializable: boolean;
   readonly #logger: Logger;
@@ -69,7 +73,8 @@ export class EtcdKvStore implements KvStore {
     this.#serializable = options.readConsistency === 'serializable';
     this.#logger = options.logger ?? createLogger('store');
     const requestTimeoutMs = this.#limits.requestTimeoutMs;
-    this.#client = new Etcd3({
+    this.#identity = new TlsIdentity(options.tls);
+    this.#client = withChannelCredentials(this.#identity.channelCredentials(options.checkServerIdentity), () => new Etcd3({
       hosts: [...options.endpoints],
       credentials: {
         rootCertificate: Buffer.from(options.tls.caPem),
@@ -83,7 +88,12 @@ export class EtcdKvStore implements KvStore {
         host: options.hostFailover === 'none' ? () => runOnce : () => new HostBreaker() as unknown as NonNullable<FaultHandling['global']>,
       },
       grpcOptions: { 'grpc.keepalive_time_ms': 5_000, 'grpc.keepalive_timeout_ms': 2_000, 'grpc.keepalive_permit_without_calls': 1 },
-    });
+    }));
+  }
+
+  /** A renewed client certificate: used from the next connection on; open connections, leases and watches go on. */
+  updateIdentity(tls: { certPem: string; keyPem: string }): void {
+    this.#identity.update(tls);
   }
 
   /** The underlying client, for membership and maintenance calls (member list, status). */
@@ -148,6 +158,7 @@ export class EtcdKvStore implements KvStore {
     const lease = this.#client.lease(ttlSeconds, { autoKeepAlive: true });
     const id = await lease.grant().catch((error: unknown) => {
       lease.release();
+      if (error instanceof EtcdPermissionDeniedError) throw new StoreError(StoreErrorCode.PermissionDenied, `Cannot grant a lease: ${message(error)}`, { cause: error });
       throw new StoreError(StoreErrorCode.Unavailable, `Cannot grant a lease of ${ttlSeconds} s: ${message(error)}`, { cause: error });
     });
     const handlers: Array<(error: Error) => void> = [];
@@ -198,6 +209,7 @@ export class EtcdKvStore implements KvStore {
         return await call();
       } catch (error) {
         lastError = error;
+        if (error instanceof EtcdPermissionDeniedError) throw new StoreError(StoreErrorCode.PermissionDenied, `Cannot read ${what}: ${message(error)}`, { cause: error });
         if (this.#closed) break;
         if (attempt < this.#limits.readAttemptsMax) await new Promise((resolve) => setTimeout(resolve, this.#limits.readRetryBackoffMs * attempt));
       }
@@ -207,6 +219,7 @@ export class EtcdKvStore implements KvStore {
 
   #writeError(error: unknown, compares: readonly Compare[], ops: readonly TxnOp[]): StoreError {
     const keys = [...new Set([...compares.map((c) => c.key), ...ops.map((op) => op.key)])].join(', ');
+    if (error instanceof EtcdPermissionDeniedError) return new StoreError(StoreErrorCode.PermissionDenied, `Cannot write ${keys}: ${error.message}`, { cause: error });
     if (error instanceof GRPCInvalidArgumentError) {
       return new StoreError(/too large/.test(error.message) ? StoreErrorCode.TooLarge : StoreErrorCode.InvalidValue, `Cannot write ${keys}: ${error.message}`, { cause: error });
     }

@@ -1,16 +1,24 @@
 import t from 'tap';
-import { readFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { etcdArguments, etcdTimingTuned, type EtcdMemberConfig } from '../../src/cluster/etcd-config.js';
-import { EtcdMember } from '../../src/cluster/etcd-member.js';
+import { EtcdMember, terminate } from '../../src/cluster/etcd-member.js';
 import { etcdHealthy, waitForEtcdHealthy } from '../../src/cluster/etcd-probe.js';
-import { findEtcdProcesses, isAlive } from '../../src/cluster/process-table.js';
+import { findEtcdProcesses, findOwnEtcdProcesses, isAlive, isSameProcess, readProcess } from '../../src/cluster/process-table.js';
 import { EtcdKvStore } from '../../src/store/etcd-kv-store.js';
 import { startLocalEtcdCluster } from '../helpers/local-etcd.js';
 
+const execFileAsync = (file: string, args: readonly string[], options: { input: string }): Promise<void> => new Promise((resolve, reject) => {
+  const child = execFile(file, [...args], (error) => (error === null ? resolve() : reject(error)));
+  child.stdin?.end(options.input);
+});
+
 const baseConfig: EtcdMemberConfig = {
   name: 'm1', dataDir: '/var/lib/berth/etcd/data', advertiseAddress: '10.9.0.1', clientPort: 2379, peerPort: 2380,
-  tls: { caFile: '/x/ca.crt', certFile: '/x/n.crt', keyFile: '/x/n.key' },
+  tls: { caFile: '/x/ca.crt', certFile: '/x/n.crt', keyFile: '/x/n.key', crlFile: '/x/crl.pem', peerAllowedName: 'manager.berth-abc' },
   initialCluster: [{ name: 'm1', peerUrl: 'https://10.9.0.1:2380' }], initialClusterState: 'new', clusterToken: 'berth-abc',
   timing: etcdTimingTuned, autoCompactionRetention: '1h', quotaBackendBytes: 2 ** 31, logFile: '/x/etcd.log', logLevel: 'warn',
 };
@@ -19,7 +27,8 @@ t.test('the command line is mTLS-only with pre-vote, tuned timing, compaction an
   const args = etcdArguments(baseConfig);
   t.ok(args.includes('--listen-client-urls=https://10.9.0.1:2379,https://127.0.0.1:2379'), 'client URL on the advertise address and loopback');
   for (const flag of ['--client-cert-auth=true', '--peer-client-cert-auth=true', '--pre-vote=true', '--heartbeat-interval=50', '--election-timeout=500',
-    '--auto-compaction-retention=1h', `--quota-backend-bytes=${2 ** 31}`, '--trusted-ca-file=/x/ca.crt', '--peer-trusted-ca-file=/x/ca.crt']) {
+    '--auto-compaction-retention=1h', `--quota-backend-bytes=${2 ** 31}`, '--trusted-ca-file=/x/ca.crt', '--peer-trusted-ca-file=/x/ca.crt',
+    '--client-crl-file=/x/crl.pem', '--peer-crl-file=/x/crl.pem', '--peer-cert-allowed-hostname=manager.berth-abc']) {
     t.ok(args.includes(flag), flag);
   }
   t.notOk(args.some((arg) => arg.includes('http://')), 'no plaintext URL');
@@ -101,3 +110,44 @@ async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<voi
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
   }
 }
+
+t.test('an unrelated process called etcd with the exact command line is never adopted, nor signalled', async (t) => {
+  const cluster = await startLocalEtcdCluster(t, { size: 1 });
+  const local = cluster.members[0];
+  if (local === undefined) throw new Error('no member');
+  await local.member.stop();
+  // A harmless program (it only waits) installed as `etcd` elsewhere, started with argv[0] /usr/bin/etcd and the
+  // member's own arguments: by name and command line it is indistinguishable from the member.
+  const dir = await mkdtemp(join(tmpdir(), 'bt-impostor-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const binary = join(dir, 'etcd');
+  await execFileAsync('cc', ['-x', 'c', '-o', binary, '-'], { input: '#include <unistd.h>\nint main(void) { for (;;) pause(); }\n' });
+  const impostor = spawn(binary, etcdArguments(local.config), { argv0: '/usr/bin/etcd', stdio: 'ignore', detached: true });
+  t.teardown(() => { impostor.kill('SIGKILL'); });
+  await new Promise((resolve) => impostor.once('spawn', resolve));
+  const seen = await findEtcdProcesses(local.config.dataDir);
+  t.same(seen.map((p) => p.pid), [impostor.pid], 'by name and argv alone it looks like our member');
+  t.equal(seen[0]?.exe, binary, 'but /proc/PID/exe names another binary');
+
+  const supervisor = cluster.resupervise(local);
+  const started = await supervisor.start();
+  t.equal(started.adopted, false, 'not adopted');
+  t.not(started.pid, impostor.pid, 'a real member was started instead');
+  t.ok(isAlive(impostor.pid ?? -1) && impostor.exitCode === null, 'and the impostor was not signalled');
+  t.same((await findOwnEtcdProcesses(local.config.dataDir, '/usr/bin/etcd')).map((p) => p.pid), [started.pid], 'exactly one real member on the data dir');
+  await waitForEtcdHealthy(local.clientUrl, cluster.clientTls, { timeoutMs: 15_000 });
+  await supervisor.stop();
+  t.ok(impostor.exitCode === null && isAlive(impostor.pid ?? -1), 'stopping the member leaves the impostor alone too');
+});
+
+t.test('terminate re-checks who the pid is right before signalling: a reused pid is never signalled', async (t) => {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  t.teardown(() => { child.kill('SIGKILL'); });
+  await new Promise((resolve) => child.once('spawn', resolve));
+  const entry = await readProcess(child.pid ?? -1);
+  if (entry === undefined) throw new Error('no sleep process');
+  await terminate({ pid: entry.pid, startTime: `${entry.startTime}0` }, 1_000);
+  t.ok(isAlive(entry.pid) && child.exitCode === null, 'a process with another start time is left alone');
+  await terminate(entry, 5_000);
+  t.notOk(await isSameProcess(entry), 'the same process (pid and start time) is stopped');
+});

@@ -9,7 +9,7 @@ import { prefixEnd } from '../../src/store/etcd-kv-store.js';
 
 const invalid = { name: ClusterError.name, code: 'REQUEST_INVALID' };
 const good = {
-  token: `BRTTKN-1-${'a'.repeat(64)}-${'b'.repeat(32)}`, nodeId: 'n0123456789ab', csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nx\n-----END CERTIFICATE REQUEST-----',
+  token: `BRTTKN-1-${'a'.repeat(64)}-${'b'.repeat(32)}`, csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nx\n-----END CERTIFICATE REQUEST-----',
   addresses: ['10.0.0.1'], hostname: 'host-1', etcdClientPort: 2379, etcdPeerPort: 2380,
 };
 
@@ -21,7 +21,8 @@ t.test('join requests: a good one parses; hostile ones are REQUEST_INVALID', asy
     ['prototype pollution key', JSON.parse(`{"__proto__":{"admin":true},${JSON.stringify(good).slice(1)}`)],
     ['missing token', { ...good, token: undefined }],
     ['huge token', { ...good, token: 'x'.repeat(10_000) }],
-    ['node id with slash', { ...good, nodeId: 'a/b' }],
+    ['node id chosen by the joiner', { ...good, nodeId: 'n0123456789ab' }],
+    ['two addresses', { ...good, addresses: ['10.0.0.1', '10.0.0.2'] }],
     ['address not IP', { ...good, addresses: ['localhost'] }],
     ['address list empty', { ...good, addresses: [] }],
     ['address not string', { ...good, addresses: [167772161] }],
@@ -39,6 +40,7 @@ t.test('join responses from a manager are checked too', async (t) => {
   t.throws(() => parseJoinResponse({ role: 'admin' }), invalid);
   t.throws(() => parseJoinResponse({ role: 'worker', clientUrls: ['http://10.0.0.1:2379'] }), invalid, 'plaintext client URL refused');
   t.throws(() => parseJoinResponse({ role: 'manager', clientUrls: ['https://10.0.0.1:2379'], member: { memberId: '1', clusterToken: 't', initialCluster: 'x' } }), invalid);
+  t.throws(() => parseJoinResponse({ role: 'worker', clientUrls: ['https://10.0.0.1:2379'], nodeId: '../x', clusterId: 'c', certificatePem: 'x', caCertificatePem: 'x' }), invalid, 'a node id the manager assigns is checked too');
 });
 
 t.test('the cluster key in a join answer is parsed strictly, and round-trips through its codec', async (t) => {

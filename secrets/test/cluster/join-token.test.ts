@@ -1,6 +1,7 @@
 import t from 'tap';
 import { ClusterError, ClusterErrorCode } from '../../src/cluster/errors.js';
 import { createClusterCa, newClusterId } from '../../src/cluster/ca.js';
+import { certificateFingerprint } from '../../src/cluster/pki.js';
 import { authorizeJoinToken, formatJoinToken, hashJoinSecret, joinSecretMatches, newJoinTokenRecord, openJoinSecret, parseJoinToken } from '../../src/cluster/join-token.js';
 
 const fingerprint = 'ab'.repeat(32);
@@ -59,4 +60,13 @@ t.test('the sealed copy opens only with the CA key and only for its role', async
   t.throws(() => openJoinSecret(record, otherCa.privateKeyPem), code(ClusterErrorCode.StateInvalid), 'another CA key cannot open it');
   t.throws(() => openJoinSecret({ ...record, role: 'manager' }, ca.privateKeyPem), code(ClusterErrorCode.StateInvalid), 'a worker secret cannot be relabelled manager');
   t.throws(() => openJoinSecret({ ...record, sealedSecret: 'v1.x.y' }, ca.privateKeyPem), code(ClusterErrorCode.StateInvalid));
+});
+
+t.test('a token with an expiry is refused after it, with the same rejection as an unknown one', async (t) => {
+  const now = new Date('2026-06-01T00:00:00Z');
+  const { record, secret } = newJoinTokenRecord('worker', ca.privateKeyPem, { now, ttlSeconds: 60 });
+  t.equal(record.expiresAt, '2026-06-01T00:01:00.000Z');
+  const token = { caFingerprint: certificateFingerprint(ca.certificatePem), secret };
+  t.equal(authorizeJoinToken({ token, caFingerprint: token.caFingerprint, records: [record], now: new Date('2026-06-01T00:00:59Z') }), 'worker');
+  t.throws(() => authorizeJoinToken({ token, caFingerprint: token.caFingerprint, records: [record], now: new Date('2026-06-01T00:01:00Z') }), { code: 'TOKEN_REJECTED', message: /expired/ });
 });

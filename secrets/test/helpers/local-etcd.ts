@@ -6,7 +6,8 @@ import { createClusterCa, newClusterId, type ClusterCaPem } from '../../src/clus
 import { etcdTimingTuned, peerUrl, clientUrl, type EtcdTiming, type EtcdMemberConfig } from '../../src/cluster/etcd-config.js';
 import { EtcdMember, type EtcdMemberEvent } from '../../src/cluster/etcd-member.js';
 import { waitForEtcdHealthy } from '../../src/cluster/etcd-probe.js';
-import { createNodeKeyAndCsr, issueNodeCertificate, type NodeRole } from '../../src/cluster/node-cert.js';
+import { createNodeKeyAndCsr, issueNodeCertificate, managerPeerName, type NodeRole } from '../../src/cluster/node-cert.js';
+import { buildCrl } from '../../src/cluster/crl.js';
 import type { EtcdTls } from '../../src/store/etcd-kv-store.js';
 
 export interface TeardownTarget { teardown(fn: () => unknown): void }
@@ -45,15 +46,18 @@ export async function freePort(): Promise<number> {
 export async function startLocalEtcdCluster(t: TeardownTarget, options: { size: number; timing?: EtcdTiming }): Promise<LocalEtcdCluster> {
   const root = `/tmp/bt-etcd-${randomBytes(4).toString('hex')}`;
   await mkdir(root, { recursive: true, mode: 0o700 });
-  const ca = await createClusterCa({ clusterId: newClusterId() });
+  const clusterId = newClusterId();
+  const ca = await createClusterCa({ clusterId });
   const caFile = join(root, 'ca.crt');
   await writeFile(caFile, ca.certificatePem);
+  const crlFile = join(root, 'crl.pem');
+  await writeFile(crlFile, await buildCrl(ca, []));
   const names = Array.from({ length: options.size }, (_, i) => `m${i + 1}`);
   const ports = await Promise.all(names.map(async () => ({ client: await freePort(), peer: await freePort() })));
   const initialCluster = names.map((name, i) => ({ name, peerUrl: peerUrl('127.0.0.1', ports[i]?.peer ?? 0) }));
   const issueTls = async (role: NodeRole, nodeId = `c${randomBytes(3).toString('hex')}`): Promise<EtcdTls> => {
-    const { privateKeyPem, csrPem } = await createNodeKeyAndCsr(nodeId);
-    const certPem = await issueNodeCertificate({ ca, csrPem, nodeId, role, addresses: ['127.0.0.1'] });
+    const { privateKeyPem, csrPem } = await createNodeKeyAndCsr();
+    const certPem = await issueNodeCertificate({ ca, subjectKey: { csrPem }, nodeId, role, addresses: ['127.0.0.1'] });
     return { caPem: ca.certificatePem, certPem, keyPem: privateKeyPem };
   };
   const members: LocalMember[] = [];
@@ -67,7 +71,7 @@ export async function startLocalEtcdCluster(t: TeardownTarget, options: { size: 
     const port = ports[i] ?? { client: 0, peer: 0 };
     const config: EtcdMemberConfig = {
       name, dataDir: join(dir, 'etcd', 'data'), advertiseAddress: '127.0.0.1', clientPort: port.client, peerPort: port.peer,
-      tls: { caFile, certFile: join(dir, 'node.crt'), keyFile: join(dir, 'node.key') },
+      tls: { caFile, certFile: join(dir, 'node.crt'), keyFile: join(dir, 'node.key'), crlFile, peerAllowedName: managerPeerName(clusterId) },
       initialCluster, initialClusterState: 'new', clusterToken,
       timing: options.timing ?? etcdTimingTuned, autoCompactionRetention: '1h', quotaBackendBytes: 256 * 1024 * 1024,
       logFile: join(dir, 'etcd', 'etcd.log'), logLevel: 'warn',
