@@ -37,7 +37,7 @@ export class TestCluster {
     const names = [...Array.from({ length: options.managers }, (_, i) => `m${i + 1}`), 'c1'];
     const stateDir = `/tmp/bt-cl-${randomBytes(4).toString('hex')}`;
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
-    registry.teardown(() => rm(stateDir, { recursive: true, force: true }));
+    registry.teardown(() => (process.env['BERTH_KEEP_TEST_STATE'] === undefined ? rm(stateDir, { recursive: true, force: true }) : undefined));
     const topology = await ClusterTopology.create(registry, names);
     const managers = topology.hosts.slice(0, options.managers).map((host) => new BerthdHost(host, stateDir, options.managerArgs ?? []));
     const client = new BerthdHost(topology.host('c1'), stateDir, options.clientArgs ?? []);

@@ -39,6 +39,7 @@ const publicMessages: Partial<Record<string, string>> = {
   [ClusterErrorCode.NodeRevoked]: 'This node was removed from the cluster',
   [ClusterErrorCode.NodeUnknown]: 'This node is not in the cluster',
   [ClusterErrorCode.RateLimited]: 'Too many requests from this address; try again later',
+  [ClusterErrorCode.NotManager]: 'This manager is locked (autolock) or holds no cluster key, so it cannot admit managers now: unlock it, or join through another manager',
 };
 
 function refuse(c: Context<Env>, error: unknown, logger: Logger): Response {

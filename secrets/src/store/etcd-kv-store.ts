@@ -20,7 +20,7 @@ export interface EtcdTls {
 export interface EtcdKvStoreLimits {
   /** Deadline of one unary call; past it a write is an unknown outcome. */
   readonly requestTimeoutMs: number;
-  /** Reads are retried (on another member) this many times in all; writes never are (a retry could apply twice). */
+  /** Reads are retried (on another member) this many times in all; writes only when they never left this process (a retry could apply twice). */
   readonly readAttemptsMax: number;
   readonly readRetryBackoffMs: number;
   readonly dialTimeoutMs: number;
@@ -121,6 +121,7 @@ export class EtcdKvStore implements KvStore {
     // An unconditional single put is sent as a Put, which etcd applies on a cheaper path than a Txn.
     const only = success[0];
     const plainPut = compares.length === 0 && failure.length === 0 && success.length === 1 && only?.kind === 'put' ? request.success[0]?.request_put : undefined;
+    const sendDeadline = Date.now() + this.#limits.requestTimeoutMs;
     for (let attempt = 1; ; attempt += 1) {
       try {
         if (plainPut !== undefined) {
@@ -131,7 +132,14 @@ export class EtcdKvStore implements KvStore {
         return { succeeded: response.succeeded, revision: toRevision(response.header.revision) };
       } catch (error) {
         // Only a call that never left this process may be sent again: a retry after it reached etcd could apply twice.
-        if (neverSent(error) && attempt < this.#limits.readAttemptsMax && !this.#closed) continue;
+        // Members skipped by their breakers come back within its open window, so the retries are spread over a deadline.
+        if (neverSent(error)) {
+          if (Date.now() < sendDeadline && !this.#closed) {
+            await new Promise((resolve) => setTimeout(resolve, this.#limits.readRetryBackoffMs * attempt));
+            continue;
+          }
+          throw new StoreError(StoreErrorCode.Unavailable, `Cannot write ${describeKeys(compares, success)}: no etcd member could be reached (${message(error)}); nothing was applied`, { cause: error });
+        }
         throw this.#writeError(error, compares, success);
       }
     }
@@ -218,7 +226,7 @@ export class EtcdKvStore implements KvStore {
   }
 
   #writeError(error: unknown, compares: readonly Compare[], ops: readonly TxnOp[]): StoreError {
-    const keys = [...new Set([...compares.map((c) => c.key), ...ops.map((op) => op.key)])].join(', ');
+    const keys = describeKeys(compares, ops);
     if (error instanceof EtcdPermissionDeniedError) return new StoreError(StoreErrorCode.PermissionDenied, `Cannot write ${keys}: ${error.message}`, { cause: error });
     if (error instanceof GRPCInvalidArgumentError) {
       return new StoreError(/too large/.test(error.message) ? StoreErrorCode.TooLarge : StoreErrorCode.InvalidValue, `Cannot write ${keys}: ${error.message}`, { cause: error });
@@ -260,6 +268,10 @@ export function prefixEnd(prefix: Buffer): Buffer {
 }
 
 /** Failures raised before the request was written to any connection (no transport, or the member was skipped). */
+function describeKeys(compares: readonly Compare[], ops: readonly TxnOp[]): string {
+  return [...new Set([...compares.map((c) => c.key), ...ops.map((op) => op.key)])].join(', ');
+}
+
 function neverSent(error: unknown): boolean {
   return /No connection established|etcd member skipped/.test(message(error));
 }

@@ -105,6 +105,20 @@ t.test('a client certificate from another CA is refused by etcd', async (t) => {
   await t.rejects(store.get('/x'), { code: 'STORE_UNAVAILABLE' });
 });
 
+t.test('a write no member could be sent to is refused as not applied, after waiting out the breakers', async (t) => {
+  const cluster = await startLocalEtcdCluster(t, { size: 1 });
+  const local = cluster.members[0];
+  if (local === undefined) throw new Error('no member');
+  const tls = await cluster.issueTls('manager');
+  const store = new EtcdKvStore({ endpoints: cluster.endpoints, tls, limits: { requestTimeoutMs: 1_500 } });
+  t.teardown(() => store.close());
+  await store.txn([], [{ kind: 'put', key: '/k', value: Buffer.from('1') }]);
+  await local.member.stop();
+  const started = Date.now();
+  await t.rejects(store.txn([], [{ kind: 'put', key: '/k', value: Buffer.from('2') }]), { code: 'STORE_UNAVAILABLE', message: /nothing was applied/ });
+  t.ok(Date.now() - started >= 1_000, 'retried over the deadline rather than failing at once');
+});
+
 async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; !predicate(); await sleep(50)) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);

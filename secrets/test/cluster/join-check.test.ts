@@ -16,8 +16,9 @@ const managerAnswer: JoinResponse = {
   adminCertificatePem: await issueAdminCertificate({ ca, subjectKey: { csrPem: joiner.csrPem }, nodeId }),
   caCertificatePem: ca.certificatePem, caPrivateKeyPem: ca.privateKeyPem, clientUrls: ['https://10.0.0.1:2379'],
   member: { memberId: '1', clusterToken: `berth-${clusterId}`, initialCluster: [{ name: nodeId, peerUrl: 'https://10.0.0.7:2380' }] },
+  clusterKey: { kekId: 'k1', key: 'AAAA', autolock: false },
 };
-const workerAnswer: JoinResponse = { ...managerAnswer, role: 'worker', certificatePem: await issue(joiner.csrPem, 'worker'), adminCertificatePem: undefined, caPrivateKeyPem: undefined, member: undefined };
+const workerAnswer: JoinResponse = { ...managerAnswer, role: 'worker', certificatePem: await issue(joiner.csrPem, 'worker'), adminCertificatePem: undefined, caPrivateKeyPem: undefined, member: undefined, clusterKey: undefined };
 const expected = { caPem: ca.certificatePem, keyPem: joiner.privateKeyPem };
 
 t.test('the joiner accepts an answer it can check end to end', async (t) => {

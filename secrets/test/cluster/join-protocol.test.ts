@@ -44,7 +44,7 @@ t.test('join responses from a manager are checked too', async (t) => {
 });
 
 t.test('the cluster key in a join answer is parsed strictly, and round-trips through its codec', async (t) => {
-  const base = { clusterId: 'abcdef0123', role: 'manager', certificatePem: 'c', caCertificatePem: 'ca', clientUrls: ['https://10.0.0.1:2379'] };
+  const base = { clusterId: 'abcdef0123', nodeId: 'n0123456789ab', role: 'manager', certificatePem: 'c', caCertificatePem: 'ca', clientUrls: ['https://10.0.0.1:2379'] };
   await loadSodium();
   const key = newClusterKey();
   const parsed = parseJoinResponse({ ...base, clusterKey: encodeClusterKey(key, true) });
