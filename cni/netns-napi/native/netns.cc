@@ -1,4 +1,5 @@
-// The few syscalls Node cannot make: setns, unshare (in a short-lived thread), mount, umount2, flock.
+// The few syscalls Node cannot make: setns, unshare (in a short-lived thread), mount, umount2, flock, and on a
+// connected unix socket SO_PEERCRED and a non-blocking hang-up poll (berthd's CNI service: who is calling).
 // Everything else (path checks, files, errno names, restore policy) lives in TypeScript (src/).
 // Errors are thrown as JS Errors carrying `errno` (positive number) and `syscall`.
 #include <napi.h>
@@ -8,7 +9,9 @@
 #include <sched.h>
 #include <string>
 #include <sys/file.h>
+#include <poll.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <thread>
 
 namespace {
@@ -103,7 +106,39 @@ Napi::Value TryFlockExclusive(const Napi::CallbackInfo& info) {
   return ThrowErrno(env, errno, "flock", "fd " + std::to_string(fd));
 }
 
+// peerCredentials(fd): SO_PEERCRED of a connected unix socket: { pid, uid, gid } of the process that connected
+// (as of connect(2)).
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) return ThrowType(env, "peerCredentials(fd)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct ucred credentials {};
+  socklen_t length = sizeof credentials;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
+    return ThrowErrno(env, errno, "getsockopt", "fd " + std::to_string(fd));
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, credentials.pid));
+  out.Set("uid", Napi::Number::New(env, credentials.uid));
+  out.Set("gid", Napi::Number::New(env, credentials.gid));
+  return out;
+}
+
+// peerHungUp(fd): true when the peer of a connected socket has closed or shut down its end (poll, no wait).
+Napi::Value PeerHungUp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) return ThrowType(env, "peerHungUp(fd)");
+  struct pollfd entry {};
+  entry.fd = info[0].As<Napi::Number>().Int32Value();
+  entry.events = POLLRDHUP;
+  int ready = poll(&entry, 1, 0);
+  if (ready < 0) return ThrowErrno(env, errno, "poll", "fd " + std::to_string(entry.fd));
+  return Napi::Boolean::New(env, ready > 0 && (entry.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials));
+  exports.Set("peerHungUp", Napi::Function::New(env, PeerHungUp));
   exports.Set("setns", Napi::Function::New(env, Setns));
   exports.Set("unshareNetnsBoundTo", Napi::Function::New(env, UnshareNetnsBoundTo));
   exports.Set("mount", Napi::Function::New(env, Mount));

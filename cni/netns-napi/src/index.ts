@@ -9,3 +9,5 @@ export {
   MS_UNBINDABLE, MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW,
 } from './mount.js';
 export { tryLockFile, lockFile, type ReleaseLock, type LockWait } from './lock.js';
+export { openSocketPeer, type SocketPeer } from './peer.js';
+export type { PeerCredentials } from './native.js';

@@ -9,8 +9,13 @@ export interface NativeNetns {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
   tryFlockExclusive(fd: number): boolean;
+  peerCredentials(fd: number): PeerCredentials;
+  peerHungUp(fd: number): boolean;
   constants: Readonly<Record<NativeConstantName, number>>;
 }
+
+/** SO_PEERCRED: the process that connected a unix socket, as of connect(2). */
+export interface PeerCredentials { readonly pid: number; readonly uid: number; readonly gid: number }
 
 export type NativeConstantName =
   | 'CLONE_NEWNET' | 'MS_RDONLY' | 'MS_NOSUID' | 'MS_NODEV' | 'MS_NOEXEC' | 'MS_REMOUNT' | 'MS_BIND' | 'MS_MOVE'
