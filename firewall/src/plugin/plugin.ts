@@ -90,14 +90,18 @@ export function endpointFromRequest(request: CniRequest): EndpointRecord {
 }
 
 export function createFirewallPlugin(options: FirewallOptions = {}): CniPlugin {
-  const firewall = (): Firewall => new Firewall(options);
+  // The host side is the caller's netns when berthd serves the call (request.hostNetns), else the option's or ours.
+  const firewall = (request: CniRequest): Firewall => {
+    const netns = request.hostNetns ?? options.netns;
+    return new Firewall({ ...options, ...(netns === undefined ? {} : { netns }) });
+  };
   return {
     name: firewallPluginType,
     supportedVersions: SUPPORTED_VERSIONS,
     async add(request) {
       const endpoint = endpointFromRequest(request);
       try {
-        await firewall().registerEndpoint(endpoint);
+        await firewall(request).registerEndpoint(endpoint);
       } catch (error) {
         throw toCniError(error, 'ADD');
       }
@@ -105,14 +109,14 @@ export function createFirewallPlugin(options: FirewallOptions = {}): CniPlugin {
     },
     async del(request) {
       try {
-        await firewall().unregisterEndpoint(request.containerId, request.ifName);
+        await firewall(request).unregisterEndpoint(request.containerId, request.ifName);
       } catch (error) {
         throw toCniError(error, 'DEL');
       }
     },
     async check(request) {
       const expected = endpointFromRequest(request);
-      const instance = firewall();
+      const instance = firewall(request);
       const record = instance.read().endpoints.find((item) => item.containerId === request.containerId && item.ifName === request.ifName);
       if (record === undefined) {
         throw new CniError(CniCode.UnknownContainer, `berth-firewall CHECK: container ${request.containerId} (${request.ifName}) has no registered endpoint`);
@@ -134,7 +138,7 @@ export function createFirewallPlugin(options: FirewallOptions = {}): CniPlugin {
     async gc(request) {
       const valid = new Set((request.config.validAttachments ?? []).map((attachment) => `${attachment.containerID}/${attachment.ifname}`));
       try {
-        await firewall().collectGarbage(request.config.name, valid);
+        await firewall(request).collectGarbage(request.config.name, valid);
       } catch (error) {
         throw toCniError(error, 'GC');
       }

@@ -10,7 +10,7 @@ import type { OverlayHost } from '../../overlay/host.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import type { Result } from '../../spec/result.js';
 import { addressingOf, configureInterface } from '../common/container-iface.js';
-import { withContainerRtnl } from '../common/netns.js';
+import { hostNetnsOf, withContainerRtnl } from '../common/netns.js';
 import { reportUndoFailures, withUndo, type UndoStack } from '../common/undo.js';
 import type { VxlanConfig } from './config.js';
 import { containerIps, containerRoutes, createContainerVeth, overlayAddresses } from './container.js';
@@ -21,8 +21,8 @@ import { overlayMasqueradeElements, withNatTable } from './masquerade.js';
 /** Brings this host into the overlay (devices, peer entries), then attaches the container to the host's bridge. */
 export async function addAttachment(options: BerthVxlanOptions, config: VxlanConfig, request: CniRequest): Promise<Result> {
   const peers = await peersOf(options, config);
-  return withContainerRtnl(request.netns, (container) => withRtnl(options.hostNetns, async (host) => {
-    const report = await reconcileOverlay(host, options.hostNetns, config.network, peers, config.localAddress);
+  return withContainerRtnl(request.netns, (container) => withRtnl(hostNetnsOf(request, options), async (host) => {
+    const report = await reconcileOverlay(host, hostNetnsOf(request, options), config.network, peers, config.localAddress);
     if (!report.member) {
       throw new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: this host is not one of the ${peers.length} peers of ${describeNetwork(config.network)}`);
     }
@@ -66,9 +66,9 @@ async function attach(options: BerthVxlanOptions, config: VxlanConfig, request: 
   await configureInterface(context.container, { netnsPath: request.netns, ifName: request.ifName, addressing: addressingOf(result, 2) });
   if (config.ipMasq) {
     const owner = ownerTag({ network: request.config.name, containerId: request.containerId, ifName: request.ifName });
-    await withNatTable(options.hostNetns, options.natLockPath,
+    await withNatTable(hostNetnsOf(request, options), options.natLockPath,
       (table) => table.sync(owner, masqueradeSets, overlayMasqueradeElements(owner, addresses, config.network)));
-    undo.push('remove the masquerade elements', () => withNatTable(options.hostNetns, options.natLockPath, (table) => table.sync(owner, masqueradeSets, [])));
+    undo.push('remove the masquerade elements', () => withNatTable(hostNetnsOf(request, options), options.natLockPath, (table) => table.sync(owner, masqueradeSets, [])));
   }
   return result;
 }
