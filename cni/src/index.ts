@@ -65,3 +65,4 @@ export { createBerthVxlan } from './plugins/vxlan/plugin.js';
 export { BERTH_VXLAN_TYPE, type BerthVxlanOptions } from './plugins/vxlan/context.js';
 export { parseVxlanConfig, type VxlanConfig } from './plugins/vxlan/config.js';
 export * from './overlay/index.js';
+export * from './agent/index.js';
