@@ -30,6 +30,8 @@ export interface CniServerStats {
   readonly served: Readonly<Record<string, number>>;
   /** Calls declined before anything ran (the shim execs them), by reason kind. */
   readonly declined: Readonly<Record<string, number>>;
+  /** Upgrades answered 101 whose call frame never came (the shim gave up waiting, or died): nothing ran. */
+  readonly abandoned: number;
   readonly inFlight: number;
   readonly queued: number;
 }
@@ -67,6 +69,7 @@ export class CniServer {
   readonly #served = new Map<string, number>();
   readonly #declined = new Map<string, number>();
   readonly #running = new Set<Promise<void>>();
+  #abandoned = 0;
   #closing = false;
 
   constructor(options: CniServerOptions) {
@@ -80,7 +83,7 @@ export class CniServer {
 
   stats(): CniServerStats {
     return {
-      served: Object.fromEntries(this.#served), declined: Object.fromEntries(this.#declined),
+      served: Object.fromEntries(this.#served), declined: Object.fromEntries(this.#declined), abandoned: this.#abandoned,
       inFlight: this.#limiter.inFlight, queued: this.#limiter.queued,
     };
   }
@@ -130,7 +133,10 @@ export class CniServer {
     const release = await turn;
     try {
       const call = await readCall(socket, head, this.#frameTimeoutMs);
-      if (call === undefined) return;
+      if (call === undefined) {
+        this.#abandoned += 1;
+        return;
+      }
       const key = `${plugin.name} ${call.env['CNI_COMMAND'] ?? ''}`;
       this.#served.set(key, (this.#served.get(key) ?? 0) + 1);
       const answer = await runServedCall(plugin, call, { env: this.#env, hostNetns: caller.hostNetns });

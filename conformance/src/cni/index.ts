@@ -12,3 +12,4 @@ export {
   PodmanSandbox, createPodmanSandbox, makeBusyboxRootfs, hardLimit, nofileLimitMax, nprocLimitMax, cniResultsCacheDir,
   type PodmanSandboxOptions,
 } from './podman.js';
+export { CniBerthd, cniModes, execModeEnv, totalCalls, type CniMode, type CniServedStats } from './modes.js';
