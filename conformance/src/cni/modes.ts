@@ -23,10 +23,14 @@ export interface CniServedStats {
 /** A berthd for CNI calls: its own netns, state root and socket, removed in teardown. */
 export class CniBerthd {
   readonly netns: TestNetns;
-  readonly #daemon: BerthdHost;
+  readonly #registry: TeardownRegistry;
+  readonly #stateDir: string;
+  #daemon: BerthdHost;
 
-  private constructor(netns: TestNetns, daemon: BerthdHost) {
+  private constructor(netns: TestNetns, registry: TeardownRegistry, stateDir: string, daemon: BerthdHost) {
     this.netns = netns;
+    this.#registry = registry;
+    this.#stateDir = stateDir;
     this.#daemon = daemon;
   }
 
@@ -35,39 +39,46 @@ export class CniBerthd {
     const host = await TestHost.create(registry, 'berthd');
     const stateDir = await mkdtemp(join(tmpdir(), 'bt-cni-berthd-'));
     registry.teardown(() => rm(stateDir, { recursive: true, force: true }));
-    const daemon = new BerthdHost({ name: 'berthd', netns: host, address: '127.0.0.1', interfaceName: 'lo' }, stateDir, [], env);
-    registry.teardown(() => daemon.destroy());
-    const berthd = new CniBerthd(host, daemon);
-    await daemon.start();
+    const berthd = new CniBerthd(host, registry, stateDir, CniBerthd.#daemonFor(host, registry, stateDir, env));
+    await berthd.#daemon.start();
     return berthd;
+  }
+
+  static #daemonFor(netns: TestNetns, registry: TeardownRegistry, stateDir: string, env: Readonly<Record<string, string>>): BerthdHost {
+    const daemon = new BerthdHost({ name: 'berthd', netns, address: '127.0.0.1', interfaceName: 'lo' }, stateDir, [], env);
+    registry.teardown(() => daemon.destroy());
+    return daemon;
   }
 
   get socket(): string {
     return this.#daemon.socket;
   }
 
-  get root(): string {
-    return this.#daemon.root;
+  /** Whether the process exits within `withinMs` (a failpoint SIGKILLs it). */
+  async exits(withinMs = 5_000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), withinMs); });
+    const exited = await Promise.race([this.#daemon.exited().then(() => true), timeout]);
+    clearTimeout(timer);
+    return exited;
   }
 
-  get pid(): number | undefined {
-    return this.#daemon.pid;
-  }
-
-  /** True while the process runs (a failpoint SIGKILLs it). */
-  async running(): Promise<boolean> {
-    const exited = await Promise.race([this.#daemon.exited().then(() => true), new Promise<boolean>((resolve) => setImmediate(() => resolve(false)))]);
-    return !exited;
-  }
-
-  async restart(): Promise<void> {
+  /** Stops this berthd (SIGKILL if still running) and starts a new one on the same root and socket with `env`. */
+  async restart(env: Readonly<Record<string, string>> = {}): Promise<void> {
     await this.#daemon.destroy();
+    this.#daemon = CniBerthd.#daemonFor(this.netns, this.#registry, this.#stateDir, env);
     await this.#daemon.start();
   }
 
-  kill(): Promise<unknown> {
+  /** SIGKILL, as a crash; resolves when it is gone. */
+  async kill(): Promise<void> {
     this.#daemon.kill('SIGKILL');
-    return this.#daemon.exited();
+    await this.#daemon.exited();
+  }
+
+  /** SIGSTOP / SIGCONT: a hung berthd. */
+  pause(paused: boolean): void {
+    this.#daemon.kill(paused ? 'SIGSTOP' : 'SIGCONT');
   }
 
   /** GET /v1/cni/stats over the socket. */
