@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import type { CniPlugin } from '../skel/plugin.js';
@@ -6,6 +7,7 @@ import { identifyCaller, ownNamespaces, type CallerNamespaces, type OwnNamespace
 import { CallReader, CNI_UPGRADE_PROTOCOL, encodeAnswer, type CniCall } from './frames.js';
 import { CallLimiter } from './limiter.js';
 import { runServedCall } from './serve.js';
+import { ServedCallTiming, withServedCallTiming } from './timing.js';
 
 export interface CniServerOptions {
   /** The plugins served, by executable name (`berth-bridge` …): the same objects the executables run. */
@@ -17,6 +19,8 @@ export interface CniServerOptions {
   /** After the 101, the shim's call frame must arrive within this (it sends it at once). */
   readonly callFrameTimeoutMs?: number;
   readonly logger?: Logger;
+  /** Append a `berth-timing` line of the call's phases to each answer's stderr (the benchmark's breakdown). */
+  readonly timing?: boolean;
 }
 
 export const callsInFlightMaxDefault = 32;
@@ -65,6 +69,7 @@ export class CniServer {
   readonly #limiter: CallLimiter;
   readonly #frameTimeoutMs: number;
   readonly #logger: Logger | undefined;
+  readonly #timing: boolean;
   readonly #own: OwnNamespaces;
   readonly #served = new Map<string, number>();
   readonly #declined = new Map<string, number>();
@@ -78,6 +83,7 @@ export class CniServer {
     this.#limiter = new CallLimiter(options.callsInFlightMax ?? callsInFlightMaxDefault, options.callsQueuedMax ?? callsQueuedMaxDefault);
     this.#frameTimeoutMs = options.callFrameTimeoutMs ?? callFrameTimeoutMsDefault;
     this.#logger = options.logger;
+    this.#timing = options.timing ?? false;
     this.#own = ownNamespaces();
   }
 
@@ -100,6 +106,7 @@ export class CniServer {
     if (this.#closing) return this.#decline(socket, 'closing', 503, 'berthd is stopping');
     const turn = this.#limiter.tryEnter();
     if (turn === undefined) return this.#decline(socket, 'busy', 503, `berthd has ${this.#limiter.queued} calls waiting already`);
+    const timing = this.#timing ? new ServedCallTiming(performance.now()) : undefined;
     const fd = socketFd(socket);
     const caller = fd === undefined ? { declined: 'the connection has no file descriptor' } : identifyCaller(fd, this.#own);
     if ('declined' in caller) {
@@ -107,7 +114,8 @@ export class CniServer {
       return this.#decline(socket, 'caller', 503, caller.declined);
     }
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${CNI_UPGRADE_PROTOCOL}\r\n\r\n`);
-    const work = this.#serve(plugin, caller, socket, head, turn).finally(() => {
+    timing?.mark('identify caller');
+    const work = this.#serve(plugin, caller, socket, head, turn, timing).finally(() => {
       caller.release();
       this.#running.delete(work);
     });
@@ -129,18 +137,21 @@ export class CniServer {
     httpDecline(socket, status, reason);
   }
 
-  async #serve(plugin: CniPlugin, caller: CallerNamespaces, socket: Duplex, head: Buffer, turn: Promise<() => void>): Promise<void> {
+  async #serve(plugin: CniPlugin, caller: CallerNamespaces, socket: Duplex, head: Buffer, turn: Promise<() => void>,
+    timing: ServedCallTiming | undefined): Promise<void> {
     const release = await turn;
     try {
+      timing?.mark('turn');
       const call = await readCall(socket, head, this.#frameTimeoutMs);
+      timing?.mark('call frame');
       if (call === undefined) {
         this.#abandoned += 1;
         return;
       }
       const key = `${plugin.name} ${call.env['CNI_COMMAND'] ?? ''}`;
       this.#served.set(key, (this.#served.get(key) ?? 0) + 1);
-      const answer = await runServedCall(plugin, call, { env: this.#env, hostNetns: caller.hostNetns });
-      socket.end(encodeAnswer(answer));
+      const answer = await withServedCallTiming(timing, () => runServedCall(plugin, call, { env: this.#env, hostNetns: caller.hostNetns }));
+      socket.end(encodeAnswer(timing === undefined ? answer : { ...answer, stderr: answer.stderr + timing.line() }));
     } catch (error) {
       this.#logger?.warn({ error: error instanceof Error ? error.message : String(error), pid: caller.pid }, 'CNI call over the socket failed');
       socket.destroy();

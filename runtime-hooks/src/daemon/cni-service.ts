@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import { Hono } from 'hono';
 import {
-  CniServer, createBerthBridge, createBerthHostDevice, createBerthIpam, createBerthMacvlan, createBerthNone,
+  CniServer, createBerthBridge, markServedPhase, createBerthHostDevice, createBerthIpam, createBerthMacvlan, createBerthNone,
   createBerthPortmap, createBerthVxlan, type CniPlugin, type Logger,
 } from '@berth/cni';
 import { createFirewallPlugin } from '@berth/firewall';
@@ -14,7 +14,7 @@ import { createFirewallPlugin } from '@berth/firewall';
 /** Every plugin the shim can forward, by executable name. */
 export function servedPlugins(): Map<string, CniPlugin> {
   const plugins = [
-    createBerthBridge(), createBerthIpam(), createBerthNone(), createBerthHostDevice(), createBerthPortmap(),
+    createBerthBridge({ onPhase: markServedPhase }), createBerthIpam(), createBerthNone(), createBerthHostDevice(), createBerthPortmap(),
     createBerthMacvlan(), createBerthVxlan(), createFirewallPlugin(),
   ];
   return new Map(plugins.map((plugin) => [plugin.name, plugin]));
@@ -28,7 +28,9 @@ export function servedEnv(root: string, env: NodeJS.ProcessEnv): Record<string, 
 
 /** Starts serving CNI calls on the local API server (HTTP upgrades to the shim's protocol). */
 export function startCniService(api: Server, root: string, logger: Logger): CniServer {
-  const server = new CniServer({ plugins: servedPlugins(), env: servedEnv(root, process.env), logger });
+  const server = new CniServer({
+    plugins: servedPlugins(), env: servedEnv(root, process.env), logger, timing: process.env['BERTH_TIMING'] === '1',
+  });
   api.on('upgrade', server.handleUpgrade);
   return server;
 }
