@@ -52,7 +52,7 @@ export interface PluginConfig {
   readonly args: ConfigArgs;
   /** The previous plugin's result, upgraded to the canonical (1.1) form. */
   readonly prevResult?: Result;
-  /** `cni.dev/valid-attachments`, only for GC. */
+  /** `cni.dev/valid-attachments`, only for GC (which refuses a config without it). */
   readonly validAttachments?: readonly GcAttachment[];
   /** The decoded object as received: plugin-specific fields, and what delegation passes on. */
   readonly raw: JsonObject;
@@ -152,5 +152,9 @@ export function parsePluginConfig(text: string, options: ParseConfigOptions): Pl
   if (isJsonObject(prevResultValue)) config.prevResult = parseResult(prevResultValue, 'prevResult');
   const validAttachments = parseValidAttachments(raw);
   if (validAttachments !== undefined) config.validAttachments = validAttachments;
+  else if (options.command === 'GC') {
+    // Without the list every attachment would look stale: refuse (every plugin alike) rather than collect everything.
+    throw new CniError(CniCode.InvalidNetworkConfig, 'Invalid network config: "cni.dev/valid-attachments" is required for GC; nothing was collected');
+  }
   return config;
 }

@@ -82,6 +82,11 @@ t.test('wrong types are code 7 and the message names the field', async (t) => {
   }
 });
 
+t.test('GC without cni.dev/valid-attachments is refused (code 7), whatever the plugin', async (t) => {
+  t.throws(() => parse(base, 'GC'), { code: 7, message: /"cni\.dev\/valid-attachments" is required for GC; nothing was collected/ });
+  t.equal(parse({ ...base, 'cni.dev/valid-attachments': [] }, 'GC').validAttachments?.length, 0, 'an empty list is a list');
+});
+
 t.test('capability arguments are typed; unknown ones (bandwidth) stay in raw', async (t) => {
   const config = parse({
     ...base,

@@ -3,7 +3,7 @@
  * namespace, labels and named ports as a firewall endpoint and enforces the result in the namespace the plugin
  * runs in (the host's, where the bridge is); it passes prevResult through unchanged. DEL removes what ADD
  * registered (absent is fine); CHECK verifies the registration and that the table is in place; GC drops this
- * network's endpoints whose attachments are gone.
+ * network's endpoints whose attachments are gone; STATUS fails (50) when the table applied here is missing or stale.
  *
  * Where the endpoint's identity comes from:
  *   namespace: CNI_ARGS K8S_POD_NAMESPACE, else args.cni.namespace, else "default"
@@ -143,8 +143,19 @@ export function createFirewallPlugin(options: FirewallOptions = {}): CniPlugin {
         throw toCniError(error, 'GC');
       }
     },
-    async status() {
-      // Nothing to wait for: enforcement needs no daemon.
+    async status(request) {
+      // Ready when nothing was applied in this netns yet, or what was applied is still in the kernel. A table that
+      // went missing would leave registered endpoints unprotected: not ready (50), and the message says how to fix it.
+      const { enforcer } = firewall(request);
+      let inPlace: boolean;
+      try {
+        inPlace = enforcer.lastApplied() === null || enforcer.isInPlace();
+      } catch (error) {
+        throw toCniError(error, 'STATUS');
+      }
+      if (!inPlace) {
+        throw new CniError(CniCode.PluginNotAvailable, 'berth-firewall STATUS: the firewall table applied in this network namespace is missing or stale; `berth policy resync` (or the next ADD) puts it back');
+      }
     },
   };
 }

@@ -96,8 +96,17 @@ async function gc(request: CniRequest): Promise<void> {
   await withHostTables(request.hostNetns, async (tables) => { await (await tables.nat()).collect(network, keep, portMappingSets); });
 }
 
+/** STATUS: ready when nftables answers in the host netns (listing Berth's NAT table; its absence is fine). */
+async function status(request: CniRequest): Promise<void> {
+  try {
+    await withHostTables(request.hostNetns, async (tables) => { await (await tables.nat()).missing([]); });
+  } catch (error) {
+    throw new CniError(CniCode.PluginNotAvailable, `${BERTH_PORTMAP_TYPE} STATUS: nftables is not usable in the host network namespace: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 /** berth-portmap: the `portMappings` capability as DNAT map elements in `table inet berth-nat`. */
 export function createBerthPortmap(): CniPlugin {
-  return { name: BERTH_PORTMAP_TYPE, supportedVersions: SUPPORTED_VERSIONS, add, del, check, gc };
+  return { name: BERTH_PORTMAP_TYPE, supportedVersions: SUPPORTED_VERSIONS, add, del, check, status, gc };
 }
 
