@@ -12,6 +12,7 @@ import { parseMacvlanConfig, type MacvlanConfig } from './config.js';
 import { resolveMaster } from './master.js';
 import { hostNetnsOf, isMissingNetns, withContainerRtnl } from '../common/netns.js';
 import { reportUndoFailures, withUndo, type UndoStack } from '../common/undo.js';
+import { failpoint } from '../common/failpoints.js';
 
 /** The `type` (and executable name) of Berth's macvlan plugin. */
 export const BERTH_MACVLAN_TYPE = 'berth-macvlan';
@@ -85,6 +86,7 @@ export function createBerthMacvlan(options: BerthMacvlanOptions = {}): CniPlugin
       return withUndo(async (undo) => {
         const link = await createLink(masterRtnl, container, master, config, request);
         undo.push(`delete ${request.ifName} in ${request.netns}`, () => container.links.remove(request.ifName));
+        failpoint(request.env, 'macvlan-after-link');
         const interfaces = [{ name: request.ifName, ...(link.mac === undefined ? {} : { mac: link.mac }), sandbox: request.netns }];
         const dns = request.config.dns === undefined ? {} : { dns: request.config.dns };
         if (!config.hasIpam) {
@@ -92,8 +94,10 @@ export function createBerthMacvlan(options: BerthMacvlanOptions = {}): CniPlugin
           return { interfaces, ...dns };
         }
         const result: Result = { interfaces, ...await addIpam(request, undo), ...dns };
+        failpoint(request.env, 'macvlan-after-ipam');
         notifySysctls(request.netns, request.ifName);
         await configureInterface(container, { netnsPath: request.netns, ifName: request.ifName, addressing: addressingOf(result, 0) });
+        failpoint(request.env, 'macvlan-after-container');
         return result;
       }, report);
     }));
