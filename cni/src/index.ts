@@ -15,7 +15,7 @@ export {
   containerIdLengthMax, interfaceNameBytesMax,
 } from './spec/names.js';
 export {
-  type JsonObject, isJsonObject, fieldPath, invalidField, expectObject, optionalObject, optionalString, requiredString,
+  type JsonObject, isJsonObject, fieldPath, fieldValue, invalidField, expectObject, optionalObject, optionalString, requiredString,
   optionalBoolean, optionalUint, optionalArray, optionalStringArray, rejectUnknownFields,
 } from './spec/fields.js';
 export {

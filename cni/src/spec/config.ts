@@ -1,7 +1,7 @@
 import { CniCode, CniError } from '../errors.js';
 import type { CniCommand } from './env.js';
 import {
-  expectObject, fieldPath, invalidField, isJsonObject, optionalArray, optionalBoolean, optionalObject, optionalString,
+  expectObject, fieldPath, fieldValue, invalidField, isJsonObject, optionalArray, optionalBoolean, optionalObject, optionalString,
   optionalStringArray, requiredString, type JsonObject,
 } from './fields.js';
 import { pluginTypeProblem, validateNetworkName } from './names.js';
@@ -136,18 +136,18 @@ export function parsePluginConfig(text: string, options: ParseConfigOptions): Pl
   if (capabilities !== undefined) {
     for (const key of Object.keys(capabilities)) optionalBoolean(capabilities, key, 'capabilities');
   }
-  const prevResultValue = raw['prevResult'];
+  const prevResultValue = fieldValue(raw, 'prevResult');
   if (prevResultValue !== undefined && prevResultValue !== null && !isJsonObject(prevResultValue)) {
     throw invalidField('prevResult', 'an object', prevResultValue);
   }
   const config: {
     -readonly [K in keyof PluginConfig]: PluginConfig[K]
   } = {
-    cniVersion, name, type, runtimeConfig: parseRuntimeConfig(raw['runtimeConfig']), args: parseArgs(raw), raw,
+    cniVersion, name, type, runtimeConfig: parseRuntimeConfig(fieldValue(raw, 'runtimeConfig')), args: parseArgs(raw), raw,
   };
   const ipam = parseIpam(raw);
   if (ipam !== undefined) config.ipam = ipam;
-  const dns = parseDns(raw['dns'], 'dns');
+  const dns = parseDns(fieldValue(raw, 'dns'), 'dns');
   if (dns !== undefined) config.dns = dns;
   if (isJsonObject(prevResultValue)) config.prevResult = parseResult(prevResultValue, 'prevResult');
   const validAttachments = parseValidAttachments(raw);

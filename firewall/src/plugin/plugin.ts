@@ -11,7 +11,7 @@
  *   labels:    args.cni.labels as [{key, value}]
  *   ports:     args.cni.ports as [{name, containerPort, protocol}] (entries without a name are ignored)
  */
-import { CniCode, CniError, SUPPORTED_VERSIONS, type CniPlugin, type CniRequest, type Result } from '@berth/cni';
+import { CniCode, CniError, fieldValue, SUPPORTED_VERSIONS, type CniPlugin, type CniRequest, type Result } from '@berth/cni';
 import { FirewallCode, FirewallError } from '../errors.js';
 import { Firewall, type FirewallOptions } from '../firewall.js';
 import { parseEndpoint } from '../model/endpoint.js';
@@ -26,7 +26,8 @@ function asRecord(value: unknown): JsonRecord | null {
 }
 
 function cniArgs(request: CniRequest): JsonRecord {
-  return asRecord(asRecord(request.config.raw['args'])?.['cni']) ?? {};
+  const args = asRecord(fieldValue(request.config.raw, 'args'));
+  return asRecord(args === null ? undefined : fieldValue(args, 'cni')) ?? {};
 }
 
 /** Maps the firewall's error codes to CNI's: bad input is 7, state I/O is 5, enforcement is plugin-specific 100. */
@@ -65,22 +66,22 @@ export function endpointFromRequest(request: CniRequest): EndpointRecord {
   const ips = containerAddresses(result);
   if (ips.length === 0) throw new CniError(CniCode.InvalidNetworkConfig, 'berth-firewall: prevResult has no IP addresses to register');
   const args = cniArgs(request);
-  const labels = args['labels'] ?? [];
+  const labels = fieldValue(args, 'labels') ?? [];
   if (!Array.isArray(labels)) throw new CniError(CniCode.InvalidNetworkConfig, 'Invalid network config: args.cni.labels must be a list of {key, value}');
-  const ports = args['ports'] ?? [];
+  const ports = fieldValue(args, 'ports') ?? [];
   if (!Array.isArray(ports)) throw new CniError(CniCode.InvalidNetworkConfig, 'Invalid network config: args.cni.ports must be a list of {name, containerPort, protocol}');
   const fallbackName = request.containerId.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 63).replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
   const raw = {
-    namespace: request.args.get('K8S_POD_NAMESPACE') ?? args['namespace'] ?? 'default',
-    name: request.args.get('K8S_POD_NAME') ?? args['name'] ?? fallbackName,
+    namespace: request.args.get('K8S_POD_NAMESPACE') ?? fieldValue(args, 'namespace') ?? 'default',
+    name: request.args.get('K8S_POD_NAME') ?? fieldValue(args, 'name') ?? fallbackName,
     labels: Object.fromEntries(labels.map((item: unknown) => {
       const entry = asRecord(item);
-      return [String(entry?.['key']), entry?.['value']];
+      return [String(entry === null ? undefined : fieldValue(entry, 'key')), entry === null ? undefined : fieldValue(entry, 'value')];
     })),
     ips,
     interface: hostInterface(result, request.ifName),
-    namedPorts: ports.map((item: unknown) => asRecord(item)).filter((entry): entry is JsonRecord => typeof entry?.['name'] === 'string' && entry['name'] !== '')
-      .map((entry) => ({ name: entry['name'], port: entry['containerPort'], protocol: entry['protocol'] ?? 'TCP' })),
+    namedPorts: ports.map((item: unknown) => asRecord(item)).filter((entry): entry is JsonRecord => entry !== null && typeof fieldValue(entry, 'name') === 'string' && fieldValue(entry, 'name') !== '')
+      .map((entry) => ({ name: fieldValue(entry, 'name'), port: fieldValue(entry, 'containerPort'), protocol: fieldValue(entry, 'protocol') ?? 'TCP' })),
   };
   try {
     return { ...parseEndpoint(raw, 'args.cni'), network: request.config.name, containerId: request.containerId, ifName: request.ifName };
