@@ -13,3 +13,6 @@ export {
   type PodmanSandboxOptions,
 } from './podman.js';
 export { CniBerthd, cniModes, execModeEnv, totalCalls, type CniMode, type CniServedStats } from './modes.js';
+export { ContainerdSandbox, createContainerdSandbox, podNetnsPath, type ContainerdSandboxOptions } from './containerd.js';
+export { CriClient, type PodSandboxConfig, type PodSandboxStatus, type PodPortMapping } from './cri-client.js';
+export { buildPauseImage, pauseImageName } from './pause-image.js';
