@@ -89,8 +89,13 @@ interface Call { readonly ms: number; readonly stderr: string }
 
 /** Runs one process to completion inside `netns` with only `env` (and a PATH); a failure aborts the benchmark. */
 function timed(netns: string, file: string, env: Record<string, string>, input: string): Call {
+  return timedArgs(netns, [file], env, input);
+}
+
+function timedArgs(netns: string, argv: readonly string[], env: Record<string, string>, input: string): Call {
+  const file = argv.join(' ');
   const started = process.hrtime.bigint();
-  const result = spawnSync('nsenter', [`--net=/run/netns/${netns}`, '--', file], {
+  const result = spawnSync('nsenter', [`--net=/run/netns/${netns}`, '--', ...argv], {
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env }, input, timeout: callTimeoutMs, encoding: 'utf8',
   });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -220,6 +225,9 @@ function baselines(options: AddDelOptions, hostNs: string, env: Readonly<Record<
     },
     'shim VERSION via berthd': version('berth/berthd'),
     'shim VERSION exec': version('berth/exec'),
+    // The exec fallback's target without the shim in front: the difference is what the shim adds when berthd is absent.
+    'node run.cjs VERSION (no shim)': () => timedArgs(hostNs, [process.execPath, join(options.berthDir, '..', 'dist', 'bundle', 'run.cjs'), 'berth-none'],
+      { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}').ms,
   };
   const times = new Map<string, number[]>();
   for (let run = 0; run < Math.min(options.runs, 20); run += 1) {

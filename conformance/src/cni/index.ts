@@ -6,7 +6,7 @@ export {
 } from './context.js';
 export { cniScenarios, type CniScenario } from './scenarios.js';
 export { runScenario, runCniConformance, formatConformanceTable, type ScenarioResult, type RunOptions } from './runner.js';
-export { startSourceEchoServer, askSource, pings } from './traffic.js';
+export { addOutside, startSourceEchoServer, askSource, pings } from './traffic.js';
 export { linkNames, globalAddresses, reservedAddresses, rulesetText } from './inspect.js';
 export {
   PodmanSandbox, createPodmanSandbox, makeBusyboxRootfs, hardLimit, nofileLimitMax, nprocLimitMax, cniResultsCacheDir,

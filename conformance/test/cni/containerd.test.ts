@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execCommand, TestHost, type TestNetns } from '../../src/harness/index.js';
 import {
-  berthImplementation, referenceImplementation, CniBerthd, cniModes, execModeEnv, globalAddresses, linkNames, reservedAddresses, rulesetText,
+  addOutside, berthImplementation, referenceImplementation, CniBerthd, cniModes, execModeEnv, globalAddresses, linkNames, reservedAddresses, rulesetText,
   createContainerdSandbox, totalCalls, type CniMode,
 } from '../../src/cni/index.js';
 
@@ -41,10 +41,7 @@ async function fetchFrom(netns: TestNetns | string, url: string): Promise<string
 async function containerdOnBerth(t: Test, mode: CniMode): Promise<void> {
   const berthd = mode === 'berthd' ? await CniBerthd.start(t) : undefined;
   const host = await TestHost.create(t, 'cri');
-  const outside = await host.addNetns('out');
-  await host.execChecked(['ip', 'link', 'add', 'bthout', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside.path]);
-  await host.execChecked(['sh', '-c', 'ip link set bthout up && ip addr add 192.0.2.1/24 dev bthout']);
-  await outside.execChecked(['sh', '-c', 'ip link set eth0 up && ip addr add 192.0.2.2/24 dev eth0 && ip route add default via 192.0.2.1']);
+  const outside = await addOutside(host);
   const sandbox = await createContainerdSandbox(t, host, {
     pluginDirs: [berthImplementation.pluginDir, referenceImplementation.pluginDir],
     env: berthd?.callerEnv ?? await execModeEnv(t),

@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestHost } from '../../src/harness/index.js';
 import {
-  berthImplementation, CniBerthd, cniModes, cniResultsCacheDir, createPodmanSandbox, execModeEnv, globalAddresses, linkNames,
+  addOutside, berthImplementation, CniBerthd, cniModes, cniResultsCacheDir, createPodmanSandbox, execModeEnv, globalAddresses, linkNames,
   reservedAddresses, rulesetText, totalCalls, type CniMode,
 } from '../../src/cni/index.js';
 
@@ -17,10 +17,7 @@ const hasEngine = existsSync('/usr/bin/podman') && (existsSync('/usr/sbin/runc')
 async function podmanOnBerth(t: Test, mode: CniMode): Promise<void> {
   const berthd = mode === 'berthd' ? await CniBerthd.start(t) : undefined;
   const host = await TestHost.create(t, 'podman');
-  const outside = await host.addNetns('out');
-  await host.execChecked(['ip', 'link', 'add', 'bthout', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside.path]);
-  await host.execChecked(['sh', '-c', 'ip link set bthout up && ip addr add 192.0.2.1/24 dev bthout']);
-  await outside.execChecked(['sh', '-c', 'ip link set eth0 up && ip addr add 192.0.2.2/24 dev eth0 && ip route add default via 192.0.2.1']);
+  const outside = await addOutside(host);
   const sandbox = await createPodmanSandbox(t, host, {
     pluginDir: berthImplementation.pluginDir,
     env: berthd?.callerEnv ?? await execModeEnv(t),
