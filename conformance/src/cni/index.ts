@@ -16,3 +16,4 @@ export { CniBerthd, cniModes, execModeEnv, totalCalls, type CniMode, type CniSer
 export { ContainerdSandbox, createContainerdSandbox, podNetnsPath, type ContainerdSandboxOptions } from './containerd.js';
 export { CriClient, type PodSandboxConfig, type PodSandboxStatus, type PodPortMapping } from './cri-client.js';
 export { buildPauseImage, pauseImageName } from './pause-image.js';
+export { sideBySideSuite, type SideBySideOptions } from './side-by-side.js';
