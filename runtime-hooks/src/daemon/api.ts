@@ -4,7 +4,7 @@ import type { CniServer, Logger } from '@berth/cni';
 import { ClusterError, ClusterErrorCode, isNodeRole, joinCluster, leaveCluster, listCluster, type ClusterNode } from '@berth/secrets';
 import { apiBodyBytesMax, errorResponse, jsonBody, tooLarge } from './errors.js';
 import { collectMetrics } from './metrics.js';
-import { cniRoutes } from './cni-service.js';
+import { cniRoutes } from './routes/cni.js';
 
 export interface ApiHooks {
   /** Called after init, join and leave, so the daemon can start or stop its join endpoint. */

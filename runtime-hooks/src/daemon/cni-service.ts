@@ -4,7 +4,6 @@
  * host is in a cluster.
  */
 import type { Server } from 'node:http';
-import { Hono } from 'hono';
 import {
   CniServer, createBerthBridge, markServedPhase, createBerthHostDevice, createBerthIpam, createBerthMacvlan, createBerthNone,
   createBerthPortmap, createBerthVxlan, type CniPlugin, type Logger,
@@ -33,16 +32,4 @@ export function startCniService(api: Server, root: string, logger: Logger): CniS
   });
   api.on('upgrade', server.handleUpgrade);
   return server;
-}
-
-/** `GET /v1/cni/stats`: calls served and declined since start (tests use it to see which path a call took). */
-export function cniRoutes(server: () => CniServer | undefined): Hono {
-  const app = new Hono();
-  app.get('/stats', (c) => {
-    const stats = server()?.stats();
-    return stats === undefined
-      ? c.json({ error: { code: 'NOT_READY', message: 'the CNI service is not running' } }, 503)
-      : c.json(stats);
-  });
-  return app;
 }
