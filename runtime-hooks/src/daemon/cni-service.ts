@@ -13,8 +13,8 @@ import { createFirewallPlugin } from '@berth/firewall';
 /** Every plugin the shim can forward, by executable name. */
 export function servedPlugins(): Map<string, CniPlugin> {
   const plugins = [
-    createBerthBridge({ onPhase: markServedPhase }), createBerthIpam(), createBerthNone(), createBerthHostDevice(), createBerthPortmap(),
-    createBerthMacvlan(), createBerthVxlan(), createFirewallPlugin(),
+    createBerthBridge({ onPhase: markServedPhase }), createBerthIpam(), createBerthNone(), createBerthHostDevice(),
+    createBerthPortmap(), createBerthMacvlan(), createBerthVxlan(), createFirewallPlugin(),
   ];
   return new Map(plugins.map((plugin) => [plugin.name, plugin]));
 }
