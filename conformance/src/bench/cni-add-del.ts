@@ -26,7 +26,7 @@
  *   starts exceed 2x the reference's ADD+DEL without ipMasq; with ipMasq (iptables for the reference) Berth is <2x.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -214,7 +214,28 @@ function stopBerthd(child: ChildProcess | undefined): Promise<void> {
   });
 }
 
-function baselines(options: AddDelOptions, hostNs: string, env: Readonly<Record<SideLabel, Record<string, string>>>): Median[] {
+function fsyncPair(dir: string): number {
+  const started = process.hrtime.bigint();
+  const file = join(dir, `fsync-probe-${process.pid}`);
+  const fd = openSync(file, 'w', 0o600);
+  try {
+    writeSync(fd, 'bench-probe\r\neth0');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const dirFd = openSync(dir, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  unlinkSync(file);
+  return elapsedMs;
+}
+
+function baselines(options: AddDelOptions & { readonly dataDir: string }, hostNs: string, env: Readonly<Record<SideLabel, Record<string, string>>>): Median[] {
   const version = (label: SideLabel) => () => timed(hostNs, join(options.berthDir, 'berth-none'), { ...env[label], CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}').ms;
   const probes: Record<string, () => number> = {
     'nsenter true': () => timed(hostNs, '/bin/true', {}, '').ms,
@@ -225,6 +246,8 @@ function baselines(options: AddDelOptions, hostNs: string, env: Readonly<Record<
     },
     'shim VERSION via berthd': version('berth/berthd'),
     'shim VERSION exec': version('berth/exec'),
+    // What IPAM's durability costs on this disk: a small file written and fsynced, then its directory fsynced.
+    'fsync file + dir (IPAM)': () => fsyncPair(options.dataDir),
     // The exec fallback's target without the shim in front: the difference is what the shim adds when berthd is absent.
     'node run.cjs VERSION (no shim)': () => timedArgs(hostNs, [process.execPath, join(options.berthDir, '..', 'dist', 'bundle', 'run.cjs'), 'berth-none'],
       { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}').ms,
@@ -256,7 +279,7 @@ export async function benchCniAddDel(options: AddDelOptions = defaultAddDelOptio
       'berth/exec': { BERTH_SOCKET: join(stateDir, 'absent.sock'), BERTH_TIMING: '1' },
       reference: {},
     };
-    const measured = baselines(options, namespaces.host, env);
+    const measured = baselines({ ...options, dataDir }, namespaces.host, env);
     const variants = options.variants.map((variant) => benchVariant(options, variant, namespaces, sidesOf(options, variant, dataDir, env)));
     return { runs: options.runs, baselines: measured, variants };
   } finally {
@@ -278,8 +301,14 @@ function breakdown(variant: VariantReport): string[] {
     lines.push(`  where ${label} goes (median per phase, ms): ${Object.entries(phases).map(([name, value]) => `${name} ${value.toFixed(1)}`).join(', ')}`);
   }
   for (const command of ['ADD', 'DEL']) {
-    const inside = sum(variant.phases[`berth/berthd ${command}`]);
-    lines.push(`  berth/berthd ${command}: ${of(`berth/berthd ${command}`).toFixed(1)} ms at the engine, ${inside.toFixed(1)} ms in berthd (upgrade to answer), ${(of(`berth/berthd ${command}`) - inside).toFixed(1)} ms process start + shim + socket`);
+    const phases = variant.phases[`berth/berthd ${command}`] ?? {};
+    const inside = sum(phases);
+    const part = (names: readonly string[]) => names.reduce((total, name) => total + (phases[name] ?? 0), 0).toFixed(1);
+    const netlink = command === 'ADD' ? ['netlink-open', 'bridge', 'veth', 'container', 'gateway'] : [];
+    lines.push(`  berth/berthd ${command} breakdown (ms): engine ${of(`berth/berthd ${command}`).toFixed(1)} = process start + shim + socket ` +
+      `${(of(`berth/berthd ${command}`) - inside).toFixed(1)} + berthd ${inside.toFixed(1)} [socket side ${part(['identify caller', 'turn', 'call frame', 'answer'])}, ` +
+      `netlink ${command === 'ADD' ? part(netlink) : '-'}, IPAM with its fsyncs ${part(['ipam'])}, nftables ${part(['nftables'])}, ` +
+      `kernel veth teardown ${command === 'DEL' ? part(['veth']) : '-'}]`);
   }
   return lines;
 }
