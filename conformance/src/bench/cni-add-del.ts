@@ -316,6 +316,9 @@ function breakdown(variant: VariantReport): string[] {
 export function formatAddDelReport(report: AddDelReport): string {
   const lines = [`CNI ADD+DEL, bridge + IPAM, ${report.runs} runs per side, interleaved; one process per plugin call (nsenter into a test host netns, clean environment)`, ''];
   for (const baseline of report.baselines) lines.push(`${baseline.name.padEnd(28)}${ms(baseline.medianMs)} median`);
+  const baseline = (name: string) => report.baselines.find((item) => item.name === name)?.medianMs ?? Number.NaN;
+  lines.push(`=> the shim + its socket round trip to berthd (a VERSION served, less a bare process start): ${(baseline('shim VERSION via berthd') - baseline('nsenter true')).toFixed(1)} ms`);
+  lines.push(`=> the shim in front of the Node plugin when berthd is absent: ${(baseline('shim VERSION exec') - baseline('node run.cjs VERSION (no shim)')).toFixed(1)} ms`);
   for (const variant of report.variants) {
     lines.push('', `variant ${variant.variant} (isGateway${variant.variant === 'masq' ? ', ipMasq: nftables for Berth, iptables for the reference' : ', no ipMasq'})`);
     lines.push(`${'call'.padEnd(28)}${'median'.padStart(9)}${'p90'.padStart(9)}`);
