@@ -24,6 +24,14 @@
  *   DEL: same start-up (~33), ipam 3, nftables 20 with ipMasq (addon load included), veth deletion 24 (kernel).
  *   `nsenter node -e 0` alone is 60-70 ms wall here (the reference bridge's whole ADD ~13 ms), so two Node process
  *   starts exceed 2x the reference's ADD+DEL without ipMasq; with ipMasq (iptables for the reference) Berth is <2x.
+ *
+ * Measured 2026-12-03 with the shim (issue 13), 30 rounds, load average 4-7 (other suites running):
+ *   plain: berth/berthd 57.3 ms, berth/exec 277.4 ms, reference 59.7 ms: 0.96x and 4.64x.
+ *   masq:  berth/berthd 59.2 ms, berth/exec 223.7 ms, reference 118.9 ms: 0.50x and 1.88x.
+ *   At load 8-16 the berthd ratios were 1.08-1.57x plain and 0.49-0.68x masq: the machine, not the code, moves them.
+ *   A served ADD: ~10 ms outside berthd (process start 2.5, shim + socket 1.8, kernel work of the interleaved calls),
+ *   ~15 ms inside (netlink 6.5, IPAM 7.4 with its fsyncs, nftables 3.3 with masq); a served DEL: ~19 ms inside, of
+ *   which the kernel's veth teardown 16.5.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
