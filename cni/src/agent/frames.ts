@@ -37,7 +37,8 @@ export class FrameError extends Error {
   }
 }
 
-const cniName = /^CNI_[A-Z0-9_]{1,60}$/;
+/** The variables the shim forwards, selected exactly as shim.c selects them: the name starts with CNI_. */
+const cniName = /^CNI_/;
 
 /** Parses the env block: NUL-ended NAME=VALUE entries; names other than CNI_* are refused (the shim sends no others). */
 export function decodeEnv(block: Buffer): Record<string, string> {
