@@ -21,7 +21,7 @@ node_modules/.bin/tsc -b
 [[ -f scripts/bundle.mjs ]] && node scripts/bundle.mjs
 
 # The shim bakes in where node and the bundles are (its exec fallback never looks at PATH): rebuilt when its source,
-# this script or those paths changed. cni/bin/<name> is a hard link to it for every bundled plugin.
+# this script or those paths changed. cni/bin/<name> is a hard link to it for every CNI plugin bundle.mjs lists.
 shim=cni/shim/build/berth-cni-shim
 shim_defines=("-DBERTH_NODE=\"$(readlink -f "$(command -v node)")\"" "-DBERTH_BUNDLE_DIR=\"$PWD/cni/dist/bundle\"")
 if [[ ! -f "$shim" || cni/shim/shim.c -nt "$shim" || scripts/build.sh -nt "$shim" || "$(cat "$shim.defines" 2>/dev/null)" != "${shim_defines[*]}" ]]; then
@@ -32,7 +32,7 @@ if [[ ! -f "$shim" || cni/shim/shim.c -nt "$shim" || scripts/build.sh -nt "$shim
   mv "$shim.tmp" "$shim"
   printf '%s' "${shim_defines[*]}" > "$shim.defines"
 fi
-for bundle in cni/dist/bundle/berth-*.cjs; do
-  ln -f "$shim" "cni/bin/$(basename "$bundle" .cjs)"
+for name in $(node -p "require('./cni/dist/bundle/cni-plugins.json').join(' ')"); do
+  ln -f "$shim" "cni/bin/$name"
 done
 exit 0
