@@ -25,13 +25,13 @@
  *   `nsenter node -e 0` alone is 60-70 ms wall here (the reference bridge's whole ADD ~13 ms), so two Node process
  *   starts exceed 2x the reference's ADD+DEL without ipMasq; with ipMasq (iptables for the reference) Berth is <2x.
  *
- * Measured 2026-12-03 with the shim (issue 13), 30 rounds, load average 4-7 (other suites running):
- *   plain: berth/berthd 57.3 ms, berth/exec 277.4 ms, reference 59.7 ms: 0.96x and 4.64x.
- *   masq:  berth/berthd 59.2 ms, berth/exec 223.7 ms, reference 118.9 ms: 0.50x and 1.88x.
- *   At load 8-16 the berthd ratios were 1.08-1.57x plain and 0.49-0.68x masq: the machine, not the code, moves them.
- *   A served ADD: ~10 ms outside berthd (process start 2.5, shim + socket 1.8, kernel work of the interleaved calls),
- *   ~15 ms inside (netlink 6.5, IPAM 7.4 with its fsyncs, nftables 3.3 with masq); a served DEL: ~19 ms inside, of
- *   which the kernel's veth teardown 16.5.
+ * Measured 2026-12-03 with the shim (issue 13), 30 rounds, quiet machine (load average 1.2):
+ *   plain: berth/berthd 36.3 ms, berth/exec 129.9 ms, reference 33.3 ms: 1.09x and 3.90x.
+ *   masq:  berth/berthd 46.4 ms, berth/exec 177.3 ms, reference 117.2 ms: 0.40x and 1.51x.
+ *   Five runs at load 1-7: berthd 0.92-1.09x plain, 0.40-0.67x masq; at load 8-16 up to 1.57x and 0.68x.
+ *   A served ADD (quiet): 10.7 ms (reference 12.0) = 4.1 outside berthd (process start 2.8, shim + socket 1.8) + 6.5
+ *   inside (netlink 4.3, IPAM 1.5 with its fsyncs); a served DEL: 24.0 ms (reference 20.6), of which the kernel's veth
+ *   teardown 18.3.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
