@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds native addons (when their sources changed), TypeScript (incremental) and the bundled executables.
+# Builds native addons (when their sources changed), TypeScript (incremental), the bundled Node plugins, and the CNI
+# shim (cni/shim, C) that every cni/bin/berth-* is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,4 +27,20 @@ fi
 
 node_modules/.bin/tsc -b
 [[ -f scripts/bundle.mjs ]] && node scripts/bundle.mjs
+
+# The shim bakes in where node and the bundles are (its exec fallback never looks at PATH): rebuilt when its source,
+# this script or those paths changed. cni/bin/<name> is a hard link to it for every CNI plugin bundle.mjs lists.
+shim=cni/shim/build/berth-cni-shim
+shim_defines=("-DBERTH_NODE=\"$(readlink -f "$(command -v node)")\"" "-DBERTH_BUNDLE_DIR=\"$PWD/cni/dist/bundle\"")
+if [[ ! -f "$shim" || cni/shim/shim.c -nt "$shim" || scripts/build.sh -nt "$shim" || "$(cat "$shim.defines" 2>/dev/null)" != "${shim_defines[*]}" ]]; then
+  echo "setup: building the CNI shim" >&2
+  mkdir -p cni/shim/build
+  cc -std=c11 -O2 -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-strong "${shim_defines[@]}" \
+    -o "$shim.tmp" cni/shim/shim.c
+  mv "$shim.tmp" "$shim"
+  printf '%s' "${shim_defines[*]}" > "$shim.defines"
+fi
+for name in $(node -p "require('./cni/dist/bundle/cni-plugins.json').join(' ')"); do
+  ln -f "$shim" "cni/bin/$name"
+done
 exit 0

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(nftables libnftables-dev iproute2 busybox-static runc podman iperf3 etcd-server etcd-client
+debian_packages=(nftables libnftables-dev iproute2 busybox-static runc podman containerd iperf3 etcd-server etcd-client
   containernetworking-plugins iputils-ping netcat-openbsd tcpdump build-essential python3 pkg-config)
 missing=()
 for pkg in "${debian_packages[@]}"; do

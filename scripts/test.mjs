@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the whole tap suite, then the suite-end leak check, and closes with "N passed, N failed".
-// A test case is a direct child of a test file (a t.test() or a top-level assertion).
+// Runs the whole tap suite, then the suite-end leak check, and closes with "N passed, N failed, N skipped".
+// A test case is a direct child of a test file (a t.test() or a top-level assertion); one marked SKIP or TODO (it
+// could not run here, e.g. a kernel feature this machine lacks) is counted as skipped, never as passed.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
@@ -11,6 +12,7 @@ const args = ['--reporter=tap', ...process.argv.slice(2)];
 const child = spawn(new URL('../node_modules/.bin/tap', import.meta.url).pathname, args, { stdio: ['ignore', 'pipe', 'inherit'] });
 let passed = 0;
 let failed = 0;
+let skipped = 0;
 const failures = [];
 let currentFile = '';
 for await (const line of createInterface({ input: child.stdout })) {
@@ -18,7 +20,8 @@ for await (const line of createInterface({ input: child.stdout })) {
   const file = /^# Subtest: (.+)$/.exec(line);
   if (file) currentFile = file[1];
   const result = /^ {4}(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO).*)?$/.exec(line);
-  if (result === null || result[3] !== undefined) continue;
+  if (result === null) continue;
+  if (result[3] !== undefined) { skipped += 1; continue; }
   if (result[1] === 'ok') passed += 1;
   else { failed += 1; failures.push(`${currentFile}: ${result[2]}`); }
   // A file that crashed before any assertion shows only at depth 0.
@@ -31,5 +34,5 @@ if (leaks.length === 0) passed += 1;
 else { failed += 1; failures.push(`left behind by tests: ${leaks.join(', ')}`); }
 
 if (failures.length > 0) process.stdout.write(`\nFailed:\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
-process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
 process.exitCode = failed === 0 ? 0 : 1;

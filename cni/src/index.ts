@@ -15,7 +15,7 @@ export {
   containerIdLengthMax, interfaceNameBytesMax,
 } from './spec/names.js';
 export {
-  type JsonObject, isJsonObject, fieldPath, invalidField, expectObject, optionalObject, optionalString, requiredString,
+  type JsonObject, isJsonObject, fieldPath, fieldValue, invalidField, expectObject, optionalObject, optionalString, requiredString,
   optionalBoolean, optionalUint, optionalArray, optionalStringArray, rejectUnknownFields,
 } from './spec/fields.js';
 export {
@@ -65,3 +65,4 @@ export { createBerthVxlan } from './plugins/vxlan/plugin.js';
 export { BERTH_VXLAN_TYPE, type BerthVxlanOptions } from './plugins/vxlan/context.js';
 export { parseVxlanConfig, type VxlanConfig } from './plugins/vxlan/config.js';
 export * from './overlay/index.js';
+export * from './agent/index.js';

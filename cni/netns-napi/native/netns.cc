@@ -1,5 +1,5 @@
 // The few syscalls Node cannot make: setns, unshare (in a short-lived thread), mount, umount2, flock,
-// getsockopt(SO_PEERCRED), prctl(PR_SET_DUMPABLE).
+// prctl(PR_SET_DUMPABLE), and on a connected unix socket SO_PEERCRED and a non-blocking hang-up poll.
 // Everything else (path checks, files, errno names, restore policy) lives in TypeScript (src/).
 // Errors are thrown as JS Errors carrying `errno` (positive number) and `syscall`.
 #include <napi.h>
@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <string>
 #include <sys/file.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
@@ -200,7 +201,20 @@ Napi::Value SetDumpable(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// peerHungUp(fd): true when the peer of a connected socket has closed or shut down its end (poll, no wait).
+Napi::Value PeerHungUp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) return ThrowType(env, "peerHungUp(fd)");
+  struct pollfd entry {};
+  entry.fd = info[0].As<Napi::Number>().Int32Value();
+  entry.events = POLLRDHUP;
+  int ready = poll(&entry, 1, 0);
+  if (ready < 0) return ThrowErrno(env, errno, "poll", "fd " + std::to_string(entry.fd));
+  return Napi::Boolean::New(env, ready > 0 && (entry.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("peerHungUp", Napi::Function::New(env, PeerHungUp));
   exports.Set("setns", Napi::Function::New(env, Setns));
   exports.Set("unshareNetnsBoundTo", Napi::Function::New(env, UnshareNetnsBoundTo));
   exports.Set("mount", Napi::Function::New(env, Mount));

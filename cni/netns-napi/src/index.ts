@@ -12,3 +12,4 @@ export {
 } from './mount.js';
 export { tryLockFile, lockFile, type ReleaseLock, type LockWait } from './lock.js';
 export { peerCredentials, setDumpable, type PeerCredentials } from './process.js';
+export { openSocketPeer, type SocketPeer } from './peer.js';

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+import type { PeerCredentials } from './process.js';
+
 /** The addon's surface (native/netns.cc). Every function throws an Error with `errno` and `syscall` on failure. */
 export interface NativeNetns {
   setns(fd: number, nstype: number): void;
@@ -10,8 +12,9 @@ export interface NativeNetns {
   umount2(target: string, flags: number): void;
   bindIntoMountNamespace(sourceNsFd: number, source: string, targetNsFd: number, root: string, relativeTarget: string): void;
   tryFlockExclusive(fd: number): boolean;
-  peerCredentials(fd: number): { pid: number; uid: number; gid: number };
+  peerCredentials(fd: number): PeerCredentials;
   setDumpable(flag: boolean): void;
+  peerHungUp(fd: number): boolean;
   constants: Readonly<Record<NativeConstantName, number>>;
 }
 

@@ -1,7 +1,7 @@
 import { isAbsolute, join } from 'node:path';
 import { CniCode, CniError } from '../errors.js';
 import type { PluginConfig } from '../spec/config.js';
-import { fieldPath, optionalArray, optionalString, type JsonObject } from '../spec/fields.js';
+import { fieldPath, fieldValue, optionalArray, optionalString, type JsonObject } from '../spec/fields.js';
 import { formatIp, tryParseIp, type IpAddress } from '../net/ip.js';
 import { tryParseCidr } from '../spec/ip.js';
 import { parseRoute, type ResultRoute } from '../spec/result.js';
@@ -72,10 +72,11 @@ function rangeSpecs(config: PluginConfig, ipam: JsonObject): { specs: RangeSpec[
     specs.push([...set]);
     paths.push(fieldPath('runtimeConfig.ipRanges', index));
   });
-  if (typeof ipam['subnet'] === 'string' && ipam['subnet'] !== '') {
+  const subnetValue = fieldValue(ipam, 'subnet');
+  if (typeof subnetValue === 'string' && subnetValue !== '') {
     specs.push([parseRangeSpec(ipam, 'ipam')]);
     paths.push('ipam');
-  } else if (ipam['subnet'] !== undefined && ipam['subnet'] !== null && ipam['subnet'] !== '') {
+  } else if (subnetValue !== undefined && subnetValue !== null && subnetValue !== '') {
     parseRangeSpec(ipam, 'ipam'); // throws the type error naming ipam.subnet
   }
   const ranges = optionalArray(ipam, 'ranges', 'ipam');

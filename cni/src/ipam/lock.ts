@@ -19,11 +19,50 @@ export const defaultLockWait: LockWait = { lockWaitMsMax: 30_000, pollMsMin: 1, 
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `tryLock` with bounded exponential backoff until it succeeds or `lockWaitMsMax` passes. */
+/**
+ * Waiters of this process per lock path, first come first served. Calls served by one berthd queue here rather than
+ * poll the flock against each other (a flock is per open file, so they would contend like separate processes).
+ */
+const localTails = new Map<string, Promise<void>>();
+
+async function takeLocalTurn(path: string): Promise<() => void> {
+  const previous = localTails.get(path) ?? Promise.resolve();
+  let finish: () => void = () => undefined;
+  const mine = new Promise<void>((resolve) => { finish = resolve; });
+  const tail = previous.then(() => mine);
+  localTails.set(path, tail);
+  await previous;
+  return () => {
+    finish();
+    if (localTails.get(path) === tail) localTails.delete(path);
+  };
+}
+
+/**
+ * Takes this process's turn for `path`, then polls `tryLock` (other processes) with bounded exponential backoff until
+ * it succeeds or `lockWaitMsMax` passes.
+ */
 export async function acquireLock(path: string, tryLock: TryLock, wait: LockWait = defaultLockWait): Promise<() => void> {
   if (!(wait.lockWaitMsMax > 0 && wait.pollMsMin > 0 && wait.pollMsMax >= wait.pollMsMin)) {
     throw new RangeError(`acquireLock: invalid wait limits ${JSON.stringify(wait)}`);
   }
+  const endTurn = await takeLocalTurn(path);
+  try {
+    const release = await pollLock(path, tryLock, wait);
+    return () => {
+      try {
+        release();
+      } finally {
+        endTurn();
+      }
+    };
+  } catch (error) {
+    endTurn();
+    throw error;
+  }
+}
+
+async function pollLock(path: string, tryLock: TryLock, wait: LockWait): Promise<() => void> {
   const deadline = Date.now() + wait.lockWaitMsMax;
   let pollMs = wait.pollMsMin;
   for (;;) {

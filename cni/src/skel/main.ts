@@ -5,6 +5,7 @@ import { encodeError, formatJson } from '../spec/output.js';
 import { CURRENT_VERSION } from '../spec/version.js';
 import type { CniPlugin } from './plugin.js';
 import { runPlugin, type PluginIo } from './run.js';
+import { decodeStdin } from './stdin.js';
 
 const stdinChunkBytes = 64 * 1024;
 
@@ -56,11 +57,7 @@ export async function readStdinCapped(limitBytes = configBytesMax): Promise<stri
       throw new CniError(CniCode.IoFailure, `Cannot read network config from stdin: ${(error as Error).message}`);
     }
   }
-  const data = Buffer.concat(chunks);
-  if (data.length > limitBytes) {
-    throw new CniError(CniCode.DecodeFailure, `Cannot decode network config: stdin exceeds the limit of ${limitBytes} bytes`);
-  }
-  return data.toString('utf8');
+  return decodeStdin(Buffer.concat(chunks), limitBytes);
 }
 
 /** Writes all of `text` to a file descriptor, synchronously; EAGAIN (a non-blocking pipe) is retried a bounded number of times. */

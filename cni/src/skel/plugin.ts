@@ -18,6 +18,11 @@ export interface CniRequest extends Omit<CniParameters, 'command'> {
   readonly stdin: string;
   /** The invocation's environment: CNI_* plus whatever else the engine set (delegated plugins get the same). */
   readonly env: CniEnvironment;
+  /**
+   * The host's network namespace, where the host side of the call goes (bridge, host veth end, NAT, host sysctls), as
+   * a path; undefined: the namespace this process runs in. berthd sets it to its caller's namespace.
+   */
+  readonly hostNetns?: string;
 }
 
 /**

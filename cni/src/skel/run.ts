@@ -14,6 +14,8 @@ export interface PluginIo {
   writeStdout(text: string): void;
   /** Diagnostics (never results); defaults to nowhere. */
   writeStderr?(text: string): void;
+  /** The host netns of the call (see CniRequest.hostNetns); undefined: this process's. */
+  readonly hostNetns?: string;
 }
 
 function assertResult(result: unknown, plugin: string): asserts result is Result {
@@ -59,7 +61,8 @@ export async function runPlugin(plugin: CniPlugin, io: PluginIo): Promise<number
     }
     const stdin = await io.readStdin();
     version = declaredVersion(stdin) ?? CURRENT_VERSION;
-    const request = buildRequest(io.env, stdin, plugin.supportedVersions);
+    const built = buildRequest(io.env, stdin, plugin.supportedVersions);
+    const request: CniRequest = io.hostNetns === undefined ? built : { ...built, hostNetns: io.hostNetns };
     version = request.config.cniVersion;
     const result = await dispatch(plugin, request);
     if (result !== undefined) io.writeStdout(formatJson(encodeResult(result, version)));

@@ -1,7 +1,7 @@
 import { CniCode, CniError } from '../errors.js';
 import type { CniCommand } from './env.js';
 import {
-  expectObject, fieldPath, invalidField, isJsonObject, optionalArray, optionalBoolean, optionalObject, optionalString,
+  expectObject, fieldPath, fieldValue, invalidField, isJsonObject, optionalArray, optionalBoolean, optionalObject, optionalString,
   optionalStringArray, requiredString, type JsonObject,
 } from './fields.js';
 import { pluginTypeProblem, validateNetworkName } from './names.js';
@@ -52,7 +52,7 @@ export interface PluginConfig {
   readonly args: ConfigArgs;
   /** The previous plugin's result, upgraded to the canonical (1.1) form. */
   readonly prevResult?: Result;
-  /** `cni.dev/valid-attachments`, only for GC. */
+  /** `cni.dev/valid-attachments`, only for GC (which refuses a config without it). */
   readonly validAttachments?: readonly GcAttachment[];
   /** The decoded object as received: plugin-specific fields, and what delegation passes on. */
   readonly raw: JsonObject;
@@ -136,21 +136,25 @@ export function parsePluginConfig(text: string, options: ParseConfigOptions): Pl
   if (capabilities !== undefined) {
     for (const key of Object.keys(capabilities)) optionalBoolean(capabilities, key, 'capabilities');
   }
-  const prevResultValue = raw['prevResult'];
+  const prevResultValue = fieldValue(raw, 'prevResult');
   if (prevResultValue !== undefined && prevResultValue !== null && !isJsonObject(prevResultValue)) {
     throw invalidField('prevResult', 'an object', prevResultValue);
   }
   const config: {
     -readonly [K in keyof PluginConfig]: PluginConfig[K]
   } = {
-    cniVersion, name, type, runtimeConfig: parseRuntimeConfig(raw['runtimeConfig']), args: parseArgs(raw), raw,
+    cniVersion, name, type, runtimeConfig: parseRuntimeConfig(fieldValue(raw, 'runtimeConfig')), args: parseArgs(raw), raw,
   };
   const ipam = parseIpam(raw);
   if (ipam !== undefined) config.ipam = ipam;
-  const dns = parseDns(raw['dns'], 'dns');
+  const dns = parseDns(fieldValue(raw, 'dns'), 'dns');
   if (dns !== undefined) config.dns = dns;
   if (isJsonObject(prevResultValue)) config.prevResult = parseResult(prevResultValue, 'prevResult');
   const validAttachments = parseValidAttachments(raw);
   if (validAttachments !== undefined) config.validAttachments = validAttachments;
+  else if (options.command === 'GC') {
+    // Without the list every attachment would look stale: refuse (every plugin alike) rather than collect everything.
+    throw new CniError(CniCode.InvalidNetworkConfig, 'Invalid network config: "cni.dev/valid-attachments" is required for GC; nothing was collected');
+  }
   return config;
 }

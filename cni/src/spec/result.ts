@@ -1,6 +1,6 @@
 import { CniCode, CniError } from '../errors.js';
 import {
-  expectObject, fieldPath, invalidField, optionalArray, optionalString, optionalStringArray, optionalUint,
+  expectObject, fieldPath, fieldValue, invalidField, optionalArray, optionalString, optionalStringArray, optionalUint,
   requiredString, type JsonObject,
 } from './fields.js';
 import { tryParseIp } from '../net/ip.js';
@@ -148,7 +148,7 @@ export function parseResult(value: unknown, path = 'prevResult'): Result {
     interfaces,
     ips,
     routes: parseList(object, 'routes', path, parseRoute),
-    dns: parseDns(object['dns'], fieldPath(path, 'dns')),
+    dns: parseDns(fieldValue(object, 'dns'), fieldPath(path, 'dns')),
   });
 }
 

@@ -1,5 +1,5 @@
 import {
-  expectObject, fieldPath, invalidField, optionalArray, optionalString, optionalStringArray, optionalUint,
+  expectObject, fieldPath, fieldValue, invalidField, optionalArray, optionalString, optionalStringArray, optionalUint,
   requiredString, type JsonObject,
 } from './fields.js';
 import { tryParseIp } from '../net/ip.js';
@@ -45,7 +45,7 @@ function parsePortMapping(value: unknown, path: string): PortMapping {
   const object = expectObject(value, path);
   const port = (key: string): number => {
     const number = optionalUint(object, key, path, 65535);
-    if (number === undefined) throw invalidField(fieldPath(path, key), 'a port number', object[key]);
+    if (number === undefined) throw invalidField(fieldPath(path, key), 'a port number', fieldValue(object, key));
     return number;
   };
   const hostIP = optionalString(object, 'hostIP', path);
@@ -106,6 +106,7 @@ export function parseRuntimeConfig(value: unknown, path = 'runtimeConfig'): Runt
   if (mac !== undefined && mac !== '') config.mac = mac;
   const ipRanges = optionalArray(object, 'ipRanges', path);
   if (ipRanges !== undefined) config.ipRanges = parseRangeSets(ipRanges, fieldPath(path, 'ipRanges'));
-  if (object['dns'] !== undefined && object['dns'] !== null) config.dns = parseRuntimeDns(object['dns'], fieldPath(path, 'dns'));
+  const dns = fieldValue(object, 'dns');
+  if (dns !== undefined && dns !== null) config.dns = parseRuntimeDns(dns, fieldPath(path, 'dns'));
   return config;
 }

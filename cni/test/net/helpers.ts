@@ -46,3 +46,19 @@ export function pings(from: TestNetns, address: string): boolean {
 
 /** A link name unique on this host (so "absent from the root netns" means something). */
 export const uniqueIfName = (tag: string): string => `bt${tag}${randomSuffix()}`.slice(0, 15);
+
+/**
+ * Whether this kernel has bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING), probed once in a throwaway netns:
+ * tests that need it are skipped (and counted as skipped) without it.
+ */
+export function kernelHasVlanFiltering(): boolean {
+  const name = `bt-net-vprobe-${randomSuffix()}`;
+  execFileSync('ip', ['netns', 'add', name]);
+  try {
+    return spawnSync('ip', ['-n', name, 'link', 'add', 'br0', 'type', 'bridge', 'vlan_filtering', '1'], { stdio: 'ignore' }).status === 0;
+  } finally {
+    spawnSync('ip', ['netns', 'del', name]);
+  }
+}
+
+export const noVlanFiltering = 'this kernel is built without bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)';

@@ -2,6 +2,7 @@ import t from 'tap';
 import { CniError } from '../../src/errors.js';
 import { configBytesMax, parsePluginConfig } from '../../src/spec/config.js';
 import type { CniCommand } from '../../src/spec/env.js';
+import { optionalBoolean } from '../../src/spec/fields.js';
 
 const base = { cniVersion: '1.1.0', name: 'net1', type: 'berth-bridge' };
 
@@ -82,6 +83,11 @@ t.test('wrong types are code 7 and the message names the field', async (t) => {
   }
 });
 
+t.test('GC without cni.dev/valid-attachments is refused (code 7), whatever the plugin', async (t) => {
+  t.throws(() => parse(base, 'GC'), { code: 7, message: /"cni\.dev\/valid-attachments" is required for GC; nothing was collected/ });
+  t.equal(parse({ ...base, 'cni.dev/valid-attachments': [] }, 'GC').validAttachments?.length, 0, 'an empty list is a list');
+});
+
 t.test('capability arguments are typed; unknown ones (bandwidth) stay in raw', async (t) => {
   const config = parse({
     ...base,
@@ -138,4 +144,23 @@ t.test('rejectUnknownFields: code 2 naming the key and its value; protocol and c
   rejectUnknownFields({ ...base, bridge: 'br0', 'cni.dev/valid-attachments': [] }, allowed, '');
   t.throws(() => rejectUnknownFields({ ...base, brigde: 'br0' }, allowed, ''), { code: 2, message: /"brigde" = "br0"/ });
   t.throws(() => rejectUnknownFields({ mtu: 1500, huge: 'x'.repeat(1000) }, ['mtu'], 'ipam'), { code: 2, message: /"ipam.huge" = "x{10}.*…$/ });
+});
+
+t.test('keys are matched as Go\'s decoder does: exact, else ignoring case (go-cni sends Go field names)', async (t) => {
+  const goCni = parse({
+    ...base, IPMasq: true,
+    runtimeConfig: {
+      portMappings: [{ HostPort: 8080, ContainerPort: 80, Protocol: 'tcp', HostIP: '' }, { HostPort: 53, ContainerPort: 53, Protocol: 'UDP', HostIP: '127.0.0.1' }],
+      ipRanges: [[{ Subnet: '10.1.0.0/24', RangeStart: '10.1.0.10', RangeEnd: '10.1.0.20', Gateway: '10.1.0.1' }]],
+      bandwidth: { IngressRate: 1000, IngressBurst: 100 },
+    },
+  });
+  t.same(goCni.runtimeConfig.portMappings, [
+    { hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+    { hostPort: 53, containerPort: 53, protocol: 'udp', hostIP: '127.0.0.1' },
+  ]);
+  t.same(goCni.runtimeConfig.ipRanges, [[{ subnet: '10.1.0.0/24', rangeStart: '10.1.0.10', rangeEnd: '10.1.0.20', gateway: '10.1.0.1' }]]);
+  t.equal(optionalBoolean(goCni.raw, 'ipMasq', ''), true, 'a plugin\'s own key in another case');
+  t.equal(optionalBoolean({ ipMasq: false, IPMASQ: true }, 'ipMasq', ''), false, 'an exact match wins');
+  t.throws(() => parse({ ...base, runtimeConfig: { portMappings: [{ HOSTPORT: 'x', containerPort: 80 }] } }), { code: 7, message: /portMappings\[0\]\.hostPort/ }, 'a wrong type is still named');
 });

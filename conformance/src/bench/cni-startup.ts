@@ -1,6 +1,6 @@
 /**
- * Startup cost of a CNI executable, Berth against the reference, exec'd as an engine does (one process per call):
- * VERSION of berth-ipam and of the reference host-local, interleaved; then an IPAM ADD+DEL pair of each on a temp
+ * Startup cost of a CNI executable, Berth against the reference, exec'd as an engine does (one process per call),
+ * Berth without berthd (its shim execs the Node plugin; cni-add-del measures the path through berthd): VERSION of berth-ipam and of the reference host-local, interleaved; then an IPAM ADD+DEL pair of each on a temp
  * dataDir; and bare `node -e 0` to show how much of Berth's time is Node's own start. Prints medians and ratios.
  * Not a test: nothing is asserted. Run: node conformance/dist/src/bench/cni-startup.js [--runs N]
  */
@@ -45,7 +45,8 @@ function percentile(sorted: readonly number[], fraction: number): number {
 /** Runs one process to completion; returns its wall time in ms. A failure aborts the benchmark. */
 function timed(file: string, args: readonly string[], env: Record<string, string>, input: string): number {
   const started = process.hrtime.bigint();
-  const result = spawnSync(file, args, { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env }, input, timeout: callTimeoutMs });
+  // No berthd (a socket path where nothing listens): the standalone exec path, the shim exec'ing the Node plugin.
+  const result = spawnSync(file, args, { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', BERTH_SOCKET: '/nonexistent/berthd.sock', ...env }, input, timeout: callTimeoutMs });
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) {
     throw new Error(`${file} ${env['CNI_COMMAND'] ?? ''} exited with ${result.status}: ${String(result.stdout)} ${String(result.stderr)}`);

@@ -24,17 +24,20 @@ export class BerthdHost {
   readonly runDir: string;
   readonly logFile: string;
   readonly extraArgs: readonly string[];
+  /** Extra environment of berthd (e.g. BERTH_FAILPOINTS for the CNI crash tests). */
+  readonly extraEnv: Readonly<Record<string, string>>;
   #process: ChildProcess | undefined;
   #exit: Promise<{ code: number | null; signal: string | null }> = Promise.resolve({ code: null, signal: null });
   #stderr = '';
 
-  constructor(host: ClusterHost, stateDir: string, extraArgs: readonly string[] = []) {
+  constructor(host: ClusterHost, stateDir: string, extraArgs: readonly string[] = [], extraEnv: Readonly<Record<string, string>> = {}) {
     this.host = host;
     this.root = join(stateDir, host.name);
     this.socket = join(stateDir, `${host.name}.sock`);
     this.runDir = join(stateDir, `${host.name}.run`);
     this.logFile = join(stateDir, `${host.name}.log`);
     this.extraArgs = extraArgs;
+    this.extraEnv = extraEnv;
   }
 
   get pid(): number | undefined { return this.#process?.pid; }
@@ -44,7 +47,7 @@ export class BerthdHost {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     const child = spawn('nsenter', [`--net=${this.host.netns.path}`, '--', '/usr/bin/env', '-u', 'NODE_OPTIONS', process.execPath, berthdScript(),
       '--root', this.root, '--socket', this.socket, '--run-dir', this.runDir, '--advertise', this.host.address, '--lease-ttl', '3', ...this.extraArgs], {
-      stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv({ BERTH_LOG_FILE: this.logFile, BERTH_LOG_LEVEL: 'info' }),
+      stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv({ BERTH_LOG_FILE: this.logFile, BERTH_LOG_LEVEL: 'info', ...this.extraEnv }),
     });
     this.#process = child;
     this.#stderr = '';

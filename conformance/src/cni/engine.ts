@@ -48,6 +48,7 @@ export class CniEngine {
   call(type: string, command: CniCommandName, stdin: string, attachment?: Partial<AttachmentParameters>): Promise<PluginOutcome> {
     const env: Record<string, string> = {
       PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      ...this.implementation.env,
       ...this.env,
       CNI_COMMAND: command,
       CNI_PATH: this.implementation.pluginDir,

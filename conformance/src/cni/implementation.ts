@@ -11,6 +11,8 @@ export interface CniImplementation {
   readonly typePrefix: string;
   /** The host-local compatible IPAM's type; default `${typePrefix}ipam`, or "host-local" without a prefix. */
   readonly ipamType?: string;
+  /** Environment every plugin call gets, as an engine's own would carry it (Berth: BERTH_SOCKET, see modes.ts). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** The plugin roles the scenarios use, by the reference plugins' names. */

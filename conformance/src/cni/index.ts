@@ -6,9 +6,14 @@ export {
 } from './context.js';
 export { cniScenarios, type CniScenario } from './scenarios.js';
 export { runScenario, runCniConformance, formatConformanceTable, type ScenarioResult, type RunOptions } from './runner.js';
-export { startSourceEchoServer, askSource, pings } from './traffic.js';
+export { addOutside, startSourceEchoServer, askSource, pings } from './traffic.js';
 export { linkNames, globalAddresses, reservedAddresses, rulesetText } from './inspect.js';
 export {
   PodmanSandbox, createPodmanSandbox, makeBusyboxRootfs, hardLimit, nofileLimitMax, nprocLimitMax, cniResultsCacheDir,
   type PodmanSandboxOptions,
 } from './podman.js';
+export { CniBerthd, cniModes, execModeEnv, totalCalls, type CniMode, type CniServedStats } from './modes.js';
+export { ContainerdSandbox, createContainerdSandbox, podNetnsPath, type ContainerdSandboxOptions } from './containerd.js';
+export { CriClient, type PodSandboxConfig, type PodSandboxStatus, type PodPortMapping } from './cri-client.js';
+export { buildPauseImage, pauseImageName } from './pause-image.js';
+export { sideBySideSuite, type SideBySideOptions } from './side-by-side.js';

@@ -21,6 +21,8 @@ export interface PodmanSandboxOptions {
   /** The conflist podman's network uses, written into the sandbox's network config dir as NAME.conflist. */
   readonly conflist: (ipamDir: string) => Record<string, unknown>;
   readonly busybox?: string;
+  /** podman's own extra environment, which its CNI plugins inherit (BERTH_SOCKET: see modes.ts). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** The hard limit of a resource of this process, from /proc/self/limits ("unlimited" as Infinity). */
@@ -66,20 +68,22 @@ export class PodmanSandbox {
   readonly rootfs: string;
   readonly ipamDir: string;
   readonly networkName: string;
+  readonly env: Readonly<Record<string, string>>;
 
-  constructor(dir: string, host: TestNetns, rootfs: string, networkName: string) {
+  constructor(dir: string, host: TestNetns, rootfs: string, networkName: string, env: Readonly<Record<string, string>> = {}) {
     this.dir = dir;
     this.host = host;
     this.rootfs = rootfs;
     this.ipamDir = join(dir, 'ipam');
     this.networkName = networkName;
+    this.env = env;
   }
 
   /** `podman ARGS…` with the sandbox's configuration, inside the host netns. */
   podman(args: readonly string[]): Promise<ExecResult> {
     const global = ['--root', join(this.dir, 'root'), '--runroot', join(this.dir, 'runroot'), '--storage-driver', 'vfs', '--tmpdir', join(this.dir, 'tmp')];
     return this.host.exec(['podman', ...global, ...args], {
-      env: { ...process.env, CONTAINERS_CONF: join(this.dir, 'containers.conf') },
+      env: { ...process.env, ...this.env, CONTAINERS_CONF: join(this.dir, 'containers.conf') },
       timeoutMs: podmanCallTimeoutMs,
     });
   }
@@ -127,7 +131,7 @@ export async function createPodmanSandbox(registry: TeardownRegistry, host: Test
   const conflist = options.conflist(join(dir, 'ipam'));
   const networkName = String(conflist['name']);
   writeFileSync(join(dir, 'net.d', `${networkName}.conflist`), JSON.stringify(conflist, null, 2));
-  const sandbox = new PodmanSandbox(dir, host, rootfs, networkName);
+  const sandbox = new PodmanSandbox(dir, host, rootfs, networkName, options.env);
   registry.teardown(async () => {
     await sandbox.podman(['rm', '-a', '-f', '-t', '0']);
     await removeSandboxDir(dir);

@@ -1,8 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Teardowns, TestHost, type TestNetns } from '../harness/index.js';
-import { outsideClientAddress, outsideHostAddress, ScenarioFailure, type ScenarioContext } from './context.js';
+import { Teardowns, TestHost } from '../harness/index.js';
+import { ScenarioFailure, type ScenarioContext } from './context.js';
+import { addOutside } from './traffic.js';
 import { CniEngine } from './engine.js';
 import type { CniImplementation } from './implementation.js';
 import { cniScenarios, type CniScenario } from './scenarios.js';
@@ -16,15 +17,6 @@ export interface ScenarioResult {
 }
 
 
-async function linkOutside(host: TestHost, outside: TestNetns): Promise<void> {
-  await host.execChecked(['ip', 'link', 'add', 'bthout', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside.path]);
-  await host.execChecked(['ip', 'link', 'set', 'bthout', 'up']);
-  await host.execChecked(['ip', 'addr', 'add', `${outsideHostAddress}/24`, 'dev', 'bthout']);
-  await outside.execChecked(['ip', 'link', 'set', 'eth0', 'up']);
-  await outside.execChecked(['ip', 'addr', 'add', `${outsideClientAddress}/24`, 'dev', 'eth0']);
-  await outside.execChecked(['ip', 'route', 'add', 'default', 'via', outsideHostAddress]);
-}
-
 /** Runs one scenario against one implementation in a fresh host netns, and removes everything afterwards. */
 export async function runScenario(scenario: CniScenario, implementation: CniImplementation): Promise<ScenarioResult> {
   const teardowns = new Teardowns();
@@ -36,11 +28,7 @@ export async function runScenario(scenario: CniScenario, implementation: CniImpl
     const context: ScenarioContext = {
       implementation, host, dataDir, registry: teardowns, engine: new CniEngine(implementation, host),
       container: () => host.addNetns('ctr'),
-      outside: async () => {
-        const outside = await host.addNetns('out');
-        await linkOutside(host, outside);
-        return outside;
-      },
+      outside: () => addOutside(host),
     };
     const note = await scenario.run(context);
     return { ...base, passed: true, detail: note ?? '' };

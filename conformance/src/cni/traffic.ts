@@ -1,5 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { TeardownRegistry, TestNetns } from '../harness/index.js';
+import type { TeardownRegistry, TestHost, TestNetns } from '../harness/index.js';
+import { outsideClientAddress, outsideHostAddress } from './context.js';
+
+/**
+ * A namespace outside the host, linked and routed to it: the host's end `bthout` is 192.0.2.1, the client's `eth0`
+ * 192.0.2.2 with its default route through the host (where published ports are reached from).
+ */
+export async function addOutside(host: TestHost): Promise<TestNetns> {
+  const outside = await host.addNetns('out');
+  await host.execChecked(['ip', 'link', 'add', 'bthout', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside.path]);
+  await host.execChecked(['ip', 'link', 'set', 'bthout', 'up']);
+  await host.execChecked(['ip', 'addr', 'add', `${outsideHostAddress}/24`, 'dev', 'bthout']);
+  await outside.execChecked(['ip', 'link', 'set', 'eth0', 'up']);
+  await outside.execChecked(['ip', 'addr', 'add', `${outsideClientAddress}/24`, 'dev', 'eth0']);
+  await outside.execChecked(['ip', 'route', 'add', 'default', 'via', outsideHostAddress]);
+  return outside;
+}
 
 const serverSource = `
 const port = Number(process.argv[1]);

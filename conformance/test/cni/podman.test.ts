@@ -1,25 +1,26 @@
 /**
  * podman (network_backend "cni") runs busybox containers on a Berth conflist: two containers talk, a published port
- * is reached from outside the host, and `podman rm` leaves no link, address, nft element, reservation or cache entry.
+ * is reached from outside the host, and `podman rm` leaves no link, address, nft element, reservation or cache entry;
+ * in both modes: every plugin call served by a berthd (in a netns of its own), and with no berthd (exec).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestHost } from '../../src/harness/index.js';
 import {
-  berthImplementation, cniResultsCacheDir, createPodmanSandbox, globalAddresses, linkNames, reservedAddresses, rulesetText,
+  addOutside, berthImplementation, CniBerthd, cniModes, cniResultsCacheDir, createPodmanSandbox, execModeEnv, globalAddresses, linkNames,
+  reservedAddresses, rulesetText, totalCalls, type CniMode,
 } from '../../src/cni/index.js';
 
 const hasEngine = existsSync('/usr/bin/podman') && (existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc'));
 
-t.test('podman runs two busybox containers on a Berth network, and rm leaves nothing', { skip: hasEngine ? false : 'podman or runc not installed' }, async (t) => {
+async function podmanOnBerth(t: Test, mode: CniMode): Promise<void> {
+  const berthd = mode === 'berthd' ? await CniBerthd.start(t) : undefined;
   const host = await TestHost.create(t, 'podman');
-  const outside = await host.addNetns('out');
-  await host.execChecked(['ip', 'link', 'add', 'bthout', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside.path]);
-  await host.execChecked(['sh', '-c', 'ip link set bthout up && ip addr add 192.0.2.1/24 dev bthout']);
-  await outside.execChecked(['sh', '-c', 'ip link set eth0 up && ip addr add 192.0.2.2/24 dev eth0 && ip route add default via 192.0.2.1']);
+  const outside = await addOutside(host);
   const sandbox = await createPodmanSandbox(t, host, {
     pluginDir: berthImplementation.pluginDir,
+    env: berthd?.callerEnv ?? await execModeEnv(t),
     conflist: (ipamDir) => ({
       cniVersion: '1.0.0', name: 'btpod',
       plugins: [
@@ -57,4 +58,14 @@ t.test('podman runs two busybox containers on a Berth network, and rm leaves not
   t.same(cached, [], 'no cached CNI result left');
   t.notOk(existsSync(c1.sandboxKey), `the container netns ${c1.sandboxKey} is gone`);
   t.same(readdirSync(join(sandbox.dir, 'runroot')).filter((name) => name === 'overlay-containers'), [], 'no container state in runroot');
-});
+  if (berthd !== undefined) {
+    const stats = await berthd.stats();
+    t.ok((stats.served['berth-bridge ADD'] ?? 0) >= 2 && (stats.served['berth-portmap DEL'] ?? 0) >= 1, `podman's calls were served by berthd: ${JSON.stringify(stats.served)}`);
+    t.equal(totalCalls(stats.declined), 0, 'none declined');
+  }
+}
+
+for (const mode of cniModes) {
+  t.test(`${mode}: podman runs two busybox containers on a Berth network, and rm leaves nothing`,
+    { skip: hasEngine ? false : 'podman or runc not installed' }, (t) => podmanOnBerth(t, mode));
+}

@@ -3,7 +3,7 @@
  * namespace, labels and named ports as a firewall endpoint and enforces the result in the namespace the plugin
  * runs in (the host's, where the bridge is); it passes prevResult through unchanged. DEL removes what ADD
  * registered (absent is fine); CHECK verifies the registration and that the table is in place; GC drops this
- * network's endpoints whose attachments are gone.
+ * network's endpoints whose attachments are gone; STATUS fails (50) when the table applied here is missing or stale.
  *
  * Where the endpoint's identity comes from:
  *   namespace: CNI_ARGS K8S_POD_NAMESPACE, else args.cni.namespace, else "default"
@@ -11,7 +11,7 @@
  *   labels:    args.cni.labels as [{key, value}]
  *   ports:     args.cni.ports as [{name, containerPort, protocol}] (entries without a name are ignored)
  */
-import { CniCode, CniError, SUPPORTED_VERSIONS, type CniPlugin, type CniRequest, type Result } from '@berth/cni';
+import { CniCode, CniError, fieldValue, SUPPORTED_VERSIONS, type CniPlugin, type CniRequest, type Result } from '@berth/cni';
 import { FirewallCode, FirewallError } from '../errors.js';
 import { Firewall, type FirewallOptions } from '../firewall.js';
 import { parseEndpoint } from '../model/endpoint.js';
@@ -26,7 +26,8 @@ function asRecord(value: unknown): JsonRecord | null {
 }
 
 function cniArgs(request: CniRequest): JsonRecord {
-  return asRecord(asRecord(request.config.raw['args'])?.['cni']) ?? {};
+  const args = asRecord(fieldValue(request.config.raw, 'args'));
+  return asRecord(args === null ? undefined : fieldValue(args, 'cni')) ?? {};
 }
 
 /** Maps the firewall's error codes to CNI's: bad input is 7, state I/O is 5, enforcement is plugin-specific 100. */
@@ -65,22 +66,22 @@ export function endpointFromRequest(request: CniRequest): EndpointRecord {
   const ips = containerAddresses(result);
   if (ips.length === 0) throw new CniError(CniCode.InvalidNetworkConfig, 'berth-firewall: prevResult has no IP addresses to register');
   const args = cniArgs(request);
-  const labels = args['labels'] ?? [];
+  const labels = fieldValue(args, 'labels') ?? [];
   if (!Array.isArray(labels)) throw new CniError(CniCode.InvalidNetworkConfig, 'Invalid network config: args.cni.labels must be a list of {key, value}');
-  const ports = args['ports'] ?? [];
+  const ports = fieldValue(args, 'ports') ?? [];
   if (!Array.isArray(ports)) throw new CniError(CniCode.InvalidNetworkConfig, 'Invalid network config: args.cni.ports must be a list of {name, containerPort, protocol}');
   const fallbackName = request.containerId.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 63).replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
   const raw = {
-    namespace: request.args.get('K8S_POD_NAMESPACE') ?? args['namespace'] ?? 'default',
-    name: request.args.get('K8S_POD_NAME') ?? args['name'] ?? fallbackName,
+    namespace: request.args.get('K8S_POD_NAMESPACE') ?? fieldValue(args, 'namespace') ?? 'default',
+    name: request.args.get('K8S_POD_NAME') ?? fieldValue(args, 'name') ?? fallbackName,
     labels: Object.fromEntries(labels.map((item: unknown) => {
       const entry = asRecord(item);
-      return [String(entry?.['key']), entry?.['value']];
+      return [String(entry === null ? undefined : fieldValue(entry, 'key')), entry === null ? undefined : fieldValue(entry, 'value')];
     })),
     ips,
     interface: hostInterface(result, request.ifName),
-    namedPorts: ports.map((item: unknown) => asRecord(item)).filter((entry): entry is JsonRecord => typeof entry?.['name'] === 'string' && entry['name'] !== '')
-      .map((entry) => ({ name: entry['name'], port: entry['containerPort'], protocol: entry['protocol'] ?? 'TCP' })),
+    namedPorts: ports.map((item: unknown) => asRecord(item)).filter((entry): entry is JsonRecord => entry !== null && typeof fieldValue(entry, 'name') === 'string' && fieldValue(entry, 'name') !== '')
+      .map((entry) => ({ name: fieldValue(entry, 'name'), port: fieldValue(entry, 'containerPort'), protocol: fieldValue(entry, 'protocol') ?? 'TCP' })),
   };
   try {
     return { ...parseEndpoint(raw, 'args.cni'), network: request.config.name, containerId: request.containerId, ifName: request.ifName };
@@ -90,14 +91,18 @@ export function endpointFromRequest(request: CniRequest): EndpointRecord {
 }
 
 export function createFirewallPlugin(options: FirewallOptions = {}): CniPlugin {
-  const firewall = (): Firewall => new Firewall(options);
+  // The host side is the caller's netns when berthd serves the call (request.hostNetns), else the option's or ours.
+  const firewall = (request: CniRequest): Firewall => {
+    const netns = request.hostNetns ?? options.netns;
+    return new Firewall({ ...options, ...(netns === undefined ? {} : { netns }) });
+  };
   return {
     name: firewallPluginType,
     supportedVersions: SUPPORTED_VERSIONS,
     async add(request) {
       const endpoint = endpointFromRequest(request);
       try {
-        await firewall().registerEndpoint(endpoint);
+        await firewall(request).registerEndpoint(endpoint);
       } catch (error) {
         throw toCniError(error, 'ADD');
       }
@@ -105,14 +110,14 @@ export function createFirewallPlugin(options: FirewallOptions = {}): CniPlugin {
     },
     async del(request) {
       try {
-        await firewall().unregisterEndpoint(request.containerId, request.ifName);
+        await firewall(request).unregisterEndpoint(request.containerId, request.ifName);
       } catch (error) {
         throw toCniError(error, 'DEL');
       }
     },
     async check(request) {
       const expected = endpointFromRequest(request);
-      const instance = firewall();
+      const instance = firewall(request);
       const record = instance.read().endpoints.find((item) => item.containerId === request.containerId && item.ifName === request.ifName);
       if (record === undefined) {
         throw new CniError(CniCode.UnknownContainer, `berth-firewall CHECK: container ${request.containerId} (${request.ifName}) has no registered endpoint`);
@@ -134,13 +139,24 @@ export function createFirewallPlugin(options: FirewallOptions = {}): CniPlugin {
     async gc(request) {
       const valid = new Set((request.config.validAttachments ?? []).map((attachment) => `${attachment.containerID}/${attachment.ifname}`));
       try {
-        await firewall().collectGarbage(request.config.name, valid);
+        await firewall(request).collectGarbage(request.config.name, valid);
       } catch (error) {
         throw toCniError(error, 'GC');
       }
     },
-    async status() {
-      // Nothing to wait for: enforcement needs no daemon.
+    async status(request) {
+      // Ready when nothing was applied in this netns yet, or what was applied is still in the kernel. A table that
+      // went missing would leave registered endpoints unprotected: not ready (50), and the message says how to fix it.
+      const { enforcer } = firewall(request);
+      let inPlace: boolean;
+      try {
+        inPlace = enforcer.lastApplied() === null || enforcer.isInPlace();
+      } catch (error) {
+        throw toCniError(error, 'STATUS');
+      }
+      if (!inPlace) {
+        throw new CniError(CniCode.PluginNotAvailable, 'berth-firewall STATUS: the firewall table applied in this network namespace is missing or stale; `berth policy resync` (or the next ADD) puts it back');
+      }
     },
   };
 }

@@ -1,11 +1,12 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { Logger } from '@berth/cni';
+import type { CniServer, Logger } from '@berth/cni';
 import {
   ClusterError, ClusterErrorCode, assertNodeId, initCluster, isNodeRole, joinCluster, leaveCluster, listCluster, removeNode, type ClusterNode,
 } from '@berth/secrets';
 import { apiBodyBytesMax, errorResponse, jsonBody, tooLarge } from './errors.js';
 import { collectMetrics } from './metrics.js';
+import { cniRoutes } from './routes/cni.js';
 import { createSecretsRouter, secretBodyBytesMax } from './routes/secrets.js';
 import { createTasksRouter } from './routes/tasks.js';
 import type { SecretsRuntime } from './secrets-runtime.js';
@@ -13,6 +14,8 @@ import type { SecretsRuntime } from './secrets-runtime.js';
 export interface ApiHooks {
   /** Called after init, join and leave, so the daemon can start or stop its join endpoint. */
   readonly membershipChanged: () => Promise<void>;
+  /** The CNI service, for its stats route (undefined until it runs). */
+  readonly cni?: () => CniServer | undefined;
 }
 
 function field(body: unknown, name: string): unknown {
@@ -72,6 +75,8 @@ export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logge
     await hooks.membershipChanged();
     return c.json(result);
   });
+
+  app.route('/v1/cni', cniRoutes(hooks.cni ?? (() => undefined)));
 
   app.get('/v1/cluster', async (c) => c.json(await listCluster(node)));
 

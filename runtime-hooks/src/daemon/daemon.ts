@@ -1,9 +1,10 @@
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { rm } from 'node:fs/promises';
-import type { Logger } from '@berth/cni';
+import type { CniServer, Logger } from '@berth/cni';
 import { ClusterNode } from '@berth/secrets';
 import { createLocalApi } from './api.js';
+import { startCniService } from './cni-service.js';
 import { claimInstance } from './instance-lock.js';
 import { startJoinServer } from './join-server.js';
 import type { DaemonOptions } from './options.js';
@@ -23,6 +24,7 @@ export class Daemon {
   readonly #releaseInstance: () => Promise<void>;
   #api: Server | undefined;
   #join: HttpsServer | undefined;
+  #cni: CniServer | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(node: ClusterNode, options: DaemonOptions, logger: Logger, releaseInstance: () => Promise<void>) {
@@ -43,8 +45,9 @@ export class Daemon {
     const daemon = new Daemon(node, options, logger, releaseInstance);
     try {
       await daemon.#syncJoinServer();
-      const api = createLocalApi(node, { membershipChanged: () => daemon.#syncJoinServer() }, logger, { secrets: daemon.secrets });
-      daemon.#api = await listenOnSocket(api, options.socketPath);
+      const hooks = { membershipChanged: () => daemon.#syncJoinServer(), cni: () => daemon.#cni };
+      daemon.#api = await listenOnSocket(createLocalApi(node, hooks, logger, { secrets: daemon.secrets }), options.socketPath);
+      daemon.#cni = startCniService(daemon.#api, options.root, logger);
     } catch (error) {
       await daemon.stop();
       throw error;
@@ -69,6 +72,7 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#logger.info('berthd stopping');
       if (this.#join !== undefined) await closeServer(this.#join);
+      await this.#cni?.close();
       await this.secrets.stop();
       if (this.#api !== undefined) {
         await closeServer(this.#api);

@@ -1,6 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,6 +43,8 @@ export interface BerthdHandle {
   api(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<unknown>;
   /** `berth ARGS` against this berthd; `input` is its stdin (tokens, secret values, unlock keys: never argv). */
   cli(args: readonly string[], input?: string | Buffer): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** The last lines of its log file, for a failing assertion's diagnosis. */
+  logTail(lines: number): Promise<string>;
   /** `berth cluster join --token-file - ADDRESS` with the token on stdin. */
   join(token: string, address: string, extraArgs?: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   exited(): Promise<{ code: number | null; signal: string | null }>;
@@ -88,6 +90,7 @@ async function makeBerthd(cleanups: Array<() => Promise<void>>, base: string, na
     },
     api: (method, path, body) => callDaemon({ socketPath: socket, method, path, body, timeoutMs: 120_000 }),
     cli: (args, stdin) => runCli(socket, args, stdin),
+    logTail: async (lines) => (await readFile(join(base, `${name}.log`), 'utf8').catch(() => '')).split('\n').slice(-lines).join('\n'),
     join: (token, address, extraArgs = []) => runCli(socket, ['cluster', 'join', '--token-file', '-', address, ...extraArgs], `${token}\n`),
     exited: () => exit,
   };

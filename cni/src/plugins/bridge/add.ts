@@ -73,7 +73,7 @@ async function configureGateway(context: AddContext, plan: AddressPlan): Promise
   const { config, host } = context;
   if (!config.isGateway) return;
   for (const gateway of plan.bridgeAddresses) await ensureGatewayAddress(host, config, gateway);
-  for (const family of new Set(plan.bridgeAddresses.map((gateway) => gateway.address.family))) enableForwarding(family);
+  for (const family of new Set(plan.bridgeAddresses.map((gateway) => gateway.address.family))) enableForwarding(family, context.request.hostNetns);
   await configureBridgeVlan(host, config);
   failpoint(context.request.env, 'bridge-after-gateway');
 }
@@ -140,7 +140,7 @@ async function addSteps(context: AddContext): Promise<Result> {
 export async function bridgeAdd(request: CniRequest, report: (failures: string[]) => void,
   phase: (name: string) => void = () => undefined): Promise<Result> {
   const config = parseBridgeConfig(request);
-  return withContainerRtnl(request.netns, (container) => withRtnl(undefined, (host) => withHostTables((tables) =>
+  return withContainerRtnl(request.netns, (container) => withRtnl(request.hostNetns, (host) => withHostTables(request.hostNetns, (tables) =>
     withUndo((rollback) => {
       phase('netlink-open');
       return addSteps({

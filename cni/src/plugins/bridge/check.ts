@@ -21,7 +21,7 @@ function containerEntry(request: CniRequest, result: Result): { index: number; m
 
 async function checkHostSide(request: CniRequest, config: BridgeConfig, containerPeerIndex: number | undefined): Promise<void> {
   const hostVeth = hostVethName(request.containerId, request.ifName);
-  await withRtnl(undefined, async (host) => {
+  await withRtnl(request.hostNetns, async (host) => {
     const bridge = await host.links.find(config.bridge);
     if (bridge?.kind !== 'bridge') throw checkFailed(`bridge ${config.bridge} does not exist`);
     const veth = await host.links.find(hostVeth);
@@ -37,7 +37,7 @@ async function checkNftables(request: CniRequest, config: BridgeConfig, result: 
   if (!config.ipMasq && !config.macspoofchk) return;
   const tag = attachmentTag(request);
   const ips = (result.ips ?? []).filter((ip) => ip.interface === index).map((ip) => parseCidr(ip.address));
-  await withHostTables(async (tables) => {
+  await withHostTables(request.hostNetns, async (tables) => {
     const missing = [
       ...(config.ipMasq ? (await tables.nat()).missing(masqueradeElements(tag, ips)) : []),
       ...(config.macspoofchk && mac !== undefined ? (await tables.macspoof()).missing(macspoofElements(tag, hostVethName(request.containerId, request.ifName), mac)) : []),

@@ -33,7 +33,7 @@ export async function bridgeDel(request: CniRequest, phase: (name: string) => vo
   phase('ipam');
   if (config.ipMasq || config.macspoofchk) {
     const tag = attachmentTag(request);
-    await withHostTables(async (tables) => {
+    await withHostTables(request.hostNetns, async (tables) => {
       if (config.ipMasq) await (await tables.nat()).sync(tag, masqueradeSets, []);
       if (config.macspoofchk) {
         const macspoof = await tables.macspoof();
@@ -42,7 +42,7 @@ export async function bridgeDel(request: CniRequest, phase: (name: string) => vo
     });
     phase('nftables');
   }
-  const removed = await withRtnl(undefined, (host) => host.links.remove(hostVethName(request.containerId, request.ifName)));
+  const removed = await withRtnl(request.hostNetns, (host) => host.links.remove(hostVethName(request.containerId, request.ifName)));
   if (!removed) await removeContainerEnd(request);
   phase('veth');
 }

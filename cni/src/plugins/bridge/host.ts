@@ -54,10 +54,10 @@ export async function ensureGatewayAddress(rtnl: Rtnl, config: BridgeConfig, gat
   await rtnl.addresses.ensure(config.bridge, gateway, { noDad: true });
 }
 
-/** Turns on forwarding for a family in the plugin's (host) netns, writing only when it is off. */
-export function enableForwarding(family: 4 | 6): void {
+/** Turns on forwarding for a family in the host netns (undefined: this process's), writing only when it is off. */
+export function enableForwarding(family: 4 | 6, hostNetns: string | undefined): void {
   const key = family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding';
-  if (readSysctl(undefined, key) !== '1') writeSysctl(undefined, key, '1');
+  if (readSysctl(hostNetns, key) !== '1') writeSysctl(hostNetns, key, '1');
 }
 
 /** Configures the host end's bridge port: hairpin, isolation, VLANs (as the reference's setupVeth and VLAN handling). */

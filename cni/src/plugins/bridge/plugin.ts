@@ -18,7 +18,7 @@ async function bridgeGc(request: CniRequest): Promise<void> {
   const network = request.config.name;
   const keep = new Set((request.config.validAttachments ?? []).map((attachment) =>
     ownerTag({ network, containerId: attachment.containerID, ifName: attachment.ifname })));
-  await withHostTables(async (tables) => {
+  await withHostTables(request.hostNetns, async (tables) => {
     await (await tables.nat()).collect(network, keep, masqueradeSets);
     await (await tables.macspoof()).collect(network, keep);
   });

@@ -8,6 +8,8 @@ import type { CniEnvironment } from '../../spec/env.js';
 export const PLUGIN_FAILPOINTS = [
   'bridge-after-bridge', 'bridge-after-veth', 'bridge-after-ipam', 'bridge-after-container', 'bridge-after-gateway',
   'bridge-after-nat', 'bridge-after-macspoof', 'portmap-after-nat', 'host-device-after-move',
+  'macvlan-after-link', 'macvlan-after-ipam', 'macvlan-after-container',
+  'vxlan-after-overlay', 'vxlan-after-ipam', 'vxlan-after-veth', 'vxlan-after-container', 'vxlan-after-nat',
 ] as const;
 export type PluginFailpoint = (typeof PLUGIN_FAILPOINTS)[number];
 

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { CniCode, CniError } from '../../errors.js';
 import { openRtnl, type Rtnl } from '../../net/rtnl.js';
+import type { CniRequest } from '../../skel/plugin.js';
 
 /** True when CNI_NETNS names an existing file (DEL finds it gone, or empty, when the container already went away). */
 export function netnsExists(path: string): boolean {
@@ -54,4 +55,12 @@ export async function withContainerRtnl<T>(path: string, fn: (rtnl: Rtnl) => Pro
   } finally {
     rtnl.close();
   }
+}
+
+/**
+ * The host netns of a call: the request's (berthd sets it to its caller's), else the plugin's own option (tests,
+ * the agent), else undefined, which is the netns this process runs in.
+ */
+export function hostNetnsOf(request: CniRequest, options: { readonly hostNetns?: string } = {}): string | undefined {
+  return request.hostNetns ?? options.hostNetns;
 }

@@ -38,7 +38,7 @@ async function addSteps(request: CniRequest, config: HostDeviceConfig, host: Rtn
   const path = writeRecord(config.stateDir, record);
   rollback.push(`remove record ${path}`, () => removeRecord(path));
   await host.links.moveToNetns(device.index, request.netns, request.ifName);
-  rollback.push(`move ${request.ifName} back to the host as ${device.name}`, () => moveHome(container, request.ifName, device.name));
+  rollback.push(`move ${request.ifName} back to the host as ${device.name}`, () => moveHome(container, request.ifName, device.name, request.hostNetns));
   failpoint(request.env, 'host-device-after-move');
   disableDad(request.netns, request.ifName);
   let ips: ResultIp[] = [];
@@ -59,9 +59,9 @@ async function addSteps(request: CniRequest, config: HostDeviceConfig, host: Rtn
 }
 
 /** Moves the container's interface back into the plugin's (host) netns under its original name. */
-async function moveHome(container: Rtnl, ifName: string, originalName: string): Promise<void> {
+async function moveHome(container: Rtnl, ifName: string, originalName: string, hostNetns: string | undefined): Promise<void> {
   await container.links.setDown(ifName);
-  await container.links.moveToNetns(ifName, THREAD_NETNS_PATH, originalName);
+  await container.links.moveToNetns(ifName, hostNetns ?? THREAD_NETNS_PATH, originalName);
 }
 
 /**
@@ -82,16 +82,16 @@ async function bringHome(request: CniRequest, record: HostDeviceRecord): Promise
     await withContainerRtnl(request.netns, async (container) => {
       const link = await container.links.find(request.ifName);
       if (link !== undefined && (record.mac === undefined || link.mac?.toLowerCase() === record.mac.toLowerCase())) {
-        await moveHome(container, request.ifName, record.originalName);
+        await moveHome(container, request.ifName, record.originalName, request.hostNetns);
       }
     });
   }
-  await withRtnl(undefined, (host) => restoreName(host, record));
+  await withRtnl(request.hostNetns, (host) => restoreName(host, record));
 }
 
 async function add(request: CniRequest): Promise<Result> {
   const config = parseHostDeviceConfig(request);
-  return withContainerRtnl(request.netns, (container) => withRtnl(undefined, (host) =>
+  return withContainerRtnl(request.netns, (container) => withRtnl(request.hostNetns, (host) =>
     withUndo((rollback) => addSteps(request, config, host, container, rollback))));
 }
 
@@ -127,7 +127,7 @@ async function gc(request: CniRequest): Promise<void> {
   for (const { path, record } of listRecords(config.stateDir)) {
     if (record.network !== request.config.name) continue;
     if (valid.some((item) => item.containerID === record.containerId && item.ifname === record.ifName)) continue;
-    await withRtnl(undefined, (host) => restoreName(host, record));
+    await withRtnl(request.hostNetns, (host) => restoreName(host, record));
     removeRecord(path);
   }
 }

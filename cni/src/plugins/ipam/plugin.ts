@@ -152,10 +152,7 @@ export function createBerthIpam(options: BerthIpamOptions = {}): CniPlugin {
 
   async function gc(request: CniRequest): Promise<void> {
     const config = parseIpamConfig(request.config, request.args, request.env);
-    const valid = request.config.validAttachments;
-    if (valid === undefined) {
-      throw new CniError(CniCode.InvalidNetworkConfig, 'Invalid network config: "cni.dev/valid-attachments" is required for GC');
-    }
+    const valid = request.config.validAttachments ?? [];
     const keep = (holder: Owner): boolean => valid.some((attachment) => attachment.containerID === holder.containerId
       && (holder.ifName === undefined || attachment.ifname === holder.ifName));
     await locked(request, config, false, (store, snapshot) => {

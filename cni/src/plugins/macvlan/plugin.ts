@@ -10,8 +10,9 @@ import { SUPPORTED_VERSIONS } from '../../spec/version.js';
 import { addressingOf, checkFailed, checkInterface, configureInterface, containerInterfaceOf } from '../common/container-iface.js';
 import { parseMacvlanConfig, type MacvlanConfig } from './config.js';
 import { resolveMaster } from './master.js';
-import { isMissingNetns, withContainerRtnl } from '../common/netns.js';
+import { hostNetnsOf, isMissingNetns, withContainerRtnl } from '../common/netns.js';
 import { reportUndoFailures, withUndo, type UndoStack } from '../common/undo.js';
+import { failpoint } from '../common/failpoints.js';
 
 /** The `type` (and executable name) of Berth's macvlan plugin. */
 export const BERTH_MACVLAN_TYPE = 'berth-macvlan';
@@ -75,9 +76,9 @@ export function createBerthMacvlan(options: BerthMacvlanOptions = {}): CniPlugin
 
   async function add(request: CniRequest): Promise<Result> {
     const config = parseMacvlanConfig(request);
-    return withContainerRtnl(request.netns, (container) => withRtnl(options.hostNetns, async (host) => {
+    return withContainerRtnl(request.netns, (container) => withRtnl(hostNetnsOf(request, options), async (host) => {
       const masterRtnl = config.linkInContainer ? container : host;
-      const where = config.linkInContainer ? `the container netns ${request.netns}` : describeNetns(options.hostNetns);
+      const where = config.linkInContainer ? `the container netns ${request.netns}` : describeNetns(hostNetnsOf(request, options));
       const master = await resolveMaster(masterRtnl, config.master, where);
       if (config.mtu !== undefined && master.mtu !== undefined && config.mtu > master.mtu) {
         throw new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: "mtu" ${config.mtu} exceeds the MTU ${master.mtu} of master ${master.name}`);
@@ -85,6 +86,7 @@ export function createBerthMacvlan(options: BerthMacvlanOptions = {}): CniPlugin
       return withUndo(async (undo) => {
         const link = await createLink(masterRtnl, container, master, config, request);
         undo.push(`delete ${request.ifName} in ${request.netns}`, () => container.links.remove(request.ifName));
+        failpoint(request.env, 'macvlan-after-link');
         const interfaces = [{ name: request.ifName, ...(link.mac === undefined ? {} : { mac: link.mac }), sandbox: request.netns }];
         const dns = request.config.dns === undefined ? {} : { dns: request.config.dns };
         if (!config.hasIpam) {
@@ -92,8 +94,10 @@ export function createBerthMacvlan(options: BerthMacvlanOptions = {}): CniPlugin
           return { interfaces, ...dns };
         }
         const result: Result = { interfaces, ...await addIpam(request, undo), ...dns };
+        failpoint(request.env, 'macvlan-after-ipam');
         notifySysctls(request.netns, request.ifName);
         await configureInterface(container, { netnsPath: request.netns, ifName: request.ifName, addressing: addressingOf(result, 0) });
+        failpoint(request.env, 'macvlan-after-container');
         return result;
       }, report);
     }));
@@ -115,8 +119,8 @@ export function createBerthMacvlan(options: BerthMacvlanOptions = {}): CniPlugin
     const previous = request.config.prevResult;
     if (previous === undefined) throw new CniError(CniCode.InvalidNetworkConfig, 'Invalid network config: CHECK needs "prevResult"');
     const { index, mac } = containerInterfaceOf(previous, request.ifName, request.netns);
-    await withContainerRtnl(request.netns, (container) => withRtnl(options.hostNetns, async (host) => {
-      const where = config.linkInContainer ? `the container netns ${request.netns}` : describeNetns(options.hostNetns);
+    await withContainerRtnl(request.netns, (container) => withRtnl(hostNetnsOf(request, options), async (host) => {
+      const where = config.linkInContainer ? `the container netns ${request.netns}` : describeNetns(hostNetnsOf(request, options));
       await resolveMaster(config.linkInContainer ? container : host, config.master, where);
       const link = await checkInterface(container, request.ifName, { ...addressingOf(previous, index), ...(mac === undefined ? {} : { mac }) });
       if (link.kind !== 'macvlan') throw checkFailed(`interface ${request.ifName} is a ${link.kind ?? 'physical'} link, not a macvlan`);
@@ -130,9 +134,9 @@ export function createBerthMacvlan(options: BerthMacvlanOptions = {}): CniPlugin
     const config = parseMacvlanConfig(request);
     if (config.hasIpam) await ipamStatus(request);
     if (config.master === undefined || config.linkInContainer) return;
-    const master = await withRtnl(options.hostNetns, (host) => host.links.find(config.master ?? ''));
+    const master = await withRtnl(hostNetnsOf(request, options), (host) => host.links.find(config.master ?? ''));
     if (master === undefined) {
-      throw new CniError(CniCode.PluginNotAvailable, `${BERTH_MACVLAN_TYPE}: master ${config.master} does not exist in ${describeNetns(options.hostNetns)}`);
+      throw new CniError(CniCode.PluginNotAvailable, `${BERTH_MACVLAN_TYPE}: master ${config.master} does not exist in ${describeNetns(hostNetnsOf(request, options))}`);
     }
   }
 

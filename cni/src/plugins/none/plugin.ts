@@ -33,5 +33,6 @@ async function check(request: CniRequest): Promise<void> {
 
 /** berth-none: a container with no network but a working loopback (`--network none`). */
 export function createBerthNone(): CniPlugin {
-  return { name: BERTH_NONE_TYPE, supportedVersions: SUPPORTED_VERSIONS, add, del, check };
+  // STATUS: always ready (loopback needs nothing on the host); GC: nothing is kept per attachment.
+  return { name: BERTH_NONE_TYPE, supportedVersions: SUPPORTED_VERSIONS, add, del, check, status: async () => undefined, gc: async () => undefined };
 }

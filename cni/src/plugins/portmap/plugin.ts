@@ -41,12 +41,12 @@ function desiredElements(request: CniRequest, result: Result): OwnedElement[] {
  * 127.0.0.1:hostPort reaches a container only if the host interface routing to it accepts loopback sources
  * (route_localnet). That interface is the one the host's longest matching route points at, as `ip route get`.
  */
-async function enableLocalnet(addresses: readonly IpAddress[]): Promise<void> {
+async function enableLocalnet(hostNetns: string | undefined, addresses: readonly IpAddress[]): Promise<void> {
   const v4 = addresses.filter((address) => address.family === 4);
   if (v4.length === 0) return;
   // Loaded here, not at startup: a portmap call without IPv4 mappings never needs netlink.
   const [{ withRtnl }, { writeSysctl }] = await Promise.all([import('../../net/rtnl.js'), import('../../net/sysctl.js')]);
-  const names = await withRtnl(undefined, async (host) => {
+  const names = await withRtnl(hostNetns, async (host) => {
     const routes = await host.routes.list({ family: 4 });
     const found = new Set<string>();
     for (const address of v4) {
@@ -57,7 +57,7 @@ async function enableLocalnet(addresses: readonly IpAddress[]): Promise<void> {
     }
     return found;
   });
-  for (const name of names) writeSysctl(undefined, `net/ipv4/conf/${name}/route_localnet`, '1');
+  for (const name of names) writeSysctl(hostNetns, `net/ipv4/conf/${name}/route_localnet`, '1');
 }
 
 async function add(request: CniRequest): Promise<Result> {
@@ -65,25 +65,25 @@ async function add(request: CniRequest): Promise<Result> {
   const elements = desiredElements(request, result);
   if (elements.length === 0) return result;
   const tag = attachmentTag(request);
-  await withHostTables((tables) => withUndo(async (rollback) => {
+  await withHostTables(request.hostNetns, (tables) => withUndo(async (rollback) => {
     const nat = await tables.nat();
     await nat.sync(tag, portMappingSets, elements);
     rollback.push('remove the port mappings', () => nat.sync(tag, portMappingSets, []));
     failpoint(request.env, 'portmap-after-nat');
-    if (elements.some((element) => element.set === NatSet.localnetV4)) await enableLocalnet(containerAddresses(result));
+    if (elements.some((element) => element.set === NatSet.localnetV4)) await enableLocalnet(request.hostNetns, containerAddresses(result));
   }));
   return result;
 }
 
 /** DEL: every port-mapping element of this attachment, found by its owner tag (prevResult not needed). */
 async function del(request: CniRequest): Promise<void> {
-  await withHostTables(async (tables) => { await (await tables.nat()).sync(attachmentTag(request), portMappingSets, []); });
+  await withHostTables(request.hostNetns, async (tables) => { await (await tables.nat()).sync(attachmentTag(request), portMappingSets, []); });
 }
 
 async function check(request: CniRequest): Promise<void> {
   const elements = desiredElements(request, requirePrevResult(request));
   if (elements.length === 0) return;
-  const missing = await withHostTables(async (tables) => (await tables.nat()).missing(elements));
+  const missing = await withHostTables(request.hostNetns, async (tables) => (await tables.nat()).missing(elements));
   if (missing.length > 0) {
     throw new CniError(CniCode.Internal, `CHECK failed: port mapping elements missing for ${attachmentTag(request)}: ${missing.map(fullIdentity).join('; ')}`);
   }
@@ -93,11 +93,20 @@ async function gc(request: CniRequest): Promise<void> {
   const network = request.config.name;
   const keep = new Set((request.config.validAttachments ?? []).map((attachment) =>
     ownerTag({ network, containerId: attachment.containerID, ifName: attachment.ifname })));
-  await withHostTables(async (tables) => { await (await tables.nat()).collect(network, keep, portMappingSets); });
+  await withHostTables(request.hostNetns, async (tables) => { await (await tables.nat()).collect(network, keep, portMappingSets); });
+}
+
+/** STATUS: ready when nftables answers in the host netns (listing Berth's NAT table; its absence is fine). */
+async function status(request: CniRequest): Promise<void> {
+  try {
+    await withHostTables(request.hostNetns, async (tables) => { await (await tables.nat()).missing([]); });
+  } catch (error) {
+    throw new CniError(CniCode.PluginNotAvailable, `${BERTH_PORTMAP_TYPE} STATUS: nftables is not usable in the host network namespace: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** berth-portmap: the `portMappings` capability as DNAT map elements in `table inet berth-nat`. */
 export function createBerthPortmap(): CniPlugin {
-  return { name: BERTH_PORTMAP_TYPE, supportedVersions: SUPPORTED_VERSIONS, add, del, check, gc };
+  return { name: BERTH_PORTMAP_TYPE, supportedVersions: SUPPORTED_VERSIONS, add, del, check, status, gc };
 }
 

@@ -10,8 +10,9 @@ import type { OverlayHost } from '../../overlay/host.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import type { Result } from '../../spec/result.js';
 import { addressingOf, configureInterface } from '../common/container-iface.js';
-import { withContainerRtnl } from '../common/netns.js';
+import { hostNetnsOf, withContainerRtnl } from '../common/netns.js';
 import { reportUndoFailures, withUndo, type UndoStack } from '../common/undo.js';
+import { failpoint } from '../common/failpoints.js';
 import type { VxlanConfig } from './config.js';
 import { containerIps, containerRoutes, createContainerVeth, overlayAddresses } from './container.js';
 import { BERTH_VXLAN_TYPE, peersOf, type BerthVxlanOptions } from './context.js';
@@ -21,8 +22,9 @@ import { overlayMasqueradeElements, withNatTable } from './masquerade.js';
 /** Brings this host into the overlay (devices, peer entries), then attaches the container to the host's bridge. */
 export async function addAttachment(options: BerthVxlanOptions, config: VxlanConfig, request: CniRequest): Promise<Result> {
   const peers = await peersOf(options, config);
-  return withContainerRtnl(request.netns, (container) => withRtnl(options.hostNetns, async (host) => {
-    const report = await reconcileOverlay(host, options.hostNetns, config.network, peers, config.localAddress);
+  return withContainerRtnl(request.netns, (container) => withRtnl(hostNetnsOf(request, options), async (host) => {
+    const report = await reconcileOverlay(host, hostNetnsOf(request, options), config.network, peers, config.localAddress);
+    failpoint(request.env, 'vxlan-after-overlay');
     if (!report.member) {
       throw new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: this host is not one of the ${peers.length} peers of ${describeNetwork(config.network)}`);
     }
@@ -38,6 +40,7 @@ async function attach(options: BerthVxlanOptions, config: VxlanConfig, request: 
   const ipamRequest = ipamRequestFor(request, overlay.local.peer.subnet, overlay.gateway.address);
   const ipam = await ipamAdd(ipamRequest);
   undo.push('release the IPAM reservation', () => ipamDel(ipamRequest));
+  failpoint(request.env, 'vxlan-after-ipam');
   const ips = containerIps(ipam.ips ?? [], overlay, 2);
   const addresses = overlayAddresses(ips, overlay);
   if (addresses.length === 0) throw new CniError(CniCode.Internal, `IPAM ${request.config.ipam?.type ?? ''} returned no IPv4 address for ${request.ifName}`);
@@ -50,6 +53,7 @@ async function attach(options: BerthVxlanOptions, config: VxlanConfig, request: 
     }
   }
   const { hostLink, containerLink } = await createContainerVeth(context.host, request, overlay, undo);
+  failpoint(request.env, 'vxlan-after-veth');
   // Read after the port joined: a bridge without ports reports an all-zero MAC.
   const bridge = await context.host.links.get(overlay.bridge.index);
   const result: Result = {
@@ -64,11 +68,13 @@ async function attach(options: BerthVxlanOptions, config: VxlanConfig, request: 
     ...(request.config.dns === undefined ? {} : { dns: request.config.dns }),
   };
   await configureInterface(context.container, { netnsPath: request.netns, ifName: request.ifName, addressing: addressingOf(result, 2) });
+  failpoint(request.env, 'vxlan-after-container');
   if (config.ipMasq) {
     const owner = ownerTag({ network: request.config.name, containerId: request.containerId, ifName: request.ifName });
-    await withNatTable(options.hostNetns, options.natLockPath,
+    await withNatTable(hostNetnsOf(request, options), options.natLockPath,
       (table) => table.sync(owner, masqueradeSets, overlayMasqueradeElements(owner, addresses, config.network)));
-    undo.push('remove the masquerade elements', () => withNatTable(options.hostNetns, options.natLockPath, (table) => table.sync(owner, masqueradeSets, [])));
+    undo.push('remove the masquerade elements', () => withNatTable(hostNetnsOf(request, options), options.natLockPath, (table) => table.sync(owner, masqueradeSets, [])));
+    failpoint(request.env, 'vxlan-after-nat');
   }
   return result;
 }

@@ -9,7 +9,7 @@ import { gatewayOf } from '../../overlay/plan.js';
 import { validatePeers } from '../../overlay/peer.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import { addressingOf, checkFailed, checkInterface, containerInterfaceOf } from '../common/container-iface.js';
-import { withContainerRtnl } from '../common/netns.js';
+import { hostNetnsOf, withContainerRtnl } from '../common/netns.js';
 import type { VxlanConfig } from './config.js';
 import { hostVethName, overlayAddresses } from './container.js';
 import { peersOf, type BerthVxlanOptions } from './context.js';
@@ -26,7 +26,7 @@ export async function checkAttachment(options: BerthVxlanOptions, config: VxlanC
   const peers = await peersOf(options, config);
   validatePeers(config.network, peers);
   const { index, mac } = containerInterfaceOf(previous, request.ifName, request.netns);
-  await withContainerRtnl(request.netns, (container) => withRtnl(options.hostNetns, async (host) => {
+  await withContainerRtnl(request.netns, (container) => withRtnl(hostNetnsOf(request, options), async (host) => {
     const local = await requireLocalPeer(host, peers, config.localAddress, config.network.name);
     await ipamCheck(ipamRequestFor(request, local.peer.subnet, gatewayOf(local.peer).address));
     const overlay = await inspectOverlayHost(host, config.network, local);
@@ -42,7 +42,7 @@ export async function checkAttachment(options: BerthVxlanOptions, config: VxlanC
     if (!config.ipMasq) return;
     const owner = ownerTag({ network: request.config.name, containerId: request.containerId, ifName: request.ifName });
     const wanted = overlayMasqueradeElements(owner, overlayAddresses(addressingOf(previous, index).ips, overlay), config.network);
-    const absent = await withNatTable(options.hostNetns, options.natLockPath, async (table) => table.missing(wanted));
+    const absent = await withNatTable(hostNetnsOf(request, options), options.natLockPath, async (table) => table.missing(wanted));
     if (absent.length > 0) throw checkFailed(`${absent.length} masquerade element(s) of ${owner} are missing`);
   }));
 }

@@ -1,12 +1,13 @@
 import { formatCidr, formatIp, type IpAddress, type IpCidr } from '../../net/ip.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import { parsePluginConfig } from '../../spec/config.js';
-import type { JsonObject } from '../../spec/fields.js';
+import { fieldValue, type JsonObject } from '../../spec/fields.js';
 
 /** True when the `ipam` section names its own ranges (then it is passed on as written). */
 export function ipamHasRanges(request: CniRequest): boolean {
   const ipam = request.config.ipam?.raw ?? {};
-  return ipam['ranges'] !== undefined || (ipam['subnet'] !== undefined && ipam['subnet'] !== '');
+  const subnet = fieldValue(ipam, 'subnet');
+  return fieldValue(ipam, 'ranges') !== undefined || (subnet !== undefined && subnet !== '');
 }
 
 /**

@@ -10,7 +10,7 @@ import { reconcileOverlay } from '../../overlay/reconcile.js';
 import { validatePeers } from '../../overlay/peer.js';
 import type { CniPlugin, CniRequest } from '../../skel/plugin.js';
 import { SUPPORTED_VERSIONS } from '../../spec/version.js';
-import { isMissingNetns } from '../common/netns.js';
+import { hostNetnsOf, isMissingNetns } from '../common/netns.js';
 import { addAttachment } from './add.js';
 import { checkAttachment } from './check.js';
 import { parseVxlanConfig, type VxlanConfig } from './config.js';
@@ -41,7 +41,7 @@ export function createBerthVxlan(options: BerthVxlanOptions = {}): CniPlugin {
   async function del(request: CniRequest): Promise<void> {
     const config = parseVxlanConfig(request);
     await ipamDel(releaseRequest(request, config));
-    await withNatTable(options.hostNetns, options.natLockPath, (table) => table.sync(owner(request), masqueradeSets, []));
+    await withNatTable(hostNetnsOf(request, options), options.natLockPath, (table) => table.sync(owner(request), masqueradeSets, []));
     if (request.netns !== '') {
       try {
         await withRtnl(request.netns, (container) => container.links.remove(request.ifName));
@@ -49,7 +49,7 @@ export function createBerthVxlan(options: BerthVxlanOptions = {}): CniPlugin {
         if (!isMissingNetns(error)) throw error;
       }
     }
-    await withRtnl(options.hostNetns, (host) => host.links.remove(hostVethName(request.config.name, request.containerId, request.ifName)));
+    await withRtnl(hostNetnsOf(request, options), (host) => host.links.remove(hostVethName(request.config.name, request.containerId, request.ifName)));
   }
 
   async function check(request: CniRequest): Promise<void> {
@@ -61,7 +61,7 @@ export function createBerthVxlan(options: BerthVxlanOptions = {}): CniPlugin {
     const config = parseVxlanConfig(request);
     const peers = await peersOf(options, config);
     validatePeers(config.network, peers);
-    const local = await withRtnl(options.hostNetns, (host) => findLocalPeer(host, peers, config.localAddress));
+    const local = await withRtnl(hostNetnsOf(request, options), (host) => findLocalPeer(host, peers, config.localAddress));
     if (local === undefined) {
       throw new CniError(CniCode.PluginNotAvailable, `${BERTH_VXLAN_TYPE}: this host is not one of the ${peers.length} peers of ${describeNetwork(config.network)}`);
     }
@@ -77,11 +77,11 @@ export function createBerthVxlan(options: BerthVxlanOptions = {}): CniPlugin {
     await ipamGc(releaseRequest(request, config));
     const keep = new Set((request.config.validAttachments ?? []).map((attachment) =>
       ownerTag({ network: request.config.name, containerId: attachment.containerID, ifName: attachment.ifname })));
-    await withNatTable(options.hostNetns, options.natLockPath, (table) => table.collect(request.config.name, keep, masqueradeSets));
+    await withNatTable(hostNetnsOf(request, options), options.natLockPath, (table) => table.collect(request.config.name, keep, masqueradeSets));
     const peers = await peersOf(options, config);
-    const rtnl = openRtnl(options.hostNetns);
+    const rtnl = openRtnl(hostNetnsOf(request, options));
     try {
-      await reconcileOverlay(rtnl, options.hostNetns, config.network, peers, config.localAddress);
+      await reconcileOverlay(rtnl, hostNetnsOf(request, options), config.network, peers, config.localAddress);
     } finally {
       rtnl.close();
     }

@@ -1,0 +1,4 @@
+export { CniServer, type CniServerOptions, type CniServerStats } from './server.js';
+export { CNI_UPGRADE_PROTOCOL, decodeAnswer, encodeCall, type CniAnswer, type CniCall } from './frames.js';
+export { CallLimiter } from './limiter.js';
+export { markServedPhase } from './timing.js';

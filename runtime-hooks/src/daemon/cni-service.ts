@@ -1,0 +1,35 @@
+/**
+ * berthd's CNI service: serves the calls the native shim (cni/bin/berth-*) forwards over the local API socket, with
+ * the same plugin objects the executables run, in this process (see @berth/cni's agent/). It runs whether or not the
+ * host is in a cluster.
+ */
+import type { Server } from 'node:http';
+import {
+  CniServer, createBerthBridge, markServedPhase, createBerthHostDevice, createBerthIpam, createBerthMacvlan, createBerthNone,
+  createBerthPortmap, createBerthVxlan, type CniPlugin, type Logger,
+} from '@berth/cni';
+import { createFirewallPlugin } from '@berth/firewall';
+
+/** Every plugin the shim can forward, by executable name. */
+export function servedPlugins(): Map<string, CniPlugin> {
+  const plugins = [
+    createBerthBridge({ onPhase: markServedPhase }), createBerthIpam(), createBerthNone(), createBerthHostDevice(),
+    createBerthPortmap(), createBerthMacvlan(), createBerthVxlan(), createFirewallPlugin(),
+  ];
+  return new Map(plugins.map((plugin) => [plugin.name, plugin]));
+}
+
+/** What a served call sees besides its CNI_* variables: this berthd's state root, and failpoints for crash tests. */
+export function servedEnv(root: string, env: NodeJS.ProcessEnv): Record<string, string> {
+  const failpoints = env['BERTH_FAILPOINTS'];
+  return { BERTH_ROOT: root, ...(failpoints === undefined || failpoints === '' ? {} : { BERTH_FAILPOINTS: failpoints }) };
+}
+
+/** Starts serving CNI calls on the local API server (HTTP upgrades to the shim's protocol). */
+export function startCniService(api: Server, root: string, logger: Logger): CniServer {
+  const server = new CniServer({
+    plugins: servedPlugins(), env: servedEnv(root, process.env), logger, timing: process.env['BERTH_TIMING'] === '1',
+  });
+  api.on('upgrade', server.handleUpgrade);
+  return server;
+}
