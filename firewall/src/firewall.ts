@@ -4,15 +4,18 @@
  * save, so a change the kernel rejects leaves the state as it was.
  */
 import { compile } from './compile/compile.js';
+import { FirewallCompiler } from './compile/compiler.js';
 import type { CompiledFirewall } from './compile/ir.js';
-import { Enforcer, type ActionCounter, type ApplyResult } from './enforce/enforcer.js';
+import { Enforcer, type ApplyResult } from './enforce/enforcer.js';
+import type { ActionCounter } from './enforce/table.js';
 import type { NftBackendFactory } from './enforce/backend.js';
 import { Evaluator, type Decision, type FlowQuery } from './evaluate/decide.js';
 import { parseDocuments, type ParseOptions } from './model/documents.js';
 import {
   applyDocuments, collectEndpoints, removeDocument, removeEndpointByKey, removeEndpointByOwner, upsertEndpoint,
 } from './state/mutations.js';
-import { FirewallStore, policySetOf, type EndpointRecord, type FirewallState } from './state/store.js';
+import { applyStateChange, snapshotOf } from './state/compiler-events.js';
+import { FirewallStore, policySetOf, stateDigest, type EndpointRecord, type FirewallState } from './state/store.js';
 
 export interface FirewallOptions {
   /** State root (default `$BERTH_ROOT` or /var/lib/berth); the firewall keeps its files in `<root>/firewall`. */
@@ -33,10 +36,9 @@ export interface OptionalChangeResult<T> {
   readonly enforcement: ApplyResult | null;
 }
 
-/** `previous`: the compile last applied, whose unchanged groups are reused (see compile()). */
-export function compileState(state: FirewallState, previous: CompiledFirewall | null = null): CompiledFirewall {
+export function compileState(state: FirewallState): CompiledFirewall {
   const { policies, namespaces } = policySetOf(state);
-  return compile({ policies, namespaces, endpoints: state.endpoints }, previous);
+  return compile({ policies, namespaces, endpoints: state.endpoints });
 }
 
 export class Firewall {
@@ -56,13 +58,24 @@ export class Firewall {
     return this.store.read();
   }
 
+  /**
+   * The state before is compiled in memory (no record of the table is read back), then the change is fed to the
+   * incremental compiler as events: the delta is what the change touches.
+   */
   async #change<T>(mutate: (state: FirewallState) => { state: FirewallState; value: T }, options: { resync?: boolean } = {}): Promise<ChangeResult<T>> {
     return this.store.locked(() => {
       const before = this.store.read();
       const { state, value } = mutate(before);
-      const record = this.enforcer.lastApplied();
-      const compiled = compileState(state, options.resync === true ? null : record?.compiled ?? null);
-      const enforcement = this.enforcer.apply(compiled, { ...options, record });
+      const compiler = new FirewallCompiler();
+      if (options.resync === true) {
+        compiler.load(snapshotOf(state));
+      } else {
+        compiler.load(snapshotOf(before));
+        compiler.takeChanges();
+        applyStateChange(compiler, before, state);
+      }
+      const plan = { compiled: compiler.compiled(), changes: compiler.takeChanges(), stateBefore: stateDigest(before), stateAfter: stateDigest(state) };
+      const enforcement = this.enforcer.apply(plan, options);
       this.store.write(state, before);
       return { value, enforcement };
     });
@@ -147,6 +160,6 @@ export class Firewall {
 
   /** Drop and monitor counters per action chain of what is applied in the namespace. */
   counters(): ActionCounter[] {
-    return this.enforcer.counters([...(this.enforcer.lastApplied()?.compiled.actions.keys() ?? [])]);
+    return this.enforcer.counters();
   }
 }

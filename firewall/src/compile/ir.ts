@@ -1,22 +1,26 @@
 /**
  * The compiler's intermediate form: what the kernel table must contain, independent of how it gets there
- * (full resync or diff). Rendering to libnftables JSON is in render.ts; diffing two of these in diff.ts.
+ * (full resync or delta). Rendering to libnftables JSON is in render.ts and delta.ts.
  *
- * Layout in `table inet berth-firewall` (see README "Firewall design"):
+ * Layout in `table inet berth-firewall` (see README "Table layout"):
  *   chain forward (hook forward, policy accept):
  *     ct state established,related accept
  *     ip  saddr vmap @egress4      ← dispatch: endpoint address → `jump <group chain>`
  *     ip6 saddr vmap @egress6
  *     ip  daddr vmap @ingress4
  *     ip6 daddr vmap @ingress6
- *   chain <group>:  ip daddr . meta l4proto . th dport vmap @<group>   (egress; saddr for ingress)
+ *   chain <group>:  ip daddr vmap @<group>-peers                         (egress; saddr for ingress)
+ *                   ip daddr . meta l4proto . th dport vmap @<group>
  *                   goto <default action chain>                         (when the default is not "allow")
- *   map <group>:    disjoint boxes (peer range . protocol range . port range) → return | goto <action chain>
+ *   map <group>-peers:  endpoint address → goto <profile chain>         (hash: exact addresses)
+ *   map <group>:        disjoint boxes of the address space outside the peers (CIDR regions)
+ *                       (peer range . protocol range . port range) → return | goto <action chain>
+ *   chain pr-<hash>:  meta l4proto . th dport vmap @pr-<hash>; goto <default action chain>
  *   chain drop/…:    rate-limited log, counter, drop
  *   chain monitor/…: rate-limited log, counter (returns: the packet goes on)
- * A group stores only the boxes whose verdict differs from its default, the verdict that needs the fewest
- * boxes: for an isolated pod that is the drop, and the map holds what its policies allow (`return`: allowed in
- * this direction, go on); for a pod a few rules deny, it is "allow" and the map holds the drops.
+ * Endpoint peers live in hash maps, never in interval maps: registering a pod that a thousand groups select adds
+ * one hash element to each (cheap in the kernel), where splitting interval (pipapo) elements costs milliseconds
+ * per map. What a peer may reach (its protocol × port verdicts) is a profile chain shared by content.
  */
 import type { Family } from '../model/address.js';
 import type { Direction } from '../evaluate/context.js';
@@ -30,7 +34,7 @@ export function dispatchName(direction: Direction, family: Family): DispatchName
   return `${direction}${family}`;
 }
 
-/** One map element: every (peer, protocol, port) inside the box gets `action`. Bounds are inclusive. */
+/** One interval map element: every (peer, protocol, port) inside the box gets `action`. Bounds are inclusive. */
 export interface Box {
   readonly peerLow: bigint;
   readonly peerHigh: bigint;
@@ -42,22 +46,46 @@ export interface Box {
   readonly action: string | null;
 }
 
-/** A chain + map pair shared by every endpoint whose applicable rules are the same. */
+/** One element of a profile's map: (protocol range . port range) → action. */
+export interface PortBox {
+  readonly protocolLow: number;
+  readonly protocolHigh: number;
+  readonly portLow: number;
+  readonly portHigh: number;
+  readonly action: string | null;
+}
+
+/**
+ * What one peer endpoint may do towards (or receive from) the members of a group: protocol × port verdicts,
+ * as a default plus disjoint boxes. Named by a hash of its content, so groups share equal profiles.
+ */
+export interface Profile {
+  readonly name: string;
+  readonly defaultAction: string | null;
+  /** Sorted by (protocolLow, portLow); pairwise disjoint; none carries the default. */
+  readonly boxes: readonly PortBox[];
+  /** The action chains the default and the boxes refer to, sorted. */
+  readonly actions: readonly string[];
+}
+
+/** A chain + maps shared by every endpoint whose applicable rules are the same. */
 export interface Group {
   readonly name: string;
   readonly direction: Direction;
   readonly family: Family;
   /**
-   * Hash of everything the content depends on (the applicable rules, the addresses their peers select, the
-   * monitor flags): equal fingerprints, equal content, so a recompile reuses the previous group untouched.
+   * Hash of everything the default and the boxes depend on (the applicable rules and the monitor flags): equal
+   * fingerprints, equal default and boxes. The peers are not covered (they follow the endpoints).
    */
   readonly fingerprint: string;
-  /** What a miss in the map gets: an action chain, or null for "allowed". No box carries this action. */
+  /** What a miss in both maps gets: an action chain, or null for "allowed". No box carries this action. */
   readonly defaultAction: string | null;
-  /** Sorted by (peerLow, protocolLow, portLow); pairwise disjoint. */
+  /** The address space outside the peers, sorted by (peerLow, protocolLow, portLow); pairwise disjoint. */
   readonly boxes: readonly Box[];
   /** The action chains the default and the boxes refer to, sorted. */
   readonly actions: readonly string[];
+  /** Canonical address of every endpoint a peer of the rules selects → its profile's name. */
+  readonly peers: ReadonlyMap<string, string>;
 }
 
 export interface ActionChain {
@@ -69,9 +97,14 @@ export interface ActionChain {
 
 export interface CompiledFirewall {
   readonly actions: ReadonlyMap<string, ActionChain>;
+  readonly profiles: ReadonlyMap<string, Profile>;
   readonly groups: ReadonlyMap<string, Group>;
   /** Dispatch map → (canonical endpoint address → group name). */
   readonly dispatch: ReadonlyMap<DispatchName, ReadonlyMap<string, string>>;
+}
+
+export function peersMapName(group: string): string {
+  return `${group}-peers`;
 }
 
 export function boxKey(box: Box): string {
@@ -79,5 +112,5 @@ export function boxKey(box: Box): string {
 }
 
 export function emptyCompiled(): CompiledFirewall {
-  return { actions: new Map(), groups: new Map(), dispatch: new Map(dispatchNames.map((name) => [name, new Map()])) };
+  return { actions: new Map(), profiles: new Map(), groups: new Map(), dispatch: new Map(dispatchNames.map((name) => [name, new Map()])) };
 }

@@ -5,7 +5,7 @@
 import type { NftCommand, NftExpression, NftMapElement, NftScript, NftStatement } from '@berth/nftables-napi';
 import { formatAddress, type Family } from '../model/address.js';
 import type { Direction } from '../evaluate/context.js';
-import { dispatchNames, tableName, type ActionChain, type Box, type CompiledFirewall, type DispatchName, type Group } from './ir.js';
+import { dispatchNames, peersMapName, tableName, type ActionChain, type Box, type CompiledFirewall, type DispatchName, type Group, type PortBox, type Profile } from './ir.js';
 
 const family = 'inet' as const;
 const table = { family, table: tableName } as const;
@@ -60,23 +60,22 @@ export function deleteActionChain(action: ActionChain): NftCommand {
   return { delete: { chain: { ...table, name: action.name } } };
 }
 
-function groupLookup(group: Group): NftStatement {
-  const peerField = group.direction === 'egress' ? 'daddr' : 'saddr';
-  return {
-    vmap: {
-      key: { concat: [{ payload: { protocol: ipProtocol(group.family), field: peerField } }, { meta: { key: 'l4proto' } }, { payload: { protocol: 'th', field: 'dport' } }] },
-      data: `@${group.name}`,
-    },
-  };
+function peerField(group: Pick<Group, 'direction' | 'family'>): NftExpression {
+  return { payload: { protocol: ipProtocol(group.family), field: group.direction === 'egress' ? 'daddr' : 'saddr' } };
 }
+
+const protocolAndPort: NftExpression[] = [{ meta: { key: 'l4proto' } }, { payload: { protocol: 'th', field: 'dport' } }];
 
 export function groupKeyType(familyOf: Family): readonly ['ipv4_addr' | 'ipv6_addr', 'inet_proto', 'inet_service'] {
   return [familyOf === 4 ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'];
 }
 
-/** The group chain's rules: the map lookup, then the default verdict for a miss (none when it is "allow"). */
-export function groupRules(group: Group): NftCommand[] {
-  const rules: NftStatement[][] = [[groupLookup(group)]];
+/** The group chain's rules: the peers, the boxes, then the default verdict for a miss (none when it is "allow"). */
+export function groupRules(group: Omit<Group, 'peers'>): NftCommand[] {
+  const rules: NftStatement[][] = [
+    [{ vmap: { key: peerField(group), data: `@${peersMapName(group.name)}` } }],
+    [{ vmap: { key: { concat: [peerField(group), ...protocolAndPort] }, data: `@${group.name}` } }],
+  ];
   if (group.defaultAction !== null) rules.push([{ goto: { target: group.defaultAction } }]);
   return rules.map((expr): NftCommand => ({ add: { rule: { ...table, chain: group.name, expr } } }));
 }
@@ -84,20 +83,53 @@ export function groupRules(group: Group): NftCommand[] {
 export function addGroup(group: Group): NftCommand[] {
   const commands: NftCommand[] = [
     { add: { map: { ...table, name: group.name, type: groupKeyType(group.family), map: 'verdict', flags: ['interval'] } } },
+    { add: { map: { ...table, name: peersMapName(group.name), type: group.family === 4 ? 'ipv4_addr' : 'ipv6_addr', map: 'verdict' } } },
   ];
   if (group.boxes.length > 0) commands.push(groupElements('add', group.name, group.family, group.boxes));
+  if (group.peers.size > 0) commands.push(peerElements('add', group.name, sortedEntries(group.peers)));
   commands.push({ add: { chain: { ...table, name: group.name } } });
   commands.push(...groupRules(group));
   return commands;
 }
 
 /** Replaces a group's rules (its default verdict changed): flush and refill, inside the same transaction. */
-export function replaceGroupRules(group: Group): NftCommand[] {
+export function replaceGroupRules(group: Omit<Group, 'peers'>): NftCommand[] {
   return [{ flush: { chain: { ...table, name: group.name } } }, ...groupRules(group)];
 }
 
-export function deleteGroup(group: Group): NftCommand[] {
-  return [{ delete: { chain: { ...table, name: group.name } } }, { delete: { map: { ...table, name: group.name } } }];
+export function deleteGroup(group: Pick<Group, 'name'>): NftCommand[] {
+  return [
+    { delete: { chain: { ...table, name: group.name } } },
+    { delete: { map: { ...table, name: group.name } } },
+    { delete: { map: { ...table, name: peersMapName(group.name) } } },
+  ];
+}
+
+export function peerElements(verb: 'add' | 'delete', group: string, entries: readonly (readonly [string, string])[]): NftCommand {
+  const element = { ...table, name: peersMapName(group), elem: entries.map(([address, profile]): NftMapElement => [address, { goto: { target: profile } }]) };
+  return verb === 'add' ? { add: { element } } : { delete: { element } };
+}
+
+function portBoxElement(box: PortBox): NftMapElement {
+  const key: NftExpression = { concat: [range(box.protocolLow, box.protocolHigh), range(box.portLow, box.portHigh)] };
+  return [key, box.action === null ? { return: null } : { goto: { target: box.action } }];
+}
+
+/** A profile: its map of (protocol . port) boxes and its chain (lookup, then the default). */
+export function addProfile(profile: Profile): NftCommand[] {
+  const commands: NftCommand[] = [
+    { add: { map: { ...table, name: profile.name, type: ['inet_proto', 'inet_service'], map: 'verdict', flags: ['interval'] } } },
+  ];
+  if (profile.boxes.length > 0) commands.push({ add: { element: { ...table, name: profile.name, elem: profile.boxes.map(portBoxElement) } } });
+  commands.push({ add: { chain: { ...table, name: profile.name } } });
+  const rules: NftStatement[][] = [[{ vmap: { key: { concat: protocolAndPort }, data: `@${profile.name}` } }]];
+  if (profile.defaultAction !== null) rules.push([{ goto: { target: profile.defaultAction } }]);
+  commands.push(...rules.map((expr): NftCommand => ({ add: { rule: { ...table, chain: profile.name, expr } } })));
+  return commands;
+}
+
+export function deleteProfile(profile: Pick<Profile, 'name'>): NftCommand[] {
+  return [{ delete: { chain: { ...table, name: profile.name } } }, { delete: { map: { ...table, name: profile.name } } }];
 }
 
 export function groupElements(verb: 'add' | 'delete', name: string, familyOf: Family, boxes: readonly Box[]): NftCommand {
@@ -149,6 +181,7 @@ export function renderFull(compiled: CompiledFirewall, generation: number): NftS
     { add: { element: { ...table, name: generationSet, elem: [generation] } } },
   ];
   for (const action of sortedByName(compiled.actions.values())) commands.push(...addActionChain(action));
+  for (const profile of sortedByName(compiled.profiles.values())) commands.push(...addProfile(profile));
   for (const group of sortedByName(compiled.groups.values())) commands.push(...addGroup(group));
   for (const name of dispatchNames) {
     commands.push({ add: { map: { ...table, name, type: dispatchFamily(name) === 4 ? 'ipv4_addr' : 'ipv6_addr', map: 'verdict' } } });

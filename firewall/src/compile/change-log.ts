@@ -1,0 +1,30 @@
+/**
+ * What changed in the compiled table since the last `take`: for every object touched, its value before the
+ * first touch. Comparing that with the current value gives the delta to render (delta.ts); an object changed
+ * and changed back renders as nothing.
+ */
+import type { ActionChain, DispatchName, Profile } from './ir.js';
+import type { GroupHead } from './build.js';
+
+export interface ChangeLog {
+  /** Group name → its head before (null: it did not exist). */
+  readonly groups: Map<string, GroupHead | null>;
+  /** Group name → address → profile before (null: no element). Only for groups that existed before. */
+  readonly peers: Map<string, Map<string, string | null>>;
+  readonly dispatch: Map<DispatchName, Map<string, string | null>>;
+  readonly profiles: Map<string, Profile | null>;
+  readonly actions: Map<string, ActionChain | null>;
+}
+
+export function emptyChangeLog(): ChangeLog {
+  return { groups: new Map(), peers: new Map(), dispatch: new Map(), profiles: new Map(), actions: new Map() };
+}
+
+/** Records `before` under `key` unless an earlier value is recorded already. */
+export function recordFirst<K, V>(map: Map<K, V>, key: K, before: V): void {
+  if (!map.has(key)) map.set(key, before);
+}
+
+export function isEmptyChangeLog(log: ChangeLog): boolean {
+  return log.groups.size === 0 && log.peers.size === 0 && log.dispatch.size === 0 && log.profiles.size === 0 && log.actions.size === 0;
+}

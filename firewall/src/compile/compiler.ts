@@ -1,0 +1,499 @@
+/**
+ * FirewallCompiler: the incremental compiler. It holds the documents, the endpoints and the compiled table in
+ * memory and takes events — documents applied or removed, monitor mode, endpoints upserted or removed, a whole
+ * snapshot loaded — keeping the table equal to what a compile from scratch of the same state gives, at a cost
+ * in proportion to what the event touches:
+ *   - an endpoint: its own dispatch entries (and its group, created if it is the first of its kind), and one
+ *     peers element in each group whose selectors pick it; selections are kept per distinct selector;
+ *   - NetworkPolicies: the endpoints of their namespaces are regrouped; groups whose rules include a changed
+ *     policy are rebuilt; nothing else is looked at;
+ *   - anything else (admin tiers, namespace labels, monitor mode): everything is rebuilt, and the change log
+ *     still yields only what differs.
+ * Pure: no I/O, no clock. Every change is recorded in a change log (change-log.ts); `takeChanges()` hands it
+ * over for rendering as one transaction (delta.ts).
+ */
+import { parseAddress, type Address, type Family } from '../model/address.js';
+import { buildPolicySet, documentKey } from '../model/policy-set.js';
+import type { Endpoint, PolicyDocument, PortMatch } from '../model/types.js';
+import { addressKey, applicableRules, buildContext, isUnconstrained, type ApplicableRules, type Direction, type EvaluationContext } from '../evaluate/context.js';
+import { assert, FirewallCode, FirewallError } from '../errors.js';
+import { buildHead, buildProfile, groupIdentity, type GroupHead } from './build.js';
+import { emptyChangeLog, recordFirst, type ChangeLog } from './change-log.js';
+import {
+  applicablePorts, egressPortNames, isSelectorSlot, peerSlots, profileRuns, selectionKey, signatureMatcher, slotContains, slotSelects,
+  type SelectorSlot, type Slot,
+} from './group.js';
+import { dispatchName, dispatchNames, type ActionChain, type CompiledFirewall, type DispatchName, type Group, type Profile } from './ir.js';
+import { groupName } from './names.js';
+
+export interface FirewallSnapshot {
+  /** In the order they were applied (a later document with the same key replaces an earlier one). */
+  readonly documents: readonly PolicyDocument[];
+  readonly endpoints: readonly Endpoint[];
+  readonly monitor: boolean;
+}
+
+interface EndpointState {
+  readonly key: string;
+  readonly endpoint: Endpoint;
+  readonly addresses: readonly Address[];
+  /** The groups it is a subject of, and the dispatch entries pointing there. */
+  subjects: { readonly group: string; readonly dispatch: DispatchName; readonly addresses: readonly string[] }[];
+}
+
+/** The endpoints one distinct selector picks, and the groups whose rules use it. */
+interface Selection {
+  readonly slot: SelectorSlot;
+  readonly selected: Set<EndpointState>;
+  readonly groups: Set<string>;
+}
+
+interface GroupState {
+  head: GroupHead;
+  readonly rules: ApplicableRules;
+  readonly slots: readonly Slot[];
+  readonly index: ReadonlyMap<object, number>;
+  readonly ports: readonly PortMatch[];
+  /** Egress only: the named ports the rules use (they resolve on the peer). */
+  readonly portNames: readonly string[];
+  /** Per slot: its selection, or null for ipBlock / networks slots. */
+  readonly selections: readonly (Selection | null)[];
+  readonly peers: Map<string, string>;
+  /** Peer signature → its profile under this group's rules. */
+  readonly profileBySignature: Map<string, BuiltProfile>;
+  readonly members: Set<string>;
+}
+
+type BuiltProfile = ReturnType<typeof buildProfile>;
+
+interface Counted<T> {
+  readonly value: T;
+  references: number;
+}
+
+/** Parsed documents hold bigints (CIDR bounds). */
+const documentText = (document: PolicyDocument): string => JSON.stringify(document, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString(16) : value));
+const endpointKey = (endpoint: Endpoint): string => `${endpoint.namespace}/${endpoint.name}`;
+const directions: readonly Direction[] = ['egress', 'ingress'];
+const families: readonly Family[] = [4, 6];
+
+export class FirewallCompiler {
+  readonly #documents = new Map<string, PolicyDocument>();
+  #monitor = false;
+  #context: EvaluationContext = buildContext({ networkPolicies: [], adminPolicies: [], baseline: null, monitor: false }, [], []);
+  readonly #endpoints = new Map<string, EndpointState>();
+  /** addressKey → endpoint key. */
+  readonly #byAddress = new Map<string, string>();
+  readonly #byPortName = new Map<string, Set<EndpointState>>();
+  readonly #selections = new Map<string, Selection>();
+  readonly #groups = new Map<string, GroupState>();
+  readonly #groupsByPortName = new Map<string, Set<string>>();
+  readonly #profiles = new Map<string, Counted<Profile>>();
+  readonly #actions = new Map<string, Counted<ActionChain>>();
+  readonly #dispatch = new Map<DispatchName, Map<string, string>>(dispatchNames.map((name) => [name, new Map()]));
+  #log: ChangeLog = emptyChangeLog();
+
+  /** A live view of the compiled table: valid until the next change. */
+  compiled(): CompiledFirewall {
+    const groups = new Map<string, Group>();
+    for (const [name, state] of this.#groups) groups.set(name, { ...state.head, peers: state.peers });
+    return {
+      actions: new Map([...this.#actions].map(([name, counted]) => [name, counted.value])),
+      profiles: new Map([...this.#profiles].map(([name, counted]) => [name, counted.value])),
+      groups,
+      dispatch: this.#dispatch,
+    };
+  }
+
+  /** The changes since the last call (or since construction), for rendering; starts a new log. */
+  takeChanges(): ChangeLog {
+    const log = this.#log;
+    this.#log = emptyChangeLog();
+    return log;
+  }
+
+  get documents(): readonly PolicyDocument[] {
+    return [...this.#documents.values()];
+  }
+
+  get endpoints(): Endpoint[] {
+    return [...this.#endpoints.values()].map((state) => state.endpoint);
+  }
+
+  get monitor(): boolean {
+    return this.#monitor;
+  }
+
+  /** Replaces the whole state (a full resync's input). */
+  load(snapshot: FirewallSnapshot): void {
+    const endpoints = snapshot.endpoints.map((endpoint) => this.#checkedState(endpoint));
+    this.#checkDistinct(endpoints);
+    for (const state of [...this.#endpoints.values()]) this.#unsubscribe(state);
+    for (const state of [...this.#endpoints.values()]) this.#forget(state);
+    assert(this.#groups.size === 0 && this.#selections.size === 0, 'no group outlives its members');
+    this.#documents.clear();
+    for (const document of snapshot.documents) this.#documents.set(documentKey(document), document);
+    this.#monitor = snapshot.monitor;
+    this.#rebuildContext();
+    // All endpoints first, then the groups: each new group computes its peers over the complete set.
+    for (const state of endpoints) this.#remember(state);
+    for (const state of [...endpoints].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) this.#subscribe(state);
+  }
+
+  /** Upserts documents by key; returns the keys whose content changed (or that are new). */
+  applyDocuments(documents: readonly PolicyDocument[]): string[] {
+    const changed: string[] = [];
+    for (const document of documents) {
+      const key = documentKey(document);
+      const old = this.#documents.get(key);
+      if (old !== undefined && documentText(old) === documentText(document)) continue;
+      this.#documents.set(key, document);
+      changed.push(key);
+    }
+    this.#policiesChanged(changed);
+    return changed;
+  }
+
+  /** Removes documents by key; unknown keys are an error and nothing changes. */
+  removeDocuments(keys: readonly string[]): void {
+    const missing = keys.find((key) => !this.#documents.has(key));
+    if (missing !== undefined) throw new FirewallError(FirewallCode.NotFound, `Cannot remove ${missing}: no such document`);
+    const removed = keys.filter((key) => this.#documents.has(key));
+    const kinds = removed.map((key) => this.#documents.get(key));
+    for (const key of removed) this.#documents.delete(key);
+    this.#policiesChanged(removed, kinds);
+  }
+
+  setMonitor(monitor: boolean): void {
+    if (monitor === this.#monitor) return;
+    this.#monitor = monitor;
+    this.#rebuildContext();
+    this.#regroup([...this.#endpoints.values()], new Set(this.#groups.keys()));
+  }
+
+  /**
+   * Registers an endpoint. One with the same NAMESPACE/NAME, or claiming one of its addresses, is stale (a
+   * restarted pod, a reused address after a missed DEL) and is replaced; the replaced ones are returned.
+   */
+  upsertEndpoint(endpoint: Endpoint): Endpoint[] {
+    const state = this.#checkedState(endpoint);
+    const stale = new Set<EndpointState>();
+    const same = this.#endpoints.get(state.key);
+    if (same !== undefined) stale.add(same);
+    for (const address of state.addresses) {
+      const owner = this.#byAddress.get(addressKey(address));
+      if (owner !== undefined) stale.add(this.#endpoints.get(owner) as EndpointState);
+    }
+    for (const old of stale) this.#removeState(old);
+    this.#remember(state);
+    for (const group of this.#groupsPicking(state)) this.#updatePeer(group, state);
+    this.#subscribe(state);
+    return [...stale].map((old) => old.endpoint);
+  }
+
+  /** Removes the endpoint NAMESPACE/NAME; returns it, or null when it was not registered. */
+  removeEndpoint(key: string): Endpoint | null {
+    const state = this.#endpoints.get(key);
+    if (state === undefined) return null;
+    this.#removeState(state);
+    return state.endpoint;
+  }
+
+  #removeState(state: EndpointState): void {
+    this.#unsubscribe(state);
+    const groups = this.#groupsPicking(state);
+    this.#forget(state);
+    for (const group of groups) {
+      for (const [index, address] of state.addresses.entries()) {
+        if (address.family === group.head.family && group.peers.has(state.endpoint.ips[index] as string)) this.#setPeer(group, state.endpoint.ips[index] as string, null);
+      }
+    }
+  }
+
+  #checkedState(endpoint: Endpoint): EndpointState {
+    const addresses = endpoint.ips.map((ip) => {
+      const address = parseAddress(ip);
+      if (address === null) throw new FirewallError(FirewallCode.InvalidDocument, `endpoint ${endpointKey(endpoint)}: invalid address ${ip}`);
+      return address;
+    });
+    return { key: endpointKey(endpoint), endpoint, addresses, subjects: [] };
+  }
+
+  #checkDistinct(states: readonly EndpointState[]): void {
+    const owners = new Map<string, string>();
+    const keys = new Set<string>();
+    for (const state of states) {
+      if (keys.has(state.key)) throw new FirewallError(FirewallCode.InvalidDocument, `endpoint ${state.key} is listed twice`);
+      keys.add(state.key);
+      for (const [index, address] of state.addresses.entries()) {
+        const owner = owners.get(addressKey(address));
+        if (owner !== undefined && owner !== state.key) {
+          throw new FirewallError(FirewallCode.InvalidDocument, `endpoints ${owner} and ${state.key} both claim address ${state.endpoint.ips[index]}`);
+        }
+        owners.set(addressKey(address), state.key);
+      }
+    }
+  }
+
+  /** Enters the endpoint into the indexes and the selections (not into any group). */
+  #remember(state: EndpointState): void {
+    assert(!this.#endpoints.has(state.key), `endpoint ${state.key} is registered once`);
+    this.#endpoints.set(state.key, state);
+    for (const address of state.addresses) this.#byAddress.set(addressKey(address), state.key);
+    for (const port of state.endpoint.namedPorts) {
+      let set = this.#byPortName.get(port.name);
+      if (set === undefined) this.#byPortName.set(port.name, set = new Set());
+      set.add(state);
+    }
+    for (const selection of this.#selections.values()) {
+      if (slotSelects(selection.slot, state.endpoint, this.#context.namespaceLabels)) selection.selected.add(state);
+    }
+  }
+
+  #forget(state: EndpointState): void {
+    this.#endpoints.delete(state.key);
+    for (const address of state.addresses) this.#byAddress.delete(addressKey(address));
+    for (const port of state.endpoint.namedPorts) {
+      const set = this.#byPortName.get(port.name);
+      set?.delete(state);
+      if (set?.size === 0) this.#byPortName.delete(port.name);
+    }
+    for (const selection of this.#selections.values()) selection.selected.delete(state);
+  }
+
+  /** The groups whose peers include the endpoint: a selector of theirs picks it, or it names an egress port of theirs. */
+  #groupsPicking(state: EndpointState): Set<GroupState> {
+    const names = new Set<string>();
+    for (const selection of this.#selections.values()) if (selection.selected.has(state)) for (const name of selection.groups) names.add(name);
+    for (const port of state.endpoint.namedPorts) for (const name of this.#groupsByPortName.get(port.name) ?? []) names.add(name);
+    return new Set([...names].map((name) => this.#groups.get(name) as GroupState));
+  }
+
+  /** Sets the endpoint's peer elements in one group (of the group's family). */
+  #updatePeer(group: GroupState, state: EndpointState): void {
+    for (const [index, address] of state.addresses.entries()) {
+      if (address.family !== group.head.family) continue;
+      this.#setPeer(group, state.endpoint.ips[index] as string, this.#profileFor(group, state, address));
+    }
+  }
+
+  #profileFor(group: GroupState, state: EndpointState, address: Address): BuiltProfile {
+    const bits = group.slots.map((slot, index) => {
+      const selection = group.selections[index];
+      return selection === null || selection === undefined ? slotContains(slot, address) : selection.selected.has(state);
+    });
+    const named = group.portNames.length === 0 ? '' : JSON.stringify(state.endpoint.namedPorts.filter((port) => group.portNames.includes(port.name)));
+    const signature = `${bits.map((bit) => (bit ? '1' : '0')).join('')}|${named}`;
+    let built = group.profileBySignature.get(signature);
+    if (built === undefined) {
+      built = buildProfile(profileRuns(this.#context, group.rules, signatureMatcher(group.index, bits, state.endpoint), group.ports));
+      group.profileBySignature.set(signature, built);
+    }
+    return built;
+  }
+
+  #setPeer(group: GroupState, address: string, profile: BuiltProfile | null): void {
+    const old = group.peers.get(address) ?? null;
+    const name = profile?.profile.name ?? null;
+    if (old === name) return;
+    if (this.#log.groups.get(group.head.name) !== null) {
+      let peers = this.#log.peers.get(group.head.name);
+      if (peers === undefined) this.#log.peers.set(group.head.name, peers = new Map());
+      recordFirst(peers, address, old);
+    }
+    if (profile === null) group.peers.delete(address);
+    else {
+      this.#acquireProfile(profile);
+      group.peers.set(address, profile.profile.name);
+    }
+    if (old !== null) this.#releaseProfile(old);
+  }
+
+  #acquireProfile(built: BuiltProfile): void {
+    const name = built.profile.name;
+    const counted = this.#profiles.get(name);
+    if (counted !== undefined) {
+      counted.references += 1;
+      return;
+    }
+    recordFirst(this.#log.profiles, name, null);
+    this.#profiles.set(name, { value: built.profile, references: 1 });
+    for (const chain of built.chains) this.#acquireAction(chain);
+  }
+
+  #releaseProfile(name: string): void {
+    const counted = this.#profiles.get(name);
+    assert(counted !== undefined && counted.references > 0, `profile ${name} is referenced`);
+    counted.references -= 1;
+    if (counted.references > 0) return;
+    recordFirst(this.#log.profiles, name, counted.value);
+    this.#profiles.delete(name);
+    for (const action of counted.value.actions) this.#releaseAction(action);
+  }
+
+  #acquireAction(chain: ActionChain): void {
+    const counted = this.#actions.get(chain.name);
+    if (counted !== undefined) {
+      counted.references += 1;
+      return;
+    }
+    recordFirst(this.#log.actions, chain.name, null);
+    this.#actions.set(chain.name, { value: chain, references: 1 });
+  }
+
+  #releaseAction(name: string): void {
+    const counted = this.#actions.get(name);
+    assert(counted !== undefined && counted.references > 0, `action ${name} is referenced`);
+    counted.references -= 1;
+    if (counted.references > 0) return;
+    recordFirst(this.#log.actions, name, counted.value);
+    this.#actions.delete(name);
+  }
+
+  #setDispatch(name: DispatchName, address: string, group: string | null): void {
+    const map = this.#dispatch.get(name) as Map<string, string>;
+    const old = map.get(address) ?? null;
+    if (old === group) return;
+    let log = this.#log.dispatch.get(name);
+    if (log === undefined) this.#log.dispatch.set(name, log = new Map());
+    recordFirst(log, address, old);
+    if (group === null) map.delete(address);
+    else map.set(address, group);
+  }
+
+  /** Makes the endpoint a subject: its groups (created when new) and its dispatch entries. */
+  #subscribe(state: EndpointState): void {
+    assert(state.subjects.length === 0, `endpoint ${state.key} is not subscribed twice`);
+    for (const direction of directions) {
+      const rules = applicableRules(this.#context, direction, state.endpoint);
+      if (isUnconstrained(rules)) continue;
+      for (const family of families) {
+        const addresses = state.endpoint.ips.filter((_ip, index) => state.addresses[index]?.family === family);
+        if (addresses.length === 0) continue;
+        const identity = groupIdentity(rules, family);
+        const name = groupName(direction, family, identity);
+        const group = this.#groups.get(name) ?? this.#createGroup(rules, family, identity);
+        group.members.add(state.key);
+        const dispatch = dispatchName(direction, family);
+        for (const address of addresses) this.#setDispatch(dispatch, address, name);
+        state.subjects.push({ group: name, dispatch, addresses });
+      }
+    }
+  }
+
+  #unsubscribe(state: EndpointState): void {
+    for (const subject of state.subjects) {
+      for (const address of subject.addresses) this.#setDispatch(subject.dispatch, address, null);
+      const group = this.#groups.get(subject.group);
+      assert(group !== undefined, `group ${subject.group} of ${state.key} exists`);
+      group.members.delete(state.key);
+      if (group.members.size === 0) this.#destroyGroup(group);
+    }
+    state.subjects = [];
+  }
+
+  #selectionFor(slot: SelectorSlot): Selection {
+    const key = selectionKey(slot);
+    let selection = this.#selections.get(key);
+    if (selection === undefined) {
+      const selected = new Set<EndpointState>();
+      for (const state of this.#endpoints.values()) if (slotSelects(slot, state.endpoint, this.#context.namespaceLabels)) selected.add(state);
+      selection = { slot, selected, groups: new Set() };
+      this.#selections.set(key, selection);
+    }
+    return selection;
+  }
+
+  #createGroup(rules: ApplicableRules, family: Family, identity: string): GroupState {
+    const { head, chains } = buildHead(this.#context, rules, family, identity);
+    const { slots, index } = peerSlots(rules);
+    const selections = slots.map((slot) => (isSelectorSlot(slot) ? this.#selectionFor(slot) : null));
+    const group: GroupState = {
+      head, rules, slots, index, ports: applicablePorts(rules), portNames: egressPortNames(rules), selections,
+      peers: new Map(), profileBySignature: new Map(), members: new Set(),
+    };
+    recordFirst(this.#log.groups, head.name, null);
+    this.#groups.set(head.name, group);
+    for (const chain of chains) this.#acquireAction(chain);
+    for (const selection of selections) selection?.groups.add(head.name);
+    for (const port of group.portNames) {
+      let names = this.#groupsByPortName.get(port);
+      if (names === undefined) this.#groupsByPortName.set(port, names = new Set());
+      names.add(head.name);
+    }
+    const candidates = new Set<EndpointState>();
+    for (const selection of selections) for (const state of selection?.selected ?? []) candidates.add(state);
+    for (const port of group.portNames) for (const state of this.#byPortName.get(port) ?? []) candidates.add(state);
+    for (const state of candidates) this.#updatePeer(group, state);
+    return group;
+  }
+
+  #destroyGroup(group: GroupState): void {
+    const name = group.head.name;
+    for (const address of [...group.peers.keys()]) this.#setPeer(group, address, null);
+    for (const action of group.head.actions) this.#releaseAction(action);
+    for (const [position, selection] of group.selections.entries()) {
+      if (selection === null || selection === undefined) continue;
+      selection.groups.delete(name);
+      if (selection.groups.size === 0) this.#selections.delete(selectionKey(group.slots[position] as SelectorSlot));
+    }
+    for (const port of group.portNames) {
+      const names = this.#groupsByPortName.get(port);
+      names?.delete(name);
+      if (names?.size === 0) this.#groupsByPortName.delete(port);
+    }
+    recordFirst(this.#log.groups, name, group.head);
+    this.#groups.delete(name);
+  }
+
+  #rebuildContext(): void {
+    const { policies, namespaces } = buildPolicySet([...this.#documents.values()], { monitor: this.#monitor });
+    this.#context = buildContext(policies, namespaces, []);
+  }
+
+  /**
+   * After documents changed: NetworkPolicies only → regroup the endpoints of their namespaces and rebuild the
+   * groups that use them; anything else → regroup everything.
+   */
+  #policiesChanged(keys: readonly string[], removed: readonly (PolicyDocument | undefined)[] = []): void {
+    if (keys.length === 0) return;
+    const previous = this.#context;
+    this.#rebuildContext();
+    const changed = [...removed, ...keys.map((key) => this.#documents.get(key))].filter((document): document is PolicyDocument => document !== undefined);
+    const onlyNetworkPolicies = changed.every((document) => document.kind === 'NetworkPolicy');
+    if (!onlyNetworkPolicies) {
+      this.#regroup([...this.#endpoints.values()], new Set(this.#groups.keys()));
+      return;
+    }
+    const namespaces = new Set(changed.map((document) => (document.kind === 'NetworkPolicy' ? document.namespace : '')));
+    const changedKeys = new Set(keys.map((key) => key.slice('NetworkPolicy/'.length)));
+    const stale = new Set<string>();
+    for (const [name, group] of this.#groups) {
+      if (group.rules.networkPolicies.some((policy) => changedKeys.has(`${policy.namespace}/${policy.name}`))) stale.add(name);
+    }
+    assert(previous !== this.#context, 'the context was rebuilt');
+    this.#regroup([...this.#endpoints.values()].filter((state) => namespaces.has(state.endpoint.namespace)), stale);
+  }
+
+  /**
+   * Recomputes the groups of `candidates` under the current context; groups in `stale` are rebuilt even if their
+   * identity stays (their rules' content changed). Unsubscribes all first, so stale groups go before reuse.
+   */
+  #regroup(candidates: readonly EndpointState[], stale: ReadonlySet<string>): void {
+    const moving = candidates.filter((state) => {
+      if (state.subjects.some((subject) => stale.has(subject.group))) return true;
+      const names: string[] = [];
+      for (const direction of directions) {
+        const rules = applicableRules(this.#context, direction, state.endpoint);
+        if (isUnconstrained(rules)) continue;
+        for (const family of families) {
+          if (state.addresses.some((address) => address.family === family)) names.push(groupName(direction, family, groupIdentity(rules, family)));
+        }
+      }
+      return names.join(' ') !== state.subjects.map((subject) => subject.group).join(' ');
+    });
+    for (const state of moving) this.#unsubscribe(state);
+    for (const name of stale) assert(!this.#groups.has(name), `stale group ${name} lost all its members`);
+    for (const state of moving.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) this.#subscribe(state);
+  }
+}

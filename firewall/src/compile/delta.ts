@@ -1,0 +1,112 @@
+/**
+ * renderDelta(): the one transaction that turns a table holding the state before a change log into one holding
+ * `now`, made of element adds and deletes (plus chains and maps for groups, profiles and actions that appear or
+ * disappear). Only what the log names is looked at, so the cost follows the change, not the table.
+ *
+ * Order inside the transaction matters to the kernel's reference counting, not to packets (they see the old or
+ * the new state, never a mix): new action chains before the profiles and groups that jump to them; new
+ * profiles before the peers elements that go to them; new groups before the dispatch entries that jump to
+ * them; then the removals in the reverse order. Within a map, deletes come before adds (an element whose value
+ * changes is deleted and re-added). A group whose default verdict changes gets its rules replaced (flush + add).
+ */
+import type { NftCommand, NftScript } from '@berth/nftables-napi';
+import type { ChangeLog } from './change-log.js';
+import { boxKey, dispatchNames, tableName, type Box, type CompiledFirewall } from './ir.js';
+import {
+  addActionChain, addGroup, addProfile, deleteActionChain, deleteGroup, deleteProfile, dispatchElements, generationSet, groupElements, peerElements,
+  replaceGroupRules,
+} from './render.js';
+
+export interface DeltaStats {
+  readonly elementsAdded: number;
+  readonly elementsDeleted: number;
+}
+
+const byKey = <T>([a]: readonly [string, T], [b]: readonly [string, T]): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Entries whose value changed: what to delete (old values) and what to add (new values). */
+function elementChanges(log: ReadonlyMap<string, string | null>, now: ReadonlyMap<string, string>): { removed: [string, string][]; added: [string, string][] } {
+  const removed: [string, string][] = [];
+  const added: [string, string][] = [];
+  for (const [key, before] of log) {
+    const after = now.get(key) ?? null;
+    if (before === after) continue;
+    if (before !== null) removed.push([key, before]);
+    if (after !== null) added.push([key, after]);
+  }
+  return { removed: removed.sort(byKey), added: added.sort(byKey) };
+}
+
+function boxChanges(before: readonly Box[], after: readonly Box[]): { removed: Box[]; added: Box[] } {
+  const oldBoxes = new Map(before.map((box) => [boxKey(box), box]));
+  const newBoxes = new Map(after.map((box) => [boxKey(box), box]));
+  return {
+    removed: before.filter((box) => newBoxes.get(boxKey(box))?.action !== box.action),
+    added: after.filter((box) => oldBoxes.get(boxKey(box))?.action !== box.action),
+  };
+}
+
+const sortedKeys = <T>(map: ReadonlyMap<string, T>): string[] => [...map.keys()].sort();
+
+export function renderDelta(log: ChangeLog, now: CompiledFirewall, generation: { from: number; to: number }): { script: NftScript; stats: DeltaStats } {
+  const table = { family: 'inet' as const, table: tableName };
+  const commands: NftCommand[] = [
+    { delete: { element: { ...table, name: generationSet, elem: [generation.from] } } },
+    { add: { element: { ...table, name: generationSet, elem: [generation.to] } } },
+  ];
+  let elementsAdded = 0;
+  let elementsDeleted = 0;
+  for (const name of sortedKeys(log.actions)) {
+    const action = now.actions.get(name);
+    if (log.actions.get(name) === null && action !== undefined) commands.push(...addActionChain(action));
+  }
+  for (const name of sortedKeys(log.profiles)) {
+    const profile = now.profiles.get(name);
+    if (log.profiles.get(name) === null && profile !== undefined) commands.push(...addProfile(profile));
+  }
+  for (const name of sortedKeys(log.groups)) {
+    const before = log.groups.get(name);
+    const group = now.groups.get(name);
+    if (before === null && group !== undefined) {
+      commands.push(...addGroup(group));
+      elementsAdded += group.boxes.length + group.peers.size;
+    }
+    if (before === null || before === undefined || group === undefined || before.fingerprint === group.fingerprint) continue;
+    const { removed, added } = boxChanges(before.boxes, group.boxes);
+    if (removed.length > 0) commands.push(groupElements('delete', name, group.family, removed));
+    if (added.length > 0) commands.push(groupElements('add', name, group.family, added));
+    if (before.defaultAction !== group.defaultAction) commands.push(...replaceGroupRules(group));
+    elementsAdded += added.length;
+    elementsDeleted += removed.length;
+  }
+  for (const name of sortedKeys(log.peers)) {
+    const group = now.groups.get(name);
+    // A group created in this change was rendered whole above; one removed goes with its map.
+    if (group === undefined || log.groups.get(name) === null) continue;
+    const { removed, added } = elementChanges(log.peers.get(name) ?? new Map(), group.peers);
+    if (removed.length > 0) commands.push(peerElements('delete', name, removed));
+    if (added.length > 0) commands.push(peerElements('add', name, added));
+    elementsAdded += added.length;
+    elementsDeleted += removed.length;
+  }
+  for (const name of dispatchNames) {
+    const changes = log.dispatch.get(name);
+    if (changes === undefined) continue;
+    const { removed, added } = elementChanges(changes, now.dispatch.get(name) ?? new Map());
+    if (removed.length > 0) commands.push(dispatchElements('delete', name, removed));
+    if (added.length > 0) commands.push(dispatchElements('add', name, added));
+    elementsAdded += added.length;
+    elementsDeleted += removed.length;
+  }
+  for (const name of sortedKeys(log.groups)) {
+    if (log.groups.get(name) !== null && !now.groups.has(name)) commands.push(...deleteGroup({ name }));
+  }
+  for (const name of sortedKeys(log.profiles)) {
+    if (log.profiles.get(name) !== null && !now.profiles.has(name)) commands.push(...deleteProfile({ name }));
+  }
+  for (const name of sortedKeys(log.actions)) {
+    const before = log.actions.get(name);
+    if (before !== null && before !== undefined && !now.actions.has(name)) commands.push(deleteActionChain(before));
+  }
+  return { script: { nftables: commands }, stats: { elementsAdded, elementsDeleted } };
+}

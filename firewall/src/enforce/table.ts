@@ -1,0 +1,116 @@
+/**
+ * Berth's table in one network namespace, through one NftBackend: read the generation, apply a delta or a full
+ * resync as one transaction, remove the table, read counters. The generation (a one-element set) is deleted
+ * (old value) and re-added (new value) by every delta, so a delta computed against a table that changed under
+ * it aborts as a whole in the kernel.
+ */
+import { listed, type NftScript } from '@berth/nftables-napi';
+import { FirewallCode, FirewallError } from '../errors.js';
+import type { ChangeLog } from '../compile/change-log.js';
+import { renderDelta, type DeltaStats } from '../compile/delta.js';
+import { tableName, type CompiledFirewall } from '../compile/ir.js';
+import { generationSet, renderFull, renderRemove } from '../compile/render.js';
+import type { NftBackend } from './backend.js';
+
+const generationModulus = 2 ** 32;
+
+export function nextGeneration(generation: number | null): number {
+  return ((generation ?? 0) + 1) % generationModulus;
+}
+
+export interface ActionCounter {
+  readonly chain: string;
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function countElements(compiled: CompiledFirewall): number {
+  let elements = 0;
+  for (const group of compiled.groups.values()) elements += group.boxes.length + group.peers.size;
+  for (const profile of compiled.profiles.values()) elements += profile.boxes.length;
+  for (const map of compiled.dispatch.values()) elements += map.size;
+  return elements;
+}
+
+export class KernelTable {
+  readonly #backend: NftBackend;
+  readonly #where: string;
+
+  constructor(backend: NftBackend, where: string) {
+    this.#backend = backend;
+    this.#where = where;
+  }
+
+  /** The generation the kernel holds, or null when the table (or its generation) is missing. */
+  generation(): number | null {
+    try {
+      const output = this.#backend.run({ nftables: [{ list: { set: { family: 'inet', table: tableName, name: generationSet } } }] });
+      const element = listed(output, 'set')[0]?.elem?.[0];
+      return typeof element === 'number' ? element : null;
+    } catch {
+      return null;
+    }
+  }
+
+  run(script: NftScript, what: string): void {
+    try {
+      this.#backend.run(script);
+    } catch (error) {
+      throw new FirewallError(FirewallCode.Enforcement, `Cannot apply the firewall (${what}) in ${this.#where}: ${describe(error)}`, { cause: error });
+    }
+  }
+
+  /**
+   * Applies the changes as one transaction from generation `from` to `to`; returns null when there was nothing
+   * to change (the generation stays), the stats otherwise. Throws when the kernel rejects it (nothing applied).
+   */
+  applyDelta(changes: ChangeLog, compiled: CompiledFirewall, generation: { from: number; to: number }): DeltaStats | null {
+    const { script, stats } = renderDelta(changes, compiled, generation);
+    if (script.nftables.length === 2) return null;
+    this.run(script, 'incremental update');
+    return stats;
+  }
+
+  /** Replaces the table's whole content in one transaction (no window without rules); returns the element count. */
+  applyFull(compiled: CompiledFirewall, generation: number): number {
+    this.run(renderFull(compiled, generation), 'full resync');
+    return countElements(compiled);
+  }
+
+  remove(): void {
+    this.run(renderRemove(), 'remove table');
+  }
+
+  /** Names of the drop/monitor action chains in the table. */
+  actionChains(): string[] {
+    try {
+      const output = this.#backend.run({ nftables: [{ list: { chains: { family: 'inet' } } }] });
+      return listed(output, 'chain').filter((chain) => chain.table === tableName && /^(drop|monitor)\//.test(chain.name)).map((chain) => chain.name);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Packet counters of the action chains (drops and monitor hits per deciding policy rule). */
+  counters(chains: readonly string[]): ActionCounter[] {
+    if (chains.length === 0) return [];
+    let output;
+    try {
+      output = this.#backend.run({ nftables: chains.map((name) => ({ list: { chain: { family: 'inet' as const, table: tableName, name } } })) });
+    } catch {
+      return [];
+    }
+    const counters = new Map<string, { packets: number; bytes: number }>();
+    for (const rule of listed(output, 'rule')) {
+      for (const statement of rule.expr) {
+        if (!('counter' in statement) || typeof statement.counter !== 'object' || statement.counter === null) continue;
+        counters.set(rule.chain, { packets: statement.counter.packets ?? 0, bytes: statement.counter.bytes ?? 0 });
+      }
+    }
+    return [...counters].map(([chain, value]) => ({ chain, ...value }));
+  }
+}
