@@ -9,3 +9,4 @@ export { libnftablesBackend, type NftBackend, type NftBackendFactory } from './e
 export { FirewallStore, defaultRoot, policySetOf, stateDigest, type EndpointRecord, type FirewallState, type StoredDocument } from './state/store.js';
 export { snapshotOf } from './state/compiler-events.js';
 export { createFirewallPlugin, endpointFromRequest, firewallPluginType, enforcementFailed } from './plugin/plugin.js';
+export { FirewallEngine, type EngineEvent, type EngineResult, type EngineTimings, type FirewallEngineOptions } from './engine/engine.js';

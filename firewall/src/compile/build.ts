@@ -11,7 +11,7 @@ import type { ActionChain, Box, Group, PortBox, Profile } from './ir.js';
 import { actionChain, actionChainName, groupName, hash } from './names.js';
 
 /** A group without its peers: what depends on the rules alone. */
-export type GroupHead = Omit<Group, 'peers'>;
+export type GroupHead = Omit<Group, 'peers' | 'peerProfiles'>;
 
 /**
  * What makes two subjects share a group: the same applicable rules, and for ingress rules with named ports the

@@ -11,13 +11,15 @@ export interface ChangeLog {
   readonly groups: Map<string, GroupHead | null>;
   /** Group name → address → profile before (null: no element). Only for groups that existed before. */
   readonly peers: Map<string, Map<string, string | null>>;
+  /** Group name → the profiles its peers used before (sorted). Only for groups that existed before. */
+  readonly peerProfiles: Map<string, readonly string[]>;
   readonly dispatch: Map<DispatchName, Map<string, string | null>>;
   readonly profiles: Map<string, Profile | null>;
   readonly actions: Map<string, ActionChain | null>;
 }
 
 export function emptyChangeLog(): ChangeLog {
-  return { groups: new Map(), peers: new Map(), dispatch: new Map(), profiles: new Map(), actions: new Map() };
+  return { groups: new Map(), peers: new Map(), peerProfiles: new Map(), dispatch: new Map(), profiles: new Map(), actions: new Map() };
 }
 
 /** Records `before` under `key` unless an earlier value is recorded already. */
@@ -26,5 +28,5 @@ export function recordFirst<K, V>(map: Map<K, V>, key: K, before: V): void {
 }
 
 export function isEmptyChangeLog(log: ChangeLog): boolean {
-  return log.groups.size === 0 && log.peers.size === 0 && log.dispatch.size === 0 && log.profiles.size === 0 && log.actions.size === 0;
+  return log.groups.size === 0 && log.peers.size === 0 && log.peerProfiles.size === 0 && log.dispatch.size === 0 && log.profiles.size === 0 && log.actions.size === 0;
 }

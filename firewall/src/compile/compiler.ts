@@ -59,6 +59,8 @@ interface GroupState {
   /** Per slot: its selection, or null for ipBlock / networks slots. */
   readonly selections: readonly (Selection | null)[];
   readonly peers: Map<string, string>;
+  /** Profile name → how many peers use it. */
+  readonly profileUse: Map<string, number>;
   /** Peer signature → its profile under this group's rules. */
   readonly profileBySignature: Map<string, BuiltProfile>;
   readonly members: Set<string>;
@@ -73,6 +75,50 @@ interface Counted<T> {
 
 /** Parsed documents hold bigints (CIDR bounds). */
 const documentText = (document: PolicyDocument): string => JSON.stringify(document, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString(16) : value));
+/** A read-only map whose values are derived from another map's on access (no copy of the whole). */
+class MapView<V, T> implements ReadonlyMap<string, V> {
+  readonly #source: ReadonlyMap<string, T>;
+  readonly #value: (source: T) => V;
+
+  constructor(source: ReadonlyMap<string, T>, value: (source: T) => V) {
+    this.#source = source;
+    this.#value = value;
+  }
+
+  get size(): number {
+    return this.#source.size;
+  }
+
+  get(key: string): V | undefined {
+    const source = this.#source.get(key);
+    return source === undefined ? undefined : this.#value(source);
+  }
+
+  has(key: string): boolean {
+    return this.#source.has(key);
+  }
+
+  forEach(callback: (value: V, key: string, map: ReadonlyMap<string, V>) => void): void {
+    for (const [key, value] of this.entries()) callback(value, key, this);
+  }
+
+  *entries(): MapIterator<[string, V]> {
+    for (const [key, source] of this.#source) yield [key, this.#value(source)];
+  }
+
+  keys(): MapIterator<string> {
+    return this.#source.keys();
+  }
+
+  *values(): MapIterator<V> {
+    for (const source of this.#source.values()) yield this.#value(source);
+  }
+
+  [Symbol.iterator](): MapIterator<[string, V]> {
+    return this.entries();
+  }
+}
+
 const endpointKey = (endpoint: Endpoint): string => `${endpoint.namespace}/${endpoint.name}`;
 const directions: readonly Direction[] = ['egress', 'ingress'];
 const families: readonly Family[] = [4, 6];
@@ -95,12 +141,10 @@ export class FirewallCompiler {
 
   /** A live view of the compiled table: valid until the next change. */
   compiled(): CompiledFirewall {
-    const groups = new Map<string, Group>();
-    for (const [name, state] of this.#groups) groups.set(name, { ...state.head, peers: state.peers });
     return {
-      actions: new Map([...this.#actions].map(([name, counted]) => [name, counted.value])),
-      profiles: new Map([...this.#profiles].map(([name, counted]) => [name, counted.value])),
-      groups,
+      actions: new MapView(this.#actions, (counted) => counted.value),
+      profiles: new MapView(this.#profiles, (counted) => counted.value),
+      groups: new MapView(this.#groups, (state) => ({ ...state.head, peers: state.peers, peerProfiles: [...state.profileUse.keys()].sort() })),
       dispatch: this.#dispatch,
     };
   }
@@ -114,6 +158,10 @@ export class FirewallCompiler {
 
   get documents(): readonly PolicyDocument[] {
     return [...this.#documents.values()];
+  }
+
+  hasDocument(key: string): boolean {
+    return this.#documents.has(key);
   }
 
   get endpoints(): Endpoint[] {
@@ -296,17 +344,26 @@ export class FirewallCompiler {
     const old = group.peers.get(address) ?? null;
     const name = profile?.profile.name ?? null;
     if (old === name) return;
-    if (this.#log.groups.get(group.head.name) !== null) {
+    const logged = this.#log.groups.get(group.head.name) !== null;
+    if (logged) {
       let peers = this.#log.peers.get(group.head.name);
       if (peers === undefined) this.#log.peers.set(group.head.name, peers = new Map());
       recordFirst(peers, address, old);
     }
+    const profilesChange = (name !== null && !group.profileUse.has(name)) || (old !== null && group.profileUse.get(old) === 1);
+    if (logged && profilesChange) recordFirst(this.#log.peerProfiles, group.head.name, [...group.profileUse.keys()].sort());
     if (profile === null) group.peers.delete(address);
     else {
       this.#acquireProfile(profile);
       group.peers.set(address, profile.profile.name);
+      group.profileUse.set(profile.profile.name, (group.profileUse.get(profile.profile.name) ?? 0) + 1);
     }
-    if (old !== null) this.#releaseProfile(old);
+    if (old !== null) {
+      const uses = (group.profileUse.get(old) ?? 0) - 1;
+      if (uses > 0) group.profileUse.set(old, uses);
+      else group.profileUse.delete(old);
+      this.#releaseProfile(old);
+    }
   }
 
   #acquireProfile(built: BuiltProfile): void {
@@ -410,7 +467,7 @@ export class FirewallCompiler {
     const selections = slots.map((slot) => (isSelectorSlot(slot) ? this.#selectionFor(slot) : null));
     const group: GroupState = {
       head, rules, slots, index, ports: applicablePorts(rules), portNames: egressPortNames(rules), selections,
-      peers: new Map(), profileBySignature: new Map(), members: new Set(),
+      peers: new Map(), profileUse: new Map(), profileBySignature: new Map(), members: new Set(),
     };
     recordFirst(this.#log.groups, head.name, null);
     this.#groups.set(head.name, group);

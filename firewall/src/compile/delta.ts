@@ -7,14 +7,17 @@
  * the new state, never a mix): new action chains before the profiles and groups that jump to them; new
  * profiles before the peers elements that go to them; new groups before the dispatch entries that jump to
  * them; then the removals in the reverse order. Within a map, deletes come before adds (an element whose value
- * changes is deleted and re-added). A group whose default verdict changes gets its rules replaced (flush + add).
+ * changes is deleted and re-added); a peer whose profile changes moves from one peer set to another. A group
+ * whose default verdict or whose peers' profiles change gets its rules replaced (flush + add) after its new peer
+ * sets exist and before its old ones are deleted.
  */
 import type { NftCommand, NftScript } from '@berth/nftables-napi';
 import type { ChangeLog } from './change-log.js';
-import { boxKey, dispatchNames, tableName, type Box, type CompiledFirewall } from './ir.js';
+import { boxKey, dispatchNames, tableName, type Box, type CompiledFirewall, type Group } from './ir.js';
+import type { GroupHead } from './build.js';
 import {
-  addActionChain, addGroup, addProfile, deleteActionChain, deleteGroup, deleteProfile, dispatchElements, generationSet, groupElements, peerElements,
-  replaceGroupRules,
+  addActionChain, addBoxMap, addGroup, addPeerSet, addProfile, deleteActionChain, deleteBoxMap, deleteGroup, deletePeerSet, deleteProfile,
+  dispatchElements, generationSet, groupElements, peerElements, peersByProfile, replaceGroupRules,
 } from './render.js';
 
 export interface DeltaStats {
@@ -46,6 +49,44 @@ function boxChanges(before: readonly Box[], after: readonly Box[]): { removed: B
   };
 }
 
+/**
+ * A group that exists before and after: its boxes (when its fingerprint changed), its peer sets and elements, and
+ * its rules when its default or its profiles changed. `before` is its head before, when the log has it.
+ */
+function changeGroup(commands: NftCommand[], group: Group, before: GroupHead | undefined, log: ChangeLog): DeltaStats {
+  let elementsAdded = 0;
+  let elementsDeleted = 0;
+  const hadBoxes = (before ?? group).boxes.length > 0;
+  const hasBoxes = group.boxes.length > 0;
+  if (before !== undefined && before.fingerprint !== group.fingerprint) {
+    const { removed, added } = boxChanges(before.boxes, group.boxes);
+    if (!hadBoxes && hasBoxes) commands.push(...addBoxMap(group));
+    else if (hadBoxes && hasBoxes) {
+      if (removed.length > 0) commands.push(groupElements('delete', group.name, group.family, removed));
+      if (added.length > 0) commands.push(groupElements('add', group.name, group.family, added));
+    }
+    elementsAdded += added.length;
+    elementsDeleted += removed.length;
+  }
+  const oldProfiles = log.peerProfiles.get(group.name) ?? group.peerProfiles;
+  const newSets = group.peerProfiles.filter((profile) => !oldProfiles.includes(profile));
+  const oldSets = oldProfiles.filter((profile) => !group.peerProfiles.includes(profile));
+  for (const profile of newSets) commands.push(addPeerSet(group, profile));
+  const { removed, added } = elementChanges(log.peers.get(group.name) ?? new Map(), group.peers);
+  // Elements of a set that goes go with it.
+  const deletes = peersByProfile(removed.filter(([, profile]) => !oldSets.includes(profile)));
+  for (const [profile, addresses] of [...deletes].sort(byKey)) commands.push(peerElements('delete', group.name, profile, addresses));
+  for (const [profile, addresses] of [...peersByProfile(added)].sort(byKey)) commands.push(peerElements('add', group.name, profile, addresses));
+  elementsAdded += added.length;
+  elementsDeleted += removed.length;
+  if ((before !== undefined && before.defaultAction !== group.defaultAction) || hadBoxes !== hasBoxes || newSets.length > 0 || oldSets.length > 0) {
+    commands.push(...replaceGroupRules(group));
+  }
+  if (hadBoxes && !hasBoxes) commands.push(deleteBoxMap(group.name));
+  for (const profile of oldSets) commands.push(deletePeerSet(group.name, profile));
+  return { elementsAdded, elementsDeleted };
+}
+
 const sortedKeys = <T>(map: ReadonlyMap<string, T>): string[] => [...map.keys()].sort();
 
 export function renderDelta(log: ChangeLog, now: CompiledFirewall, generation: { from: number; to: number }): { script: NftScript; stats: DeltaStats } {
@@ -65,29 +106,21 @@ export function renderDelta(log: ChangeLog, now: CompiledFirewall, generation: {
     if (log.profiles.get(name) === null && profile !== undefined) commands.push(...addProfile(profile));
   }
   for (const name of sortedKeys(log.groups)) {
-    const before = log.groups.get(name);
     const group = now.groups.get(name);
-    if (before === null && group !== undefined) {
+    if (log.groups.get(name) === null && group !== undefined) {
       commands.push(...addGroup(group));
       elementsAdded += group.boxes.length + group.peers.size;
     }
-    if (before === null || before === undefined || group === undefined || before.fingerprint === group.fingerprint) continue;
-    const { removed, added } = boxChanges(before.boxes, group.boxes);
-    if (removed.length > 0) commands.push(groupElements('delete', name, group.family, removed));
-    if (added.length > 0) commands.push(groupElements('add', name, group.family, added));
-    if (before.defaultAction !== group.defaultAction) commands.push(...replaceGroupRules(group));
-    elementsAdded += added.length;
-    elementsDeleted += removed.length;
   }
-  for (const name of sortedKeys(log.peers)) {
+  const changedGroups = new Set([...log.groups.keys(), ...log.peers.keys(), ...log.peerProfiles.keys()]);
+  for (const name of [...changedGroups].sort()) {
     const group = now.groups.get(name);
-    // A group created in this change was rendered whole above; one removed goes with its map.
-    if (group === undefined || log.groups.get(name) === null) continue;
-    const { removed, added } = elementChanges(log.peers.get(name) ?? new Map(), group.peers);
-    if (removed.length > 0) commands.push(peerElements('delete', name, removed));
-    if (added.length > 0) commands.push(peerElements('add', name, added));
-    elementsAdded += added.length;
-    elementsDeleted += removed.length;
+    const before = log.groups.get(name);
+    // A group created in this change was rendered whole above; one removed goes with its chain, map and sets.
+    if (group === undefined || before === null) continue;
+    const stats = changeGroup(commands, group, before, log);
+    elementsAdded += stats.elementsAdded;
+    elementsDeleted += stats.elementsDeleted;
   }
   for (const name of dispatchNames) {
     const changes = log.dispatch.get(name);
@@ -99,7 +132,10 @@ export function renderDelta(log: ChangeLog, now: CompiledFirewall, generation: {
     elementsDeleted += removed.length;
   }
   for (const name of sortedKeys(log.groups)) {
-    if (log.groups.get(name) !== null && !now.groups.has(name)) commands.push(...deleteGroup({ name }));
+    const before = log.groups.get(name);
+    if (before !== null && before !== undefined && !now.groups.has(name)) {
+      commands.push(...deleteGroup({ name, boxes: before.boxes, peerProfiles: log.peerProfiles.get(name) ?? [] }));
+    }
   }
   for (const name of sortedKeys(log.profiles)) {
     if (log.profiles.get(name) !== null && !now.profiles.has(name)) commands.push(...deleteProfile({ name }));

@@ -9,18 +9,21 @@
  *     ip6 saddr vmap @egress6
  *     ip  daddr vmap @ingress4
  *     ip6 daddr vmap @ingress6
- *   chain <group>:  ip daddr vmap @<group>-peers                         (egress; saddr for ingress)
+ *   chain <group>:  ip daddr @<group>-<profile> goto <profile>           (one rule per profile its peers use;
+ *                   …                                                    egress; saddr for ingress)
  *                   ip daddr . meta l4proto . th dport vmap @<group>
  *                   goto <default action chain>                         (when the default is not "allow")
- *   map <group>-peers:  endpoint address → goto <profile chain>         (hash: exact addresses)
- *   map <group>:        disjoint boxes of the address space outside the peers (CIDR regions)
- *                       (peer range . protocol range . port range) → return | goto <action chain>
+ *   set <group>-<profile>:  the peers (endpoint addresses) with that profile (hash: exact addresses)
+ *   map <group>:            disjoint boxes of the address space outside the peers (CIDR regions)
+ *                           (peer range . protocol range . port range) → return | goto <action chain>
  *   chain pr-<hash>:  meta l4proto . th dport vmap @pr-<hash>; goto <default action chain>
  *   chain drop/…:    rate-limited log, counter, drop
  *   chain monitor/…: rate-limited log, counter (returns: the packet goes on)
- * Endpoint peers live in hash maps, never in interval maps: registering a pod that a thousand groups select adds
- * one hash element to each (cheap in the kernel), where splitting interval (pipapo) elements costs milliseconds
- * per map. What a peer may reach (its protocol × port verdicts) is a profile chain shared by content.
+ * Endpoint peers live in plain hash sets, never in interval maps and never as verdicts: registering a pod that a
+ * thousand groups select adds one hash element to a set of each (cheap in the kernel), where splitting interval
+ * (pipapo) elements costs milliseconds per map, and elements without verdicts do not make the kernel revalidate
+ * every chain reachable from them. What a peer may reach (its protocol × port verdicts) is a profile chain shared
+ * by content; a group's peers usually share one or two profiles, so its chain has one or two such rules.
  */
 import type { Family } from '../model/address.js';
 import type { Direction } from '../evaluate/context.js';
@@ -86,6 +89,8 @@ export interface Group {
   readonly actions: readonly string[];
   /** Canonical address of every endpoint a peer of the rules selects → its profile's name. */
   readonly peers: ReadonlyMap<string, string>;
+  /** The profiles the peers use, sorted (one set and one rule each). */
+  readonly peerProfiles: readonly string[];
 }
 
 export interface ActionChain {
@@ -103,8 +108,9 @@ export interface CompiledFirewall {
   readonly dispatch: ReadonlyMap<DispatchName, ReadonlyMap<string, string>>;
 }
 
-export function peersMapName(group: string): string {
-  return `${group}-peers`;
+/** The set of a group's peers that have one profile. */
+export function peerSetName(group: string, profile: string): string {
+  return `${group}-${profile}`;
 }
 
 export function boxKey(box: Box): string {

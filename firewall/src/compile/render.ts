@@ -5,7 +5,7 @@
 import type { NftCommand, NftExpression, NftMapElement, NftScript, NftStatement } from '@berth/nftables-napi';
 import { formatAddress, type Family } from '../model/address.js';
 import type { Direction } from '../evaluate/context.js';
-import { dispatchNames, peersMapName, tableName, type ActionChain, type Box, type CompiledFirewall, type DispatchName, type Group, type PortBox, type Profile } from './ir.js';
+import { dispatchNames, peerSetName, tableName, type ActionChain, type Box, type CompiledFirewall, type DispatchName, type Group, type PortBox, type Profile } from './ir.js';
 
 const family = 'inet' as const;
 const table = { family, table: tableName } as const;
@@ -70,43 +70,82 @@ export function groupKeyType(familyOf: Family): readonly ['ipv4_addr' | 'ipv6_ad
   return [familyOf === 4 ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'];
 }
 
-/** The group chain's rules: the peers, the boxes, then the default verdict for a miss (none when it is "allow"). */
-export function groupRules(group: Omit<Group, 'peers'>): NftCommand[] {
-  const rules: NftStatement[][] = [
-    [{ vmap: { key: peerField(group), data: `@${peersMapName(group.name)}` } }],
-    [{ vmap: { key: { concat: [peerField(group), ...protocolAndPort] }, data: `@${group.name}` } }],
-  ];
+/** A group without its peers' addresses: what its chain and its maps' shapes depend on. */
+export type GroupShape = Omit<Group, 'peers'>;
+
+/**
+ * The group chain's rules: one per profile of its peers (the peer sets are disjoint, so their order does not
+ * matter), the boxes, then the default verdict for a miss (none when it is "allow").
+ */
+export function groupRules(group: GroupShape): NftCommand[] {
+  const rules: NftStatement[][] = group.peerProfiles.map((profile) => [
+    { match: { op: '==', left: peerField(group), right: `@${peerSetName(group.name, profile)}` } }, { goto: { target: profile } },
+  ]);
+  if (group.boxes.length > 0) rules.push([{ vmap: { key: { concat: [peerField(group), ...protocolAndPort] }, data: `@${group.name}` } }]);
   if (group.defaultAction !== null) rules.push([{ goto: { target: group.defaultAction } }]);
   return rules.map((expr): NftCommand => ({ add: { rule: { ...table, chain: group.name, expr } } }));
 }
 
-export function addGroup(group: Group): NftCommand[] {
-  const commands: NftCommand[] = [
+export function addPeerSet(group: Pick<Group, 'name' | 'family'>, profile: string): NftCommand {
+  return { add: { set: { ...table, name: peerSetName(group.name, profile), type: group.family === 4 ? 'ipv4_addr' : 'ipv6_addr' } } };
+}
+
+export function deletePeerSet(group: string, profile: string): NftCommand {
+  return { delete: { set: { ...table, name: peerSetName(group, profile) } } };
+}
+
+/** The peers' addresses by profile, each list sorted. */
+export function peersByProfile(peers: Iterable<readonly [string, string]>): Map<string, string[]> {
+  const byProfile = new Map<string, string[]>();
+  for (const [address, profile] of peers) {
+    let addresses = byProfile.get(profile);
+    if (addresses === undefined) byProfile.set(profile, addresses = []);
+    addresses.push(address);
+  }
+  for (const addresses of byProfile.values()) addresses.sort();
+  return byProfile;
+}
+
+/** The group's map of boxes, with its elements; a group without boxes has no map (fewer objects, cheaper updates). */
+export function addBoxMap(group: Pick<Group, 'name' | 'family' | 'boxes'>): NftCommand[] {
+  return [
     { add: { map: { ...table, name: group.name, type: groupKeyType(group.family), map: 'verdict', flags: ['interval'] } } },
-    { add: { map: { ...table, name: peersMapName(group.name), type: group.family === 4 ? 'ipv4_addr' : 'ipv6_addr', map: 'verdict' } } },
+    groupElements('add', group.name, group.family, group.boxes),
   ];
-  if (group.boxes.length > 0) commands.push(groupElements('add', group.name, group.family, group.boxes));
-  if (group.peers.size > 0) commands.push(peerElements('add', group.name, sortedEntries(group.peers)));
+}
+
+export function deleteBoxMap(group: string): NftCommand {
+  return { delete: { map: { ...table, name: group } } };
+}
+
+export function addGroup(group: Group): NftCommand[] {
+  const commands: NftCommand[] = group.boxes.length > 0 ? addBoxMap(group) : [];
+  const byProfile = peersByProfile(group.peers);
+  for (const profile of group.peerProfiles) {
+    commands.push(addPeerSet(group, profile));
+    commands.push(peerElements('add', group.name, profile, byProfile.get(profile) ?? []));
+  }
   commands.push({ add: { chain: { ...table, name: group.name } } });
   commands.push(...groupRules(group));
   return commands;
 }
 
-/** Replaces a group's rules (its default verdict changed): flush and refill, inside the same transaction. */
-export function replaceGroupRules(group: Omit<Group, 'peers'>): NftCommand[] {
+/** Replaces a group's rules (its default or its peers' profiles changed): flush and refill, in the same transaction. */
+export function replaceGroupRules(group: GroupShape): NftCommand[] {
   return [{ flush: { chain: { ...table, name: group.name } } }, ...groupRules(group)];
 }
 
-export function deleteGroup(group: Pick<Group, 'name'>): NftCommand[] {
+/** The chain goes first: its rules are what refer to the map and the sets. */
+export function deleteGroup(group: Pick<Group, 'name' | 'peerProfiles' | 'boxes'>): NftCommand[] {
   return [
     { delete: { chain: { ...table, name: group.name } } },
-    { delete: { map: { ...table, name: group.name } } },
-    { delete: { map: { ...table, name: peersMapName(group.name) } } },
+    ...(group.boxes.length > 0 ? [deleteBoxMap(group.name)] : []),
+    ...group.peerProfiles.map((profile) => deletePeerSet(group.name, profile)),
   ];
 }
 
-export function peerElements(verb: 'add' | 'delete', group: string, entries: readonly (readonly [string, string])[]): NftCommand {
-  const element = { ...table, name: peersMapName(group), elem: entries.map(([address, profile]): NftMapElement => [address, { goto: { target: profile } }]) };
+export function peerElements(verb: 'add' | 'delete', group: string, profile: string, addresses: readonly string[]): NftCommand {
+  const element = { ...table, name: peerSetName(group, profile), elem: [...addresses] };
   return verb === 'add' ? { add: { element } } : { delete: { element } };
 }
 
