@@ -131,12 +131,9 @@ export class FirewallEngine {
     return this.#compiler.compiled();
   }
 
-  get endpoints(): Endpoint[] {
-    return this.#compiler.endpoints;
-  }
-
-  get documents(): readonly PolicyDocument[] {
-    return this.#compiler.documents;
+  /** The state the engine enforces, as a snapshot (what `resync` takes). */
+  snapshot(): FirewallSnapshot {
+    return { documents: this.#compiler.documents, endpoints: this.#compiler.endpoints, monitor: this.#compiler.monitor };
   }
 
   /** Replaces the whole state and the table's whole content, in one transaction. */
