@@ -25,15 +25,38 @@ export interface FirewallOptions {
   readonly backend?: NftBackendFactory;
 }
 
+/** Where a CLI-path change's time went, in milliseconds (enforcement's own split is in `enforcement.timings`). */
+export interface ChangeTimings {
+  /** Reading and parsing the state files. */
+  readonly loadMs: number;
+  /** Compiling the state before and feeding the change to the compiler. */
+  readonly compileMs: number;
+  readonly enforceMs: number;
+  /** Writing the state files (and the applied record, inside enforceMs). */
+  readonly saveMs: number;
+}
+
 export interface ChangeResult<T> {
   readonly value: T;
   readonly enforcement: ApplyResult;
+  readonly timings: ChangeTimings;
 }
 
 /** For DEL and GC: enforcement is null when they found nothing of their own to remove. */
 export interface OptionalChangeResult<T> {
   readonly value: T;
   readonly enforcement: ApplyResult | null;
+}
+
+/** Milliseconds since the previous call (or since creation). */
+function stopwatch(): () => number {
+  let last = process.hrtime.bigint();
+  return () => {
+    const now = process.hrtime.bigint();
+    const elapsed = Number(now - last) / 1e6;
+    last = now;
+    return elapsed;
+  };
 }
 
 export function compileState(state: FirewallState): CompiledFirewall {
@@ -64,8 +87,10 @@ export class Firewall {
    */
   async #change<T>(mutate: (state: FirewallState) => { state: FirewallState; value: T }, options: { resync?: boolean } = {}): Promise<ChangeResult<T>> {
     return this.store.locked(() => {
+      const clock = stopwatch();
       const before = this.store.read();
       const { state, value } = mutate(before);
+      const loadMs = clock();
       const compiler = new FirewallCompiler();
       if (options.resync === true) {
         compiler.load(snapshotOf(state));
@@ -75,9 +100,11 @@ export class Firewall {
         applyStateChange(compiler, before, state);
       }
       const plan = { compiled: compiler.compiled(), changes: compiler.takeChanges(), stateBefore: stateDigest(before), stateAfter: stateDigest(state) };
+      const compileMs = clock();
       const enforcement = this.enforcer.apply(plan, options);
+      const enforceMs = clock();
       this.store.write(state, before);
-      return { value, enforcement };
+      return { value, enforcement, timings: { loadMs, compileMs, enforceMs, saveMs: clock() } };
     });
   }
 

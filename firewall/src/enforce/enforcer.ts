@@ -14,7 +14,7 @@ import type { CompiledFirewall } from '../compile/ir.js';
 import { readJson, writeJsonAtomic } from '../state/atomic-file.js';
 import type { FirewallStore } from '../state/store.js';
 import { libnftablesBackend, type NftBackendFactory } from './backend.js';
-import { KernelTable, nextGeneration, type ActionCounter } from './table.js';
+import { KernelTable, nextGeneration, noNftTimings, type ActionCounter, type NftTimings } from './table.js';
 
 const log = createLogger('firewall');
 
@@ -25,6 +25,7 @@ export interface ApplyResult {
   readonly elementsDeleted: number;
   /** Why an incremental update became a full resync, when it did. */
   readonly fallbackReason: string | null;
+  readonly timings: { readonly renderMs: number } & NftTimings;
 }
 
 /** A change to enforce: the whole table after it, and the changes from the table of `stateBefore`. */
@@ -113,16 +114,18 @@ export class Enforcer {
       }
       if (fallbackReason === null && record !== null) {
         try {
-          const stats = table.applyDelta(plan.changes, plan.compiled, { from: record.generation, to: generation });
-          if (stats === null) return { mode: 'unchanged', generation: record.generation, elementsAdded: 0, elementsDeleted: 0, fallbackReason: null };
-          return { mode: 'incremental', generation, ...stats, fallbackReason: null };
+          const delta = table.applyDelta(plan.changes, plan.compiled, { from: record.generation, to: generation });
+          if (delta === null) {
+            return { mode: 'unchanged', generation: record.generation, elementsAdded: 0, elementsDeleted: 0, fallbackReason: null, timings: { renderMs: 0, ...noNftTimings } };
+          }
+          return { mode: 'incremental', generation, ...delta.stats, fallbackReason: null, timings: { renderMs: delta.renderMs, ...delta.nft } };
         } catch (error) {
           fallbackReason = `incremental update rejected: ${describe(error)}`;
           log.warn({ error: describe(error) }, 'incremental firewall update rejected; resyncing');
         }
       }
-      const elements = table.applyFull(plan.compiled, generation);
-      return { mode: 'full', generation, elementsAdded: elements, elementsDeleted: 0, fallbackReason };
+      const full = table.applyFull(plan.compiled, generation);
+      return { mode: 'full', generation, elementsAdded: full.elements, elementsDeleted: 0, fallbackReason, timings: { renderMs: full.renderMs, ...full.nft } };
     });
     if (result.mode !== 'unchanged' || record?.state !== plan.stateAfter) {
       this.#writeRecord({ version: 2, generation: result.generation, state: plan.stateAfter });

@@ -36,6 +36,15 @@ export function countElements(compiled: CompiledFirewall): number {
   return elements;
 }
 
+/** Where a libnftables call's time went: wall clock, and the process's CPU (user: encoding and libnftables; system: the kernel). */
+export interface NftTimings {
+  readonly nftMs: number;
+  readonly nftUserMs: number;
+  readonly nftSystemMs: number;
+}
+
+export const noNftTimings: NftTimings = { nftMs: 0, nftUserMs: 0, nftSystemMs: 0 };
+
 export class KernelTable {
   readonly #backend: NftBackend;
   readonly #where: string;
@@ -56,29 +65,36 @@ export class KernelTable {
     }
   }
 
-  run(script: NftScript, what: string): void {
+  run(script: NftScript, what: string): NftTimings {
+    const started = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
     try {
       this.#backend.run(script);
     } catch (error) {
       throw new FirewallError(FirewallCode.Enforcement, `Cannot apply the firewall (${what}) in ${this.#where}: ${describe(error)}`, { cause: error });
     }
+    const used = process.cpuUsage(cpu);
+    return { nftMs: Number(process.hrtime.bigint() - started) / 1e6, nftUserMs: used.user / 1000, nftSystemMs: used.system / 1000 };
   }
 
   /**
    * Applies the changes as one transaction from generation `from` to `to`; returns null when there was nothing
-   * to change (the generation stays), the stats otherwise. Throws when the kernel rejects it (nothing applied).
+   * to change (the generation stays). Throws when the kernel rejects it (nothing applied).
    */
-  applyDelta(changes: ChangeLog, compiled: CompiledFirewall, generation: { from: number; to: number }): DeltaStats | null {
+  applyDelta(changes: ChangeLog, compiled: CompiledFirewall, generation: { from: number; to: number }): { stats: DeltaStats; renderMs: number; nft: NftTimings } | null {
+    const started = process.hrtime.bigint();
     const { script, stats } = renderDelta(changes, compiled, generation);
+    const renderMs = Number(process.hrtime.bigint() - started) / 1e6;
     if (script.nftables.length === 2) return null;
-    this.run(script, 'incremental update');
-    return stats;
+    return { stats, renderMs, nft: this.run(script, 'incremental update') };
   }
 
-  /** Replaces the table's whole content in one transaction (no window without rules); returns the element count. */
-  applyFull(compiled: CompiledFirewall, generation: number): number {
-    this.run(renderFull(compiled, generation), 'full resync');
-    return countElements(compiled);
+  /** Replaces the table's whole content in one transaction (no window without rules). */
+  applyFull(compiled: CompiledFirewall, generation: number): { elements: number; renderMs: number; nft: NftTimings } {
+    const started = process.hrtime.bigint();
+    const script = renderFull(compiled, generation);
+    const renderMs = Number(process.hrtime.bigint() - started) / 1e6;
+    return { elements: countElements(compiled), renderMs, nft: this.run(script, 'full resync') };
   }
 
   remove(): void {

@@ -16,13 +16,12 @@
  * If even that fails (the namespace is gone), the error is thrown and the next event resyncs first.
  */
 import { createLogger } from '@berth/cni';
-import type { NftScript } from '@berth/nftables-napi';
 import { FirewallCompiler, type FirewallSnapshot } from '../compile/compiler.js';
 import { renderDelta } from '../compile/delta.js';
 import type { CompiledFirewall } from '../compile/ir.js';
 import { renderFull } from '../compile/render.js';
 import { libnftablesBackend, type NftBackend, type NftBackendFactory } from '../enforce/backend.js';
-import { countElements, KernelTable, nextGeneration, type ActionCounter } from '../enforce/table.js';
+import { countElements, KernelTable, nextGeneration, type ActionCounter, type NftTimings } from '../enforce/table.js';
 import { FirewallCode, FirewallError } from '../errors.js';
 import { parseAddress } from '../model/address.js';
 import type { Endpoint, PolicyDocument } from '../model/types.js';
@@ -39,17 +38,14 @@ export type EngineEvent =
   /** Idempotent, by NAMESPACE/NAME. */
   | { readonly kind: 'removeEndpoint'; readonly key: string };
 
-/** Where the time of one change went, in milliseconds. */
-export interface EngineTimings {
-  /** Incremental compile: the events applied to the in-memory state and table. */
+/**
+ * Where the time of one change went, in milliseconds: the incremental compile (events applied to the state and
+ * the table in memory), rendering the change log (or the full table) as libnftables JSON commands, and the
+ * libnftables call (JSON encoding and parsing, evaluation, netlink, the kernel's commit; see NftTimings).
+ */
+export interface EngineTimings extends NftTimings {
   readonly compileMs: number;
-  /** Rendering the change log (or the full table) as libnftables JSON commands. */
   readonly renderMs: number;
-  /** The libnftables call: JSON encoding and parsing, evaluation, netlink, the kernel's commit. */
-  readonly nftMs: number;
-  /** CPU time of the process during the libnftables call: user (encode, libnftables) and system (kernel). */
-  readonly nftUserMs: number;
-  readonly nftSystemMs: number;
   readonly totalMs: number;
 }
 
@@ -165,7 +161,7 @@ export class FirewallEngine {
       };
     }
     try {
-      const nft = this.#run(script, 'incremental update');
+      const nft = this.#table.run(script, 'incremental update');
       this.#generation = to;
       return {
         mode: 'incremental', generation: to, ...stats, commands: script.nftables.length, fallbackReason: null,
@@ -237,7 +233,7 @@ export class FirewallEngine {
     const script = renderFull(compiled, generation);
     const renderMs = elapsedMs(rendering);
     try {
-      const nft = this.#run(script, 'full resync');
+      const nft = this.#table.run(script, 'full resync');
       this.#generation = generation;
       this.#inSync = true;
       return {
@@ -248,13 +244,5 @@ export class FirewallEngine {
       this.#inSync = false;
       throw error;
     }
-  }
-
-  #run(script: NftScript, what: string): Pick<EngineTimings, 'nftMs' | 'nftUserMs' | 'nftSystemMs'> {
-    const started = process.hrtime.bigint();
-    const cpu = process.cpuUsage();
-    this.#table.run(script, what);
-    const used = process.cpuUsage(cpu);
-    return { nftMs: elapsedMs(started), nftUserMs: used.user / 1000, nftSystemMs: used.system / 1000 };
   }
 }
