@@ -6,11 +6,11 @@
 import type { Family } from '../model/address.js';
 import type { ApplicableRules, EvaluationContext } from '../evaluate/context.js';
 import { assert } from '../errors.js';
-import { applicablePorts, chooseDefault, groupInputs, outsideContent, type ProtocolRun, type Run } from './group.js';
+import { applicablePorts, chooseDefault, groupInputs, outsideContent, type ProtocolRun, type Run, type RunsOf, type Slot } from './group.js';
 import type { ActionChain, Box, Group, PortBox, Profile } from './ir.js';
 import { actionChain, actionChainName, groupName, hash } from './names.js';
 
-/** A group without its peers: what depends on the rules alone. */
+/** A group without its exact-mode peers: what depends on the rules alone. */
 export type GroupHead = Omit<Group, 'peers' | 'peerProfiles'>;
 
 /**
@@ -55,9 +55,12 @@ function checkBoxes(boxes: readonly Box[], group: string): void {
   }
 }
 
-export function buildHead(context: EvaluationContext, rules: ApplicableRules, family: Family, identity: string): { head: GroupHead; chains: ActionChain[] } {
+/** `slots` and `runsOf`: the rules' peers and their decisions (see decisions.ts). */
+export function buildHead(
+  context: EvaluationContext, rules: ApplicableRules, family: Family, identity: string, decisions: { slots: readonly Slot[]; runsOf: RunsOf },
+): { head: Omit<GroupHead, 'selectorRules'>; chains: ActionChain[] } {
   const name = groupName(rules.direction, family, identity);
-  const content = outsideContent(context, rules, family);
+  const content = outsideContent(decisions.slots, family, decisions.runsOf);
   const { names, chains } = chainsOf([content.defaultAction, ...content.boxes.map((box) => box.action)]);
   const defaultAction = content.defaultAction === null ? null : actionChainName(content.defaultAction);
   const boxes = content.boxes.map((box) => ({ ...box, action: box.action === null ? null : actionChainName(box.action) }));

@@ -14,17 +14,16 @@
  */
 import { parseAddress, type Address, type Family } from '../model/address.js';
 import { buildPolicySet, documentKey } from '../model/policy-set.js';
-import type { Endpoint, PolicyDocument, PortMatch } from '../model/types.js';
+import type { Endpoint, PolicyDocument } from '../model/types.js';
 import { addressKey, applicableRules, buildContext, isUnconstrained, type ApplicableRules, type Direction, type EvaluationContext } from '../evaluate/context.js';
 import { assert, FirewallCode, FirewallError } from '../errors.js';
-import { buildHead, buildProfile, groupIdentity, type GroupHead } from './build.js';
+import { buildHead, groupIdentity, type GroupHead } from './build.js';
 import { emptyChangeLog, recordFirst, type ChangeLog } from './change-log.js';
-import {
-  applicablePorts, egressPortNames, isSelectorSlot, peerSlots, profileRuns, selectionKey, signatureMatcher, slotContains, slotSelects,
-  type SelectorSlot, type Slot,
-} from './group.js';
-import { dispatchName, dispatchNames, type ActionChain, type CompiledFirewall, type DispatchName, type Group, type Profile } from './ir.js';
-import { groupName } from './names.js';
+import { egressPortNames, isSelectorSlot, selectionKey, slotContains, slotSelects, type SelectorSlot, type Slot } from './group.js';
+import { dispatchName, dispatchNames, type ActionChain, type CompiledFirewall, type DispatchName, type Profile, type SelectionSet } from './ir.js';
+import { groupName, selectionSetName } from './names.js';
+import { DecisionMemo, type BuiltProfile, type RuleDecisions } from './decisions.js';
+import { selectorRules, selectorVariables } from './selectors.js';
 
 export interface FirewallSnapshot {
   /** In the order they were applied (a later document with the same key replaces an earlier one). */
@@ -43,8 +42,13 @@ interface EndpointState {
 
 /** The endpoints one distinct selector picks, and the groups whose rules use it. */
 interface Selection {
+  readonly key: string;
   readonly slot: SelectorSlot;
   readonly selected: Set<EndpointState>;
+  /** The selected endpoints' addresses by family: the selection sets' elements. */
+  readonly addresses: Map<Family, Set<string>>;
+  /** Selectors-mode groups using the selection set of each family. */
+  readonly setReferences: Map<Family, number>;
   readonly groups: Set<string>;
 }
 
@@ -52,12 +56,15 @@ interface GroupState {
   head: GroupHead;
   readonly rules: ApplicableRules;
   readonly slots: readonly Slot[];
-  readonly index: ReadonlyMap<object, number>;
-  readonly ports: readonly PortMatch[];
+  readonly decisions: RuleDecisions;
   /** Egress only: the named ports the rules use (they resolve on the peer). */
   readonly portNames: readonly string[];
   /** Per slot: its selection, or null for ipBlock / networks slots. */
   readonly selections: readonly (Selection | null)[];
+  /** Selectors mode: the distinct selection keys the rules use (exact mode: null). */
+  readonly variables: readonly string[] | null;
+  /** Selectors mode: the profiles its rules go to. */
+  readonly selectorProfiles: readonly BuiltProfile[];
   readonly peers: Map<string, string>;
   /** Profile name → how many peers use it. */
   readonly profileUse: Map<string, number>;
@@ -65,8 +72,6 @@ interface GroupState {
   readonly profileBySignature: Map<string, BuiltProfile>;
   readonly members: Set<string>;
 }
-
-type BuiltProfile = ReturnType<typeof buildProfile>;
 
 interface Counted<T> {
   readonly value: T;
@@ -138,15 +143,30 @@ export class FirewallCompiler {
   readonly #actions = new Map<string, Counted<ActionChain>>();
   readonly #dispatch = new Map<DispatchName, Map<string, string>>(dispatchNames.map((name) => [name, new Map()]));
   #log: ChangeLog = emptyChangeLog();
+  /** Decisions shared by groups whose rules decide alike (its keys hold all a decision reads). */
+  readonly #decisions = new DecisionMemo();
 
   /** A live view of the compiled table: valid until the next change. */
   compiled(): CompiledFirewall {
     return {
       actions: new MapView(this.#actions, (counted) => counted.value),
       profiles: new MapView(this.#profiles, (counted) => counted.value),
+      selections: this.#selectionSets(),
       groups: new MapView(this.#groups, (state) => ({ ...state.head, peers: state.peers, peerProfiles: [...state.profileUse.keys()].sort() })),
       dispatch: this.#dispatch,
     };
+  }
+
+  #selectionSets(): Map<string, SelectionSet> {
+    const sets = new Map<string, SelectionSet>();
+    for (const selection of this.#selections.values()) {
+      for (const [family, references] of selection.setReferences) {
+        if (references === 0) continue;
+        const name = selectionSetName(family, selection.key);
+        sets.set(name, { name, family, addresses: selection.addresses.get(family) ?? new Set() });
+      }
+    }
+    return sets;
   }
 
   /** The changes since the last call (or since construction), for rendering; starts a new log. */
@@ -294,7 +314,26 @@ export class FirewallCompiler {
       set.add(state);
     }
     for (const selection of this.#selections.values()) {
-      if (slotSelects(selection.slot, state.endpoint, this.#context.namespaceLabels)) selection.selected.add(state);
+      if (slotSelects(selection.slot, state.endpoint, this.#context.namespaceLabels)) this.#select(selection, state, true);
+    }
+  }
+
+  /** Adds the endpoint to a selection or takes it out, keeping its sets' elements and the log in step. */
+  #select(selection: Selection, state: EndpointState, selected: boolean): void {
+    if (selected) selection.selected.add(state);
+    else selection.selected.delete(state);
+    for (const [index, address] of state.addresses.entries()) {
+      const text = state.endpoint.ips[index] as string;
+      let addresses = selection.addresses.get(address.family);
+      if (addresses === undefined) selection.addresses.set(address.family, addresses = new Set());
+      if ((selection.setReferences.get(address.family) ?? 0) > 0) {
+        const name = selectionSetName(address.family, selection.key);
+        let log = this.#log.selectionElements.get(name);
+        if (log === undefined) this.#log.selectionElements.set(name, log = new Map());
+        recordFirst(log, text, addresses.has(text));
+      }
+      if (selected) addresses.add(text);
+      else addresses.delete(text);
     }
   }
 
@@ -306,7 +345,7 @@ export class FirewallCompiler {
       set?.delete(state);
       if (set?.size === 0) this.#byPortName.delete(port.name);
     }
-    for (const selection of this.#selections.values()) selection.selected.delete(state);
+    for (const selection of this.#selections.values()) if (selection.selected.has(state)) this.#select(selection, state, false);
   }
 
   /** The groups whose peers include the endpoint: a selector of theirs picks it, or it names an egress port of theirs. */
@@ -314,7 +353,8 @@ export class FirewallCompiler {
     const names = new Set<string>();
     for (const selection of this.#selections.values()) if (selection.selected.has(state)) for (const name of selection.groups) names.add(name);
     for (const port of state.endpoint.namedPorts) for (const name of this.#groupsByPortName.get(port.name) ?? []) names.add(name);
-    return new Set([...names].map((name) => this.#groups.get(name) as GroupState));
+    // Selectors-mode groups see the endpoint through the selection sets, already updated.
+    return new Set([...names].map((name) => this.#groups.get(name) as GroupState).filter((group) => group.variables === null));
   }
 
   /** Sets the endpoint's peer elements in one group (of the group's family). */
@@ -334,7 +374,7 @@ export class FirewallCompiler {
     const signature = `${bits.map((bit) => (bit ? '1' : '0')).join('')}|${named}`;
     let built = group.profileBySignature.get(signature);
     if (built === undefined) {
-      built = buildProfile(profileRuns(this.#context, group.rules, signatureMatcher(group.index, bits, state.endpoint), group.ports));
+      built = group.decisions.profile(bits, group.portNames.length === 0 ? null : state.endpoint);
       group.profileBySignature.set(signature, built);
     }
     return built;
@@ -453,31 +493,66 @@ export class FirewallCompiler {
     const key = selectionKey(slot);
     let selection = this.#selections.get(key);
     if (selection === undefined) {
-      const selected = new Set<EndpointState>();
-      for (const state of this.#endpoints.values()) if (slotSelects(slot, state.endpoint, this.#context.namespaceLabels)) selected.add(state);
-      selection = { slot, selected, groups: new Set() };
+      selection = { key, slot, selected: new Set(), addresses: new Map(), setReferences: new Map(), groups: new Set() };
+      for (const state of this.#endpoints.values()) if (slotSelects(slot, state.endpoint, this.#context.namespaceLabels)) this.#select(selection, state, true);
       this.#selections.set(key, selection);
     }
     return selection;
   }
 
+  #acquireSet(selection: Selection, family: Family): void {
+    const references = selection.setReferences.get(family) ?? 0;
+    if (references === 0) recordFirst(this.#log.selectionSets, selectionSetName(family, selection.key), null);
+    selection.setReferences.set(family, references + 1);
+  }
+
+  #releaseSet(selection: Selection, family: Family): void {
+    const references = (selection.setReferences.get(family) ?? 0) - 1;
+    assert(references >= 0, `selection set of ${selection.key} is referenced`);
+    selection.setReferences.set(family, references);
+    if (references > 0) return;
+    const name = selectionSetName(family, selection.key);
+    if (this.#log.selectionSets.has(name)) return;
+    // It existed before this change: remember its members as they were, for a re-creation to be diffed against.
+    const members = new Set(selection.addresses.get(family) ?? []);
+    for (const [address, member] of this.#log.selectionElements.get(name) ?? []) {
+      if (member) members.add(address);
+      else members.delete(address);
+    }
+    this.#log.selectionSets.set(name, members);
+    this.#log.selectionElements.delete(name);
+  }
+
   #createGroup(rules: ApplicableRules, family: Family, identity: string): GroupState {
-    const { head, chains } = buildHead(this.#context, rules, family, identity);
-    const { slots, index } = peerSlots(rules);
+    const decisions = this.#decisions.forRules(this.#context, rules);
+    const { slots } = decisions;
+    const { head: base, chains } = buildHead(this.#context, rules, family, identity, { slots, runsOf: (bits) => decisions.runs(bits, null) });
+    const portNames = egressPortNames(rules);
     const selections = slots.map((slot) => (isSelectorSlot(slot) ? this.#selectionFor(slot) : null));
+    const variables = selectorVariables(slots, portNames);
+    const built = variables === null ? [] : selectorRules(decisions, variables);
+    const head: GroupHead = {
+      ...base,
+      selectorRules: built.map((rule) => ({
+        sets: rule.variables.map((variable) => selectionSetName(family, variables?.[variable] as string)), profile: rule.profile.profile.name,
+      })),
+    };
     const group: GroupState = {
-      head, rules, slots, index, ports: applicablePorts(rules), portNames: egressPortNames(rules), selections,
+      head, rules, slots, decisions, portNames, selections, variables, selectorProfiles: built.map((rule) => rule.profile),
       peers: new Map(), profileUse: new Map(), profileBySignature: new Map(), members: new Set(),
     };
     recordFirst(this.#log.groups, head.name, null);
     this.#groups.set(head.name, group);
     for (const chain of chains) this.#acquireAction(chain);
+    for (const profile of group.selectorProfiles) this.#acquireProfile(profile);
+    for (const key of variables ?? []) this.#acquireSet(this.#selections.get(key) as Selection, family);
     for (const selection of selections) selection?.groups.add(head.name);
     for (const port of group.portNames) {
       let names = this.#groupsByPortName.get(port);
       if (names === undefined) this.#groupsByPortName.set(port, names = new Set());
       names.add(head.name);
     }
+    if (variables !== null) return group;
     const candidates = new Set<EndpointState>();
     for (const selection of selections) for (const state of selection?.selected ?? []) candidates.add(state);
     for (const port of group.portNames) for (const state of this.#byPortName.get(port) ?? []) candidates.add(state);
@@ -489,6 +564,8 @@ export class FirewallCompiler {
     const name = group.head.name;
     for (const address of [...group.peers.keys()]) this.#setPeer(group, address, null);
     for (const action of group.head.actions) this.#releaseAction(action);
+    for (const profile of group.selectorProfiles) this.#releaseProfile(profile.profile.name);
+    for (const key of group.variables ?? []) this.#releaseSet(this.#selections.get(key) as Selection, group.head.family);
     for (const [position, selection] of group.selections.entries()) {
       if (selection === null || selection === undefined) continue;
       selection.groups.delete(name);

@@ -16,8 +16,8 @@ import type { ChangeLog } from './change-log.js';
 import { boxKey, dispatchNames, tableName, type Box, type CompiledFirewall, type Group } from './ir.js';
 import type { GroupHead } from './build.js';
 import {
-  addActionChain, addBoxMap, addGroup, addPeerSet, addProfile, deleteActionChain, deleteBoxMap, deleteGroup, deletePeerSet, deleteProfile,
-  dispatchElements, generationSet, groupElements, peerElements, peersByProfile, replaceGroupRules,
+  addActionChain, addBoxMap, addGroup, addPeerSet, addProfile, addSelectionSet, deleteActionChain, deleteBoxMap, deleteGroup, deletePeerSet,
+  deleteProfile, deleteSet, dispatchElements, generationSet, groupElements, peerElements, peersByProfile, replaceGroupRules, setElements,
 } from './render.js';
 
 export interface DeltaStats {
@@ -79,11 +79,37 @@ function changeGroup(commands: NftCommand[], group: Group, before: GroupHead | u
   for (const [profile, addresses] of [...peersByProfile(added)].sort(byKey)) commands.push(peerElements('add', group.name, profile, addresses));
   elementsAdded += added.length;
   elementsDeleted += removed.length;
-  if ((before !== undefined && before.defaultAction !== group.defaultAction) || hadBoxes !== hasBoxes || newSets.length > 0 || oldSets.length > 0) {
+  const selectorRulesChanged = before !== undefined && JSON.stringify(before.selectorRules) !== JSON.stringify(group.selectorRules);
+  if ((before !== undefined && before.defaultAction !== group.defaultAction) || hadBoxes !== hasBoxes || selectorRulesChanged
+    || newSets.length > 0 || oldSets.length > 0) {
     commands.push(...replaceGroupRules(group));
   }
   if (hadBoxes && !hasBoxes) commands.push(deleteBoxMap(group.name));
   for (const profile of oldSets) commands.push(deletePeerSet(group.name, profile));
+  return { elementsAdded, elementsDeleted };
+}
+
+/**
+ * Elements of the selection sets that exist before and after: from the element log for those that existed
+ * throughout, from the members before (recorded when they were removed) for those re-created.
+ */
+function changeSelectionSets(commands: NftCommand[], log: ChangeLog, now: CompiledFirewall): DeltaStats {
+  let elementsAdded = 0;
+  let elementsDeleted = 0;
+  const names = new Set([...log.selectionElements.keys(), ...log.selectionSets.keys()]);
+  for (const name of [...names].sort()) {
+    const set = now.selections.get(name);
+    const recorded = log.selectionSets.get(name);
+    if (set === undefined || recorded === null) continue;
+    const before = (address: string): boolean => (recorded === undefined ? log.selectionElements.get(name)?.get(address) ?? set.addresses.has(address) : recorded.has(address));
+    const candidates = recorded === undefined ? [...(log.selectionElements.get(name)?.keys() ?? [])] : [...new Set([...recorded, ...set.addresses])];
+    const removed = candidates.filter((address) => before(address) && !set.addresses.has(address)).sort();
+    const added = candidates.filter((address) => !before(address) && set.addresses.has(address)).sort();
+    if (removed.length > 0) commands.push(setElements('delete', name, removed));
+    if (added.length > 0) commands.push(setElements('add', name, added));
+    elementsAdded += added.length;
+    elementsDeleted += removed.length;
+  }
   return { elementsAdded, elementsDeleted };
 }
 
@@ -105,6 +131,16 @@ export function renderDelta(log: ChangeLog, now: CompiledFirewall, generation: {
     const profile = now.profiles.get(name);
     if (log.profiles.get(name) === null && profile !== undefined) commands.push(...addProfile(profile));
   }
+  for (const name of sortedKeys(log.selectionSets)) {
+    const set = now.selections.get(name);
+    if (log.selectionSets.get(name) === null && set !== undefined) {
+      commands.push(...addSelectionSet(set));
+      elementsAdded += set.addresses.size;
+    }
+  }
+  const selectionStats = changeSelectionSets(commands, log, now);
+  elementsAdded += selectionStats.elementsAdded;
+  elementsDeleted += selectionStats.elementsDeleted;
   for (const name of sortedKeys(log.groups)) {
     const group = now.groups.get(name);
     if (log.groups.get(name) === null && group !== undefined) {
@@ -136,6 +172,9 @@ export function renderDelta(log: ChangeLog, now: CompiledFirewall, generation: {
     if (before !== null && before !== undefined && !now.groups.has(name)) {
       commands.push(...deleteGroup({ name, boxes: before.boxes, peerProfiles: log.peerProfiles.get(name) ?? [] }));
     }
+  }
+  for (const name of sortedKeys(log.selectionSets)) {
+    if (log.selectionSets.get(name) !== null && !now.selections.has(name)) commands.push(deleteSet(name));
   }
   for (const name of sortedKeys(log.profiles)) {
     if (log.profiles.get(name) !== null && !now.profiles.has(name)) commands.push(...deleteProfile({ name }));

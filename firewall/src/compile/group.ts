@@ -132,10 +132,10 @@ export function profileRuns(context: EvaluationContext, rules: ApplicableRules, 
   for (const cell of protocolCells) {
     const runs: Run[] = [];
     if (!cell.ports) {
-      pushRun(runs, 0, 65535, actionOf(decideWithMatcher(context, rules, matcher, portlessProtocol, null)));
+      pushRun(runs, 0, 65535, actionOf(decideWithMatcher(context, rules, matcher, portlessProtocol, null, false)));
     } else {
       for (const portCell of portCells(cell.low, ports, destination)) {
-        pushRun(runs, portCell.low, portCell.high, actionOf(decideWithMatcher(context, rules, matcher, cell.low, portCell.low)));
+        pushRun(runs, portCell.low, portCell.high, actionOf(decideWithMatcher(context, rules, matcher, cell.low, portCell.low, false)));
       }
     }
     const signature = runs.map((run) => `${run.low}-${run.high}:${run.action ?? ''}`).join(',');
@@ -163,25 +163,19 @@ interface Region {
   readonly signature: string;
 }
 
+/** The protocol × port verdicts of a peer signature (which slots match) for an address outside the peers. */
+export type RunsOf = (bits: readonly boolean[]) => ProtocolRun[];
+
 /** Regions of the address space outside the peers (adjacent cells with the same verdicts merged). */
-function regionsOf(context: EvaluationContext, rules: ApplicableRules, family: Family): Region[] {
-  const { slots, index } = peerSlots(rules);
+function regionsOf(slots: readonly Slot[], family: Family, runsOf: RunsOf): Region[] {
   const ranges: AddressRange[] = [];
   for (const slot of slots) {
     if (slot.peer.kind === 'networks') ranges.push(...slot.peer.networks);
     else if (slot.peer.kind === 'ipBlock') ranges.push(slot.peer.cidr, ...slot.peer.except);
   }
-  const ports = applicablePorts(rules);
-  const profiles = new Map<string, ProtocolRun[]>();
   const regions: Region[] = [];
   for (const cell of addressCells(family, [], ranges)) {
-    const bits = slots.map((slot) => slotContains(slot, { family, value: cell.low }));
-    const key = bits.map((bit) => (bit ? '1' : '0')).join('');
-    let profile = profiles.get(key);
-    if (profile === undefined) {
-      profile = profileRuns(context, rules, signatureMatcher(index, bits, null), ports);
-      profiles.set(key, profile);
-    }
+    const profile = runsOf(slots.map((slot) => slotContains(slot, { family, value: cell.low })));
     const signature = profile.map((run) => `${run.low}-${run.high}[${run.signature}]`).join(';');
     const last = regions[regions.length - 1];
     if (last !== undefined && last.signature === signature && last.high + 1n === cell.low) last.high = cell.high;
@@ -216,8 +210,8 @@ function* allRuns(regions: readonly Region[]): Generator<Run> {
 }
 
 /** The address space outside the peers, as a default action id plus boxes (action ids, not chain names). */
-export function outsideContent(context: EvaluationContext, rules: ApplicableRules, family: Family): { defaultAction: string | null; boxes: Box[] } {
-  const regions = regionsOf(context, rules, family);
+export function outsideContent(slots: readonly Slot[], family: Family, runsOf: RunsOf): { defaultAction: string | null; boxes: Box[] } {
+  const regions = regionsOf(slots, family, runsOf);
   const defaultAction = chooseDefault(allRuns(regions));
   const boxes: Box[] = [];
   for (const region of regions) {

@@ -9,21 +9,27 @@
  *     ip6 saddr vmap @egress6
  *     ip  daddr vmap @ingress4
  *     ip6 daddr vmap @ingress6
- *   chain <group>:  ip daddr @<group>-<profile> goto <profile>           (one rule per profile its peers use;
- *                   …                                                    egress; saddr for ingress)
+ *   chain <group>:  ip daddr @sel4-<a> ip daddr @sel4-<b> goto <profile> (selectors mode: one rule per
+ *                   …                                                    combination of selections; egress,
+ *                                                                        saddr for ingress)
+ *                   ip daddr @<group>-<profile> goto <profile>           (exact mode: one rule per profile its
+ *                   …                                                    peers use)
  *                   ip daddr . meta l4proto . th dport vmap @<group>
  *                   goto <default action chain>                         (when the default is not "allow")
- *   set <group>-<profile>:  the peers (endpoint addresses) with that profile (hash: exact addresses)
+ *   set sel4-<hash>:        the addresses of the endpoints one selector picks, shared by every group using it
+ *   set <group>-<profile>:  exact mode: the peers (endpoint addresses) with that profile
  *   map <group>:            disjoint boxes of the address space outside the peers (CIDR regions)
  *                           (peer range . protocol range . port range) → return | goto <action chain>
  *   chain pr-<hash>:  meta l4proto . th dport vmap @pr-<hash>; goto <default action chain>
  *   chain drop/…:    rate-limited log, counter, drop
  *   chain monitor/…: rate-limited log, counter (returns: the packet goes on)
- * Endpoint peers live in plain hash sets, never in interval maps and never as verdicts: registering a pod that a
- * thousand groups select adds one hash element to a set of each (cheap in the kernel), where splitting interval
- * (pipapo) elements costs milliseconds per map, and elements without verdicts do not make the kernel revalidate
- * every chain reachable from them. What a peer may reach (its protocol × port verdicts) is a profile chain shared
- * by content; a group's peers usually share one or two profiles, so its chain has one or two such rules.
+ * Endpoint peers live in plain hash sets, never in interval maps and never as verdicts: splitting interval (pipapo)
+ * elements costs milliseconds per map, and verdict elements make the kernel revalidate every chain reachable
+ * from them. A group whose peers are picked by label selectors only (no ipBlock, no egress named port, at most
+ * selectorSlotsMax distinct selectors) refers to one shared set per selector, with one rule per combination of
+ * selectors a peer can match (most specific first): registering a pod adds its address to the few selector sets
+ * that pick it, however many groups use them. Other groups keep their own sets of peer addresses, one per
+ * profile. What a peer may reach (its protocol × port verdicts) is a profile chain shared by content.
  */
 import type { Family } from '../model/address.js';
 import type { Direction } from '../evaluate/context.js';
@@ -71,6 +77,19 @@ export interface Profile {
   readonly actions: readonly string[];
 }
 
+/** A rule of a group chain: a peer in all these sets gets this profile. */
+export interface PeerRule {
+  readonly sets: readonly string[];
+  readonly profile: string;
+}
+
+/** The addresses (of one family) of the endpoints one selector picks. */
+export interface SelectionSet {
+  readonly name: string;
+  readonly family: Family;
+  readonly addresses: ReadonlySet<string>;
+}
+
 /** A chain + maps shared by every endpoint whose applicable rules are the same. */
 export interface Group {
   readonly name: string;
@@ -87,9 +106,14 @@ export interface Group {
   readonly boxes: readonly Box[];
   /** The action chains the default and the boxes refer to, sorted. */
   readonly actions: readonly string[];
-  /** Canonical address of every endpoint a peer of the rules selects → its profile's name. */
+  /**
+   * Selectors mode: the rules over shared selection sets, most specific first (fixed by the rules, so covered by
+   * the fingerprint). Empty in exact mode.
+   */
+  readonly selectorRules: readonly PeerRule[];
+  /** Exact mode: canonical address of every endpoint a peer of the rules selects → its profile's name. */
   readonly peers: ReadonlyMap<string, string>;
-  /** The profiles the peers use, sorted (one set and one rule each). */
+  /** Exact mode: the profiles the peers use, sorted (one set and one rule each). */
   readonly peerProfiles: readonly string[];
 }
 
@@ -103,6 +127,7 @@ export interface ActionChain {
 export interface CompiledFirewall {
   readonly actions: ReadonlyMap<string, ActionChain>;
   readonly profiles: ReadonlyMap<string, Profile>;
+  readonly selections: ReadonlyMap<string, SelectionSet>;
   readonly groups: ReadonlyMap<string, Group>;
   /** Dispatch map → (canonical endpoint address → group name). */
   readonly dispatch: ReadonlyMap<DispatchName, ReadonlyMap<string, string>>;
@@ -118,5 +143,5 @@ export function boxKey(box: Box): string {
 }
 
 export function emptyCompiled(): CompiledFirewall {
-  return { actions: new Map(), profiles: new Map(), groups: new Map(), dispatch: new Map(dispatchNames.map((name) => [name, new Map()])) };
+  return { actions: new Map(), profiles: new Map(), selections: new Map(), groups: new Map(), dispatch: new Map(dispatchNames.map((name) => [name, new Map()])) };
 }

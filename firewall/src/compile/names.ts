@@ -15,6 +15,11 @@ export function groupName(direction: Direction, family: Family, identity: string
   return `${direction === 'ingress' ? 'in' : 'eg'}${family}-${hash(identity, 16)}`;
 }
 
+/** The shared set of the addresses (of one family) a selector picks; `selectionKey` identifies the selector. */
+export function selectionSetName(family: Family, selectionKey: string): string {
+  return `sel${family}-${hash(selectionKey, 16)}`;
+}
+
 /** Chain names are at most 255 bytes in the kernel; long policy names are shortened with a hash. */
 export function actionChainName(action: string): string {
   return action.length <= chainNameLengthMax ? action : `${action.slice(0, chainNameLengthMax - 17)}~${hash(action, 16)}`;

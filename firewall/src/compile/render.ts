@@ -5,7 +5,9 @@
 import type { NftCommand, NftExpression, NftMapElement, NftScript, NftStatement } from '@berth/nftables-napi';
 import { formatAddress, type Family } from '../model/address.js';
 import type { Direction } from '../evaluate/context.js';
-import { dispatchNames, peerSetName, tableName, type ActionChain, type Box, type CompiledFirewall, type DispatchName, type Group, type PortBox, type Profile } from './ir.js';
+import {
+  dispatchNames, peerSetName, tableName, type ActionChain, type Box, type CompiledFirewall, type DispatchName, type Group, type PortBox, type Profile, type SelectionSet,
+} from './ir.js';
 
 const family = 'inet' as const;
 const table = { family, table: tableName } as const;
@@ -74,13 +76,16 @@ export function groupKeyType(familyOf: Family): readonly ['ipv4_addr' | 'ipv6_ad
 export type GroupShape = Omit<Group, 'peers'>;
 
 /**
- * The group chain's rules: one per profile of its peers (the peer sets are disjoint, so their order does not
- * matter), the boxes, then the default verdict for a miss (none when it is "allow").
+ * The group chain's rules: selectors mode, one per combination of selection sets (most specific first); exact
+ * mode, one per profile of its peers (those sets are disjoint, so their order does not matter); the boxes; then
+ * the default verdict for a miss (none when it is "allow").
  */
 export function groupRules(group: GroupShape): NftCommand[] {
-  const rules: NftStatement[][] = group.peerProfiles.map((profile) => [
-    { match: { op: '==', left: peerField(group), right: `@${peerSetName(group.name, profile)}` } }, { goto: { target: profile } },
-  ]);
+  const inSet = (set: string): NftStatement => ({ match: { op: '==', left: peerField(group), right: `@${set}` } });
+  const rules: NftStatement[][] = [
+    ...group.selectorRules.map((rule) => [...rule.sets.map(inSet), { goto: { target: rule.profile } }]),
+    ...group.peerProfiles.map((profile) => [inSet(peerSetName(group.name, profile)), { goto: { target: profile } }]),
+  ];
   if (group.boxes.length > 0) rules.push([{ vmap: { key: { concat: [peerField(group), ...protocolAndPort] }, data: `@${group.name}` } }]);
   if (group.defaultAction !== null) rules.push([{ goto: { target: group.defaultAction } }]);
   return rules.map((expr): NftCommand => ({ add: { rule: { ...table, chain: group.name, expr } } }));
@@ -91,7 +96,7 @@ export function addPeerSet(group: Pick<Group, 'name' | 'family'>, profile: strin
 }
 
 export function deletePeerSet(group: string, profile: string): NftCommand {
-  return { delete: { set: { ...table, name: peerSetName(group, profile) } } };
+  return deleteSet(peerSetName(group, profile));
 }
 
 /** The peers' addresses by profile, each list sorted. */
@@ -145,8 +150,7 @@ export function deleteGroup(group: Pick<Group, 'name' | 'peerProfiles' | 'boxes'
 }
 
 export function peerElements(verb: 'add' | 'delete', group: string, profile: string, addresses: readonly string[]): NftCommand {
-  const element = { ...table, name: peerSetName(group, profile), elem: [...addresses] };
-  return verb === 'add' ? { add: { element } } : { delete: { element } };
+  return setElements(verb, peerSetName(group, profile), addresses);
 }
 
 function portBoxElement(box: PortBox): NftMapElement {
@@ -165,6 +169,22 @@ export function addProfile(profile: Profile): NftCommand[] {
   if (profile.defaultAction !== null) rules.push([{ goto: { target: profile.defaultAction } }]);
   commands.push(...rules.map((expr): NftCommand => ({ add: { rule: { ...table, chain: profile.name, expr } } })));
   return commands;
+}
+
+/** A selection set with its elements (sorted). */
+export function addSelectionSet(set: SelectionSet): NftCommand[] {
+  const commands: NftCommand[] = [{ add: { set: { ...table, name: set.name, type: set.family === 4 ? 'ipv4_addr' : 'ipv6_addr' } } }];
+  if (set.addresses.size > 0) commands.push(setElements('add', set.name, [...set.addresses].sort()));
+  return commands;
+}
+
+export function deleteSet(name: string): NftCommand {
+  return { delete: { set: { ...table, name } } };
+}
+
+export function setElements(verb: 'add' | 'delete', name: string, addresses: readonly string[]): NftCommand {
+  const element = { ...table, name, elem: [...addresses] };
+  return verb === 'add' ? { add: { element } } : { delete: { element } };
 }
 
 export function deleteProfile(profile: Pick<Profile, 'name'>): NftCommand[] {
@@ -221,6 +241,7 @@ export function renderFull(compiled: CompiledFirewall, generation: number): NftS
   ];
   for (const action of sortedByName(compiled.actions.values())) commands.push(...addActionChain(action));
   for (const profile of sortedByName(compiled.profiles.values())) commands.push(...addProfile(profile));
+  for (const set of sortedByName(compiled.selections.values())) commands.push(...addSelectionSet(set));
   for (const group of sortedByName(compiled.groups.values())) commands.push(...addGroup(group));
   for (const name of dispatchNames) {
     commands.push({ add: { map: { ...table, name, type: dispatchFamily(name) === 4 ? 'ipv4_addr' : 'ipv6_addr', map: 'verdict' } } });

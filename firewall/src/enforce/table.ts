@@ -32,6 +32,7 @@ export function countElements(compiled: CompiledFirewall): number {
   let elements = 0;
   for (const group of compiled.groups.values()) elements += group.boxes.length + group.peers.size;
   for (const profile of compiled.profiles.values()) elements += profile.boxes.length;
+  for (const set of compiled.selections.values()) elements += set.addresses.size;
   for (const map of compiled.dispatch.values()) elements += map.size;
   return elements;
 }

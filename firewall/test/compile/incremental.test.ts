@@ -27,6 +27,7 @@ function canonical(compiled: CompiledFirewall): string {
   return JSON.stringify({
     actions: sorted(compiled.actions),
     profiles: sorted(compiled.profiles),
+    selections: sorted(compiled.selections).map(([name, set]) => [name, set.family, [...set.addresses].sort()]),
     groups: sorted(compiled.groups).map(([name, group]) => [name, { ...group, peers: sorted(group.peers) }]),
     dispatch: sorted(compiled.dispatch).map(([name, map]) => [name, sorted(map)]),
   }, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString(16) : value));
