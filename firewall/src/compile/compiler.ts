@@ -14,7 +14,8 @@
  */
 import { parseAddress, type Address, type Family } from '../model/address.js';
 import { buildPolicySet, documentKey } from '../model/policy-set.js';
-import type { Endpoint, PolicyDocument } from '../model/types.js';
+import { selectorMatches } from '../model/labels.js';
+import type { Endpoint, NetworkPolicy, PolicyDocument } from '../model/types.js';
 import { addressKey, applicableRules, buildContext, isUnconstrained, type ApplicableRules, type Direction, type EvaluationContext } from '../evaluate/context.js';
 import { assert, FirewallCode, FirewallError } from '../errors.js';
 import { buildHead, groupIdentity, type GroupHead } from './build.js';
@@ -137,6 +138,11 @@ export class FirewallCompiler {
   readonly #byAddress = new Map<string, string>();
   readonly #byPortName = new Map<string, Set<EndpointState>>();
   readonly #selections = new Map<string, Selection>();
+  /**
+   * Selections whose last group went during the current operation: dropped at its end unless a group took them
+   * up again (a rebuilt group usually does), so they are not recomputed over every endpoint.
+   */
+  readonly #unused = new Set<Selection>();
   readonly #groups = new Map<string, GroupState>();
   readonly #groupsByPortName = new Map<string, Set<string>>();
   readonly #profiles = new Map<string, Counted<Profile>>();
@@ -169,6 +175,11 @@ export class FirewallCompiler {
     return sets;
   }
 
+  #dropUnusedSelections(): void {
+    for (const selection of this.#unused) if (selection.groups.size === 0) this.#selections.delete(selection.key);
+    this.#unused.clear();
+  }
+
   /** The changes since the last call (or since construction), for rendering; starts a new log. */
   takeChanges(): ChangeLog {
     const log = this.#log;
@@ -198,6 +209,7 @@ export class FirewallCompiler {
     this.#checkDistinct(endpoints);
     for (const state of [...this.#endpoints.values()]) this.#unsubscribe(state);
     for (const state of [...this.#endpoints.values()]) this.#forget(state);
+    this.#dropUnusedSelections();
     assert(this.#groups.size === 0 && this.#selections.size === 0, 'no group outlives its members');
     this.#documents.clear();
     for (const document of snapshot.documents) this.#documents.set(documentKey(document), document);
@@ -206,19 +218,23 @@ export class FirewallCompiler {
     // All endpoints first, then the groups: each new group computes its peers over the complete set.
     for (const state of endpoints) this.#remember(state);
     for (const state of [...endpoints].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) this.#subscribe(state);
+    this.#dropUnusedSelections();
   }
 
   /** Upserts documents by key; returns the keys whose content changed (or that are new). */
   applyDocuments(documents: readonly PolicyDocument[]): string[] {
     const changed: string[] = [];
+    const previous: PolicyDocument[] = [];
     for (const document of documents) {
       const key = documentKey(document);
       const old = this.#documents.get(key);
       if (old !== undefined && documentText(old) === documentText(document)) continue;
+      if (old !== undefined) previous.push(old);
       this.#documents.set(key, document);
       changed.push(key);
     }
-    this.#policiesChanged(changed);
+    this.#policiesChanged(changed, previous);
+    this.#dropUnusedSelections();
     return changed;
   }
 
@@ -226,10 +242,10 @@ export class FirewallCompiler {
   removeDocuments(keys: readonly string[]): void {
     const missing = keys.find((key) => !this.#documents.has(key));
     if (missing !== undefined) throw new FirewallError(FirewallCode.NotFound, `Cannot remove ${missing}: no such document`);
-    const removed = keys.filter((key) => this.#documents.has(key));
-    const kinds = removed.map((key) => this.#documents.get(key));
-    for (const key of removed) this.#documents.delete(key);
-    this.#policiesChanged(removed, kinds);
+    const removed = [...new Set(keys)].map((key) => this.#documents.get(key) as PolicyDocument);
+    for (const key of keys) this.#documents.delete(key);
+    this.#policiesChanged([...new Set(keys)], removed);
+    this.#dropUnusedSelections();
   }
 
   setMonitor(monitor: boolean): void {
@@ -237,6 +253,7 @@ export class FirewallCompiler {
     this.#monitor = monitor;
     this.#rebuildContext();
     this.#regroup([...this.#endpoints.values()], new Set(this.#groups.keys()));
+    this.#dropUnusedSelections();
   }
 
   /**
@@ -256,6 +273,7 @@ export class FirewallCompiler {
     this.#remember(state);
     for (const group of this.#groupsPicking(state)) this.#updatePeer(group, state);
     this.#subscribe(state);
+    this.#dropUnusedSelections();
     return [...stale].map((old) => old.endpoint);
   }
 
@@ -264,6 +282,7 @@ export class FirewallCompiler {
     const state = this.#endpoints.get(key);
     if (state === undefined) return null;
     this.#removeState(state);
+    this.#dropUnusedSelections();
     return state.endpoint;
   }
 
@@ -566,10 +585,10 @@ export class FirewallCompiler {
     for (const action of group.head.actions) this.#releaseAction(action);
     for (const profile of group.selectorProfiles) this.#releaseProfile(profile.profile.name);
     for (const key of group.variables ?? []) this.#releaseSet(this.#selections.get(key) as Selection, group.head.family);
-    for (const [position, selection] of group.selections.entries()) {
+    for (const selection of group.selections) {
       if (selection === null || selection === undefined) continue;
       selection.groups.delete(name);
-      if (selection.groups.size === 0) this.#selections.delete(selectionKey(group.slots[position] as SelectorSlot));
+      if (selection.groups.size === 0) this.#unused.add(selection);
     }
     for (const port of group.portNames) {
       const names = this.#groupsByPortName.get(port);
@@ -589,31 +608,37 @@ export class FirewallCompiler {
    * After documents changed: NetworkPolicies only → regroup the endpoints of their namespaces and rebuild the
    * groups that use them; anything else → regroup everything.
    */
-  #policiesChanged(keys: readonly string[], removed: readonly (PolicyDocument | undefined)[] = []): void {
+  /**
+   * After documents changed (`keys`; `previous`: the versions they replaced or removed): NetworkPolicies only →
+   * regroup the endpoints an old or a new version selects, and rebuild the groups whose rules include one;
+   * anything else → regroup everything.
+   */
+  #policiesChanged(keys: readonly string[], previous: readonly PolicyDocument[]): void {
     if (keys.length === 0) return;
-    const previous = this.#context;
     this.#rebuildContext();
-    const changed = [...removed, ...keys.map((key) => this.#documents.get(key))].filter((document): document is PolicyDocument => document !== undefined);
-    const onlyNetworkPolicies = changed.every((document) => document.kind === 'NetworkPolicy');
-    if (!onlyNetworkPolicies) {
-      this.#regroup([...this.#endpoints.values()], new Set(this.#groups.keys()));
+    const versions = [...previous, ...keys.map((key) => this.#documents.get(key)).filter((document): document is PolicyDocument => document !== undefined)];
+    const policies = versions.filter((document): document is NetworkPolicy => document.kind === 'NetworkPolicy');
+    if (policies.length !== versions.length) {
+      this.#regroup([...this.#endpoints.values()], new Set(this.#groups.keys()), true);
       return;
     }
-    const namespaces = new Set(changed.map((document) => (document.kind === 'NetworkPolicy' ? document.namespace : '')));
-    const changedKeys = new Set(keys.map((key) => key.slice('NetworkPolicy/'.length)));
+    const changedKeys = new Set(policies.map((policy) => `${policy.namespace}/${policy.name}`));
     const stale = new Set<string>();
     for (const [name, group] of this.#groups) {
       if (group.rules.networkPolicies.some((policy) => changedKeys.has(`${policy.namespace}/${policy.name}`))) stale.add(name);
     }
-    assert(previous !== this.#context, 'the context was rebuilt');
-    this.#regroup([...this.#endpoints.values()].filter((state) => namespaces.has(state.endpoint.namespace)), stale);
+    const selected = (state: EndpointState): boolean => policies.some((policy) =>
+      policy.namespace === state.endpoint.namespace && selectorMatches(policy.podSelector, state.endpoint.labels));
+    this.#regroup([...this.#endpoints.values()].filter(selected), stale);
   }
 
   /**
    * Recomputes the groups of `candidates` under the current context; groups in `stale` are rebuilt even if their
    * identity stays (their rules' content changed). Unsubscribes all first, so stale groups go before reuse.
+   * `reselect`: the namespaces' labels may have changed, so selections left without groups are recomputed
+   * rather than taken up again.
    */
-  #regroup(candidates: readonly EndpointState[], stale: ReadonlySet<string>): void {
+  #regroup(candidates: readonly EndpointState[], stale: ReadonlySet<string>, reselect = false): void {
     const moving = candidates.filter((state) => {
       if (state.subjects.some((subject) => stale.has(subject.group))) return true;
       const names: string[] = [];
@@ -627,6 +652,7 @@ export class FirewallCompiler {
       return names.join(' ') !== state.subjects.map((subject) => subject.group).join(' ');
     });
     for (const state of moving) this.#unsubscribe(state);
+    if (reselect) this.#dropUnusedSelections();
     for (const name of stale) assert(!this.#groups.has(name), `stale group ${name} lost all its members`);
     for (const state of moving.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) this.#subscribe(state);
   }

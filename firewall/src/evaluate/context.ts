@@ -44,7 +44,8 @@ function indexNetworkPolicies(policies: readonly NetworkPolicy[]): NetworkPolicy
   const byLabel = new Map<string, NetworkPolicy[]>();
   const scanned: NetworkPolicy[] = [];
   for (const policy of policies) {
-    const first = Object.keys(policy.podSelector.matchLabels).sort()[0];
+    let first: string | undefined;
+    for (const key in policy.podSelector.matchLabels) if (first === undefined || key < first) first = key;
     if (first === undefined) {
       scanned.push(policy);
       continue;
