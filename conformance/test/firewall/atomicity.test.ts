@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import t from 'tap';
 import { FirewallEngine, parseDocuments, type EngineEvent, type EngineResult, type Endpoint, type PolicyDocument } from '@berth/firewall';
+import { seededRandom } from '../../src/cluster/workload.js';
 import { TestHost } from '../../src/harness/index.js';
 import { bridgeWithPods, type BridgePod } from '../../src/netpol/bridge-pods.js';
 import { ContinuousProber } from '../../src/netpol/continuous-prober.js';
@@ -55,18 +56,6 @@ function podEndpoint(name: string, pod: BridgePod, labels: Record<string, string
 
 function churnEndpoint(index: number, labels: Record<string, string>): Endpoint {
   return { namespace: 'x', name: `churn${index}`, labels, ips: [`10.79.${1 + (index >> 8)}.${index & 255}`], interface: `churn${index}`, namedPorts: [] };
-}
-
-/** mulberry32, as the firewall's property tests use. */
-function random(seedValue: number): () => number {
-  let state = seedValue >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -157,7 +146,7 @@ t.test('no probe of an isolated pair passes while 100 updates and two full resyn
     { name: 'isolated', host: isolated.ip, port: 80 }, { name: 'allowed', host: allowed.ip, port: 80 },
   ], { everyMs: probeEveryMs, timeoutMs: probeTimeoutMs });
 
-  const next = random(seed);
+  const next = seededRandom(seed);
   const modes = new Map<string, number>();
   const log: string[] = [];
   let counts: Awaited<ReturnType<ContinuousProber['stop']>> = {};

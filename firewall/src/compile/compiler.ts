@@ -79,6 +79,42 @@ interface Counted<T> {
   references: number;
 }
 
+/**
+ * Named objects (profiles, action chains) kept while something refers to them. Appearing and going are logged
+ * (their value before: null when new) in the log map `log()` returns at that moment.
+ */
+class Referenced<T> {
+  readonly entries = new Map<string, Counted<T>>();
+  readonly #log: () => Map<string, T | null>;
+
+  constructor(log: () => Map<string, T | null>) {
+    this.#log = log;
+  }
+
+  /** True when the object is new. */
+  acquire(name: string, value: T): boolean {
+    const counted = this.entries.get(name);
+    if (counted !== undefined) {
+      counted.references += 1;
+      return false;
+    }
+    recordFirst(this.#log(), name, null);
+    this.entries.set(name, { value, references: 1 });
+    return true;
+  }
+
+  /** The object when this was its last reference (it is gone now), else null. */
+  release(name: string): T | null {
+    const counted = this.entries.get(name);
+    assert(counted !== undefined && counted.references > 0, `${name} is referenced`);
+    counted.references -= 1;
+    if (counted.references > 0) return null;
+    recordFirst(this.#log(), name, counted.value);
+    this.entries.delete(name);
+    return counted.value;
+  }
+}
+
 /** Parsed documents hold bigints (CIDR bounds). */
 const documentText = (document: PolicyDocument): string => JSON.stringify(document, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString(16) : value));
 /** A read-only map whose values are derived from another map's on access (no copy of the whole). */
@@ -145,8 +181,8 @@ export class FirewallCompiler {
   readonly #unused = new Set<Selection>();
   readonly #groups = new Map<string, GroupState>();
   readonly #groupsByPortName = new Map<string, Set<string>>();
-  readonly #profiles = new Map<string, Counted<Profile>>();
-  readonly #actions = new Map<string, Counted<ActionChain>>();
+  readonly #profiles = new Referenced<Profile>(() => this.#log.profiles);
+  readonly #actions = new Referenced<ActionChain>(() => this.#log.actions);
   readonly #dispatch = new Map<DispatchName, Map<string, string>>(dispatchNames.map((name) => [name, new Map()]));
   #log: ChangeLog = emptyChangeLog();
   /** Decisions shared by groups whose rules decide alike (its keys hold all a decision reads). */
@@ -155,8 +191,8 @@ export class FirewallCompiler {
   /** A live view of the compiled table: valid until the next change. */
   compiled(): CompiledFirewall {
     return {
-      actions: new MapView(this.#actions, (counted) => counted.value),
-      profiles: new MapView(this.#profiles, (counted) => counted.value),
+      actions: new MapView(this.#actions.entries, (counted) => counted.value),
+      profiles: new MapView(this.#profiles.entries, (counted) => counted.value),
       selections: this.#selectionSets(),
       groups: new MapView(this.#groups, (state) => ({ ...state.head, peers: state.peers, peerProfiles: [...state.profileUse.keys()].sort() })),
       dispatch: this.#dispatch,
@@ -426,44 +462,12 @@ export class FirewallCompiler {
   }
 
   #acquireProfile(built: BuiltProfile): void {
-    const name = built.profile.name;
-    const counted = this.#profiles.get(name);
-    if (counted !== undefined) {
-      counted.references += 1;
-      return;
-    }
-    recordFirst(this.#log.profiles, name, null);
-    this.#profiles.set(name, { value: built.profile, references: 1 });
-    for (const chain of built.chains) this.#acquireAction(chain);
+    if (this.#profiles.acquire(built.profile.name, built.profile)) for (const chain of built.chains) this.#actions.acquire(chain.name, chain);
   }
 
   #releaseProfile(name: string): void {
-    const counted = this.#profiles.get(name);
-    assert(counted !== undefined && counted.references > 0, `profile ${name} is referenced`);
-    counted.references -= 1;
-    if (counted.references > 0) return;
-    recordFirst(this.#log.profiles, name, counted.value);
-    this.#profiles.delete(name);
-    for (const action of counted.value.actions) this.#releaseAction(action);
-  }
-
-  #acquireAction(chain: ActionChain): void {
-    const counted = this.#actions.get(chain.name);
-    if (counted !== undefined) {
-      counted.references += 1;
-      return;
-    }
-    recordFirst(this.#log.actions, chain.name, null);
-    this.#actions.set(chain.name, { value: chain, references: 1 });
-  }
-
-  #releaseAction(name: string): void {
-    const counted = this.#actions.get(name);
-    assert(counted !== undefined && counted.references > 0, `action ${name} is referenced`);
-    counted.references -= 1;
-    if (counted.references > 0) return;
-    recordFirst(this.#log.actions, name, counted.value);
-    this.#actions.delete(name);
+    const gone = this.#profiles.release(name);
+    for (const action of gone?.actions ?? []) this.#actions.release(action);
   }
 
   #setDispatch(name: DispatchName, address: string, group: string | null): void {
@@ -562,7 +566,7 @@ export class FirewallCompiler {
     };
     recordFirst(this.#log.groups, head.name, null);
     this.#groups.set(head.name, group);
-    for (const chain of chains) this.#acquireAction(chain);
+    for (const chain of chains) this.#actions.acquire(chain.name, chain);
     for (const profile of group.selectorProfiles) this.#acquireProfile(profile);
     for (const key of variables ?? []) this.#acquireSet(this.#selections.get(key) as Selection, family);
     for (const selection of selections) selection?.groups.add(head.name);
@@ -582,7 +586,7 @@ export class FirewallCompiler {
   #destroyGroup(group: GroupState): void {
     const name = group.head.name;
     for (const address of [...group.peers.keys()]) this.#setPeer(group, address, null);
-    for (const action of group.head.actions) this.#releaseAction(action);
+    for (const action of group.head.actions) this.#actions.release(action);
     for (const profile of group.selectorProfiles) this.#releaseProfile(profile.profile.name);
     for (const key of group.variables ?? []) this.#releaseSet(this.#selections.get(key) as Selection, group.head.family);
     for (const selection of group.selections) {
