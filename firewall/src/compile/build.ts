@@ -4,9 +4,9 @@
  * the action chains its result refers to.
  */
 import type { Family } from '../model/address.js';
-import type { ApplicableRules, EvaluationContext } from '../evaluate/context.js';
+import type { ApplicableRules } from '../evaluate/context.js';
 import { assert } from '../errors.js';
-import { applicablePorts, chooseDefault, groupInputs, outsideContent, type ProtocolRun, type Run, type RunsOf, type Slot } from './group.js';
+import { applicablePorts, chooseDefault, outsideContent, type ProtocolRun, type Run, type RunsOf, type Slot } from './group.js';
 import type { ActionChain, Box, Group, PortBox, Profile } from './ir.js';
 import { actionChain, actionChainName, groupName, hash } from './names.js';
 
@@ -55,9 +55,9 @@ function checkBoxes(boxes: readonly Box[], group: string): void {
   }
 }
 
-/** `slots` and `runsOf`: the rules' peers and their decisions (see decisions.ts). */
+/** `decisions`: the rules' peers, their decisions and the key of everything those read (see decisions.ts). */
 export function buildHead(
-  context: EvaluationContext, rules: ApplicableRules, family: Family, identity: string, decisions: { slots: readonly Slot[]; runsOf: RunsOf },
+  rules: ApplicableRules, family: Family, identity: string, decisions: { slots: readonly Slot[]; runsOf: RunsOf; key: string },
 ): { head: Omit<GroupHead, 'selectorRules'>; chains: ActionChain[] } {
   const name = groupName(rules.direction, family, identity);
   const content = outsideContent(decisions.slots, family, decisions.runsOf);
@@ -66,7 +66,7 @@ export function buildHead(
   const boxes = content.boxes.map((box) => ({ ...box, action: box.action === null ? null : actionChainName(box.action) }));
   checkBoxes(boxes, name);
   assert(boxes.every((box) => box.action !== defaultAction), `no box of ${name} repeats its default`);
-  const fingerprint = hash(`${identity}\n${groupInputs(context, rules)}`, 32);
+  const fingerprint = hash(`${identity}\n${decisions.key}`, 32);
   return { head: { name, direction: rules.direction, family, fingerprint, defaultAction, boxes, actions: names }, chains };
 }
 

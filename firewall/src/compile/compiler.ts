@@ -50,6 +50,7 @@ interface Selection {
   readonly addresses: Map<Family, Set<string>>;
   /** Selectors-mode groups using the selection set of each family. */
   readonly setReferences: Map<Family, number>;
+  readonly setNames: Readonly<Record<Family, string>>;
   readonly groups: Set<string>;
 }
 
@@ -161,6 +162,9 @@ class MapView<V, T> implements ReadonlyMap<string, V> {
   }
 }
 
+/** Bound on the identity → group name cache (it starts over past this). */
+const groupNamesMax = 100_000;
+
 const endpointKey = (endpoint: Endpoint): string => `${endpoint.namespace}/${endpoint.name}`;
 const directions: readonly Direction[] = ['egress', 'ingress'];
 const families: readonly Family[] = [4, 6];
@@ -179,6 +183,7 @@ export class FirewallCompiler {
    * up again (a rebuilt group usually does), so they are not recomputed over every endpoint.
    */
   readonly #unused = new Set<Selection>();
+  readonly #groupNames = new Map<string, string>();
   readonly #groups = new Map<string, GroupState>();
   readonly #groupsByPortName = new Map<string, Set<string>>();
   readonly #profiles = new Referenced<Profile>(() => this.#log.profiles);
@@ -204,11 +209,22 @@ export class FirewallCompiler {
     for (const selection of this.#selections.values()) {
       for (const [family, references] of selection.setReferences) {
         if (references === 0) continue;
-        const name = selectionSetName(family, selection.key);
+        const name = selection.setNames[family];
         sets.set(name, { name, family, addresses: selection.addresses.get(family) ?? new Set() });
       }
     }
     return sets;
+  }
+
+  /** groupName() hashes the identity; the same identities come back for every pod of a kind. */
+  #groupName(direction: Direction, family: Family, identity: string): string {
+    let name = this.#groupNames.get(identity);
+    if (name === undefined) {
+      if (this.#groupNames.size >= groupNamesMax) this.#groupNames.clear();
+      name = groupName(direction, family, identity);
+      this.#groupNames.set(identity, name);
+    }
+    return name;
   }
 
   #dropUnusedSelections(): void {
@@ -382,7 +398,7 @@ export class FirewallCompiler {
       let addresses = selection.addresses.get(address.family);
       if (addresses === undefined) selection.addresses.set(address.family, addresses = new Set());
       if ((selection.setReferences.get(address.family) ?? 0) > 0) {
-        const name = selectionSetName(address.family, selection.key);
+        const name = selection.setNames[address.family];
         let log = this.#log.selectionElements.get(name);
         if (log === undefined) this.#log.selectionElements.set(name, log = new Map());
         recordFirst(log, text, addresses.has(text));
@@ -491,7 +507,7 @@ export class FirewallCompiler {
         const addresses = state.endpoint.ips.filter((_ip, index) => state.addresses[index]?.family === family);
         if (addresses.length === 0) continue;
         const identity = groupIdentity(rules, family);
-        const name = groupName(direction, family, identity);
+        const name = this.#groupName(direction, family, identity);
         const group = this.#groups.get(name) ?? this.#createGroup(rules, family, identity);
         group.members.add(state.key);
         const dispatch = dispatchName(direction, family);
@@ -516,7 +532,10 @@ export class FirewallCompiler {
     const key = selectionKey(slot);
     let selection = this.#selections.get(key);
     if (selection === undefined) {
-      selection = { key, slot, selected: new Set(), addresses: new Map(), setReferences: new Map(), groups: new Set() };
+      selection = {
+        key, slot, selected: new Set(), addresses: new Map(), setReferences: new Map(), groups: new Set(),
+        setNames: { 4: selectionSetName(4, key), 6: selectionSetName(6, key) },
+      };
       for (const state of this.#endpoints.values()) if (slotSelects(slot, state.endpoint, this.#context.namespaceLabels)) this.#select(selection, state, true);
       this.#selections.set(key, selection);
     }
@@ -525,7 +544,7 @@ export class FirewallCompiler {
 
   #acquireSet(selection: Selection, family: Family): void {
     const references = selection.setReferences.get(family) ?? 0;
-    if (references === 0) recordFirst(this.#log.selectionSets, selectionSetName(family, selection.key), null);
+    if (references === 0) recordFirst(this.#log.selectionSets, selection.setNames[family], null);
     selection.setReferences.set(family, references + 1);
   }
 
@@ -534,7 +553,7 @@ export class FirewallCompiler {
     assert(references >= 0, `selection set of ${selection.key} is referenced`);
     selection.setReferences.set(family, references);
     if (references > 0) return;
-    const name = selectionSetName(family, selection.key);
+    const name = selection.setNames[family];
     if (this.#log.selectionSets.has(name)) return;
     // It existed before this change: remember its members as they were, for a re-creation to be diffed against.
     const members = new Set(selection.addresses.get(family) ?? []);
@@ -549,7 +568,7 @@ export class FirewallCompiler {
   #createGroup(rules: ApplicableRules, family: Family, identity: string): GroupState {
     const decisions = this.#decisions.forRules(this.#context, rules);
     const { slots } = decisions;
-    const { head: base, chains } = buildHead(this.#context, rules, family, identity, { slots, runsOf: (bits) => decisions.runs(bits, null) });
+    const { head: base, chains } = buildHead(rules, family, identity, { slots, runsOf: (bits) => decisions.runs(bits, null), key: decisions.key });
     const portNames = egressPortNames(rules);
     const selections = slots.map((slot) => (isSelectorSlot(slot) ? this.#selectionFor(slot) : null));
     const variables = selectorVariables(slots, portNames);
@@ -557,7 +576,7 @@ export class FirewallCompiler {
     const head: GroupHead = {
       ...base,
       selectorRules: built.map((rule) => ({
-        sets: rule.variables.map((variable) => selectionSetName(family, variables?.[variable] as string)), profile: rule.profile.profile.name,
+        sets: rule.variables.map((variable) => (this.#selections.get(variables?.[variable] as string) as Selection).setNames[family]), profile: rule.profile.profile.name,
       })),
     };
     const group: GroupState = {
@@ -650,7 +669,7 @@ export class FirewallCompiler {
         const rules = applicableRules(this.#context, direction, state.endpoint);
         if (isUnconstrained(rules)) continue;
         for (const family of families) {
-          if (state.addresses.some((address) => address.family === family)) names.push(groupName(direction, family, groupIdentity(rules, family)));
+          if (state.addresses.some((address) => address.family === family)) names.push(this.#groupName(direction, family, groupIdentity(rules, family)));
         }
       }
       return names.join(' ') !== state.subjects.map((subject) => subject.group).join(' ');

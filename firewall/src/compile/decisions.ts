@@ -16,7 +16,12 @@ export const memoEntriesMax = 50_000;
 
 const bigintAsText = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString(16) : value);
 
-/** Everything decideWithMatcher reads of the context and the rules, except the matcher (the signature). */
+/**
+ * Everything decideWithMatcher reads of the context and the rules, except the matcher (the signature): the
+ * global monitor flag, the direction, the subject's namespace (and ports, for ingress named ports), and the
+ * rules with their policies' monitor flags (and admin policy names, which name the actions). With the group's
+ * identity it also determines the group's default and boxes (ipBlock CIDRs are in the rules): its fingerprint.
+ */
 function decisionKey(context: EvaluationContext, rules: ApplicableRules): string {
   return JSON.stringify([
     context.policies.monitor, rules.direction, rules.subject.namespace,
@@ -56,7 +61,8 @@ export class RuleDecisions {
   readonly #memo: DecisionMemo;
   readonly #context: EvaluationContext;
   readonly #rules: ApplicableRules;
-  readonly #key: string;
+  /** See decisionKey. */
+  readonly key: string;
 
   constructor(memo: DecisionMemo, context: EvaluationContext, rules: ApplicableRules) {
     const { slots, index } = peerSlots(rules);
@@ -66,13 +72,13 @@ export class RuleDecisions {
     this.#memo = memo;
     this.#context = context;
     this.#rules = rules;
-    this.#key = decisionKey(context, rules);
+    this.key = decisionKey(context, rules);
   }
 
   #signature(bits: readonly boolean[], endpoint: Endpoint | null): string {
     // Only egress named ports resolve on the peer endpoint.
     const named = endpoint === null || this.#rules.direction === 'ingress' ? '' : JSON.stringify(endpoint.namedPorts);
-    return `${this.#key}|${bits.map((bit) => (bit ? '1' : '0')).join('')}|${named}`;
+    return `${this.key}|${bits.map((bit) => (bit ? '1' : '0')).join('')}|${named}`;
   }
 
   runs(bits: readonly boolean[], endpoint: Endpoint | null): ProtocolRun[] {

@@ -84,21 +84,6 @@ export function slotContains(slot: Slot, address: Address): boolean {
   return false;
 }
 
-const bigintAsText = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString(16) : value);
-
-/**
- * Everything a group's default and boxes depend on, serialized: the rules (with their policies' names,
- * priorities and monitor flags) and the global monitor flag. Hashed by the caller.
- */
-export function groupInputs(context: EvaluationContext, rules: ApplicableRules): string {
-  return JSON.stringify([
-    context.policies.monitor,
-    rules.admin.map(({ policy, rule }) => [policy.name, policy.priority, policy.monitor, rule]),
-    rules.networkPolicies.map((policy) => [policy.namespace, policy.name, policy.monitor, policy[rules.direction]]),
-    rules.baseline.map(({ policy, rule }) => [policy.monitor, rule]),
-  ], bigintAsText);
-}
-
 /** `drop/<action>` or `monitor/<action>`; null for allow. */
 export function actionOf(decision: DirectionDecision): string | null {
   if (decision.verdict === 'allow') return null;
