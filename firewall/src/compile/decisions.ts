@@ -22,10 +22,13 @@ const bigintAsText = (_key: string, value: unknown): unknown => (typeof value ==
  * rules with their policies' monitor flags (and admin policy names, which name the actions). With the group's
  * identity it also determines the group's default and boxes (ipBlock CIDRs are in the rules): its fingerprint.
  */
-function decisionKey(context: EvaluationContext, rules: ApplicableRules): string {
+function decisionKey(context: EvaluationContext, rules: ApplicableRules, ports: readonly PortMatch[]): string {
+  // The subject's namespace names NetworkPolicy drop actions, and its ports resolve ingress named ports; only then
+  // do they matter (and then every member of the group shares them: the group identity says so).
+  const usesNamedPorts = rules.direction === 'ingress' && ports.some((port) => port.kind === 'named');
   return JSON.stringify([
-    context.policies.monitor, rules.direction, rules.subject.namespace,
-    rules.direction === 'ingress' ? rules.subject.namedPorts : [],
+    context.policies.monitor, rules.direction, rules.networkPolicies.length > 0 ? rules.subject.namespace : null,
+    usesNamedPorts ? rules.subject.namedPorts.map((port) => `${port.name}/${port.protocol}/${port.port}`).sort() : [],
     rules.admin.map(({ policy, rule }) => [policy.name, policy.monitor, rule]),
     rules.networkPolicies.map((policy) => [policy.monitor, policy[rules.direction]]),
     rules.baseline.map(({ policy, rule }) => [policy.monitor, rule]),
@@ -72,7 +75,7 @@ export class RuleDecisions {
     this.#memo = memo;
     this.#context = context;
     this.#rules = rules;
-    this.key = decisionKey(context, rules);
+    this.key = decisionKey(context, rules, this.ports);
   }
 
   #signature(bits: readonly boolean[], endpoint: Endpoint | null): string {
