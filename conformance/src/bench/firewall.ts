@@ -10,7 +10,7 @@
  *     no table, a table holding only the conntrack rule, Berth's table holding 0 and 10 000 policies, and an
  *     equivalent linear list of 10 000 rules (the iptables-style design), evaluated for every packet or after a
  *     conntrack shortcut.
- * Not a test: nothing is asserted. Run: node conformance/dist/src/bench/firewall.js [--quick]
+ * Not a test: nothing is asserted. Run: node conformance/dist/src/bench/firewall.js [--quick] [--only control|data] [--repeats N]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -473,6 +473,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const base = process.argv.includes('--quick') ? quickOptions : defaultFirewallBenchOptions;
   const only = process.argv.indexOf('--only');
   const part = only >= 0 ? process.argv[only + 1] : undefined;
-  const options: FirewallBenchOptions = part === 'control' || part === 'data' ? { ...base, parts: [part] } : base;
+  const repeatsAt = process.argv.indexOf('--repeats');
+  const repeats = repeatsAt >= 0 ? Number(process.argv[repeatsAt + 1]) : base.repeats;
+  if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new Error('--repeats takes a whole number from 1 to 20');
+  const options: FirewallBenchOptions = { ...base, repeats, ...(part === 'control' || part === 'data' ? { parts: [part] } : {}) };
   process.stdout.write(formatFirewallReport(await benchFirewall(options)));
 }
