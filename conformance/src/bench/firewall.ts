@@ -66,6 +66,9 @@ export interface DataPlaneSample {
   readonly variant: string;
   readonly gbitPerSecond: number;
   readonly connectionsPerSecond: number;
+  /** Per round (the variants are measured round-robin). */
+  readonly gbitPerRound: readonly number[];
+  readonly connectionsPerRound: readonly number[];
 }
 
 export interface FirewallBenchReport {
@@ -399,6 +402,7 @@ async function dataPlane(registry: { teardown(fn: () => unknown): void }, option
   }
   return variants.map((variant, index) => ({
     variant: variant.name, gbitPerSecond: median(throughputs[index] ?? []), connectionsPerSecond: median(rates[index] ?? []),
+    gbitPerRound: throughputs[index] ?? [], connectionsPerRound: rates[index] ?? [],
   }));
 }
 
@@ -452,6 +456,11 @@ function formatControlPlane(control: ControlPlaneReport | null): string {
   ].join('\n')}\n`;
 }
 
+/** The median over rounds of a / b in the same round: load that drifts between rounds hits both sides alike. */
+function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  return median(a.map((value, round) => value / (b[round] ?? Number.NaN)));
+}
+
 function formatDataPlane(report: FirewallBenchReport): string {
   if (report.dataPlane.length === 0) return '';
   const lines = [
@@ -459,13 +468,17 @@ function formatDataPlane(report: FirewallBenchReport): string {
     `  iperf3 ${report.options.iperfSeconds} s (one long TCP flow), sequential new TCP connections for ${report.options.connectSeconds} s`,
     `  ${'variant'.padEnd(44)}${'Gbit/s'.padStart(8)}${'ratio'.padStart(8)}${'conn/s'.padStart(9)}${'ratio'.padStart(8)}`,
   ];
-  const base = report.dataPlane[0];
+  const [base, conntrackOnly, berthEmpty, berthFull] = report.dataPlane;
   for (const sample of report.dataPlane) {
-    const throughputRatio = base === undefined ? Number.NaN : sample.gbitPerSecond / base.gbitPerSecond;
-    const connectRatio = base === undefined ? Number.NaN : sample.connectionsPerSecond / base.connectionsPerSecond;
-    lines.push(`  ${sample.variant.padEnd(44)}${sample.gbitPerSecond.toFixed(2).padStart(8)}${throughputRatio.toFixed(2).padStart(7)}x${sample.connectionsPerSecond.toFixed(0).padStart(9)}${connectRatio.toFixed(2).padStart(7)}x`);
+    const throughput = pairedRatio(sample.gbitPerRound, base?.gbitPerRound ?? []);
+    const connect = pairedRatio(sample.connectionsPerRound, base?.connectionsPerRound ?? []);
+    lines.push(`  ${sample.variant.padEnd(44)}${sample.gbitPerSecond.toFixed(2).padStart(8)}${throughput.toFixed(2).padStart(7)}x${sample.connectionsPerSecond.toFixed(0).padStart(9)}${connect.toFixed(2).padStart(7)}x`);
   }
-  lines.push('  (ratios against "no firewall table")');
+  lines.push('  (ratios: against "no firewall table" measured in the same round, median over the rounds)');
+  const compare = (label: string, numerator: DataPlaneSample | undefined, denominator: DataPlaneSample | undefined): string =>
+    `  ${label}: new TCP conn/s ${pairedRatio(numerator?.connectionsPerRound ?? [], denominator?.connectionsPerRound ?? []).toFixed(2)}x, iperf3 ${pairedRatio(numerator?.gbitPerRound ?? [], denominator?.gbitPerRound ?? []).toFixed(2)}x`;
+  lines.push(compare(`${berthFull?.variant ?? ''} vs 0 policies`, berthFull, berthEmpty));
+  lines.push(compare('Berth, 0 policies vs conntrack rule only', berthEmpty, conntrackOnly));
   return `${lines.join('\n')}\n`;
 }
 
