@@ -20,9 +20,11 @@ import { addressKey, applicableRules, buildContext, isUnconstrained, type Applic
 import { assert, FirewallCode, FirewallError } from '../errors.js';
 import { buildHead, groupIdentity, type GroupHead } from './build.js';
 import { emptyChangeLog, recordFirst, type ChangeLog } from './change-log.js';
-import { egressPortNames, isSelectorSlot, selectionKey, slotContains, slotSelects, type SelectorSlot, type Slot } from './group.js';
-import { dispatchName, dispatchNames, type ActionChain, type CompiledFirewall, type DispatchName, type Profile, type SelectionSet } from './ir.js';
-import { groupName, selectionSetName } from './names.js';
+import { egressPortNames, isSelectorSlot, slotContains, type Slot } from './group.js';
+import { dispatchName, dispatchNames, type ActionChain, type CompiledFirewall, type DispatchName, type Profile } from './ir.js';
+import { MapView, Referenced } from './registries.js';
+import { Selections, type Selection, type SelectionMember } from './selections.js';
+import { groupName } from './names.js';
 import { DecisionMemo, type BuiltProfile, type RuleDecisions } from './decisions.js';
 import { selectorRules, selectorVariables } from './selectors.js';
 
@@ -33,25 +35,12 @@ export interface FirewallSnapshot {
   readonly monitor: boolean;
 }
 
-interface EndpointState {
+interface EndpointState extends SelectionMember {
   readonly key: string;
   readonly endpoint: Endpoint;
   readonly addresses: readonly Address[];
   /** The groups it is a subject of, and the dispatch entries pointing there. */
   subjects: { readonly group: string; readonly dispatch: DispatchName; readonly addresses: readonly string[] }[];
-}
-
-/** The endpoints one distinct selector picks, and the groups whose rules use it. */
-interface Selection {
-  readonly key: string;
-  readonly slot: SelectorSlot;
-  readonly selected: Set<EndpointState>;
-  /** The selected endpoints' addresses by family: the selection sets' elements. */
-  readonly addresses: Map<Family, Set<string>>;
-  /** Selectors-mode groups using the selection set of each family. */
-  readonly setReferences: Map<Family, number>;
-  readonly setNames: Readonly<Record<Family, string>>;
-  readonly groups: Set<string>;
 }
 
 interface GroupState {
@@ -62,7 +51,7 @@ interface GroupState {
   /** Egress only: the named ports the rules use (they resolve on the peer). */
   readonly portNames: readonly string[];
   /** Per slot: its selection, or null for ipBlock / networks slots. */
-  readonly selections: readonly (Selection | null)[];
+  readonly selections: readonly (Selection<EndpointState> | null)[];
   /** Selectors mode: the distinct selection keys the rules use (exact mode: null). */
   readonly variables: readonly string[] | null;
   /** Selectors mode: the profiles its rules go to. */
@@ -75,93 +64,8 @@ interface GroupState {
   readonly members: Set<string>;
 }
 
-interface Counted<T> {
-  readonly value: T;
-  references: number;
-}
-
-/**
- * Named objects (profiles, action chains) kept while something refers to them. Appearing and going are logged
- * (their value before: null when new) in the log map `log()` returns at that moment.
- */
-class Referenced<T> {
-  readonly entries = new Map<string, Counted<T>>();
-  readonly #log: () => Map<string, T | null>;
-
-  constructor(log: () => Map<string, T | null>) {
-    this.#log = log;
-  }
-
-  /** True when the object is new. */
-  acquire(name: string, value: T): boolean {
-    const counted = this.entries.get(name);
-    if (counted !== undefined) {
-      counted.references += 1;
-      return false;
-    }
-    recordFirst(this.#log(), name, null);
-    this.entries.set(name, { value, references: 1 });
-    return true;
-  }
-
-  /** The object when this was its last reference (it is gone now), else null. */
-  release(name: string): T | null {
-    const counted = this.entries.get(name);
-    assert(counted !== undefined && counted.references > 0, `${name} is referenced`);
-    counted.references -= 1;
-    if (counted.references > 0) return null;
-    recordFirst(this.#log(), name, counted.value);
-    this.entries.delete(name);
-    return counted.value;
-  }
-}
-
 /** Parsed documents hold bigints (CIDR bounds). */
 const documentText = (document: PolicyDocument): string => JSON.stringify(document, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString(16) : value));
-/** A read-only map whose values are derived from another map's on access (no copy of the whole). */
-class MapView<V, T> implements ReadonlyMap<string, V> {
-  readonly #source: ReadonlyMap<string, T>;
-  readonly #value: (source: T) => V;
-
-  constructor(source: ReadonlyMap<string, T>, value: (source: T) => V) {
-    this.#source = source;
-    this.#value = value;
-  }
-
-  get size(): number {
-    return this.#source.size;
-  }
-
-  get(key: string): V | undefined {
-    const source = this.#source.get(key);
-    return source === undefined ? undefined : this.#value(source);
-  }
-
-  has(key: string): boolean {
-    return this.#source.has(key);
-  }
-
-  forEach(callback: (value: V, key: string, map: ReadonlyMap<string, V>) => void): void {
-    for (const [key, value] of this.entries()) callback(value, key, this);
-  }
-
-  *entries(): MapIterator<[string, V]> {
-    for (const [key, source] of this.#source) yield [key, this.#value(source)];
-  }
-
-  keys(): MapIterator<string> {
-    return this.#source.keys();
-  }
-
-  *values(): MapIterator<V> {
-    for (const source of this.#source.values()) yield this.#value(source);
-  }
-
-  [Symbol.iterator](): MapIterator<[string, V]> {
-    return this.entries();
-  }
-}
-
 /** Bound on the identity → group name cache (it starts over past this). */
 const groupNamesMax = 100_000;
 
@@ -177,12 +81,7 @@ export class FirewallCompiler {
   /** addressKey → endpoint key. */
   readonly #byAddress = new Map<string, string>();
   readonly #byPortName = new Map<string, Set<EndpointState>>();
-  readonly #selections = new Map<string, Selection>();
-  /**
-   * Selections whose last group went during the current operation: dropped at its end unless a group took them
-   * up again (a rebuilt group usually does), so they are not recomputed over every endpoint.
-   */
-  readonly #unused = new Set<Selection>();
+  readonly #selections = new Selections<EndpointState>(() => this.#log);
   readonly #groupNames = new Map<string, string>();
   readonly #groups = new Map<string, GroupState>();
   readonly #groupsByPortName = new Map<string, Set<string>>();
@@ -198,22 +97,10 @@ export class FirewallCompiler {
     return {
       actions: new MapView(this.#actions.entries, (counted) => counted.value),
       profiles: new MapView(this.#profiles.entries, (counted) => counted.value),
-      selections: this.#selectionSets(),
+      selections: this.#selections.sets(),
       groups: new MapView(this.#groups, (state) => ({ ...state.head, peers: state.peers, peerProfiles: [...state.profileUse.keys()].sort() })),
       dispatch: this.#dispatch,
     };
-  }
-
-  #selectionSets(): Map<string, SelectionSet> {
-    const sets = new Map<string, SelectionSet>();
-    for (const selection of this.#selections.values()) {
-      for (const [family, references] of selection.setReferences) {
-        if (references === 0) continue;
-        const name = selection.setNames[family];
-        sets.set(name, { name, family, addresses: selection.addresses.get(family) ?? new Set() });
-      }
-    }
-    return sets;
   }
 
   /** groupName() hashes the identity; the same identities come back for every pod of a kind. */
@@ -225,11 +112,6 @@ export class FirewallCompiler {
       this.#groupNames.set(identity, name);
     }
     return name;
-  }
-
-  #dropUnusedSelections(): void {
-    for (const selection of this.#unused) if (selection.groups.size === 0) this.#selections.delete(selection.key);
-    this.#unused.clear();
   }
 
   /** The changes since the last call (or since construction), for rendering; starts a new log. */
@@ -261,7 +143,7 @@ export class FirewallCompiler {
     this.#checkDistinct(endpoints);
     for (const state of [...this.#endpoints.values()]) this.#unsubscribe(state);
     for (const state of [...this.#endpoints.values()]) this.#forget(state);
-    this.#dropUnusedSelections();
+    this.#selections.dropUnused();
     assert(this.#groups.size === 0 && this.#selections.size === 0, 'no group outlives its members');
     this.#documents.clear();
     for (const document of snapshot.documents) this.#documents.set(documentKey(document), document);
@@ -270,7 +152,7 @@ export class FirewallCompiler {
     // All endpoints first, then the groups: each new group computes its peers over the complete set.
     for (const state of endpoints) this.#remember(state);
     for (const state of [...endpoints].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) this.#subscribe(state);
-    this.#dropUnusedSelections();
+    this.#selections.dropUnused();
   }
 
   /** Upserts documents by key; returns the keys whose content changed (or that are new). */
@@ -286,7 +168,7 @@ export class FirewallCompiler {
       changed.push(key);
     }
     this.#policiesChanged(changed, previous);
-    this.#dropUnusedSelections();
+    this.#selections.dropUnused();
     return changed;
   }
 
@@ -297,7 +179,7 @@ export class FirewallCompiler {
     const removed = [...new Set(keys)].map((key) => this.#documents.get(key) as PolicyDocument);
     for (const key of keys) this.#documents.delete(key);
     this.#policiesChanged([...new Set(keys)], removed);
-    this.#dropUnusedSelections();
+    this.#selections.dropUnused();
   }
 
   setMonitor(monitor: boolean): void {
@@ -305,7 +187,7 @@ export class FirewallCompiler {
     this.#monitor = monitor;
     this.#rebuildContext();
     this.#regroup([...this.#endpoints.values()], new Set(this.#groups.keys()));
-    this.#dropUnusedSelections();
+    this.#selections.dropUnused();
   }
 
   /**
@@ -325,7 +207,7 @@ export class FirewallCompiler {
     this.#remember(state);
     for (const group of this.#groupsPicking(state)) this.#updatePeer(group, state);
     this.#subscribe(state);
-    this.#dropUnusedSelections();
+    this.#selections.dropUnused();
     return [...stale].map((old) => old.endpoint);
   }
 
@@ -334,7 +216,7 @@ export class FirewallCompiler {
     const state = this.#endpoints.get(key);
     if (state === undefined) return null;
     this.#removeState(state);
-    this.#dropUnusedSelections();
+    this.#selections.dropUnused();
     return state.endpoint;
   }
 
@@ -384,28 +266,7 @@ export class FirewallCompiler {
       if (set === undefined) this.#byPortName.set(port.name, set = new Set());
       set.add(state);
     }
-    for (const selection of this.#selections.values()) {
-      if (slotSelects(selection.slot, state.endpoint, this.#context.namespaceLabels)) this.#select(selection, state, true);
-    }
-  }
-
-  /** Adds the endpoint to a selection or takes it out, keeping its sets' elements and the log in step. */
-  #select(selection: Selection, state: EndpointState, selected: boolean): void {
-    if (selected) selection.selected.add(state);
-    else selection.selected.delete(state);
-    for (const [index, address] of state.addresses.entries()) {
-      const text = state.endpoint.ips[index] as string;
-      let addresses = selection.addresses.get(address.family);
-      if (addresses === undefined) selection.addresses.set(address.family, addresses = new Set());
-      if ((selection.setReferences.get(address.family) ?? 0) > 0) {
-        const name = selection.setNames[address.family];
-        let log = this.#log.selectionElements.get(name);
-        if (log === undefined) this.#log.selectionElements.set(name, log = new Map());
-        recordFirst(log, text, addresses.has(text));
-      }
-      if (selected) addresses.add(text);
-      else addresses.delete(text);
-    }
+    this.#selections.enter(state, this.#context.namespaceLabels);
   }
 
   #forget(state: EndpointState): void {
@@ -416,13 +277,13 @@ export class FirewallCompiler {
       set?.delete(state);
       if (set?.size === 0) this.#byPortName.delete(port.name);
     }
-    for (const selection of this.#selections.values()) if (selection.selected.has(state)) this.#select(selection, state, false);
+    this.#selections.leave(state);
   }
 
   /** The groups whose peers include the endpoint: a selector of theirs picks it, or it names an egress port of theirs. */
   #groupsPicking(state: EndpointState): Set<GroupState> {
     const names = new Set<string>();
-    for (const selection of this.#selections.values()) if (selection.selected.has(state)) for (const name of selection.groups) names.add(name);
+    for (const selection of this.#selections.picking(state)) for (const name of selection.groups) names.add(name);
     for (const port of state.endpoint.namedPorts) for (const name of this.#groupsByPortName.get(port.name) ?? []) names.add(name);
     // Selectors-mode groups see the endpoint through the selection sets, already updated.
     return new Set([...names].map((name) => this.#groups.get(name) as GroupState).filter((group) => group.variables === null));
@@ -528,55 +389,18 @@ export class FirewallCompiler {
     state.subjects = [];
   }
 
-  #selectionFor(slot: SelectorSlot): Selection {
-    const key = selectionKey(slot);
-    let selection = this.#selections.get(key);
-    if (selection === undefined) {
-      selection = {
-        key, slot, selected: new Set(), addresses: new Map(), setReferences: new Map(), groups: new Set(),
-        setNames: { 4: selectionSetName(4, key), 6: selectionSetName(6, key) },
-      };
-      for (const state of this.#endpoints.values()) if (slotSelects(slot, state.endpoint, this.#context.namespaceLabels)) this.#select(selection, state, true);
-      this.#selections.set(key, selection);
-    }
-    return selection;
-  }
-
-  #acquireSet(selection: Selection, family: Family): void {
-    const references = selection.setReferences.get(family) ?? 0;
-    if (references === 0) recordFirst(this.#log.selectionSets, selection.setNames[family], null);
-    selection.setReferences.set(family, references + 1);
-  }
-
-  #releaseSet(selection: Selection, family: Family): void {
-    const references = (selection.setReferences.get(family) ?? 0) - 1;
-    assert(references >= 0, `selection set of ${selection.key} is referenced`);
-    selection.setReferences.set(family, references);
-    if (references > 0) return;
-    const name = selection.setNames[family];
-    if (this.#log.selectionSets.has(name)) return;
-    // It existed before this change: remember its members as they were, for a re-creation to be diffed against.
-    const members = new Set(selection.addresses.get(family) ?? []);
-    for (const [address, member] of this.#log.selectionElements.get(name) ?? []) {
-      if (member) members.add(address);
-      else members.delete(address);
-    }
-    this.#log.selectionSets.set(name, members);
-    this.#log.selectionElements.delete(name);
-  }
-
   #createGroup(rules: ApplicableRules, family: Family, identity: string): GroupState {
     const decisions = this.#decisions.forRules(this.#context, rules);
     const { slots } = decisions;
     const { head: base, chains } = buildHead(rules, family, identity, { slots, runsOf: (bits) => decisions.runs(bits, null), key: decisions.key });
     const portNames = egressPortNames(rules);
-    const selections = slots.map((slot) => (isSelectorSlot(slot) ? this.#selectionFor(slot) : null));
+    const selections = slots.map((slot) => (isSelectorSlot(slot) ? this.#selections.obtain(slot, this.#endpoints.values(), this.#context.namespaceLabels) : null));
     const variables = selectorVariables(slots, portNames);
     const built = variables === null ? [] : selectorRules(decisions, variables);
     const head: GroupHead = {
       ...base,
       selectorRules: built.map((rule) => ({
-        sets: rule.variables.map((variable) => (this.#selections.get(variables?.[variable] as string) as Selection).setNames[family]), profile: rule.profile.profile.name,
+        sets: rule.variables.map((variable) => this.#selections.named(variables?.[variable] as string).setNames[family]), profile: rule.profile.profile.name,
       })),
     };
     const group: GroupState = {
@@ -587,7 +411,7 @@ export class FirewallCompiler {
     this.#groups.set(head.name, group);
     for (const chain of chains) this.#actions.acquire(chain.name, chain);
     for (const profile of group.selectorProfiles) this.#acquireProfile(profile);
-    for (const key of variables ?? []) this.#acquireSet(this.#selections.get(key) as Selection, family);
+    for (const key of variables ?? []) this.#selections.acquireSet(this.#selections.named(key), family);
     for (const selection of selections) selection?.groups.add(head.name);
     for (const port of group.portNames) {
       let names = this.#groupsByPortName.get(port);
@@ -607,11 +431,11 @@ export class FirewallCompiler {
     for (const address of [...group.peers.keys()]) this.#setPeer(group, address, null);
     for (const action of group.head.actions) this.#actions.release(action);
     for (const profile of group.selectorProfiles) this.#releaseProfile(profile.profile.name);
-    for (const key of group.variables ?? []) this.#releaseSet(this.#selections.get(key) as Selection, group.head.family);
+    for (const key of group.variables ?? []) this.#selections.releaseSet(this.#selections.named(key), group.head.family);
     for (const selection of group.selections) {
       if (selection === null || selection === undefined) continue;
       selection.groups.delete(name);
-      if (selection.groups.size === 0) this.#unused.add(selection);
+      if (selection.groups.size === 0) this.#selections.markUnused(selection);
     }
     for (const port of group.portNames) {
       const names = this.#groupsByPortName.get(port);
@@ -675,7 +499,7 @@ export class FirewallCompiler {
       return names.join(' ') !== state.subjects.map((subject) => subject.group).join(' ');
     });
     for (const state of moving) this.#unsubscribe(state);
-    if (reselect) this.#dropUnusedSelections();
+    if (reselect) this.#selections.dropUnused();
     for (const name of stale) assert(!this.#groups.has(name), `stale group ${name} lost all its members`);
     for (const state of moving.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) this.#subscribe(state);
   }
