@@ -4,15 +4,18 @@
  * save, so a change the kernel rejects leaves the state as it was.
  */
 import { compile } from './compile/compile.js';
+import { FirewallCompiler } from './compile/compiler.js';
 import type { CompiledFirewall } from './compile/ir.js';
-import { Enforcer, type ActionCounter, type ApplyResult } from './enforce/enforcer.js';
+import { Enforcer, type ApplyResult } from './enforce/enforcer.js';
+import type { ActionCounter } from './enforce/table.js';
 import type { NftBackendFactory } from './enforce/backend.js';
 import { Evaluator, type Decision, type FlowQuery } from './evaluate/decide.js';
 import { parseDocuments, type ParseOptions } from './model/documents.js';
 import {
   applyDocuments, collectEndpoints, removeDocument, removeEndpointByKey, removeEndpointByOwner, upsertEndpoint,
 } from './state/mutations.js';
-import { FirewallStore, policySetOf, type EndpointRecord, type FirewallState } from './state/store.js';
+import { applyStateChange, snapshotOf } from './state/compiler-events.js';
+import { FirewallStore, policySetOf, stateDigest, type EndpointRecord, type FirewallState } from './state/store.js';
 
 export interface FirewallOptions {
   /** State root (default `$BERTH_ROOT` or /var/lib/berth); the firewall keeps its files in `<root>/firewall`. */
@@ -22,9 +25,21 @@ export interface FirewallOptions {
   readonly backend?: NftBackendFactory;
 }
 
+/** Where a CLI-path change's time went, in milliseconds (enforcement's own split is in `enforcement.timings`). */
+export interface ChangeTimings {
+  /** Reading and parsing the state files. */
+  readonly loadMs: number;
+  /** Compiling the state before and feeding the change to the compiler. */
+  readonly compileMs: number;
+  readonly enforceMs: number;
+  /** Writing the state files (and the applied record, inside enforceMs). */
+  readonly saveMs: number;
+}
+
 export interface ChangeResult<T> {
   readonly value: T;
   readonly enforcement: ApplyResult;
+  readonly timings: ChangeTimings;
 }
 
 /** For DEL and GC: enforcement is null when they found nothing of their own to remove. */
@@ -33,10 +48,20 @@ export interface OptionalChangeResult<T> {
   readonly enforcement: ApplyResult | null;
 }
 
-/** `previous`: the compile last applied, whose unchanged groups are reused (see compile()). */
-export function compileState(state: FirewallState, previous: CompiledFirewall | null = null): CompiledFirewall {
+/** Milliseconds since the previous call (or since creation). */
+function stopwatch(): () => number {
+  let last = process.hrtime.bigint();
+  return () => {
+    const now = process.hrtime.bigint();
+    const elapsed = Number(now - last) / 1e6;
+    last = now;
+    return elapsed;
+  };
+}
+
+export function compileState(state: FirewallState): CompiledFirewall {
   const { policies, namespaces } = policySetOf(state);
-  return compile({ policies, namespaces, endpoints: state.endpoints }, previous);
+  return compile({ policies, namespaces, endpoints: state.endpoints });
 }
 
 export class Firewall {
@@ -56,15 +81,30 @@ export class Firewall {
     return this.store.read();
   }
 
+  /**
+   * The state before is compiled in memory (no record of the table is read back), then the change is fed to the
+   * incremental compiler as events: the delta is what the change touches.
+   */
   async #change<T>(mutate: (state: FirewallState) => { state: FirewallState; value: T }, options: { resync?: boolean } = {}): Promise<ChangeResult<T>> {
     return this.store.locked(() => {
+      const clock = stopwatch();
       const before = this.store.read();
       const { state, value } = mutate(before);
-      const record = this.enforcer.lastApplied();
-      const compiled = compileState(state, options.resync === true ? null : record?.compiled ?? null);
-      const enforcement = this.enforcer.apply(compiled, { ...options, record });
+      const loadMs = clock();
+      const compiler = new FirewallCompiler();
+      if (options.resync === true) {
+        compiler.load(snapshotOf(state));
+      } else {
+        compiler.load(snapshotOf(before));
+        compiler.takeChanges();
+        applyStateChange(compiler, before, state);
+      }
+      const plan = { compiled: compiler.compiled(), changes: compiler.takeChanges(), stateBefore: stateDigest(before), stateAfter: stateDigest(state) };
+      const compileMs = clock();
+      const enforcement = this.enforcer.apply(plan, options);
+      const enforceMs = clock();
       this.store.write(state, before);
-      return { value, enforcement };
+      return { value, enforcement, timings: { loadMs, compileMs, enforceMs, saveMs: clock() } };
     });
   }
 
@@ -147,6 +187,6 @@ export class Firewall {
 
   /** Drop and monitor counters per action chain of what is applied in the namespace. */
   counters(): ActionCounter[] {
-    return this.enforcer.counters([...(this.enforcer.lastApplied()?.compiled.actions.keys() ?? [])]);
+    return this.enforcer.counters();
   }
 }

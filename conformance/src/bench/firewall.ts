@@ -1,13 +1,16 @@
 /**
  * Firewall benchmark, all in one run, inside test network namespaces (nothing in the root namespace):
  *   control plane: 1 000 endpoints and 1 000 NetworkPolicies (each pod selected by its own policy, each policy
- *     allowing ~150 peers on two ports: a worst case for the pair-wise maps); time of the first apply, of a full
- *     resync, of one policy change and of one endpoint registration (each end to end: lock, state, compile,
- *     nftables transaction, records);
+ *     allowing ~150 peers on two ports: a worst case for the pair-wise tables), through the CLI path (no agent:
+ *     lock, state files, compile, transaction, record) and through the FirewallEngine (berthd's: state and table in
+ *     memory); time of the first apply, a full resync, one policy change, one endpoint registration (a pod ~400
+ *     groups select as a peer) and removal, each with where its time went; and the engine's full resync of
+ *     10 000 endpoints;
  *   data plane: two containers on a bridge; iperf3 throughput and sequential new TCP connections per second with
- *     no table, with Berth's table holding 0 and 10 000 policies, and with an equivalent linear list of 10 000
- *     rules (the iptables-style design), evaluated for every packet or after a conntrack shortcut.
- * Not a test: nothing is asserted. Run: node conformance/dist/src/bench/firewall.js [--quick]
+ *     no table, a table holding only the conntrack rule, Berth's table holding 0 and 10 000 policies, and an
+ *     equivalent linear list of 10 000 rules (the iptables-style design), evaluated for every packet or after a
+ *     conntrack shortcut.
+ * Not a test: nothing is asserted. Run: node conformance/dist/src/bench/firewall.js [--quick] [--only control|data] [--repeats N]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,13 +18,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { openRtnl } from '@berth/cni';
-import { Firewall, type EndpointRecord } from '@berth/firewall';
+import { Firewall, FirewallEngine, parseDocuments, type ChangeResult, type EndpointRecord, type EngineResult, type PolicyDocument } from '@berth/firewall';
 import { Nft, type NftCommand } from '@berth/nftables-napi';
 import { TestHost, type TestNetns } from '../harness/index.js';
 
 export interface FirewallBenchOptions {
   readonly endpoints: number;
   readonly policies: number;
+  /** Endpoints of the engine's large full resync (same policies). */
+  readonly largeEndpoints: number;
   readonly dataplanePolicies: number;
   readonly iperfSeconds: number;
   readonly connectSeconds: number;
@@ -30,28 +35,40 @@ export interface FirewallBenchOptions {
 }
 
 export const defaultFirewallBenchOptions: FirewallBenchOptions = {
-  endpoints: 1_000, policies: 1_000, dataplanePolicies: 10_000, iperfSeconds: 3, connectSeconds: 2, repeats: 3, parts: ['control', 'data'],
+  endpoints: 1_000, policies: 1_000, largeEndpoints: 10_000, dataplanePolicies: 10_000, iperfSeconds: 3, connectSeconds: 2, repeats: 3, parts: ['control', 'data'],
 };
 
 const quickOptions: FirewallBenchOptions = {
-  endpoints: 200, policies: 200, dataplanePolicies: 1_000, iperfSeconds: 1, connectSeconds: 1, repeats: 1, parts: ['control', 'data'],
+  endpoints: 200, policies: 200, largeEndpoints: 2_000, dataplanePolicies: 1_000, iperfSeconds: 1, connectSeconds: 1, repeats: 1, parts: ['control', 'data'],
 };
+
+/**
+ * One operation: its median wall time, its median CPU time (user + system of this process: what the operation
+ * costs when the machine is not shared), and the medians of its parts (ms).
+ */
+export interface Operation {
+  readonly ms: number;
+  readonly cpuMs: number;
+  readonly parts: Readonly<Record<string, number>>;
+  readonly detail: string;
+}
 
 export interface ControlPlaneReport {
   readonly endpoints: number;
   readonly policies: number;
   readonly elements: number;
-  readonly firstApplyMs: number;
-  readonly fullResyncMs: number;
-  readonly policyChangeMs: number;
-  readonly endpointAddMs: number;
-  readonly policyChangeMode: string;
+  readonly cli: Readonly<Record<'firstApply' | 'fullResync' | 'policyChange' | 'endpointAdd', Operation>>;
+  readonly engine: Readonly<Record<'start' | 'fullResync' | 'policyChange' | 'endpointAdd' | 'endpointRemove', Operation>>;
+  readonly largeResync: Operation & { readonly endpoints: number; readonly elements: number };
 }
 
 export interface DataPlaneSample {
   readonly variant: string;
   readonly gbitPerSecond: number;
   readonly connectionsPerSecond: number;
+  /** Per round (the variants are measured round-robin). */
+  readonly gbitPerRound: readonly number[];
+  readonly connectionsPerRound: readonly number[];
 }
 
 export interface FirewallBenchReport {
@@ -99,46 +116,139 @@ export function benchPolicies(count: number, endpoints: number, port = 8080): ob
 
 const yamlOf = (documents: readonly object[]): string => documents.map((document) => JSON.stringify(document)).join('\n---\n');
 
-async function timedMs(fn: () => Promise<unknown>): Promise<number> {
-  const started = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - started) / 1e6;
-}
-
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-async function controlPlane(host: TestNetns, options: FirewallBenchOptions, cleanup: (() => unknown)[]): Promise<ControlPlaneReport> {
+/** The median time and the median of each part over the samples. */
+function operation(samples: readonly Sample[]): Operation {
+  const names = Object.keys(samples[0]?.parts ?? {});
+  return {
+    ms: median(samples.map((sample) => sample.ms)),
+    cpuMs: median(samples.map((sample) => sample.cpuMs)),
+    parts: Object.fromEntries(names.map((name) => [name, median(samples.map((sample) => sample.parts[name] ?? 0))])),
+    detail: samples[samples.length - 1]?.detail ?? '',
+  };
+}
+
+interface Sample {
+  readonly ms: number;
+  readonly cpuMs: number;
+  readonly parts: Record<string, number>;
+  readonly detail: string;
+}
+
+interface Timed<T> {
+  readonly value: T;
+  readonly ms: number;
+  readonly cpuMs: number;
+}
+
+async function timed<T>(fn: () => Promise<T> | T): Promise<Timed<T>> {
+  const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
+  const value = await fn();
+  const used = process.cpuUsage(cpu);
+  return { value, ms: Number(process.hrtime.bigint() - started) / 1e6, cpuMs: (used.user + used.system) / 1000 };
+}
+
+function cliSample(result: Timed<ChangeResult<unknown>>): Sample {
+  const { timings, enforcement } = result.value;
+  return {
+    ms: result.ms,
+    cpuMs: result.cpuMs,
+    parts: {
+      'state load': timings.loadMs, compile: timings.compileMs, render: enforcement.timings.renderMs, nft: enforcement.timings.nftMs,
+      'nft user': enforcement.timings.nftUserMs, 'nft system': enforcement.timings.nftSystemMs, 'state save': timings.saveMs,
+    },
+    detail: `${enforcement.mode}, +${enforcement.elementsAdded} -${enforcement.elementsDeleted} elements`,
+  };
+}
+
+function engineSample(result: Timed<EngineResult>): Sample {
+  const { timings } = result.value;
+  return {
+    ms: result.ms,
+    cpuMs: result.cpuMs,
+    parts: { compile: timings.compileMs, render: timings.renderMs, nft: timings.nftMs, 'nft user': timings.nftUserMs, 'nft system': timings.nftSystemMs },
+    detail: `${result.value.mode}, +${result.value.elementsAdded} -${result.value.elementsDeleted} elements`,
+  };
+}
+
+/** A pod with the labels of pod 0 of ns0 at a fresh address: selected by policy p0, a peer of ~400 groups. */
+function extraEndpoint(run: number): EndpointRecord {
+  return { ...benchEndpoints(1)[0] as EndpointRecord, name: `extra${run}`, ips: [`10.101.0.${run + 1}`], containerId: `extra-${run}`, labels: { app: 'app0', role: 'role0', tier: 't0' } };
+}
+
+/** Policy p10 with its port flipped between two values: a change to one group. */
+function changedPolicy(run: number, endpoints: number): object {
+  return benchPolicies(1, endpoints, run % 2 === 0 ? 7000 : 8080)[namespaceCount] as object;
+}
+
+function parsed(documents: readonly object[]): PolicyDocument[] {
+  return parseDocuments(yamlOf(documents)).map((item) => item.document);
+}
+
+async function cliControlPlane(host: TestNetns, options: FirewallBenchOptions, cleanup: (() => unknown)[]): Promise<ControlPlaneReport['cli'] & { elements: number }> {
   const root = mkdtempSync(join(tmpdir(), 'bt-fwbench-'));
   cleanup.push(() => rmSync(root, { recursive: true, force: true }));
   const firewall = new Firewall({ root, netns: host.path });
-  const endpoints = benchEndpoints(options.endpoints);
-  await firewall.registerEndpoints(endpoints);
-  const documents = benchPolicies(options.policies, options.endpoints);
-  const firstApplyMs = await timedMs(() => firewall.apply(yamlOf(documents)));
-  const resyncs: number[] = [];
-  let elements = 0;
-  for (let run = 0; run < options.repeats; run += 1) {
-    resyncs.push(await timedMs(async () => { elements = (await firewall.resync()).enforcement.elementsAdded; }));
-  }
-  const changes: number[] = [];
-  let mode = '';
-  for (let run = 0; run < options.repeats * 2; run += 1) {
-    const changed = benchPolicies(1, options.endpoints, run % 2 === 0 ? 7000 : 8080)[namespaceCount] as object;
-    changes.push(await timedMs(async () => { mode = (await firewall.apply(yamlOf([changed]))).enforcement.mode; }));
-  }
-  const adds: number[] = [];
-  for (let run = 0; run < options.repeats; run += 1) {
-    const extra = { ...benchEndpoints(1)[0] as EndpointRecord, name: `extra${run}`, ips: [`10.101.0.${run + 1}`], containerId: `extra-${run}`, labels: { app: 'app0', role: 'role0', tier: 't0' } };
-    adds.push(await timedMs(() => firewall.registerEndpoint(extra)));
-  }
+  await firewall.registerEndpoints(benchEndpoints(options.endpoints));
+  const first = cliSample(await timed(() => firewall.apply(yamlOf(benchPolicies(options.policies, options.endpoints)))));
+  const resyncs = [];
+  for (let run = 0; run < options.repeats; run += 1) resyncs.push(cliSample(await timed(() => firewall.resync())));
+  const changes = [];
+  for (let run = 0; run < options.repeats * 2; run += 1) changes.push(cliSample(await timed(() => firewall.apply(yamlOf([changedPolicy(run, options.endpoints)])))));
+  const adds = [];
+  for (let run = 0; run < options.repeats; run += 1) adds.push(cliSample(await timed(() => firewall.registerEndpoint(extraEndpoint(run)))));
   await firewall.disable();
-  return {
-    endpoints: options.endpoints, policies: options.policies, elements, firstApplyMs,
-    fullResyncMs: median(resyncs), policyChangeMs: median(changes), endpointAddMs: median(adds), policyChangeMode: mode,
-  };
+  const elements = Number(/\+(\d+)/.exec(resyncs[0]?.detail ?? '')?.[1] ?? Number.NaN);
+  return { firstApply: first, fullResync: operation(resyncs), policyChange: operation(changes), endpointAdd: operation(adds), elements };
+}
+
+async function engineControlPlane(host: TestNetns, options: FirewallBenchOptions): Promise<ControlPlaneReport['engine']> {
+  const documents = parsed(benchPolicies(options.policies, options.endpoints));
+  const snapshot = { documents, endpoints: benchEndpoints(options.endpoints), monitor: false };
+  const started = await timed(() => FirewallEngine.start(snapshot, { netns: host.path }));
+  const { engine } = started.value;
+  try {
+    const resyncs = [];
+    for (let run = 0; run < options.repeats; run += 1) resyncs.push(engineSample(await timed(() => engine.resync(snapshot))));
+    const changes = [];
+    for (let run = 0; run < options.repeats * 2; run += 1) changes.push(engineSample(await timed(() => engine.applyDocuments(parsed([changedPolicy(run, options.endpoints)])))));
+    const adds = [];
+    const removes = [];
+    for (let run = 0; run < options.repeats * 2; run += 1) adds.push(engineSample(await timed(() => engine.upsertEndpoint(extraEndpoint(run)))));
+    for (let run = 0; run < options.repeats * 2; run += 1) removes.push(engineSample(await timed(() => engine.removeEndpoint(`ns0/extra${run}`))));
+    return {
+      start: engineSample({ ...started, value: started.value.result }), fullResync: operation(resyncs), policyChange: operation(changes),
+      endpointAdd: operation(adds), endpointRemove: operation(removes),
+    };
+  } finally {
+    engine.close();
+  }
+}
+
+async function largeResync(host: TestNetns, options: FirewallBenchOptions): Promise<ControlPlaneReport['largeResync']> {
+  const snapshot = { documents: parsed(benchPolicies(options.policies, options.largeEndpoints)), endpoints: benchEndpoints(options.largeEndpoints), monitor: false };
+  const { engine } = FirewallEngine.start(snapshot, { netns: host.path });
+  try {
+    const samples = [];
+    for (let run = 0; run < options.repeats; run += 1) samples.push(engineSample(await timed(() => engine.resync(snapshot))));
+    const last = samples[samples.length - 1];
+    return { ...operation(samples), endpoints: options.largeEndpoints, elements: Number(/\+(\d+)/.exec(last?.detail ?? '')?.[1] ?? Number.NaN) };
+  } finally {
+    engine.close();
+  }
+}
+
+async function controlPlane(registry: { teardown(fn: () => unknown): void }, options: FirewallBenchOptions, cleanup: (() => unknown)[]): Promise<ControlPlaneReport> {
+  const cli = await cliControlPlane(await TestHost.create(registry, 'fwbench'), options, cleanup);
+  const engine = await engineControlPlane(await TestHost.create(registry, 'fwbench'), options);
+  const large = await largeResync(await TestHost.create(registry, 'fwbench'), options);
+  const { elements, ...cliOperations } = cli;
+  return { endpoints: options.endpoints, policies: options.policies, elements, cli: cliOperations, engine, largeResync: large };
 }
 
 /** The iptables-style equivalent: one rule per (peer, subject, port), walked in order. */
@@ -258,8 +368,17 @@ async function dataPlane(registry: { teardown(fn: () => unknown): void }, option
       nft.close();
     }
   };
+  const conntrackOnly = async (pair: Pair): Promise<void> => {
+    const nft = new Nft({ netns: pair.host.path });
+    try {
+      nft.run(linearRules(0, true));
+    } finally {
+      nft.close();
+    }
+  };
   const variants: Variant[] = [
     { name: 'no firewall table', install: async () => {} },
+    { name: 'conntrack rule only', install: conntrackOnly },
     { name: 'Berth, 0 policies', install: berth(0) },
     { name: `Berth, ${options.dataplanePolicies} policies`, install: berth(options.dataplanePolicies) },
     { name: `linear ${options.dataplanePolicies} rules, every packet`, install: linear(false) },
@@ -283,6 +402,7 @@ async function dataPlane(registry: { teardown(fn: () => unknown): void }, option
   }
   return variants.map((variant, index) => ({
     variant: variant.name, gbitPerSecond: median(throughputs[index] ?? []), connectionsPerSecond: median(rates[index] ?? []),
+    gbitPerRound: throughputs[index] ?? [], connectionsPerRound: rates[index] ?? [],
   }));
 }
 
@@ -290,7 +410,7 @@ export async function benchFirewall(options: FirewallBenchOptions = defaultFirew
   const cleanup: (() => unknown)[] = [];
   const registry = { teardown: (fn: () => unknown) => { cleanup.push(fn); } };
   try {
-    const control = options.parts.includes('control') ? await controlPlane(await TestHost.create(registry, 'fwbench'), options, cleanup) : null;
+    const control = options.parts.includes('control') ? await controlPlane(registry, options, cleanup) : null;
     const data = options.parts.includes('data') ? await dataPlane(registry, options, cleanup) : [];
     return { options, controlPlane: control, dataPlane: data };
   } finally {
@@ -304,16 +424,41 @@ export function formatFirewallReport(report: FirewallBenchReport): string {
   return [formatControlPlane(report.controlPlane), formatDataPlane(report)].filter((text) => text !== '').join('\n');
 }
 
+function formatParts(parts: Readonly<Record<string, number>>): string {
+  return Object.entries(parts).map(([name, ms]) => `${name} ${ms.toFixed(1)}`).join(', ');
+}
+
 function formatControlPlane(control: ControlPlaneReport | null): string {
   if (control === null) return '';
+  const row = (label: string, cli: Operation | null, engine: Operation): string =>
+    `  ${label.padEnd(30)}${(cli === null ? '-' : `${cli.ms.toFixed(0)} ms`).padStart(12)}${`${engine.ms.toFixed(1)} ms`.padStart(14)}${`${engine.cpuMs.toFixed(1)} ms`.padStart(14)}`;
+  const breakdown = (label: string, value: Operation): string =>
+    `    ${label}: ${value.ms.toFixed(1)} ms (CPU ${value.cpuMs.toFixed(1)}) = ${formatParts(value.parts)} (${value.detail})`;
   return `${[
-    `Firewall control plane: ${control.endpoints} endpoints, ${control.policies} NetworkPolicies (one per pod, ~150 allowed peers each)`,
-    `  table size:                  ${control.elements} map elements`,
-    `  first apply (full):          ${control.firstApplyMs.toFixed(0)} ms`,
-    `  full resync (atomic):        ${control.fullResyncMs.toFixed(0)} ms`,
-    `  one policy change:           ${control.policyChangeMs.toFixed(0)} ms (${control.policyChangeMode})`,
-    `  one endpoint registration:   ${control.endpointAddMs.toFixed(0)} ms`,
+    `Firewall control plane: ${control.endpoints} endpoints, ${control.policies} NetworkPolicies (one per pod, ~150 allowed peers each), medians`,
+    `  table size: ${control.elements} elements`,
+    `  ${''.padEnd(30)}${'CLI path'.padStart(12)}${'engine'.padStart(14)}${'engine CPU'.padStart(14)}`,
+    row('first apply / start (full)', control.cli.firstApply, control.engine.start),
+    row('full resync (atomic)', control.cli.fullResync, control.engine.fullResync),
+    row('one policy change', control.cli.policyChange, control.engine.policyChange),
+    row('one endpoint registration', control.cli.endpointAdd, control.engine.endpointAdd),
+    row('one endpoint removal', null, control.engine.endpointRemove),
+    '  where the time goes (ms; nft = the libnftables call, its CPU split into user: JSON, libnftables; system: kernel):',
+    breakdown('CLI policy change', control.cli.policyChange),
+    breakdown('CLI endpoint registration', control.cli.endpointAdd),
+    breakdown('CLI full resync', control.cli.fullResync),
+    breakdown('engine policy change', control.engine.policyChange),
+    breakdown('engine endpoint registration', control.engine.endpointAdd),
+    breakdown('engine endpoint removal', control.engine.endpointRemove),
+    breakdown('engine full resync', control.engine.fullResync),
+    `  engine full resync of ${control.largeResync.endpoints} endpoints x ${control.policies} policies (${control.largeResync.elements} elements): ${control.largeResync.ms.toFixed(0)} ms`,
+    breakdown('breakdown', control.largeResync),
   ].join('\n')}\n`;
+}
+
+/** The median over rounds of a / b in the same round: load that drifts between rounds hits both sides alike. */
+function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  return median(a.map((value, round) => value / (b[round] ?? Number.NaN)));
 }
 
 function formatDataPlane(report: FirewallBenchReport): string {
@@ -323,13 +468,17 @@ function formatDataPlane(report: FirewallBenchReport): string {
     `  iperf3 ${report.options.iperfSeconds} s (one long TCP flow), sequential new TCP connections for ${report.options.connectSeconds} s`,
     `  ${'variant'.padEnd(44)}${'Gbit/s'.padStart(8)}${'ratio'.padStart(8)}${'conn/s'.padStart(9)}${'ratio'.padStart(8)}`,
   ];
-  const base = report.dataPlane[0];
+  const [base, conntrackOnly, berthEmpty, berthFull] = report.dataPlane;
   for (const sample of report.dataPlane) {
-    const throughputRatio = base === undefined ? Number.NaN : sample.gbitPerSecond / base.gbitPerSecond;
-    const connectRatio = base === undefined ? Number.NaN : sample.connectionsPerSecond / base.connectionsPerSecond;
-    lines.push(`  ${sample.variant.padEnd(44)}${sample.gbitPerSecond.toFixed(2).padStart(8)}${throughputRatio.toFixed(2).padStart(7)}x${sample.connectionsPerSecond.toFixed(0).padStart(9)}${connectRatio.toFixed(2).padStart(7)}x`);
+    const throughput = pairedRatio(sample.gbitPerRound, base?.gbitPerRound ?? []);
+    const connect = pairedRatio(sample.connectionsPerRound, base?.connectionsPerRound ?? []);
+    lines.push(`  ${sample.variant.padEnd(44)}${sample.gbitPerSecond.toFixed(2).padStart(8)}${throughput.toFixed(2).padStart(7)}x${sample.connectionsPerSecond.toFixed(0).padStart(9)}${connect.toFixed(2).padStart(7)}x`);
   }
-  lines.push('  (ratios against "no firewall table")');
+  lines.push('  (ratios: against "no firewall table" measured in the same round, median over the rounds)');
+  const compare = (label: string, numerator: DataPlaneSample | undefined, denominator: DataPlaneSample | undefined): string =>
+    `  ${label}: new TCP conn/s ${pairedRatio(numerator?.connectionsPerRound ?? [], denominator?.connectionsPerRound ?? []).toFixed(2)}x, iperf3 ${pairedRatio(numerator?.gbitPerRound ?? [], denominator?.gbitPerRound ?? []).toFixed(2)}x`;
+  lines.push(compare(`${berthFull?.variant ?? ''} vs 0 policies`, berthFull, berthEmpty));
+  lines.push(compare('Berth, 0 policies vs conntrack rule only', berthEmpty, conntrackOnly));
   return `${lines.join('\n')}\n`;
 }
 
@@ -337,6 +486,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const base = process.argv.includes('--quick') ? quickOptions : defaultFirewallBenchOptions;
   const only = process.argv.indexOf('--only');
   const part = only >= 0 ? process.argv[only + 1] : undefined;
-  const options: FirewallBenchOptions = part === 'control' || part === 'data' ? { ...base, parts: [part] } : base;
+  const repeatsAt = process.argv.indexOf('--repeats');
+  const repeats = repeatsAt >= 0 ? Number(process.argv[repeatsAt + 1]) : base.repeats;
+  if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new Error('--repeats takes a whole number from 1 to 20');
+  const options: FirewallBenchOptions = { ...base, repeats, ...(part === 'control' || part === 'data' ? { parts: [part] } : {}) };
   process.stdout.write(formatFirewallReport(await benchFirewall(options)));
 }

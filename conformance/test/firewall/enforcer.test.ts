@@ -10,35 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { Firewall, type EndpointRecord } from '@berth/firewall';
-import { execChecked, TestHost, type TeardownRegistry, type TestNetns } from '../../src/harness/index.js';
+import { execChecked, TestHost, type TeardownRegistry } from '../../src/harness/index.js';
+import { bridgeWithPods, type BridgePod as Pod } from '../../src/netpol/bridge-pods.js';
 import { ProbeAgent } from '../../src/netpol/probe-agent.js';
 
 const probeTimeoutMs = 800;
 const rootTablesBefore = await execChecked(['nft', 'list', 'tables']);
-
-interface Pod {
-  readonly netns: TestNetns;
-  readonly ip: string;
-  readonly hostInterface: string;
-}
-
-/** A bridge in `host` and one namespace per pod on it, addresses 10.SUBNET.0.(index+2)/24. */
-async function bridgeWithPods(host: TestHost, count: number, subnet = 77): Promise<Pod[]> {
-  await host.execChecked(['ip', 'link', 'add', 'br0', 'type', 'bridge']);
-  await host.execChecked(['ip', 'link', 'set', 'br0', 'up']);
-  const pods: Pod[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const netns = await host.addNetns(`pod${index}`);
-    const hostInterface = `veth${index}`;
-    await host.execChecked(['ip', 'link', 'add', hostInterface, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns.name]);
-    await host.execChecked(['ip', 'link', 'set', hostInterface, 'master', 'br0', 'up']);
-    const ip = `10.${subnet}.0.${index + 2}`;
-    await netns.execChecked(['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
-    await netns.execChecked(['ip', 'link', 'set', 'eth0', 'up']);
-    pods.push({ netns, ip, hostInterface });
-  }
-  return pods;
-}
 
 function firewallIn(t: TeardownRegistry, host: TestHost): Firewall {
   const root = mkdtempSync(join(tmpdir(), 'bt-fw-'));
@@ -50,7 +27,7 @@ t.test('policies are enforced on bridged pod traffic, incrementally, with resync
   const host = await TestHost.create(t, 'fwhost');
   t.equal((await host.execChecked(['cat', '/proc/sys/net/bridge/bridge-nf-call-iptables'])).trim(), '1',
     'br_netfilter hands bridged IPv4 to the inet hooks in a new namespace');
-  const pods = await bridgeWithPods(host, 3);
+  const pods = await bridgeWithPods(host, 3, 77);
   const [a, b, c] = pods as [Pod, Pod, Pod];
   const agents = await Promise.all(pods.map((pod) => ProbeAgent.start(t, pod.netns.path, [80, 81])));
   const [agentA, , agentC] = agents as [ProbeAgent, ProbeAgent, ProbeAgent];

@@ -1,98 +1,23 @@
 /**
  * The content of one group: for the rules that apply to a subject in one direction, the verdict of every
- * (peer address, protocol, port), as a default verdict plus the fewest disjoint boxes that differ from it.
- *
- * Peer addresses are cut at every address a selector of those rules picks (each such endpoint address is a
- * cell of its own) and at every CIDR boundary; inside a cell every peer of the rules matches alike. A cell's
- * signature says which peers match it (plus, for egress, the container ports it names); cells with the same
- * signature get the same verdicts, so each signature is decided once, port cell by port cell, by the
- * evaluator's own decision function (decideWithMatcher): the compiler cannot disagree with `explain` on
- * semantics; what it adds is cutting, merging and encoding, which the property test checks.
+ * (peer address, protocol, port), in two parts:
+ *   - peers: each endpoint a selector of the rules picks (or, for egress, that names a rule's port) gets the
+ *     profile of protocol × port verdicts that its matches give (profile.ts);
+ *   - the rest of the address space: cut at every CIDR boundary of the rules; inside a cell only ipBlock and
+ *     networks peers can match, alike for every address; adjacent cells with equal verdicts are merged into
+ *     regions, stored as a default verdict plus the fewest disjoint boxes that differ from it.
+ * Each verdict comes from the evaluator's own decision function (decideWithMatcher): the compiler cannot
+ * disagree with `explain` on semantics; what it adds is cutting, merging and encoding, which the property
+ * test checks.
  */
-import { parseAddress, rangeContains, type Address, type AddressRange, type Family } from '../model/address.js';
+import { rangeContains, type Address, type AddressRange, type Family } from '../model/address.js';
 import type { AdminPeer, Endpoint, NetworkPolicy, NetworkPolicyPeer, PortMatch } from '../model/types.js';
-import { addressKey, type ApplicableRules, type EvaluationContext } from '../evaluate/context.js';
+import type { ApplicableRules, EvaluationContext } from '../evaluate/context.js';
 import { decideWithMatcher, type DirectionDecision, type PeerMatcher } from '../evaluate/direction.js';
-import { podSetSelects, selectorPeerSelects } from '../evaluate/match.js';
+import { podSetSelects, selectorPeerSelects, type NamespaceLabels } from '../evaluate/match.js';
 import { assert } from '../errors.js';
-import { addressCells, portCells, portlessProtocol, protocolCells, type AddressCell } from './partition.js';
+import { addressCells, portCells, portlessProtocol, protocolCells } from './partition.js';
 import type { Box } from './ir.js';
-
-/**
- * Memoizes, for one compile, which endpoints a peer selects (keyed by the peer's content, so the same selector
- * in a thousand policies is evaluated once) and each endpoint's parsed addresses.
- */
-export class SelectionCache {
-  readonly #byPeer = new WeakMap<object, ReadonlySet<Endpoint>>();
-  readonly #byContent = new Map<string, ReadonlySet<Endpoint>>();
-  readonly #byPortName = new Map<string, readonly Endpoint[]>();
-  readonly #addresses = new WeakMap<Endpoint, readonly Address[]>();
-  readonly #addressTexts = new WeakMap<object, Map<Family, string>>();
-  readonly #context: EvaluationContext;
-
-  constructor(context: EvaluationContext) {
-    this.#context = context;
-  }
-
-  #select(peer: object, contentKey: () => string, predicate: (endpoint: Endpoint) => boolean): ReadonlySet<Endpoint> {
-    let selected = this.#byPeer.get(peer);
-    if (selected !== undefined) return selected;
-    const key = contentKey();
-    selected = this.#byContent.get(key);
-    if (selected === undefined) {
-      selected = new Set(this.#context.endpoints.filter(predicate));
-      this.#byContent.set(key, selected);
-    }
-    this.#byPeer.set(peer, selected);
-    return selected;
-  }
-
-  admin(peer: Exclude<AdminPeer, { kind: 'networks' }>): ReadonlySet<Endpoint> {
-    return this.#select(peer, () => JSON.stringify(['admin', peer]),
-      (endpoint) => podSetSelects(peer, endpoint, this.#context.namespaceLabels));
-  }
-
-  networkPolicy(peer: Extract<NetworkPolicyPeer, { kind: 'selector' }>, policy: NetworkPolicy): ReadonlySet<Endpoint> {
-    // A podSelector-only peer means the policy's own namespace, so the namespace is part of the content.
-    return this.#select(peer, () => JSON.stringify(['np', peer.namespaceSelector === null ? policy.namespace : null, peer]),
-      (endpoint) => selectorPeerSelects(peer, endpoint, policy, this.#context.namespaceLabels));
-  }
-
-  namingPort(name: string): readonly Endpoint[] {
-    let selected = this.#byPortName.get(name);
-    if (selected === undefined) {
-      selected = this.#context.endpoints.filter((endpoint) => endpoint.namedPorts.some((port) => port.name === name));
-      this.#byPortName.set(name, selected);
-    }
-    return selected;
-  }
-
-  /** The sorted addresses (of one family) of a selected set, as one string: what fingerprints hash. */
-  addressText(endpoints: Iterable<Endpoint>, key: object, family: Family): string {
-    let byFamily = this.#addressTexts.get(key);
-    if (byFamily === undefined) {
-      byFamily = new Map();
-      this.#addressTexts.set(key, byFamily);
-    }
-    let text = byFamily.get(family);
-    if (text === undefined) {
-      const values: bigint[] = [];
-      for (const endpoint of endpoints) for (const address of this.addresses(endpoint)) if (address.family === family) values.push(address.value);
-      text = values.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((value) => value.toString(16)).join(',');
-      byFamily.set(family, text);
-    }
-    return text;
-  }
-
-  addresses(endpoint: Endpoint): readonly Address[] {
-    let addresses = this.#addresses.get(endpoint);
-    if (addresses === undefined) {
-      addresses = endpoint.ips.map((ip) => parseAddress(ip)).filter((address): address is Address => address !== null);
-      this.#addresses.set(endpoint, addresses);
-    }
-    return addresses;
-  }
-}
 
 /** Every port entry of every applicable rule. */
 export function applicablePorts(rules: ApplicableRules): PortMatch[] {
@@ -102,12 +27,41 @@ export function applicablePorts(rules: ApplicableRules): PortMatch[] {
   return ports;
 }
 
-type Slot =
+/** The names of the named ports the rules use, for egress (they resolve on the peer); empty for ingress. */
+export function egressPortNames(rules: ApplicableRules): string[] {
+  if (rules.direction !== 'egress') return [];
+  return [...new Set(applicablePorts(rules).filter((port) => port.kind === 'named').map((port) => port.name))].sort();
+}
+
+export type Slot =
   | { readonly kind: 'admin'; readonly peer: AdminPeer }
   | { readonly kind: 'networkPolicy'; readonly peer: NetworkPolicyPeer; readonly policy: NetworkPolicy };
 
+/** A peer that selects endpoints by labels (as opposed to ipBlock / networks). */
+export type SelectorSlot =
+  | { readonly kind: 'admin'; readonly peer: Exclude<AdminPeer, { kind: 'networks' }> }
+  | { readonly kind: 'networkPolicy'; readonly peer: Extract<NetworkPolicyPeer, { kind: 'selector' }>; readonly policy: NetworkPolicy };
+
+export function isSelectorSlot(slot: Slot): slot is SelectorSlot {
+  return slot.peer.kind !== 'networks' && slot.peer.kind !== 'ipBlock';
+}
+
+/** What a selector slot's selection depends on: equal keys select the same endpoints. */
+export function selectionKey(slot: SelectorSlot): string {
+  // A podSelector-only NetworkPolicy peer means the policy's own namespace, so the namespace is part of the key.
+  return slot.kind === 'admin'
+    ? JSON.stringify(['admin', slot.peer])
+    : JSON.stringify(['np', slot.peer.namespaceSelector === null ? slot.policy.namespace : null, slot.peer]);
+}
+
+export function slotSelects(slot: SelectorSlot, endpoint: Endpoint, namespaceLabels: NamespaceLabels): boolean {
+  return slot.kind === 'admin'
+    ? podSetSelects(slot.peer, endpoint, namespaceLabels)
+    : selectorPeerSelects(slot.peer, endpoint, slot.policy, namespaceLabels);
+}
+
 /** The distinct peers of the applicable rules, each with its position in a signature. */
-function peerSlots(rules: ApplicableRules): { slots: Slot[]; index: Map<object, number> } {
+export function peerSlots(rules: ApplicableRules): { slots: Slot[]; index: Map<object, number> } {
   const slots: Slot[] = [];
   const index = new Map<object, number>();
   const add = (slot: Slot): void => {
@@ -122,73 +76,12 @@ function peerSlots(rules: ApplicableRules): { slots: Slot[]; index: Map<object, 
   return { slots, index };
 }
 
-function addEndpoints(points: Set<bigint>, endpoints: Iterable<Endpoint>, family: Family, cache: SelectionCache): void {
-  for (const endpoint of endpoints) {
-    for (const address of cache.addresses(endpoint)) if (address.family === family) points.add(address.value);
-  }
-}
-
-/** Cut points: endpoint addresses the peers select (and, for egress, endpoints naming a rule's port), CIDR bounds. */
-function peerCuts(rules: ApplicableRules, slots: readonly Slot[], family: Family, cache: SelectionCache): { points: Set<bigint>; ranges: AddressRange[] } {
-  const points = new Set<bigint>();
-  const ranges: AddressRange[] = [];
-  for (const slot of slots) {
-    const peer = slot.peer;
-    if (peer.kind === 'networks') ranges.push(...peer.networks);
-    else if (peer.kind === 'ipBlock') ranges.push(peer.cidr, ...peer.except);
-    else if (slot.kind === 'admin') addEndpoints(points, cache.admin(peer as Exclude<AdminPeer, { kind: 'networks' }>), family, cache);
-    else addEndpoints(points, cache.networkPolicy(peer as Extract<NetworkPolicyPeer, { kind: 'selector' }>, slot.policy), family, cache);
-  }
-  if (rules.direction === 'egress') {
-    for (const port of applicablePorts(rules)) if (port.kind === 'named') addEndpoints(points, cache.namingPort(port.name), family, cache);
-  }
-  return { points, ranges };
-}
-
-function slotMatches(slot: Slot, cell: AddressCell, family: Family, endpoint: Endpoint | null, cache: SelectionCache): boolean {
+/** Whether an address-based slot (ipBlock, networks) contains the address; selector slots answer false. */
+export function slotContains(slot: Slot, address: Address): boolean {
   const peer = slot.peer;
-  const address = { family, value: cell.low };
-  switch (peer.kind) {
-    case 'networks':
-      return peer.networks.some((cidr) => rangeContains(cidr, address));
-    case 'ipBlock':
-      return rangeContains(peer.cidr, address) && !peer.except.some((cidr) => rangeContains(cidr, address));
-    case 'selector':
-      return endpoint !== null && slot.kind === 'networkPolicy' && cache.networkPolicy(peer, slot.policy).has(endpoint);
-    default:
-      return endpoint !== null && cache.admin(peer).has(endpoint);
-  }
-}
-
-const bigintAsText = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString(16) : value);
-
-/**
- * Everything a group's content depends on, serialized: the rules (with their policies' names, priorities and
- * monitor flags, and the global monitor flag), the addresses each selector peer selects, and for egress named
- * ports the endpoints naming them. Hashed by the caller.
- */
-export function groupInputs(context: EvaluationContext, rules: ApplicableRules, family: Family, cache: SelectionCache): string {
-  const { slots } = peerSlots(rules);
-  const selections = slots.map((slot) => {
-    const peer = slot.peer;
-    if (peer.kind === 'networks' || peer.kind === 'ipBlock') return '';
-    const selected = slot.kind === 'admin'
-      ? cache.admin(peer as Exclude<AdminPeer, { kind: 'networks' }>)
-      : cache.networkPolicy(peer as Extract<NetworkPolicyPeer, { kind: 'selector' }>, slot.policy);
-    return cache.addressText(selected, selected, family);
-  });
-  const named = rules.direction === 'egress'
-    ? [...new Set(applicablePorts(rules).filter((port) => port.kind === 'named').map((port) => port.name))].sort().map((name) =>
-      cache.namingPort(name).map((endpoint) => [cache.addressText([endpoint], endpoint, family), endpoint.namedPorts.filter((port) => port.name === name)]))
-    : [];
-  return JSON.stringify([
-    context.policies.monitor,
-    rules.admin.map(({ policy, rule }) => [policy.name, policy.priority, policy.monitor, rule]),
-    rules.networkPolicies.map((policy) => [policy.namespace, policy.name, policy.monitor, policy[rules.direction]]),
-    rules.baseline.map(({ policy, rule }) => [policy.monitor, rule]),
-    selections,
-    named,
-  ], bigintAsText);
+  if (peer.kind === 'networks') return peer.networks.some((cidr) => rangeContains(cidr, address));
+  if (peer.kind === 'ipBlock') return rangeContains(peer.cidr, address) && !peer.except.some((cidr) => rangeContains(cidr, address));
+  return false;
 }
 
 /** `drop/<action>` or `monitor/<action>`; null for allow. */
@@ -198,7 +91,7 @@ export function actionOf(decision: DirectionDecision): string | null {
   return `${decision.verdict === 'monitor' ? 'monitor' : 'drop'}/${decision.action}`;
 }
 
-interface Run {
+export interface Run {
   readonly low: number;
   readonly high: number;
   readonly action: string | null;
@@ -210,24 +103,24 @@ function pushRun(runs: Run[], low: number, high: number, action: string | null):
   else runs.push({ low, high, action });
 }
 
-interface ProtocolRun {
+export interface ProtocolRun {
   readonly low: number;
   readonly high: number;
   readonly ports: readonly Run[];
   readonly signature: string;
 }
 
-/** The protocol × port verdicts for one peer signature. */
-function profileOf(context: EvaluationContext, rules: ApplicableRules, matcher: PeerMatcher, ports: readonly PortMatch[]): ProtocolRun[] {
+/** The protocol × port verdicts for one peer match (action ids as the evaluator names them). */
+export function profileRuns(context: EvaluationContext, rules: ApplicableRules, matcher: PeerMatcher, ports: readonly PortMatch[]): ProtocolRun[] {
   const destination = rules.direction === 'ingress' ? rules.subject : matcher.endpoint;
   const profile: ProtocolRun[] = [];
   for (const cell of protocolCells) {
     const runs: Run[] = [];
     if (!cell.ports) {
-      pushRun(runs, 0, 65535, actionOf(decideWithMatcher(context, rules, matcher, portlessProtocol, null)));
+      pushRun(runs, 0, 65535, actionOf(decideWithMatcher(context, rules, matcher, portlessProtocol, null, false)));
     } else {
       for (const portCell of portCells(cell.low, ports, destination)) {
-        pushRun(runs, portCell.low, portCell.high, actionOf(decideWithMatcher(context, rules, matcher, cell.low, portCell.low)));
+        pushRun(runs, portCell.low, portCell.high, actionOf(decideWithMatcher(context, rules, matcher, cell.low, portCell.low, false)));
       }
     }
     const signature = runs.map((run) => `${run.low}-${run.high}:${run.action ?? ''}`).join(',');
@@ -238,6 +131,16 @@ function profileOf(context: EvaluationContext, rules: ApplicableRules, matcher: 
   return profile;
 }
 
+/** A matcher from a signature: which slots match, and the endpoint at the other side (or null). */
+export function signatureMatcher(index: ReadonlyMap<object, number>, bits: readonly boolean[], endpoint: Endpoint | null): PeerMatcher {
+  const slotOf = (peer: object): boolean => {
+    const position = index.get(peer);
+    assert(position !== undefined, 'every peer of the applicable rules has a slot');
+    return bits[position] === true;
+  };
+  return { admin: slotOf, networkPolicy: slotOf, endpoint };
+}
+
 interface Region {
   readonly low: bigint;
   high: bigint;
@@ -245,29 +148,19 @@ interface Region {
   readonly signature: string;
 }
 
-/** Peer regions (adjacent cells with the same verdicts merged), each with its protocol × port verdicts. */
-function regionsOf(context: EvaluationContext, rules: ApplicableRules, family: Family, cache: SelectionCache): Region[] {
-  const { slots, index } = peerSlots(rules);
-  const cuts = peerCuts(rules, slots, family, cache);
-  const ports = applicablePorts(rules);
-  const namedEgress = rules.direction === 'egress' ? new Set(ports.filter((port) => port.kind === 'named').map((port) => port.name)) : new Set<string>();
-  const profiles = new Map<string, ProtocolRun[]>();
+/** The protocol × port verdicts of a peer signature (which slots match) for an address outside the peers. */
+export type RunsOf = (bits: readonly boolean[]) => ProtocolRun[];
+
+/** Regions of the address space outside the peers (adjacent cells with the same verdicts merged). */
+function regionsOf(slots: readonly Slot[], family: Family, runsOf: RunsOf): Region[] {
+  const ranges: AddressRange[] = [];
+  for (const slot of slots) {
+    if (slot.peer.kind === 'networks') ranges.push(...slot.peer.networks);
+    else if (slot.peer.kind === 'ipBlock') ranges.push(slot.peer.cidr, ...slot.peer.except);
+  }
   const regions: Region[] = [];
-  for (const cell of addressCells(family, cuts.points, cuts.ranges)) {
-    const endpoint = cell.low === cell.high ? context.endpointByAddress.get(addressKey({ family, value: cell.low })) ?? null : null;
-    const bits = slots.map((slot) => slotMatches(slot, cell, family, endpoint, cache));
-    const named = endpoint === null || namedEgress.size === 0 ? '' : JSON.stringify(endpoint.namedPorts.filter((port) => namedEgress.has(port.name)));
-    const key = `${bits.map((bit) => (bit ? '1' : '0')).join('')}|${named}`;
-    let profile = profiles.get(key);
-    if (profile === undefined) {
-      const slotOf = (peer: object): boolean => {
-        const position = index.get(peer);
-        assert(position !== undefined, 'every peer of the applicable rules has a slot');
-        return bits[position] === true;
-      };
-      profile = profileOf(context, rules, { admin: slotOf, networkPolicy: slotOf, endpoint }, ports);
-      profiles.set(key, profile);
-    }
+  for (const cell of addressCells(family, [], ranges)) {
+    const profile = runsOf(slots.map((slot) => slotContains(slot, { family, value: cell.low })));
     const signature = profile.map((run) => `${run.low}-${run.high}[${run.signature}]`).join(';');
     const last = regions[regions.length - 1];
     if (last !== undefined && last.signature === signature && last.high + 1n === cell.low) last.high = cell.high;
@@ -276,17 +169,13 @@ function regionsOf(context: EvaluationContext, rules: ApplicableRules, family: F
   return regions;
 }
 
-/** The default verdict that leaves the fewest boxes; ties prefer "allow", then the smaller name. */
-function chooseDefault(regions: readonly Region[]): string | null {
+/** The action that leaves the fewest boxes when it is the default; ties prefer "allow", then the smaller name. */
+export function chooseDefault(runs: Iterable<Run>): string | null {
   const counts = new Map<string | null, number>();
   let total = 0;
-  for (const region of regions) {
-    for (const protocols of region.profile) {
-      for (const run of protocols.ports) {
-        counts.set(run.action, (counts.get(run.action) ?? 0) + 1);
-        total += 1;
-      }
-    }
+  for (const run of runs) {
+    counts.set(run.action, (counts.get(run.action) ?? 0) + 1);
+    total += 1;
   }
   let best: string | null = null;
   let bestBoxes = total - (counts.get(null) ?? 0);
@@ -301,9 +190,14 @@ function chooseDefault(regions: readonly Region[]): string | null {
   return best;
 }
 
-export function groupContent(context: EvaluationContext, rules: ApplicableRules, family: Family, cache: SelectionCache): { defaultAction: string | null; boxes: Box[] } {
-  const regions = regionsOf(context, rules, family, cache);
-  const defaultAction = chooseDefault(regions);
+function* allRuns(regions: readonly Region[]): Generator<Run> {
+  for (const region of regions) for (const protocols of region.profile) yield* protocols.ports;
+}
+
+/** The address space outside the peers, as a default action id plus boxes (action ids, not chain names). */
+export function outsideContent(slots: readonly Slot[], family: Family, runsOf: RunsOf): { defaultAction: string | null; boxes: Box[] } {
+  const regions = regionsOf(slots, family, runsOf);
+  const defaultAction = chooseDefault(allRuns(regions));
   const boxes: Box[] = [];
   for (const region of regions) {
     for (const protocols of region.profile) {

@@ -1,5 +1,7 @@
-export { compile, actionChainName, type FirewallInput } from './compile.js';
+export { compile, type FirewallInput } from './compile.js';
+export { FirewallCompiler, type FirewallSnapshot } from './compiler.js';
+export { actionChainName } from './names.js';
 export { renderFull, renderRemove, generationSet, forwardChain } from './render.js';
-export { renderDiff, type DiffStats } from './diff.js';
-export { encodeCompiled, decodeCompiled, type EncodedCompiled } from './codec.js';
-export { tableName, dispatchNames, boxKey, emptyCompiled, type Box, type Group, type ActionChain, type CompiledFirewall, type DispatchName } from './ir.js';
+export { renderDelta, type DeltaStats } from './delta.js';
+export type { ChangeLog } from './change-log.js';
+export { tableName, dispatchNames, boxKey, emptyCompiled, type Box, type Group, type Profile, type PortBox, type ActionChain, type CompiledFirewall, type DispatchName } from './ir.js';

@@ -5,7 +5,9 @@
 import type { NftCommand, NftExpression, NftMapElement, NftScript, NftStatement } from '@berth/nftables-napi';
 import { formatAddress, type Family } from '../model/address.js';
 import type { Direction } from '../evaluate/context.js';
-import { dispatchNames, tableName, type ActionChain, type Box, type CompiledFirewall, type DispatchName, type Group } from './ir.js';
+import {
+  dispatchNames, peerSetName, tableName, type ActionChain, type Box, type CompiledFirewall, type DispatchName, type Group, type PortBox, type Profile, type SelectionSet,
+} from './ir.js';
 
 const family = 'inet' as const;
 const table = { family, table: tableName } as const;
@@ -60,44 +62,133 @@ export function deleteActionChain(action: ActionChain): NftCommand {
   return { delete: { chain: { ...table, name: action.name } } };
 }
 
-function groupLookup(group: Group): NftStatement {
-  const peerField = group.direction === 'egress' ? 'daddr' : 'saddr';
-  return {
-    vmap: {
-      key: { concat: [{ payload: { protocol: ipProtocol(group.family), field: peerField } }, { meta: { key: 'l4proto' } }, { payload: { protocol: 'th', field: 'dport' } }] },
-      data: `@${group.name}`,
-    },
-  };
+function peerField(group: Pick<Group, 'direction' | 'family'>): NftExpression {
+  return { payload: { protocol: ipProtocol(group.family), field: group.direction === 'egress' ? 'daddr' : 'saddr' } };
 }
+
+const protocolAndPort: NftExpression[] = [{ meta: { key: 'l4proto' } }, { payload: { protocol: 'th', field: 'dport' } }];
 
 export function groupKeyType(familyOf: Family): readonly ['ipv4_addr' | 'ipv6_addr', 'inet_proto', 'inet_service'] {
   return [familyOf === 4 ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'];
 }
 
-/** The group chain's rules: the map lookup, then the default verdict for a miss (none when it is "allow"). */
-export function groupRules(group: Group): NftCommand[] {
-  const rules: NftStatement[][] = [[groupLookup(group)]];
+/** A group without its peers' addresses: what its chain and its maps' shapes depend on. */
+export type GroupShape = Omit<Group, 'peers'>;
+
+/**
+ * The group chain's rules: selectors mode, one per combination of selection sets (most specific first); exact
+ * mode, one per profile of its peers (those sets are disjoint, so their order does not matter); the boxes; then
+ * the default verdict for a miss (none when it is "allow").
+ */
+export function groupRules(group: GroupShape): NftCommand[] {
+  const inSet = (set: string): NftStatement => ({ match: { op: '==', left: peerField(group), right: `@${set}` } });
+  const rules: NftStatement[][] = [
+    ...group.selectorRules.map((rule) => [...rule.sets.map(inSet), { goto: { target: rule.profile } }]),
+    ...group.peerProfiles.map((profile) => [inSet(peerSetName(group.name, profile)), { goto: { target: profile } }]),
+  ];
+  if (group.boxes.length > 0) rules.push([{ vmap: { key: { concat: [peerField(group), ...protocolAndPort] }, data: `@${group.name}` } }]);
   if (group.defaultAction !== null) rules.push([{ goto: { target: group.defaultAction } }]);
   return rules.map((expr): NftCommand => ({ add: { rule: { ...table, chain: group.name, expr } } }));
 }
 
-export function addGroup(group: Group): NftCommand[] {
-  const commands: NftCommand[] = [
+export function addPeerSet(group: Pick<Group, 'name' | 'family'>, profile: string): NftCommand {
+  return { add: { set: { ...table, name: peerSetName(group.name, profile), type: group.family === 4 ? 'ipv4_addr' : 'ipv6_addr' } } };
+}
+
+export function deletePeerSet(group: string, profile: string): NftCommand {
+  return deleteSet(peerSetName(group, profile));
+}
+
+/** The peers' addresses by profile, each list sorted. */
+export function peersByProfile(peers: Iterable<readonly [string, string]>): Map<string, string[]> {
+  const byProfile = new Map<string, string[]>();
+  for (const [address, profile] of peers) {
+    let addresses = byProfile.get(profile);
+    if (addresses === undefined) byProfile.set(profile, addresses = []);
+    addresses.push(address);
+  }
+  for (const addresses of byProfile.values()) addresses.sort();
+  return byProfile;
+}
+
+/** The group's map of boxes, with its elements; a group without boxes has no map (fewer objects, cheaper updates). */
+export function addBoxMap(group: Pick<Group, 'name' | 'family' | 'boxes'>): NftCommand[] {
+  return [
     { add: { map: { ...table, name: group.name, type: groupKeyType(group.family), map: 'verdict', flags: ['interval'] } } },
+    groupElements('add', group.name, group.family, group.boxes),
   ];
-  if (group.boxes.length > 0) commands.push(groupElements('add', group.name, group.family, group.boxes));
+}
+
+export function deleteBoxMap(group: string): NftCommand {
+  return { delete: { map: { ...table, name: group } } };
+}
+
+export function addGroup(group: Group): NftCommand[] {
+  const commands: NftCommand[] = group.boxes.length > 0 ? addBoxMap(group) : [];
+  const byProfile = peersByProfile(group.peers);
+  for (const profile of group.peerProfiles) {
+    commands.push(addPeerSet(group, profile));
+    commands.push(peerElements('add', group.name, profile, byProfile.get(profile) ?? []));
+  }
   commands.push({ add: { chain: { ...table, name: group.name } } });
   commands.push(...groupRules(group));
   return commands;
 }
 
-/** Replaces a group's rules (its default verdict changed): flush and refill, inside the same transaction. */
-export function replaceGroupRules(group: Group): NftCommand[] {
+/** Replaces a group's rules (its default or its peers' profiles changed): flush and refill, in the same transaction. */
+export function replaceGroupRules(group: GroupShape): NftCommand[] {
   return [{ flush: { chain: { ...table, name: group.name } } }, ...groupRules(group)];
 }
 
-export function deleteGroup(group: Group): NftCommand[] {
-  return [{ delete: { chain: { ...table, name: group.name } } }, { delete: { map: { ...table, name: group.name } } }];
+/** The chain goes first: its rules are what refer to the map and the sets. */
+export function deleteGroup(group: Pick<Group, 'name' | 'peerProfiles' | 'boxes'>): NftCommand[] {
+  return [
+    { delete: { chain: { ...table, name: group.name } } },
+    ...(group.boxes.length > 0 ? [deleteBoxMap(group.name)] : []),
+    ...group.peerProfiles.map((profile) => deletePeerSet(group.name, profile)),
+  ];
+}
+
+export function peerElements(verb: 'add' | 'delete', group: string, profile: string, addresses: readonly string[]): NftCommand {
+  return setElements(verb, peerSetName(group, profile), addresses);
+}
+
+function portBoxElement(box: PortBox): NftMapElement {
+  const key: NftExpression = { concat: [range(box.protocolLow, box.protocolHigh), range(box.portLow, box.portHigh)] };
+  return [key, box.action === null ? { return: null } : { goto: { target: box.action } }];
+}
+
+/** A profile: its map of (protocol . port) boxes and its chain (lookup, then the default). */
+export function addProfile(profile: Profile): NftCommand[] {
+  const commands: NftCommand[] = [
+    { add: { map: { ...table, name: profile.name, type: ['inet_proto', 'inet_service'], map: 'verdict', flags: ['interval'] } } },
+  ];
+  if (profile.boxes.length > 0) commands.push({ add: { element: { ...table, name: profile.name, elem: profile.boxes.map(portBoxElement) } } });
+  commands.push({ add: { chain: { ...table, name: profile.name } } });
+  const rules: NftStatement[][] = [[{ vmap: { key: { concat: protocolAndPort }, data: `@${profile.name}` } }]];
+  if (profile.defaultAction !== null) rules.push([{ goto: { target: profile.defaultAction } }]);
+  commands.push(...rules.map((expr): NftCommand => ({ add: { rule: { ...table, chain: profile.name, expr } } })));
+  return commands;
+}
+
+/** A selection set with its elements (sorted). */
+export function addSelectionSet(set: SelectionSet): NftCommand[] {
+  const commands: NftCommand[] = [{ add: { set: { ...table, name: set.name, type: set.family === 4 ? 'ipv4_addr' : 'ipv6_addr' } } }];
+  if (set.addresses.size > 0) commands.push(setElements('add', set.name, [...set.addresses].sort()));
+  return commands;
+}
+
+export function deleteSet(name: string): NftCommand {
+  return { delete: { set: { ...table, name } } };
+}
+
+export function setElements(verb: 'add' | 'delete', name: string, addresses: readonly string[]): NftCommand {
+  const element = { ...table, name, elem: [...addresses] };
+  return verb === 'add' ? { add: { element } } : { delete: { element } };
+}
+
+export function deleteProfile(profile: Pick<Profile, 'name'>): NftCommand[] {
+  return [{ delete: { chain: { ...table, name: profile.name } } }, { delete: { map: { ...table, name: profile.name } } }];
 }
 
 export function groupElements(verb: 'add' | 'delete', name: string, familyOf: Family, boxes: readonly Box[]): NftCommand {
@@ -149,6 +240,8 @@ export function renderFull(compiled: CompiledFirewall, generation: number): NftS
     { add: { element: { ...table, name: generationSet, elem: [generation] } } },
   ];
   for (const action of sortedByName(compiled.actions.values())) commands.push(...addActionChain(action));
+  for (const profile of sortedByName(compiled.profiles.values())) commands.push(...addProfile(profile));
+  for (const set of sortedByName(compiled.selections.values())) commands.push(...addSelectionSet(set));
   for (const group of sortedByName(compiled.groups.values())) commands.push(...addGroup(group));
   for (const name of dispatchNames) {
     commands.push({ add: { map: { ...table, name, type: dispatchFamily(name) === 4 ? 'ipv4_addr' : 'ipv6_addr', map: 'verdict' } } });

@@ -1,24 +1,22 @@
 /**
- * Puts a compiled firewall into one network namespace, as one nftables transaction:
- *   - incremental when the kernel still holds what this enforcer last applied there (checked by the
- *     generation element, which the diff deletes: a stale diff aborts as a whole and nothing changes);
+ * Puts a compiled firewall into one network namespace for the CLI path (no agent), as one nftables transaction:
+ *   - incremental when the kernel still holds what this enforcer last applied there: the record names the
+ *     generation it applied and the digest of the state it compiled; a delta starts from that state, and the
+ *     kernel's generation proves nobody changed the table since (a stale delta aborts as a whole);
  *   - a full resync otherwise, or on demand (delete + recreate the table inside one transaction).
- * The applied state is recorded per namespace under the state directory, after the kernel accepted it.
+ * The record (`applied/<netns>.json`, a few bytes) is written after the kernel accepted the change.
  */
 import { statSync } from 'node:fs';
-import { listed, type NftScript } from '@berth/nftables-napi';
 import { createLogger } from '@berth/cni';
 import { FirewallCode, FirewallError } from '../errors.js';
-import { decodeCompiled, encodeCompiled } from '../compile/codec.js';
-import { renderDiff } from '../compile/diff.js';
-import { tableName, type CompiledFirewall } from '../compile/ir.js';
-import { generationSet, renderFull, renderRemove } from '../compile/render.js';
+import type { ChangeLog } from '../compile/change-log.js';
+import type { CompiledFirewall } from '../compile/ir.js';
 import { readJson, writeJsonAtomic } from '../state/atomic-file.js';
 import type { FirewallStore } from '../state/store.js';
-import { libnftablesBackend, type NftBackend, type NftBackendFactory } from './backend.js';
+import { libnftablesBackend, type NftBackendFactory } from './backend.js';
+import { KernelTable, nextGeneration, noNftTimings, type ActionCounter, type NftTimings } from './table.js';
 
 const log = createLogger('firewall');
-const generationModulus = 2 ** 32;
 
 export interface ApplyResult {
   readonly mode: 'full' | 'incremental' | 'unchanged';
@@ -27,23 +25,22 @@ export interface ApplyResult {
   readonly elementsDeleted: number;
   /** Why an incremental update became a full resync, when it did. */
   readonly fallbackReason: string | null;
+  readonly timings: { readonly renderMs: number } & NftTimings;
 }
 
-export interface ActionCounter {
-  readonly chain: string;
-  readonly packets: number;
-  readonly bytes: number;
-}
-
-export interface AppliedState {
-  readonly generation: number;
+/** A change to enforce: the whole table after it, and the changes from the table of `stateBefore`. */
+export interface EnforcementPlan {
   readonly compiled: CompiledFirewall;
+  readonly changes: ChangeLog;
+  /** Digest of the state the changes start from (see stateDigest). */
+  readonly stateBefore: string;
+  readonly stateAfter: string;
 }
 
 interface AppliedRecord {
-  readonly version: 1;
+  readonly version: 2;
   readonly generation: number;
-  readonly compiled: unknown;
+  readonly state: string;
 }
 
 export interface EnforcerOptions {
@@ -79,122 +76,85 @@ export class Enforcer {
     }
   }
 
-  #withBackend<T>(fn: (backend: NftBackend) => T): T {
-    let backend: NftBackend;
+  #withTable<T>(fn: (table: KernelTable) => T): T {
+    const where = this.#netns ?? 'the current network namespace';
+    let backend;
     try {
       backend = this.#backendFactory(this.#netns);
     } catch (error) {
-      throw new FirewallError(FirewallCode.Enforcement, `Cannot open nftables in ${this.#netns ?? 'the current network namespace'}: ${describe(error)}`, { cause: error });
+      throw new FirewallError(FirewallCode.Enforcement, `Cannot open nftables in ${where}: ${describe(error)}`, { cause: error });
     }
     try {
-      return fn(backend);
+      return fn(new KernelTable(backend, where));
     } finally {
       backend.close();
     }
   }
 
-  /** What this enforcer last applied in the namespace (boxes decoded lazily), or null. */
-  lastApplied(): AppliedState | null {
-    return this.#readRecord();
+  #readRecord(): AppliedRecord | null {
+    const raw = readJson(this.#store.appliedPath(this.netnsKey()), null) as Partial<AppliedRecord> | null;
+    if (raw === null || raw.version !== 2 || !Number.isInteger(raw.generation) || typeof raw.state !== 'string') return null;
+    return raw as AppliedRecord;
   }
 
-  #readRecord(): AppliedState | null {
-    const raw = readJson(this.#store.appliedPath(this.netnsKey()), null) as AppliedRecord | null;
-    if (raw === null || raw.version !== 1 || !Number.isInteger(raw.generation)) return null;
-    try {
-      return { generation: raw.generation, compiled: decodeCompiled(raw.compiled) };
-    } catch {
-      return null;
-    }
+  #writeRecord(record: AppliedRecord): void {
+    writeJsonAtomic(this.#store.appliedPath(this.netnsKey()), record, { compact: true });
   }
 
-  /** The generation the kernel holds, or null when the table (or its generation) is missing. */
-  #kernelGeneration(backend: NftBackend): number | null {
-    try {
-      const output = backend.run({ nftables: [{ list: { set: { family: 'inet', table: tableName, name: generationSet } } }] });
-      const element = listed(output, 'set')[0]?.elem?.[0];
-      return typeof element === 'number' ? element : null;
-    } catch {
-      return null;
-    }
-  }
-
-  #run(backend: NftBackend, script: NftScript, what: string): void {
-    try {
-      backend.run(script);
-    } catch (error) {
-      throw new FirewallError(FirewallCode.Enforcement, `Cannot apply the firewall (${what}) in ${this.#netns ?? 'the current network namespace'}: ${describe(error)}`, { cause: error });
-    }
-  }
-
-  /** `options.record`: the result of lastApplied() when the caller already read it (saves reading it twice). */
-  apply(compiled: CompiledFirewall, options: { resync?: boolean; record?: AppliedState | null } = {}): ApplyResult {
-    const record = options.record === undefined ? this.#readRecord() : options.record;
-    const result = this.#withBackend((backend): ApplyResult => {
-      const kernelGeneration = this.#kernelGeneration(backend);
-      const generation = ((kernelGeneration ?? record?.generation ?? 0) + 1) % generationModulus;
+  apply(plan: EnforcementPlan, options: { resync?: boolean } = {}): ApplyResult {
+    const record = this.#readRecord();
+    const result = this.#withTable((table): ApplyResult => {
+      const kernelGeneration = table.generation();
+      const generation = nextGeneration(kernelGeneration ?? record?.generation ?? null);
       let fallbackReason: string | null = options.resync === true ? 'resync requested' : null;
       if (fallbackReason === null && record === null) fallbackReason = 'no record of a previous apply in this namespace';
+      if (fallbackReason === null && record?.state !== plan.stateBefore) fallbackReason = 'the record is of another state';
       if (fallbackReason === null && kernelGeneration !== record?.generation) {
         fallbackReason = kernelGeneration === null ? 'the table is missing' : `the kernel holds generation ${kernelGeneration}, the record ${record?.generation}`;
       }
       if (fallbackReason === null && record !== null) {
-        const { script, stats } = renderDiff(record.compiled, compiled, { from: record.generation, to: generation });
-        if (stats.elementsAdded === 0 && stats.elementsDeleted === 0 && script.nftables.length === 2) {
-          return { mode: 'unchanged', generation: record.generation, elementsAdded: 0, elementsDeleted: 0, fallbackReason: null };
-        }
         try {
-          backend.run(script);
-          return { mode: 'incremental', generation, ...stats, fallbackReason: null };
+          const delta = table.applyDelta(plan.changes, plan.compiled, { from: record.generation, to: generation });
+          if (delta === null) {
+            return { mode: 'unchanged', generation: record.generation, elementsAdded: 0, elementsDeleted: 0, fallbackReason: null, timings: { renderMs: 0, ...noNftTimings } };
+          }
+          return { mode: 'incremental', generation, ...delta.stats, fallbackReason: null, timings: { renderMs: delta.renderMs, ...delta.nft } };
         } catch (error) {
           fallbackReason = `incremental update rejected: ${describe(error)}`;
           log.warn({ error: describe(error) }, 'incremental firewall update rejected; resyncing');
         }
       }
-      const elements = [...compiled.groups.values()].reduce((sum, group) => sum + group.boxes.length, 0)
-        + [...compiled.dispatch.values()].reduce((sum, map) => sum + map.size, 0);
-      // A full resync writes every box anyway; nothing is lost by having decoded them.
-      this.#run(backend, renderFull(compiled, generation), 'full resync');
-      return { mode: 'full', generation, elementsAdded: elements, elementsDeleted: 0, fallbackReason };
+      const full = table.applyFull(plan.compiled, generation);
+      return { mode: 'full', generation, elementsAdded: full.elements, elementsDeleted: 0, fallbackReason, timings: { renderMs: full.renderMs, ...full.nft } };
     });
-    if (result.mode !== 'unchanged') {
-      writeJsonAtomic(this.#store.appliedPath(this.netnsKey()), { version: 1, generation: result.generation, compiled: encodeCompiled(compiled) }, { compact: true });
+    if (result.mode !== 'unchanged' || record?.state !== plan.stateAfter) {
+      this.#writeRecord({ version: 2, generation: result.generation, state: plan.stateAfter });
     }
     log.info({ ...result, netns: this.#netns ?? 'current' }, 'firewall applied');
     return result;
+  }
+
+  /** Whether this enforcer has a table in place here by its record (applied and not removed since). */
+  hasApplied(): boolean {
+    const record = this.#readRecord();
+    return record !== null && record.state !== '';
   }
 
   /** Whether the kernel holds what this enforcer last applied here (the table and its generation). */
   isInPlace(): boolean {
     const record = this.#readRecord();
     if (record === null) return false;
-    return this.#withBackend((backend) => this.#kernelGeneration(backend) === record.generation);
+    return this.#withTable((table) => table.generation() === record.generation);
   }
 
   /** Deletes Berth's table from the namespace (nothing else) and forgets the record. */
   remove(): void {
-    this.#withBackend((backend) => this.#run(backend, renderRemove(), 'remove table'));
-    writeJsonAtomic(this.#store.appliedPath(this.netnsKey()), { version: 1, generation: 0, compiled: null });
+    this.#withTable((table) => table.remove());
+    this.#writeRecord({ version: 2, generation: 0, state: '' });
   }
 
-  /** Packet counters of the action chains (drops and monitor hits per deciding policy rule). */
-  counters(chains: readonly string[]): ActionCounter[] {
-    if (chains.length === 0) return [];
-    return this.#withBackend((backend) => {
-      let output;
-      try {
-        output = backend.run({ nftables: chains.map((name) => ({ list: { chain: { family: 'inet' as const, table: tableName, name } } })) });
-      } catch {
-        return [];
-      }
-      const counters = new Map<string, { packets: number; bytes: number }>();
-      for (const rule of listed(output, 'rule')) {
-        for (const statement of rule.expr) {
-          if (!('counter' in statement) || typeof statement.counter !== 'object' || statement.counter === null) continue;
-          counters.set(rule.chain, { packets: statement.counter.packets ?? 0, bytes: statement.counter.bytes ?? 0 });
-        }
-      }
-      return [...counters].map(([chain, value]) => ({ chain, ...value }));
-    });
+  /** Drop and monitor counters per action chain of the table in the namespace. */
+  counters(): ActionCounter[] {
+    return this.#withTable((table) => table.counters(table.actionChains()));
   }
 }

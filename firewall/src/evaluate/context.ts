@@ -23,6 +23,47 @@ export interface EvaluationContext {
   /** Admin policies by ascending priority (higher precedence first), ties broken by name. */
   readonly adminPolicies: readonly AdminNetworkPolicy[];
   readonly networkPoliciesByNamespace: ReadonlyMap<string, readonly NetworkPolicy[]>;
+  /** Per namespace, its NetworkPolicies by one `key=value` of their podSelector's matchLabels (see selectingCandidates). */
+  readonly networkPolicyIndex: ReadonlyMap<string, NetworkPolicyIndex>;
+}
+
+/**
+ * A namespace's NetworkPolicies indexed for "which select this pod": a policy whose podSelector has matchLabels
+ * can only select pods carrying its first (sorted) label, so it is filed under that label; others are scanned.
+ */
+export interface NetworkPolicyIndex {
+  readonly byLabel: ReadonlyMap<string, readonly NetworkPolicy[]>;
+  readonly scanned: readonly NetworkPolicy[];
+  /** Position in the namespace's list: candidates are returned in list order. */
+  readonly position: ReadonlyMap<NetworkPolicy, number>;
+}
+
+const labelKey = (key: string, value: string): string => `${key}\u0000${value}`;
+
+function indexNetworkPolicies(policies: readonly NetworkPolicy[]): NetworkPolicyIndex {
+  const byLabel = new Map<string, NetworkPolicy[]>();
+  const scanned: NetworkPolicy[] = [];
+  for (const policy of policies) {
+    let first: string | undefined;
+    for (const key in policy.podSelector.matchLabels) if (first === undefined || key < first) first = key;
+    if (first === undefined) {
+      scanned.push(policy);
+      continue;
+    }
+    const key = labelKey(first, policy.podSelector.matchLabels[first] as string);
+    const list = byLabel.get(key) ?? [];
+    list.push(policy);
+    byLabel.set(key, list);
+  }
+  return { byLabel, scanned, position: new Map(policies.map((policy, index) => [policy, index])) };
+}
+
+/** The namespace's NetworkPolicies that may select a pod with these labels (a superset), in list order. */
+function selectingCandidates(index: NetworkPolicyIndex | undefined, labels: Labels): readonly NetworkPolicy[] {
+  if (index === undefined) return [];
+  const found = [...index.scanned];
+  for (const [key, value] of Object.entries(labels)) found.push(...(index.byLabel.get(labelKey(key, value)) ?? []));
+  return found.length <= 1 ? found : found.sort((a, b) => (index.position.get(a) ?? 0) - (index.position.get(b) ?? 0));
 }
 
 export function addressKey(address: Address): string {
@@ -62,8 +103,9 @@ export function buildContext(policies: PolicySet, namespaces: readonly Namespace
     list.push(policy);
     networkPoliciesByNamespace.set(policy.namespace, list);
   }
+  const networkPolicyIndex = new Map([...networkPoliciesByNamespace].map(([namespace, list]) => [namespace, indexNetworkPolicies(list)]));
   const adminPolicies = [...policies.adminPolicies].sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { policies, endpoints, namespaceLabels, endpointByAddress, endpointByKey, adminPolicies, networkPoliciesByNamespace };
+  return { policies, endpoints, namespaceLabels, endpointByAddress, endpointByKey, adminPolicies, networkPoliciesByNamespace, networkPolicyIndex };
 }
 
 export interface AdminRuleRef {
@@ -92,7 +134,7 @@ export function applicableRules(context: EvaluationContext, direction: Direction
     if (!podSetSelects(policy.subject, subject, context.namespaceLabels)) continue;
     for (const rule of policy[direction]) admin.push({ policy, rule });
   }
-  const networkPolicies = (context.networkPoliciesByNamespace.get(subject.namespace) ?? []).filter((policy) =>
+  const networkPolicies = selectingCandidates(context.networkPolicyIndex.get(subject.namespace), subject.labels).filter((policy) =>
     (direction === 'ingress' ? policy.policyTypes.ingress : policy.policyTypes.egress)
     && selectorMatches(policy.podSelector, subject.labels));
   const baselinePolicy = context.policies.baseline;

@@ -52,11 +52,11 @@ export interface DirectionDecision {
 
 const short: Readonly<Record<Direction, string>> = { ingress: 'in', egress: 'eg' };
 
-function deny(base: Omit<DirectionDecision, 'verdict'>, monitored: boolean): DirectionDecision {
+function deny(base: Omit<DirectionDecision, 'verdict'>, monitored: boolean, explain: boolean): DirectionDecision {
   return {
-    ...base,
+    direction: base.direction, tier: base.tier, policy: base.policy, rule: base.rule, action: base.action,
     verdict: monitored ? 'monitor' : 'deny',
-    reason: monitored ? `${base.reason} (monitor mode: logged and accepted)` : base.reason,
+    reason: monitored && explain ? `${base.reason} (monitor mode: logged and accepted)` : base.reason,
   };
 }
 
@@ -66,26 +66,31 @@ export function decideDirection(
   return decideWithMatcher(context, rules, addressMatcher(context, peer), protocol, port);
 }
 
+/**
+ * `explain`: build the human-readable `reason` (and `policy`) texts; the compiler, which needs only the verdict
+ * and the action, passes false and gets empty texts from the very same decision.
+ */
 export function decideWithMatcher(
-  context: EvaluationContext, rules: ApplicableRules, peer: PeerMatcher, protocol: number, port: number | null,
+  context: EvaluationContext, rules: ApplicableRules, peer: PeerMatcher, protocol: number, port: number | null, explain = true,
 ): DirectionDecision {
   const { direction, subject } = rules;
   const destination = direction === 'ingress' ? subject : peer.endpoint;
   const globalMonitor = context.policies.monitor;
-  const subjectText = `${subject.namespace}/${subject.name}`;
+  const say = (text: () => string): string => (explain ? text() : '');
+  const subjectText = say(() => `${subject.namespace}/${subject.name}`);
   let passed = '';
   for (const { policy, rule } of rules.admin) {
     if (!rule.peers.some((candidate) => peer.admin(candidate))) continue;
     if (!portsMatch(rule.ports, protocol, port, destination)) continue;
-    const where = `AdminNetworkPolicy ${policy.name} (priority ${policy.priority}) rule ${rule.name}`;
+    const where = say(() => `AdminNetworkPolicy ${policy.name} (priority ${policy.priority}) rule ${rule.name}`);
     if (rule.action === 'Pass') {
-      passed = `${where} passes it to NetworkPolicy; `;
+      passed = say(() => `${where} passes it to NetworkPolicy; `);
       break;
     }
-    const base = { direction, tier: 'admin' as const, policy: `AdminNetworkPolicy ${policy.name}`, rule: rule.name };
-    if (rule.action === 'Allow') return { ...base, verdict: 'allow', reason: `${where} allows it`, action: null };
-    return deny({ ...base, reason: `${where} denies it`, action: `${short[direction]}/anp/${policy.name}/${rule.index}` },
-      globalMonitor || policy.monitor);
+    const base = { direction, tier: 'admin' as const, policy: say(() => `AdminNetworkPolicy ${policy.name}`), rule: rule.name };
+    if (rule.action === 'Allow') return { ...base, verdict: 'allow', reason: say(() => `${where} allows it`), action: null };
+    return deny({ ...base, reason: say(() => `${where} denies it`), action: `${short[direction]}/anp/${policy.name}/${rule.index}` },
+      globalMonitor || policy.monitor, explain);
   }
   if (rules.networkPolicies.length > 0) {
     for (const policy of rules.networkPolicies) {
@@ -93,31 +98,31 @@ export function decideWithMatcher(
         const peerMatches = rule.peers === null
           || rule.peers.some((candidate) => peer.networkPolicy(candidate, policy));
         if (!peerMatches || !portsMatch(rule.ports, protocol, port, destination)) continue;
-        const name = `${policy.namespace}/${policy.name}`;
+        const name = say(() => `${policy.namespace}/${policy.name}`);
         return {
-          direction, verdict: 'allow', tier: 'networkpolicy', policy: `NetworkPolicy ${name}`, rule: `${direction}[${index}]`,
-          reason: `${passed}NetworkPolicy ${name} ${direction}[${index}] allows it`, action: null,
+          direction, verdict: 'allow', tier: 'networkpolicy', policy: say(() => `NetworkPolicy ${name}`), rule: `${direction}[${index}]`,
+          reason: say(() => `${passed}NetworkPolicy ${name} ${direction}[${index}] allows it`), action: null,
         };
       }
     }
-    const names = rules.networkPolicies.map((policy) => `${policy.namespace}/${policy.name}`).join(', ');
+    const names = say(() => rules.networkPolicies.map((policy) => `${policy.namespace}/${policy.name}`).join(', '));
     return deny({
-      direction, tier: 'networkpolicy', policy: `NetworkPolicy ${names}`, rule: null,
-      reason: `${passed}${subjectText} is isolated for ${direction} by NetworkPolicy ${names} and no rule allows it`,
+      direction, tier: 'networkpolicy', policy: say(() => `NetworkPolicy ${names}`), rule: null,
+      reason: say(() => `${passed}${subjectText} is isolated for ${direction} by NetworkPolicy ${names} and no rule allows it`),
       action: `${short[direction]}/np/${subject.namespace}`,
-    }, globalMonitor || rules.networkPolicies.every((policy) => policy.monitor));
+    }, globalMonitor || rules.networkPolicies.every((policy) => policy.monitor), explain);
   }
   for (const { policy, rule } of rules.baseline) {
     if (!rule.peers.some((candidate) => peer.admin(candidate))) continue;
     if (!portsMatch(rule.ports, protocol, port, destination)) continue;
-    const where = `BaselineAdminNetworkPolicy ${policy.name} rule ${rule.name}`;
-    const base = { direction, tier: 'baseline' as const, policy: `BaselineAdminNetworkPolicy ${policy.name}`, rule: rule.name };
-    if (rule.action === 'Allow') return { ...base, verdict: 'allow', reason: `${passed}${where} allows it`, action: null };
-    return deny({ ...base, reason: `${passed}${where} denies it`, action: `${short[direction]}/banp/${rule.index}` },
-      globalMonitor || policy.monitor);
+    const where = say(() => `BaselineAdminNetworkPolicy ${policy.name} rule ${rule.name}`);
+    const base = { direction, tier: 'baseline' as const, policy: say(() => `BaselineAdminNetworkPolicy ${policy.name}`), rule: rule.name };
+    if (rule.action === 'Allow') return { ...base, verdict: 'allow', reason: say(() => `${passed}${where} allows it`), action: null };
+    return deny({ ...base, reason: say(() => `${passed}${where} denies it`), action: `${short[direction]}/banp/${rule.index}` },
+      globalMonitor || policy.monitor, explain);
   }
   return {
     direction, verdict: 'allow', tier: 'default', policy: null, rule: null,
-    reason: `${passed}${subjectText} is not isolated for ${direction} and no baseline rule matches: allowed by default`, action: null,
+    reason: say(() => `${passed}${subjectText} is not isolated for ${direction} and no baseline rule matches: allowed by default`), action: null,
   };
 }

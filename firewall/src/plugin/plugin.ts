@@ -150,7 +150,7 @@ export function createFirewallPlugin(options: FirewallOptions = {}): CniPlugin {
       const { enforcer } = firewall(request);
       let inPlace: boolean;
       try {
-        inPlace = enforcer.lastApplied() === null || enforcer.isInPlace();
+        inPlace = !enforcer.hasApplied() || enforcer.isInPlace();
       } catch (error) {
         throw toCniError(error, 'STATUS');
       }

@@ -8,6 +8,7 @@
  *   lock             flock held for every read-modify-write (and the enforcement that follows it)
  * Files are replaced by write-then-rename, so a reader never sees half a file.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { lockFile } from '@berth/netns-napi';
@@ -46,6 +47,17 @@ export const lockWaitMsMax = 30_000;
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
   const root = env['BERTH_ROOT'];
   return root === undefined || root === '' ? '/var/lib/berth' : root;
+}
+
+/**
+ * Digest of a state as the compiler sees it (plus the table layout version): equal digests, equal tables. The
+ * applied record holds the digest of the state it enforced, so a delta only ever starts from that state.
+ */
+export const tableLayoutVersion = 2;
+
+export function stateDigest(state: FirewallState): string {
+  const text = JSON.stringify([tableLayoutVersion, state.monitor, state.documents.map((stored) => stored.raw), state.endpoints]);
+  return createHash('sha256').update(text).digest('hex');
 }
 
 export function policySetOf(state: FirewallState): { policies: PolicySet; namespaces: Namespace[] } {

@@ -120,6 +120,7 @@ function references(table: TableState): { chains: Set<string>; sets: Set<string>
     for (const rule of chain.rules) {
       for (const statement of rule) {
         if ('vmap' in statement && typeof statement.vmap.data === 'string') sets.add(statement.vmap.data.slice(1));
+        if ('match' in statement && typeof statement.match.right === 'string' && statement.match.right.startsWith('@')) sets.add(statement.match.right.slice(1));
         if ('jump' in statement) chains.add(statement.jump.target);
         if ('goto' in statement) chains.add(statement.goto.target);
       }
@@ -219,6 +220,9 @@ export class NftInterpreter {
           if ('vmap' in statement && typeof statement.vmap.data === 'string' && !table.sets.has(statement.vmap.data.slice(1))) {
             fail(`add rule: map ${statement.vmap.data} does not exist`);
           }
+          if ('match' in statement && typeof statement.match.right === 'string' && statement.match.right.startsWith('@') && !table.sets.has(statement.match.right.slice(1))) {
+            fail(`add rule: set ${statement.match.right} does not exist`);
+          }
         }
         chain.rules.push(expr);
         return;
@@ -280,6 +284,10 @@ export class NftInterpreter {
         if (!matched) break;
         if ('match' in statement) {
           const { left, right, op } = statement.match;
+          if (op === '==' && typeof right === 'string' && right.startsWith('@')) {
+            matched = this.#lookup(table, left, right, packet) !== undefined;
+            continue;
+          }
           if (op !== 'in' || JSON.stringify(left) !== '{"ct":{"key":"state"}}') fail(`unsupported match ${JSON.stringify(statement)}`);
           matched = (right as string[]).includes(packet.conntrack);
         } else if ('limit' in statement) {
