@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the whole tap suite, then the suite-end leak check, and closes with "N passed, N failed, N skipped".
+// Runs the whole tap suite, then the suite-end leak check, and closes with "N passed, N failed" (skips on the line before).
 // A test case is a direct child of a test file (a t.test() or a top-level assertion); one marked SKIP or TODO (it
 // could not run here, e.g. a kernel feature this machine lacks) is counted as skipped, never as passed.
 import { spawn } from 'node:child_process';
@@ -34,5 +34,5 @@ if (leaks.length === 0) passed += 1;
 else { failed += 1; failures.push(`left behind by tests: ${leaks.join(', ')}`); }
 
 if (failures.length > 0) process.stdout.write(`\nFailed:\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
-process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+process.stdout.write(`\n${skipped} skipped (could not run on this machine)\n${passed} passed, ${failed} failed\n`);
 process.exitCode = failed === 0 ? 0 : 1;
