@@ -171,12 +171,15 @@ export class OwnedTable {
     }
   }
 
-  /** One transaction: deletions first (they free keys the additions reuse), then additions, then maybe the table. */
+  /**
+   * One transaction: deletions first (they free keys the additions reuse), then additions, then the table when it is
+   * left without elements — including a table that never got any (a plugin killed between creating it and adding its
+   * elements: the next DEL or GC removes it). Creation and this run under the same lock, so no one is mid-ADD.
+   */
   #apply(listing: OwnedListing, added: readonly OwnedElement[], removed: readonly OwnedElement[],
     takenOver: readonly OwnedElement[]): OwnedTableChange {
     const deletions = [...removed, ...takenOver];
-    const tableRemoved = listing.sets.size > 0 && added.length === 0 && deletions.length > 0 &&
-      deletions.length === listing.elements.length;
+    const tableRemoved = listing.sets.size > 0 && added.length === 0 && deletions.length === listing.elements.length;
     const commands: NftCommand[] = [...deleteElementCommands(this.spec, deletions), ...addElementCommands(this.spec, added)];
     if (tableRemoved) commands.push({ delete: { table: { family: this.spec.family, name: this.spec.name } } });
     if (commands.length > 0) this.#nft.run({ nftables: commands });

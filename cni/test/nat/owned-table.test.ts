@@ -52,6 +52,18 @@ t.test('first use creates the table; elements carry their owner; the last remova
   t.same([nothing.removed.length, nothing.tableRemoved], [0, false], 'DEL of an absent owner succeeds and does nothing');
 });
 
+t.test('a table left without elements (a plugin killed after creating it) is removed by the next DEL', async (t) => {
+  const ns = makeNetns(t, 'nat');
+  const table = natTableIn(t, ns);
+  const nft = new Nft({ netns: ns.path });
+  t.teardown(() => nft.close());
+  nft.run(natTableSpec.baseScript());
+  t.same(table.list().elements, [], 'the table exists, empty');
+  const removed = await table.sync(ownerA, masqueradeSets, []);
+  t.ok(removed.tableRemoved, 'DEL of an owner with nothing there still removes the empty table');
+  t.equal(nftTableJson(ns, 'inet', 'berth-nat'), undefined);
+});
+
 t.test('removal takes exactly one owner\'s elements of one side, whatever else is there', async (t) => {
   const ns = makeNetns(t, 'nat');
   const table = natTableIn(t, ns);

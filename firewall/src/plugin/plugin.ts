@@ -14,6 +14,7 @@
 import { CniCode, CniError, fieldValue, SUPPORTED_VERSIONS, type CniPlugin, type CniRequest, type Result } from '@berth/cni';
 import { FirewallCode, FirewallError } from '../errors.js';
 import { Firewall, type FirewallOptions } from '../firewall.js';
+import { defaultRoot } from '../state/store.js';
 import { parseEndpoint } from '../model/endpoint.js';
 import type { EndpointRecord } from '../state/store.js';
 
@@ -92,9 +93,10 @@ export function endpointFromRequest(request: CniRequest): EndpointRecord {
 
 export function createFirewallPlugin(options: FirewallOptions = {}): CniPlugin {
   // The host side is the caller's netns when berthd serves the call (request.hostNetns), else the option's or ours.
+  // The state root is the invocation's BERTH_ROOT (berthd passes its --root), never the serving process's.
   const firewall = (request: CniRequest): Firewall => {
     const netns = request.hostNetns ?? options.netns;
-    return new Firewall({ ...options, ...(netns === undefined ? {} : { netns }) });
+    return new Firewall({ root: defaultRoot(request.env), ...options, ...(netns === undefined ? {} : { netns }) });
   };
   return {
     name: firewallPluginType,

@@ -44,7 +44,7 @@ export interface FirewallState {
 
 export const lockWaitMsMax = 30_000;
 
-export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultRoot(env: Readonly<Record<string, string | undefined>> = process.env): string {
   const root = env['BERTH_ROOT'];
   return root === undefined || root === '' ? '/var/lib/berth' : root;
 }
