@@ -218,7 +218,8 @@ async function createLab<Berthd extends LabBerthd>(registry: TeardownRegistry, p
     for (const point of mounts) {
       try { umount2(point, MNT_DETACH); } catch { /* gone already */ }
     }
-    rmSync(dir, { recursive: true, force: true });
+    // A container's monitor may still be finishing its record as it goes: retry a directory that is not empty yet.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
   const rootfs = makeBusyboxRootfs(dir);
   const started = await startBerthd(host, dir);
@@ -237,10 +238,10 @@ export function createHooksLab(registry: TeardownRegistry, prefix: string): Prom
 
 /**
  * A lab with a real berthd in the test host netns, its own root, socket and run dir under the lab's temp dir (etcd's
- * ports are the netns's own), formed into a one-host cluster with `berth cluster init`.
+ * ports are the netns's own); `initCluster` forms it into a one-host cluster.
  */
-export async function createClusterLab(registry: TeardownRegistry, prefix: string): Promise<HooksLab<BerthdHost>> {
-  const lab = await createLab(registry, prefix, async (host, dir) => {
+export function createClusterLab(registry: TeardownRegistry, prefix: string): Promise<HooksLab<BerthdHost>> {
+  return createLab(registry, prefix, async (host, dir) => {
     const berthd = new BerthdHost({ name: 'berthd', netns: host, address: '127.0.0.1', interfaceName: 'lo' }, dir);
     const stop = () => berthd.destroy();
     try {
@@ -251,10 +252,14 @@ export async function createClusterLab(registry: TeardownRegistry, prefix: strin
     }
     return { berthd, stop };
   });
+}
+
+/** `berth cluster init` on the lab's berthd; returns what it printed, or fails with the end of berthd's log. */
+export async function initCluster(lab: HooksLab<BerthdHost>): Promise<string> {
   const init = await lab.berth(['cluster', 'init'], {}, 180_000);
   if (init.code !== 0) {
     const log = existsSync(lab.berthd.logFile) ? readFileSync(lab.berthd.logFile, 'utf8').trimEnd().split('\n').slice(-5).join('\n') : '';
     throw new Error(`berth cluster init: ${init.stderr.trim()}\nberthd log:\n${log}`);
   }
-  return lab;
+  return init.stdout;
 }

@@ -8,12 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { anyLeftovers, createClusterLab } from '../../src/hooks/lab.js';
+import { anyLeftovers, createClusterLab, initCluster } from '../../src/hooks/lab.js';
 
 interface Grant { service: string; target: string; uid: number; gid: number; mode: number; nodes: string[] }
 
 t.test('berth run --secret with a one-host cluster: the value in /run/secrets, rotated live, an unknown secret refused', async (t) => {
   const lab = await createClusterLab(t, 'hrsec');
+  await initCluster(lab);
   const valueFile = (label: string): { value: string; file: string } => {
     const value = `${label}-${randomBytes(12).toString('hex')}`;
     const file = join(lab.dir, `${label}.value`);
