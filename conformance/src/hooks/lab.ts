@@ -205,8 +205,11 @@ async function createLab<Berthd extends LabBerthd>(registry: TeardownRegistry, p
   let stopBerthd = async (): Promise<void> => undefined;
   let lab: HooksLab<Berthd> | undefined;
   registry.teardown(async () => {
-    // Containers left by a failed test, run by hand (the lab's runc root) or by berth run (its runtime root); then
-    // whatever their hooks still hold (berth-hook gc releases records whose process is gone).
+    // Containers left by a failed test: berth run's through `berth rm -f` (which also waits for a detached one's
+    // monitor, so nothing writes here after the removal below), then anything in the runtimes' roots (runc by hand);
+    // then whatever their hooks still hold (berth-hook gc releases records whose process is gone).
+    const listed = await lab?.berth(['ps', '-a', '--output', 'json']);
+    for (const { id } of listed?.code === 0 ? JSON.parse(listed.stdout) as { id: string }[] : []) await lab?.berth(['rm', '-f', id]);
     for (const [runtime, root] of lab?.runtimeRoots() ?? []) {
       const listed = await lab?.exec([runtime, '--root', root, 'list', '-q']);
       for (const id of listed?.stdout.split('\n').filter(Boolean) ?? []) await lab?.exec([runtime, '--root', root, 'delete', '--force', id]);
@@ -218,8 +221,7 @@ async function createLab<Berthd extends LabBerthd>(registry: TeardownRegistry, p
     for (const point of mounts) {
       try { umount2(point, MNT_DETACH); } catch { /* gone already */ }
     }
-    // A container's monitor may still be finishing its record as it goes: retry a directory that is not empty yet.
-    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    rmSync(dir, { recursive: true, force: true });
   });
   const rootfs = makeBusyboxRootfs(dir);
   const started = await startBerthd(host, dir);
