@@ -49,7 +49,7 @@ export async function cleanUp(stage: DemoStage, graceful: boolean): Promise<void
       if (lab !== undefined) await checkNothingLeft(stage, lab.host.name, lab.dir);
       stage.expect(failures.length === 0, 'every cleanup step ran');
     }
-  });
+  }, { final: true });
 }
 
 async function checkNothingLeft(stage: DemoStage, netns: string, dir: string): Promise<void> {

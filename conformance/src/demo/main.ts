@@ -19,6 +19,7 @@ let failure: string | undefined;
 const note = (error: unknown): void => {
   failure ??= error instanceof Error ? error.message : String(error);
 };
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stage.interrupt(signal));
 try {
   await runClusterAct(stage);
   await createNetwork(stage);
@@ -27,7 +28,7 @@ try {
   await runPolicyAct(stage, containers);
   await runSecretsAct(stage, firstValue);
 } catch (error) {
-  note(error);
+  note(stage.interruptedBy === undefined ? error : `interrupted by ${stage.interruptedBy}`);
 }
 await cleanUp(stage, failure === undefined).catch(note);
 

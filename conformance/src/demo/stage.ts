@@ -17,6 +17,11 @@ export class DemoStage implements TeardownRegistry {
   readonly #teardowns = new Teardowns();
   readonly steps: StepTiming[] = [];
   #lab: HooksLab<BerthdHost> | undefined;
+  #interruptedBy: string | undefined;
+
+  get interruptedBy(): string | undefined {
+    return this.#interruptedBy;
+  }
 
   get hasLab(): boolean {
     return this.#lab !== undefined;
@@ -41,8 +46,18 @@ export class DemoStage implements TeardownRegistry {
     return this.#teardowns.run();
   }
 
-  /** Runs one numbered step, printing its title first and its wall time after. */
-  async step(title: string, body: () => Promise<void>): Promise<void> {
+  /**
+   * Ctrl-C or SIGTERM: the step under way finishes (each is bounded), the next one is not started, so the cleanup
+   * runs after the last command and sees everything it made. Stopping mid-command could leave a half-made container.
+   */
+  interrupt(signal: string): void {
+    if (this.#interruptedBy === undefined) process.stdout.write(`\n${signal}: finishing this step, then cleaning up\n`);
+    this.#interruptedBy ??= signal;
+  }
+
+  /** Runs one numbered step, printing its title first and its wall time after; `final` runs even when interrupted. */
+  async step(title: string, body: () => Promise<void>, options: { final?: boolean } = {}): Promise<void> {
+    if (this.#interruptedBy !== undefined && options.final !== true) throw new Error(`interrupted by ${this.#interruptedBy}`);
     process.stdout.write(`\n${this.steps.length + 1}. ${title}\n`);
     const started = performance.now();
     let ok = false;
