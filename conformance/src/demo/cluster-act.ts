@@ -9,11 +9,13 @@ export async function runClusterAct(stage: DemoStage): Promise<void> {
     stage.say(`host netns ${lab.host.name}; everything else under DEMO=${lab.dir}`);
     stage.say(`rootfs $DEMO/rootfs: ${readdirSync(`${lab.rootfs}/bin`).join(', ')} (from busybox-static)`);
     for (const name of ['BERTH_ROOT', 'BERTH_RUN_DIR', 'BERTH_SOCKET', 'BERTH_CNI_CONF_DIR']) stage.say(`${name}=${stage.shorten(lab.env[name] ?? '')}`);
-    stage.say(`$ nsenter --net=/run/netns/${lab.host.name} berthd --root $DEMO/berthd --advertise 127.0.0.1   (pid ${lab.berthd.pid ?? '?'})`);
+    const { root, socket, runDir, pid } = lab.berthd;
+    stage.say(stage.shorten(`$ nsenter --net=${lab.host.path} berthd --root ${root} --socket ${socket} --run-dir ${runDir} --advertise 127.0.0.1 --lease-ttl 3 &`));
+    stage.say(`berthd ready (pid ${pid ?? '?'})`);
   });
   await stage.step('Start a one-host cluster: berthd runs its etcd member and becomes the manager', async () => {
     stage.say('$ berth cluster init');
-    stage.say(stage.shorten(await initCluster(stage.lab)));
+    stage.output(await initCluster(stage.lab));
     const listing = await stage.berth('cluster', 'ls');
     stage.expect(/manager/.test(listing), 'the host is the cluster\'s manager');
   });

@@ -39,7 +39,7 @@ async function probe(stage: DemoStage, containers: DemoContainers, target: strin
   const result = await stage.lab.berth(['exec', 'client', 'busybox', 'sh', '-c', script]);
   const lines = result.stdout.trim().split(/\r?\n/);
   const answered = result.code === 0 && /^HTTP\/1\.[01] 200/.test(lines[0] ?? '');
-  stage.say(`  ${answered ? `${lines[0] ?? ''} ... ${lines.at(-1) ?? ''}` : `no answer: ${result.stderr.trim().split('\n').at(-1) || `exit ${result.code}`}`}`);
+  stage.output(`${answered ? `${lines[0] ?? ''} ... ${lines.at(-1) ?? ''}` : `no answer: ${result.stderr.trim().split('\n').at(-1) || `exit ${result.code}`}`}`);
   return answered;
 }
 

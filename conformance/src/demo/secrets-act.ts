@@ -26,7 +26,7 @@ async function inDb(stage: DemoStage, command: string): Promise<string> {
 
 export async function createSecret(stage: DemoStage): Promise<string> {
   const first = valueFile(stage, 1);
-  await stage.step('Create a secret in the cluster (sealed in etcd, never on disk in the clear)', async () => {
+  await stage.step('Create a secret in the cluster (berthd seals it; etcd never holds it in the clear)', async () => {
     await stage.berth('secret', 'create', demoSecret, first.file);
     await stage.berth('secret', 'ls');
   });
@@ -51,7 +51,7 @@ export async function runSecretsAct(stage: DemoStage, firstValue: string): Promi
       if (seen !== second.value) await sleep(rotationPollMs);
     }
     stage.say(`$ berth exec db busybox cat ${secretFile}   (${Date.now() - rotated} ms after the rotate returned)`);
-    stage.say(`  ${seen}`);
+    stage.output(seen);
     stage.expect(seen === second.value, 'db reads the new value');
     stage.expect((await startTime()) === before, `db's process 1 is the same one (started at tick ${before}): no restart`);
   });

@@ -87,9 +87,14 @@ export class DemoStage implements TeardownRegistry {
   async tryBerth(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     this.say(`$ berth ${args.map((arg) => this.shorten(arg)).map(quote).join(' ')}`);
     const result = await this.lab.berth(args);
-    if (result.stdout.trim() !== '') this.say(indent(result.stdout));
-    if (result.code !== 0 && result.stderr.trim() !== '') this.say(indent(result.stderr));
+    this.output(result.stdout);
+    if (result.code !== 0) this.output(result.stderr);
     return result;
+  }
+
+  /** Prints what a command wrote, under it. */
+  output(text: string): void {
+    if (text.trim() !== '') this.say(indent(this.shorten(text)));
   }
 
   /** States an expectation about what just happened; a false one fails the demo. */
