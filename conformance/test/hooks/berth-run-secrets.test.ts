@@ -1,7 +1,8 @@
 /**
  * `berth run --secret` end to end against a real berthd in a one-host cluster (its etcd member, the secrets service,
- * the task API): the grant, the file at /run/secrets, a rotation seen by a running container, and a run asking for a
- * secret that does not exist refused on one line with nothing created — no container, task, tmpfs, mount or grant.
+ * the task API): the grant, the file at /run/secrets (name or target, mode), a rotation seen by a running container
+ * without a restart, and runs asking for a secret that does not exist, or for a grant berthd refuses, refused on one
+ * line with nothing created or changed — no container, task, tmpfs, mount, and no grant made or altered.
  */
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
