@@ -86,6 +86,11 @@ export class BerthdHost {
     return callDaemon({ socketPath: this.socket, method, path, body, timeoutMs: 60_000 });
   }
 
+  /** The containers this host's berthd holds as tasks. */
+  async taskIds(): Promise<string[]> {
+    return (await this.api('GET', '/v1/tasks') as { containerId: string }[]).map((task) => task.containerId);
+  }
+
   async cliJson<T>(args: readonly string[], stdin?: string): Promise<T> {
     const result = await this.cli([...args, '--output', 'json'], stdin === undefined ? {} : { stdin });
     if (result.code !== 0) throw new Error(`berth ${args.join(' ')} on ${this.host.name} failed: ${result.stderr.trim()}`);

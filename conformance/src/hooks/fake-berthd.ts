@@ -12,12 +12,14 @@ export type FakeBerthdMode = 'deliver' | 'not-in-cluster' | 'refuse';
 
 export interface FakeBerthd {
   readonly socket: string;
+  readonly runDir: string;
   mode: FakeBerthdMode;
   /** Secret name → value, written into every new task's tmpfs. */
   readonly secrets: Map<string, string>;
   /** Registered tasks (container id → service). */
   readonly tasks: Map<string, string>;
   readonly calls: string[];
+  taskIds(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -67,7 +69,8 @@ export async function startFakeBerthd(socket: string, runDir: string): Promise<F
   });
   await new Promise<void>((resolve) => server.listen(socket, resolve));
   return {
-    socket, secrets, tasks, calls,
+    socket, runDir, secrets, tasks, calls,
+    taskIds: () => Promise.resolve([...tasks.keys()]),
     get mode() { return state.mode; },
     set mode(value: FakeBerthdMode) { state.mode = value; },
     close: async () => {

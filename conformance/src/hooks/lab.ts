@@ -1,9 +1,9 @@
 /**
  * A place to run containers with Berth's hooks: a test host netns (runtimes and plugins run in it through nsenter, so
  * bridges and nft rules stay out of the root netns), temp BERTH_ROOT / BERTH_RUN_DIR / CNI config dir / runc root, a
- * busybox rootfs, a fake berthd on its own socket, and `leftovers()`, which lists everything of a container that is
- * still anywhere: runtime state, process, hook record, netns pin, mount, link, IPAM reservation, nft element, firewall
- * endpoint, task, secrets directory.
+ * busybox rootfs, a berthd on its own socket (the conformance fake, or a real one in a one-host cluster), and
+ * `leftovers()`, which lists everything of a container that is still anywhere: runtime state, process, hook record,
+ * netns pin, mount, link, IPAM reservation, nft element, firewall endpoint, task, secrets directory.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -15,6 +15,7 @@ import { FirewallStore } from '@berth/firewall';
 import { MNT_DETACH, umount2 } from '@berth/netns-napi';
 import { berthHookPath, berthOciHooks, buildSpec } from '@berth/runtime';
 import { makeBusyboxRootfs } from '../cni/podman.js';
+import { BerthdHost } from '../cluster/berthd-host.js';
 import { TestHost, type ExecResult, type TeardownRegistry } from '../harness/index.js';
 import { startFakeBerthd, type FakeBerthd } from './fake-berthd.js';
 
@@ -34,23 +35,30 @@ export interface BundleOptions {
   readonly noRunTmpfs?: boolean;
 }
 
-export class HooksLab {
+/** The berthd a lab's hooks and CLI talk to: its socket, the run dir its tasks' tmpfs live under, its tasks. */
+export interface LabBerthd {
+  readonly socket: string;
+  readonly runDir: string;
+  taskIds(): Promise<string[]>;
+}
+
+export class HooksLab<Berthd extends LabBerthd = FakeBerthd> {
   readonly host: TestHost;
   readonly dir: string;
   readonly rootfs: string;
-  readonly berthd: FakeBerthd;
+  readonly berthd: Berthd;
   /** BERTH_* for the hooks and the CLI. */
   readonly env: Readonly<Record<string, string>>;
   readonly runcRoot: string;
 
-  constructor(host: TestHost, dir: string, rootfs: string, berthd: FakeBerthd) {
+  constructor(host: TestHost, dir: string, rootfs: string, berthd: Berthd) {
     this.host = host;
     this.dir = dir;
     this.rootfs = rootfs;
     this.berthd = berthd;
     this.runcRoot = join(dir, 'runc');
     this.env = {
-      BERTH_ROOT: join(dir, 'root'), BERTH_RUN_DIR: join(dir, 'run'), BERTH_SOCKET: berthd.socket,
+      BERTH_ROOT: join(dir, 'root'), BERTH_RUN_DIR: berthd.runDir, BERTH_SOCKET: berthd.socket,
       BERTH_CNI_CONF_DIR: join(dir, 'net.d'), BERTH_LOG_LEVEL: 'info',
       // berth run's runtime: berth-runtime, as installed (runc.test.ts and podman.test.ts run the same hooks under
       // runc); BERTH_TEST_RUNTIME=runc runs the berth run scenarios on runc instead.
@@ -157,13 +165,13 @@ export class HooksLab {
     // berth-bridge's host end: `veth` + 11 hex digits of sha256("<id>/<ifName>").
     const veth = `veth${createHash('sha256').update(`${id}/eth0`).digest('hex').slice(0, 11)}`;
     if ((await this.host.exec(['ip', 'link', 'show', veth])).code === 0) found.push(`veth ${veth} in the host netns`);
-    if (this.berthd.tasks.has(id)) found.push('task registered with berthd');
+    if ((await this.berthd.taskIds()).includes(id)) found.push('task registered with berthd');
     return found;
   }
 }
 
 /** `leftovers` for every container at once (for `berth run`, whose ids are random): anything of any container. */
-export async function anyLeftovers(lab: HooksLab, network: string): Promise<string[]> {
+export async function anyLeftovers(lab: HooksLab<LabBerthd>, network: string): Promise<string[]> {
   const found: string[] = [];
   const list = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir) : []);
   for (const sub of ['hooks', 'netns', 'secrets']) for (const name of list(join(lab.runDir, sub))) found.push(`file ${sub}/${name} in the run dir`);
@@ -180,27 +188,34 @@ export async function anyLeftovers(lab: HooksLab, network: string): Promise<stri
     const listed = await lab.exec([runtime, '--root', root, 'list', '-q']);
     if (listed.stdout.trim() !== '') found.push(`containers of ${runtime} in ${root}: ${listed.stdout.trim()}`);
   }
-  for (const id of lab.berthd.tasks.keys()) found.push(`task ${id}`);
+  for (const id of await lab.berthd.taskIds()) found.push(`task ${id}`);
   return found;
 }
 
-/** Creates a lab; teardown force-deletes runc containers, stops the fake berthd, unmounts and removes the temp dir. */
-export async function createHooksLab(registry: TeardownRegistry, prefix: string): Promise<HooksLab> {
+/**
+ * Creates a lab whose berthd `startBerthd` starts (after the host netns and temp dir exist); teardown force-deletes
+ * the lab's containers while berthd still answers their poststop hooks, then stops berthd, unmounts what is left under
+ * the temp dir and removes it.
+ */
+async function createLab<Berthd extends LabBerthd>(registry: TeardownRegistry, prefix: string,
+  startBerthd: (host: TestHost, dir: string) => Promise<{ berthd: Berthd; stop: () => Promise<void> }>): Promise<HooksLab<Berthd>> {
   const host = await TestHost.create(registry, prefix);
   const dir = mkdtempSync(join(tmpdir(), 'bt-hooks-'));
-  for (const sub of ['root', 'run', 'net.d', 'runc']) mkdirSync(join(dir, sub), { recursive: true });
-  const rootfs = makeBusyboxRootfs(dir);
-  const berthd = await startFakeBerthd(join(dir, 'berthd.sock'), join(dir, 'run'));
-  const lab = new HooksLab(host, dir, rootfs, berthd);
+  for (const sub of ['root', 'net.d', 'runc']) mkdirSync(join(dir, sub), { recursive: true });
+  let stopBerthd = async (): Promise<void> => undefined;
+  let lab: HooksLab<Berthd> | undefined;
   registry.teardown(async () => {
-    // Containers left by a failed test, run by hand (the lab's runc root) or by berth run (its runtime root); then
-    // whatever their hooks still hold (berth-hook gc releases records whose process is gone).
-    for (const [runtime, root] of lab.runtimeRoots()) {
-      const listed = await lab.exec([runtime, '--root', root, 'list', '-q']);
-      for (const id of listed.stdout.split('\n').filter(Boolean)) await lab.exec([runtime, '--root', root, 'delete', '--force', id]);
+    // Containers left by a failed test: berth run's through `berth rm -f` (which also waits for a detached one's
+    // monitor, so nothing writes here after the removal below), then anything in the runtimes' roots (runc by hand);
+    // then whatever their hooks still hold (berth-hook gc releases records whose process is gone).
+    const listed = await lab?.berth(['ps', '-a', '--output', 'json']);
+    for (const { id } of listed?.code === 0 ? JSON.parse(listed.stdout) as { id: string }[] : []) await lab?.berth(['rm', '-f', id]);
+    for (const [runtime, root] of lab?.runtimeRoots() ?? []) {
+      const listed = await lab?.exec([runtime, '--root', root, 'list', '-q']);
+      for (const id of listed?.stdout.split('\n').filter(Boolean) ?? []) await lab?.exec([runtime, '--root', root, 'delete', '--force', id]);
     }
-    await lab.exec([join(runtimeBinDir, 'berth-hook'), 'gc']);
-    await berthd.close();
+    await lab?.exec([join(runtimeBinDir, 'berth-hook'), 'gc']);
+    await stopBerthd();
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => line.split(' ')[4] ?? '')
       .filter((point) => point.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
     for (const point of mounts) {
@@ -208,6 +223,45 @@ export async function createHooksLab(registry: TeardownRegistry, prefix: string)
     }
     rmSync(dir, { recursive: true, force: true });
   });
+  const rootfs = makeBusyboxRootfs(dir);
+  const started = await startBerthd(host, dir);
+  stopBerthd = started.stop;
+  lab = new HooksLab(host, dir, rootfs, started.berthd);
   return lab;
 }
 
+/** A lab with the conformance fake as berthd (tests set its secrets and answers). */
+export function createHooksLab(registry: TeardownRegistry, prefix: string): Promise<HooksLab> {
+  return createLab(registry, prefix, async (_host, dir) => {
+    const berthd = await startFakeBerthd(join(dir, 'berthd.sock'), join(dir, 'run'));
+    return { berthd, stop: () => berthd.close() };
+  });
+}
+
+/**
+ * A lab with a real berthd in the test host netns, its own root, socket and run dir under the lab's temp dir (etcd's
+ * ports are the netns's own); `initCluster` forms it into a one-host cluster.
+ */
+export function createClusterLab(registry: TeardownRegistry, prefix: string): Promise<HooksLab<BerthdHost>> {
+  return createLab(registry, prefix, async (host, dir) => {
+    const berthd = new BerthdHost({ name: 'berthd', netns: host, address: '127.0.0.1', interfaceName: 'lo' }, dir);
+    const stop = () => berthd.destroy();
+    try {
+      await berthd.start();
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+    return { berthd, stop };
+  });
+}
+
+/** `berth cluster init` on the lab's berthd; returns what it printed, or fails with the end of berthd's log. */
+export async function initCluster(lab: HooksLab<BerthdHost>): Promise<string> {
+  const init = await lab.berth(['cluster', 'init'], {}, 180_000);
+  if (init.code !== 0) {
+    const log = existsSync(lab.berthd.logFile) ? readFileSync(lab.berthd.logFile, 'utf8').trimEnd().split('\n').slice(-5).join('\n') : '';
+    throw new Error(`berth cluster init: ${init.stderr.trim()}\nberthd log:\n${log}`);
+  }
+  return init.stdout;
+}

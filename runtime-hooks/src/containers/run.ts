@@ -60,7 +60,8 @@ function annotationsOf(request: RunRequest, service: string | undefined): Record
   if (request.publish.length > 0) annotations['berth.ports'] = JSON.stringify(request.publish);
   if (Object.keys(request.labels).length > 0) annotations['berth.labels'] = JSON.stringify(request.labels);
   if (service !== undefined) annotations['berth.service'] = service;
-  if (request.secrets.length > 0) annotations['berth.secrets'] = JSON.stringify(request.secrets.map((secret) => secret.name));
+  // The files the container needs under /run/secrets: what berthd's task answer lists, so the hook can check them.
+  if (request.secrets.length > 0) annotations['berth.secrets'] = JSON.stringify(request.secrets.map((secret) => secret.target));
   return annotations;
 }
 
