@@ -43,7 +43,7 @@ export interface BerthdHandle {
   api(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<unknown>;
   /** `berth ARGS` against this berthd; `input` is its stdin (tokens, secret values, unlock keys: never argv). */
   cli(args: readonly string[], input?: string | Buffer): Promise<{ code: number; stdout: string; stderr: string }>;
-  /** The last lines of its log file, for a failing assertion's diagnosis. */
+  /** The last lines of its log file (without repeated poll failures), for a failing assertion's diagnosis. */
   logTail(lines: number): Promise<string>;
   /** `berth cluster join --token-file - ADDRESS` with the token on stdin. */
   join(token: string, address: string, extraArgs?: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }>;
@@ -90,7 +90,8 @@ async function makeBerthd(cleanups: Array<() => Promise<void>>, base: string, na
     },
     api: (method, path, body) => callDaemon({ socketPath: socket, method, path, body, timeoutMs: 120_000 }),
     cli: (args, stdin) => runCli(socket, args, stdin),
-    logTail: async (lines) => (await readFile(join(base, `${name}.log`), 'utf8').catch(() => '')).split('\n').slice(-lines).join('\n'),
+    logTail: async (lines) => (await readFile(join(base, `${name}.log`), 'utf8').catch(() => '')).split('\n')
+      .filter((line) => !line.includes('poll failed')).slice(-lines).join('\n'),
     join: (token, address, extraArgs = []) => runCli(socket, ['cluster', 'join', '--token-file', '-', address, ...extraArgs], `${token}\n`),
     exited: () => exit,
   };

@@ -67,7 +67,7 @@ t.test('three managers and a worker: init, join, rotate, leave (member removed f
   t.same(afterRm.otherMembers, [], 'its etcd member was removed');
   const cleanup = await b.cli(['cluster', 'leave', '--force']);
   t.equal(cleanup.code, 0, `the removed manager cleans up with leave --force: ${cleanup.stderr}`);
-  if (cleanup.code !== 0) t.comment(await b.logTail(40));
+  if (cleanup.code !== 0) t.comment(await b.logTail(80));
   const last = await a.cli(['cluster', 'leave']);
   t.equal(last.code, 1);
   t.match(last.stderr, /last manager.*--force/);
