@@ -5,6 +5,12 @@ import { toRevision, type Revision } from './revision.js';
 
 export const resyncBackoffMsInitial = 100;
 export const resyncBackoffMsMax = 2_000;
+/**
+ * How long close() waits for etcd to confirm a cancel. The etcd3 client's cancel waits for the stream's answer and
+ * never settles while the stream is down (a member gone, this node's identity revoked); the client is closed right
+ * after anyway, which ends the stream.
+ */
+export const cancelWaitMsMax = 2_000;
 
 /**
  * A prefix watch that never skips or repeats a revision. The etcd3 client reconnects by itself, but resumes from the
@@ -44,7 +50,11 @@ export class EtcdPrefixWatch implements WatchHandle {
     this.#closed = true;
     const watcher = this.#watcher;
     this.#watcher = undefined;
-    if (watcher !== undefined) await watcher.cancel().catch(() => undefined);
+    if (watcher === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    const given = new Promise<void>((resolve) => { timer = setTimeout(resolve, cancelWaitMsMax); });
+    await Promise.race([watcher.cancel().catch(() => undefined), given]);
+    clearTimeout(timer);
   }
 
   #attach(): void {

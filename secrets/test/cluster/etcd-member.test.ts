@@ -9,6 +9,7 @@ import { EtcdMember, terminate } from '../../src/cluster/etcd-member.js';
 import { etcdHealthy, waitForEtcdHealthy } from '../../src/cluster/etcd-probe.js';
 import { findEtcdProcesses, findOwnEtcdProcesses, isAlive, isSameProcess, readProcess } from '../../src/cluster/process-table.js';
 import { EtcdKvStore } from '../../src/store/etcd-kv-store.js';
+import { toRevision } from '../../src/store/revision.js';
 import { startLocalEtcdCluster } from '../helpers/local-etcd.js';
 
 const execFileAsync = (file: string, args: readonly string[], options: { input: string }): Promise<void> => new Promise((resolve, reject) => {
@@ -117,6 +118,21 @@ t.test('a write no member could be sent to is refused as not applied, after wait
   const started = Date.now();
   await t.rejects(store.txn([], [{ kind: 'put', key: '/k', value: Buffer.from('2') }]), { code: 'STORE_UNAVAILABLE', message: /nothing was applied/ });
   t.ok(Date.now() - started >= 1_000, 'retried over the deadline rather than failing at once');
+});
+
+t.test('closing a store whose member is gone does not wait on its watches forever', async (t) => {
+  const cluster = await startLocalEtcdCluster(t, { size: 1 });
+  const local = cluster.members[0];
+  if (local === undefined) throw new Error('no member');
+  const store = new EtcdKvStore({ endpoints: cluster.endpoints, tls: await cluster.issueTls('manager') });
+  const events: number[] = [];
+  store.watch('/w/', { fromRevision: toRevision(1), onEvents: (batch) => { events.push(batch.length); }, onResync: () => undefined });
+  await store.txn([], [{ kind: 'put', key: '/w/a', value: Buffer.from('1') }]);
+  await waitFor(() => events.length > 0, 10_000);
+  await local.member.stop();
+  await sleep(500);
+  await store.close();
+  t.pass('closed');
 });
 
 async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
