@@ -68,3 +68,11 @@ export { DispatchClient, type ManagerAddress } from './delivery/dispatch-client.
 export { secretsDirOf, secretsRoot, isMountPoint, unmountSecretsTmpfs } from './delivery/tmpfs.js';
 export { SourceRateLimiter } from './cluster/rate-limit.js';
 export { bootstrapAuth, grantNodeAccess, revokeNodeAccess, ensureSharedRoles } from './cluster/etcd-auth.js';
+export {
+  networkDrivers, reservedOptionKeys, parseNetworkRecord, parseOverlayLease, canonicalCidr, networksCollection, overlayLeasesCollection, overlayPrefix,
+  type NetworkDriver, type NetworkRecord, type OverlayLeaseRecord, type JsonValue,
+} from './networks/schema.js';
+export { createNetwork, removeNetwork, networkWriteAttemptsMax, type NetworkRequest } from './networks/network-store.js';
+export {
+  claimHostSubnet, releaseHostSubnet, listOverlayLeases, leasesOf, claimAttemptsMax, type ClaimRequest, type StoredLease,
+} from './networks/overlay-leases.js';
