@@ -3,7 +3,7 @@ import {
 } from '@berth/cni';
 import { ClusterError, ClusterErrorCode } from '../cluster/errors.js';
 import type { Collection } from '../store/keyspace.js';
-import type { Lease } from '../store/kv-store.js';
+import type { KeyValue, Lease } from '../store/kv-store.js';
 import type { Revision } from '../store/revision.js';
 import type { Store, Versioned } from '../store/typed-store.js';
 import { networksCollection, overlayLeasesCollection, overlayPrefix, type NetworkRecord, type OverlayLeaseRecord } from './schema.js';
@@ -20,22 +20,27 @@ export interface StoredLease {
   readonly leaseId: string | undefined;
 }
 
-/** Every host's overlay leases, with the node each belongs to taken from its key. Entries that do not decode are skipped. */
+/**
+ * One stored key as a lease, with the node it belongs to taken from its key (never from its value); undefined for a
+ * key or value that is not a lease (another version's, or a hostile one): it neither counts as a peer nor blocks a
+ * subnet.
+ */
+export function decodeOverlayLease(kv: Pick<KeyValue, 'key' | 'value' | 'modRevision' | 'lease'>): StoredLease | undefined {
+  const [nodeId = '', network = '', ...rest] = kv.key.slice(overlayPrefix.length).split('/');
+  if (!kv.key.startsWith(overlayPrefix) || rest.length > 0 || nodeId === '' || network === '') return undefined;
+  try {
+    const collection = overlayLeasesCollection(nodeId);
+    const value = collection.decode(kv.value, kv.key);
+    return value.network === network ? { nodeId, collection, value, modRevision: kv.modRevision, leaseId: kv.lease } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every host's overlay leases that decode. */
 export async function listOverlayLeases(store: Store): Promise<{ revision: Revision; leases: StoredLease[] }> {
   const { revision, kvs } = await store.kv.list(overlayPrefix);
-  const leases: StoredLease[] = [];
-  for (const kv of kvs) {
-    const [nodeId = '', network = '', ...rest] = kv.key.slice(overlayPrefix.length).split('/');
-    if (rest.length > 0 || nodeId === '' || network === '') continue;
-    try {
-      const collection = overlayLeasesCollection(nodeId);
-      const value = collection.decode(kv.value, kv.key);
-      if (value.network === network) leases.push({ nodeId, collection, value, modRevision: kv.modRevision, leaseId: kv.lease });
-    } catch {
-      // A value this version cannot read (or a hostile one): it neither counts as a peer nor blocks a subnet.
-    }
-  }
-  return { revision, leases };
+  return { revision, leases: kvs.flatMap((kv) => decodeOverlayLease(kv) ?? []) };
 }
 
 /** Leases that belong to this incarnation of the network (its VNI) and lie inside its range. */
