@@ -1,0 +1,129 @@
+import {
+  MemoryPeerSource, OverlayController, describeDiff, formatCidr, isEmptyDiff, parseCidr, parseIp, removeOverlayHost, vtepMac, withRtnl,
+  type Logger, type OverlayNetwork,
+} from '@berth/cni';
+import { claimHostSubnet, type Liveness, type NetworkRecord, type OverlayLeaseRecord, type Store, type Versioned } from '@berth/secrets';
+import type { HostPart } from '../../networks/conflist.js';
+import type { LeaseFeed } from './lease-feed.js';
+import { overlayPeersOf } from './overlay-peers.js';
+
+export interface OverlayMemberOptions {
+  readonly store: Store;
+  readonly liveness: Liveness;
+  readonly feed: LeaseFeed;
+  readonly nodeId: string;
+  readonly hostname: string;
+  /** This host's VTEP address: its advertise (underlay) address. */
+  readonly vtep: string;
+  readonly record: Versioned<NetworkRecord>;
+  readonly network: OverlayNetwork;
+  /** The subnet this host held before (from its conflist), kept if still free. */
+  readonly preferredSubnet: string | undefined;
+  readonly logger: Logger;
+}
+
+/**
+ * This host in one leased overlay network (Flannel's flanneld for one network): it leases a subnet under the
+ * host's liveness lease (again under each new liveness lease), publishes its VTEP address and MAC with it, and keeps
+ * the overlay controller fed with the other hosts' leases, so their FDB, neighbour and route entries follow every
+ * join and leave. Entries in place are only ever diffed, never flushed: a restart resyncs without a gap.
+ */
+export class OverlayMember {
+  readonly #options: OverlayMemberOptions;
+  readonly #source = new MemoryPeerSource();
+  #lease: OverlayLeaseRecord | undefined;
+  #controller: OverlayController | undefined;
+  #unsubscribe: Array<() => void> = [];
+  #claiming: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(options: OverlayMemberOptions) {
+    this.#options = options;
+  }
+
+  get record(): Versioned<NetworkRecord> { return this.#options.record; }
+
+  /** This host's subnet and VTEP, once leased: what its conflist carries. */
+  get hostPart(): HostPart | undefined {
+    return this.#lease === undefined ? undefined : { subnet: this.#lease.subnet, vtep: this.#lease.vtep };
+  }
+
+  /** Leases (throws if the store cannot), then starts the controller with every peer known now and follows changes. */
+  async start(): Promise<void> {
+    const { logger, network, feed, liveness } = this.#options;
+    await this.#claim();
+    this.#unsubscribe.push(feed.onChange(() => this.#publish()));
+    this.#unsubscribe.push(liveness.onLease(() => { void this.#reclaim(); }));
+    this.#publish();
+    const controller = new OverlayController({
+      network, source: this.#source, localAddress: parseIp(this.#options.vtep),
+      onSync: (report) => {
+        if (report.diff !== undefined && !isEmptyDiff(report.diff)) logger.info({ network: network.name, change: describeDiff(report.diff) }, 'overlay: peers programmed');
+      },
+      onError: (error) => logger.warn({ network: network.name, err: error instanceof Error ? error.message : String(error) }, 'overlay: cannot program peers; the next change retries'),
+    });
+    const report = await controller.start();
+    this.#controller = controller;
+    logger.info({ network: network.name, subnet: this.#lease?.subnet, peers: report.diff === undefined ? '' : describeDiff(report.diff) }, 'overlay: this host is in the network');
+  }
+
+  /**
+   * Stops following. `teardown` (the network was removed, or this host left the cluster): the host's subnet is no
+   * longer its own, so the VXLAN device, its peer routes and an idle bridge go too.
+   */
+  async stop(options: { teardown: boolean }): Promise<void> {
+    this.#stopped = true;
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    await this.#claiming;
+    await this.#controller?.stop();
+    this.#controller = undefined;
+    if (options.teardown) await withRtnl(undefined, (rtnl) => removeOverlayHost(rtnl, undefined, this.#options.network));
+  }
+
+  /** Waits until every change seen so far is programmed (tests and the API's "ready" answers). */
+  async idle(): Promise<void> {
+    await this.#claiming;
+    await this.#controller?.idle();
+  }
+
+  async #claim(): Promise<void> {
+    const { store, liveness, nodeId, hostname, vtep, record, network, preferredSubnet } = this.#options;
+    const lease = liveness.lease;
+    if (lease === undefined) throw new Error('this host holds no liveness lease yet');
+    this.#lease = await claimHostSubnet(store, {
+      nodeId, network: record, vtep, mac: vtepMac(network.vni, parseIp(vtep)), hostname, lease,
+      preferred: preferredSubnet === undefined ? (this.#lease === undefined ? undefined : parseCidr(this.#lease.subnet)) : parseCidr(preferredSubnet),
+    });
+    if (preferredSubnet !== undefined && this.#lease.subnet !== preferredSubnet) {
+      this.#options.logger.warn({ network: network.name, was: preferredSubnet, now: this.#lease.subnet }, 'overlay: this host\'s old subnet was taken; containers attached before keep addresses others no longer route here');
+    }
+  }
+
+  /** A new liveness lease (the old one was lost): the lease key goes under it, keeping the subnet when still free. */
+  #reclaim(): Promise<void> {
+    this.#claiming = this.#claiming.then(async () => {
+      for (let attempt = 1; !this.#stopped && attempt <= 5; attempt += 1) {
+        try {
+          await this.#claim();
+          this.#publish();
+          return;
+        } catch (error) {
+          this.#options.logger.warn({ network: this.#options.network.name, attempt, err: error instanceof Error ? error.message : String(error) }, 'overlay: cannot lease again yet');
+          await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+        }
+      }
+    });
+    return this.#claiming;
+  }
+
+  #publish(): void {
+    if (this.#stopped || this.#lease === undefined) return;
+    const { peers, skipped } = overlayPeersOf(this.#options.record.value, this.#options.feed.leases(), { nodeId: this.#options.nodeId, lease: this.#lease });
+    if (skipped > 0) this.#options.logger.warn({ network: this.#options.network.name, skipped }, 'overlay: leases left out (VTEP address, subnet or MAC held by a newer lease)');
+    this.#source.set(peers);
+  }
+
+  describe(): string {
+    return `${this.#options.network.name} ${this.#lease === undefined ? '(no lease)' : formatCidr(parseCidr(this.#lease.subnet))}`;
+  }
+}
