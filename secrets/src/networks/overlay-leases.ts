@@ -16,6 +16,8 @@ export interface StoredLease {
   readonly collection: Collection<OverlayLeaseRecord>;
   readonly value: OverlayLeaseRecord;
   readonly modRevision: Revision;
+  /** When the key was created: the older of two conflicting leases is the one that counts. */
+  readonly createRevision: Revision;
   /** The etcd lease the key is under (the holder's liveness lease). */
   readonly leaseId: string | undefined;
 }
@@ -25,13 +27,13 @@ export interface StoredLease {
  * key or value that is not a lease (another version's, or a hostile one): it neither counts as a peer nor blocks a
  * subnet.
  */
-export function decodeOverlayLease(kv: Pick<KeyValue, 'key' | 'value' | 'modRevision' | 'lease'>): StoredLease | undefined {
+export function decodeOverlayLease(kv: Pick<KeyValue, 'key' | 'value' | 'modRevision' | 'createRevision' | 'lease'>): StoredLease | undefined {
   const [nodeId = '', network = '', ...rest] = kv.key.slice(overlayPrefix.length).split('/');
   if (!kv.key.startsWith(overlayPrefix) || rest.length > 0 || nodeId === '' || network === '') return undefined;
   try {
     const collection = overlayLeasesCollection(nodeId);
     const value = collection.decode(kv.value, kv.key);
-    return value.network === network ? { nodeId, collection, value, modRevision: kv.modRevision, leaseId: kv.lease } : undefined;
+    return value.network === network ? { nodeId, collection, value, modRevision: kv.modRevision, createRevision: kv.createRevision, leaseId: kv.lease } : undefined;
   } catch {
     return undefined;
   }

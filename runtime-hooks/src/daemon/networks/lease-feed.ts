@@ -30,7 +30,8 @@ export class LeaseFeed {
       onEvents: (events) => {
         for (const event of events) {
           if (event.kind === 'delete') this.#leases.delete(event.key);
-          else this.#put({ key: event.key, value: event.value, modRevision: event.modRevision, lease: undefined });
+          // A watch event carries no create revision: a key seen before keeps its own, a new one was created now.
+          else this.#put({ key: event.key, value: event.value, modRevision: event.modRevision, createRevision: this.#leases.get(event.key)?.createRevision ?? event.modRevision, lease: undefined });
         }
         this.#notify();
       },
@@ -56,13 +57,13 @@ export class LeaseFeed {
     return () => { this.#listeners.delete(listener); };
   }
 
-  #replace(kvs: readonly Pick<KeyValue, 'key' | 'value' | 'modRevision' | 'lease'>[]): void {
+  #replace(kvs: readonly Pick<KeyValue, 'key' | 'value' | 'modRevision' | 'createRevision' | 'lease'>[]): void {
     this.#leases.clear();
     for (const kv of kvs) this.#put(kv);
   }
 
   /** A key that is not a lease (another version's, a hostile one) is dropped and logged. */
-  #put(kv: Pick<KeyValue, 'key' | 'value' | 'modRevision' | 'lease'>): void {
+  #put(kv: Pick<KeyValue, 'key' | 'value' | 'modRevision' | 'createRevision' | 'lease'>): void {
     if (!this.#leases.has(kv.key) && this.#leases.size >= leasesHeldMax) {
       this.#logger.warn({ key: kv.key, held: leasesHeldMax }, 'overlay: too many leases; ignoring a new one');
       return;

@@ -11,13 +11,14 @@ export function peerOfLease(lease: OverlayLeaseRecord): OverlayPeer {
 /**
  * The peer list of a leased network as this host programs it: itself (from the lease it holds, so it never drops
  * its own part while its key is being put again) and every other host's lease of this incarnation of the network.
- * A lease that would make the list invalid (a VTEP address or subnet another, newer lease has too: a host that
- * came back under a new identity before its old lease expired) is left out, newest first, rather than failing the
- * whole list. Pure.
+ * A lease that conflicts with an older one (same VTEP address, MAC or an overlapping subnet) is left out rather than
+ * failing the whole list: claims never overlap, so such a lease is forged (a stolen worker certificate can write its
+ * own key with any value) or left by a host that came back under a new identity before its old lease expired, and
+ * the older claim keeps its subnet. Pure.
  */
 export function overlayPeersOf(record: NetworkRecord, leases: readonly StoredLease[], self: { nodeId: string; lease: OverlayLeaseRecord }): { peers: OverlayPeer[]; skipped: number } {
   const peers = [peerOfLease(self.lease)];
-  const others = leasesOf(record, leases).filter((lease) => lease.nodeId !== self.nodeId).sort((a, b) => b.modRevision - a.modRevision);
+  const others = leasesOf(record, leases).filter((lease) => lease.nodeId !== self.nodeId).sort((a, b) => a.createRevision - b.createRevision);
   let skipped = 0;
   for (const lease of others) {
     const peer = peerOfLease(lease.value);
