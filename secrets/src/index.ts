@@ -74,5 +74,5 @@ export {
 } from './networks/schema.js';
 export { createNetwork, removeNetwork, networkWriteAttemptsMax, type NetworkRequest } from './networks/network-store.js';
 export {
-  claimHostSubnet, releaseHostSubnet, listOverlayLeases, decodeOverlayLease, leasesOf, claimAttemptsMax, type ClaimRequest, type StoredLease,
+  claimHostSubnet, listOverlayLeases, decodeOverlayLease, leasesOf, claimAttemptsMax, type ClaimRequest, type StoredLease,
 } from './networks/overlay-leases.js';

@@ -106,8 +106,3 @@ export async function claimHostSubnet(store: Store, request: ClaimRequest): Prom
   }
   throw new ClusterError(ClusterErrorCode.StateInvalid, `Cannot lease a subnet of network ${network.id}: other hosts claimed at the same time ${claimAttemptsMax} times; retrying later`);
 }
-
-/** Gives the host's subnet of a network back (idempotent). */
-export async function releaseHostSubnet(store: Store, nodeId: string, network: string): Promise<void> {
-  await store.delete(overlayLeasesCollection(nodeId), network);
-}

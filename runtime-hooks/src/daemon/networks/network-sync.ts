@@ -85,13 +85,6 @@ export class NetworkSync {
     if (options.leaving) for (const file of this.#managedFiles()) removeConflistFile(file.file);
   }
 
-  /** Resolves when every change seen so far is applied (conflists written, leases held, peers programmed). */
-  async idle(): Promise<void> {
-    for (let round = 0; round < 100 && (this.#pending || this.#retryTimer !== undefined); round += 1) await new Promise((resolve) => setTimeout(resolve, 20));
-    await this.#queue;
-    for (const member of this.#members.values()) await member.idle();
-  }
-
   /** Per network: `ready` when its conflist is written here (a leased network: with this host's subnet). */
   status(): Array<{ name: string; driver: string; subnet: string | undefined; ready: boolean }> {
     const written = new Set(this.#managedFiles().map((file) => file.name));

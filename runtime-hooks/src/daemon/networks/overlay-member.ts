@@ -1,5 +1,5 @@
 import {
-  MemoryPeerSource, OverlayController, describeDiff, formatCidr, isEmptyDiff, parseCidr, parseIp, removeOverlayHost, vtepMac, withRtnl,
+  MemoryPeerSource, OverlayController, describeDiff, isEmptyDiff, parseCidr, parseIp, removeOverlayHost, vtepMac, withRtnl,
   type Logger, type OverlayNetwork,
 } from '@berth/cni';
 import { claimHostSubnet, type Liveness, type NetworkRecord, type OverlayLeaseRecord, type Store, type Versioned } from '@berth/secrets';
@@ -80,12 +80,6 @@ export class OverlayMember {
     if (options.teardown) await withRtnl(undefined, (rtnl) => removeOverlayHost(rtnl, undefined, this.#options.network));
   }
 
-  /** Waits until every change seen so far is programmed (tests and the API's "ready" answers). */
-  async idle(): Promise<void> {
-    await this.#claiming;
-    await this.#controller?.idle();
-  }
-
   async #claim(): Promise<void> {
     const { store, liveness, nodeId, hostname, vtep, record, network, preferredSubnet } = this.#options;
     const lease = liveness.lease;
@@ -119,11 +113,7 @@ export class OverlayMember {
   #publish(): void {
     if (this.#stopped || this.#lease === undefined) return;
     const { peers, skipped } = overlayPeersOf(this.#options.record.value, this.#options.feed.leases(), { nodeId: this.#options.nodeId, lease: this.#lease });
-    if (skipped > 0) this.#options.logger.warn({ network: this.#options.network.name, skipped }, 'overlay: leases left out (VTEP address, subnet or MAC held by a newer lease)');
+    if (skipped > 0) this.#options.logger.warn({ network: this.#options.network.name, skipped }, 'overlay: leases left out (their subnet, VTEP address or MAC is held by an older lease)');
     this.#source.set(peers);
-  }
-
-  describe(): string {
-    return `${this.#options.network.name} ${this.#lease === undefined ? '(no lease)' : formatCidr(parseCidr(this.#lease.subnet))}`;
   }
 }
