@@ -4,7 +4,7 @@ import {
   ClusterError, ClusterErrorCode, createNetwork, leasesOf, listOverlayLeases, networksCollection, parseNetworkRecord, removeNetwork, type ClusterNode, type NetworkRequest,
 } from '@berth/secrets';
 import { attachmentsOf, readNetworks } from '../../networks/conf-dir.js';
-import { clusterConflist, drivers, parsePeerOption, pickSubnet, plugins, subnetsOf, type Driver } from '../../networks/conflist.js';
+import { clusterConflist, drivers, isClusterConflist, parsePeerOption, pickSubnet, plugins, subnetsOf, type Driver } from '../../networks/conflist.js';
 import { jsonBody } from '../errors.js';
 import type { NetworksRuntime } from '../networks-runtime.js';
 
@@ -32,7 +32,7 @@ function strings(value: unknown, name: string, max: number): string[] {
  * here, so anything the conflist would refuse (bad peers, a gateway outside the subnets) is refused before it is
  * stored.
  */
-function networkRequest(body: Record<string, unknown>, takenSubnets: readonly string[]): NetworkRequest {
+async function networkRequest(body: Record<string, unknown>, takenSubnets: () => Promise<readonly string[]>): Promise<NetworkRequest> {
   const name = body['name'];
   if (typeof name !== 'string') throw invalid('name must be a string');
   try {
@@ -49,8 +49,8 @@ function networkRequest(body: Record<string, unknown>, takenSubnets: readonly st
   const peers = strings(body['peers'], 'peers', 1024).map(parsePeerOption);
   const gateway = body['gateway'];
   if (gateway !== undefined && typeof gateway !== 'string') throw invalid('gateway must be a string');
-  const taken = takenSubnets.flatMap((text) => { const cidr = tryParseCidr(text); return cidr === undefined ? [] : [cidr]; });
   const subnets = strings(body['subnets'], 'subnets', 8);
+  const taken = subnets.length > 0 ? [] : (await takenSubnets()).flatMap((text) => { const cidr = tryParseCidr(text); return cidr === undefined ? [] : [cidr]; });
   const chosen = (subnets.length > 0 ? subnets : [pickSubnet(driver as Driver, taken)]).map((text) => {
     const cidr = tryParseCidr(text);
     if (cidr === undefined) throw invalid(`subnet ${JSON.stringify(text)} is not a CIDR`);
@@ -81,14 +81,16 @@ export function createNetworksRouter(node: ClusterNode, runtime: NetworksRuntime
   app.post('/v1/networks', async (c) => {
     const active = node.requireManager();
     const body = fields(await jsonBody(c));
-    const local = readNetworks(runtime.confDir);
+    // This host's own networks (the cluster's conflists here are in the store already).
+    const local = readNetworks(runtime.confDir).filter((network) => !isClusterConflist(network.conflist));
     const clash = local.find((network) => network.name === body['name']);
     if (clash !== undefined) throw invalid(`network ${String(body['name'])} exists on this host (${clash.file}); remove it or choose another name`);
-    const cluster = await active.store.list(networksCollection);
-    const taken = [...local.flatMap((network) => subnetsOf(network.conflist)), ...cluster.entries.flatMap((entry) => entry.value.subnets)];
-    const request = networkRequest(body, taken);
+    const request = await networkRequest(body, async () => [
+      ...local.flatMap((network) => subnetsOf(network.conflist)),
+      ...(await active.store.list(networksCollection)).entries.flatMap((entry) => entry.value.subnets),
+    ]);
     try {
-      const check = parseNetworkRecord({ ...request, vni: request.vni ?? 1, createdAt: new Date(0).toISOString() });
+      const check = parseNetworkRecord({ ...request, vni: request.driver === 'vxlan' ? request.vni ?? 1 : undefined, createdAt: new Date(0).toISOString() });
       clusterConflist(check, { clusterId: active.state.clusterId, available: new Set(), host: { subnet: check.subnets[0] ?? '', vtep: active.state.advertiseAddress } });
     } catch (error) {
       throw invalid((error as Error).message.replace(/^Cannot create (vxlan )?network \S+: /, ''));
