@@ -158,6 +158,20 @@ t.test('SIGKILL of a berthd keeps its data path in place; on restart it resyncs 
   long.close();
 });
 
+t.test('a berthd stopped cleanly (SIGTERM) hands its lease over: the other hosts keep its routes through a restart', async (t) => {
+  const subnet = subnets.get(c1) ?? '';
+  const before = await entries(c1, device);
+  c1.kill('SIGTERM');
+  t.same(await c1.exited(), { code: 0, signal: null }, 'berthd exits 0');
+  await sleep(1_000);
+  for (const host of [m1, c2, c3]) t.ok(await routesTo(host, subnet), `${host.host.name} still routes ${subnet} a second after the stop (its liveness lease is gone, the overlay lease is not)`);
+  t.ok(await pings(containers.get(m1) as Container, containers.get(c1) as Container), 'traffic to c1\'s container flows while its berthd is stopped');
+  await c1.start();
+  await waitFor('c1\'s berthd follows the networks again', async () => ((await c1.api('GET', '/v1/networks')) as Array<{ host: { ready: boolean } }>)[0]?.host.ready === true, 20_000);
+  t.equal(await entries(c1, device), before, 'c1\'s entries unchanged across the restart');
+  t.equal(String((await conflistOf(c1))?.plugins[0]?.['hostSubnet']), subnet, 'and it kept its subnet');
+});
+
 t.test('a host leaves: its subnet is released and every other host drops it; the others carry on', async (t) => {
   const subnet = subnets.get(c2) ?? '';
   const long = await openLongConnection(t, containers.get(m1)?.netns as TestNetns, containers.get(c3)?.netns as TestNetns, containers.get(c3)?.address ?? '', 7003);
@@ -180,13 +194,27 @@ t.test('a host leaves: its subnet is released and every other host drops it; the
   long.close();
 });
 
+t.test('cluster rm of a host releases its subnet at once: the others drop it', async (t) => {
+  const subnet = subnets.get(c3) ?? '';
+  const removedAt = Date.now();
+  const removed = await m1.cli(['cluster', 'rm', await c3.nodeId()]);
+  t.equal(removed.code, 0, `cluster rm c3: ${removed.stderr.trim()}`);
+  for (const host of [m1, c1]) {
+    await waitFor(`${host.host.name} drops ${subnet}`, async () => !(await routesTo(host, subnet)), 10_000);
+    t.pass(`${host.host.name} dropped c3's route [${Date.now() - removedAt} ms from the start of \`cluster rm\`]`);
+  }
+  const inspect = await m1.api('GET', `/v1/networks/${network}`) as { leases: Array<{ subnet: string }> };
+  t.notOk(inspect.leases.some((lease) => lease.subnet === subnet), `${subnet} is released in the store`);
+  t.ok(await pings(containers.get(m1) as Container, containers.get(c1) as Container), 'm1 still reaches c1');
+});
+
 t.test('network rm on the manager: every remaining host removes the conflist', async (t) => {
   const refused = await m1.cli(['network', 'rm', network]);
   t.not(refused.code, 0, 'refused while a container is attached on the manager');
   t.match(refused.stderr, /attached on this host; use --force/);
   const removed = await m1.cli(['network', 'rm', '--force', network]);
   t.equal(removed.code, 0, removed.stderr);
-  for (const host of [m1, c1, c3]) {
+  for (const host of [m1, c1]) {
     const ms = await waitFor(`${host.host.name} removes the conflist`, async () => (await conflistOf(host)) === undefined, 10_000);
     t.pass(`${host.host.name}: conflist removed [${ms} ms]`);
   }

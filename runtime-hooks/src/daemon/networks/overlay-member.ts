@@ -2,10 +2,13 @@ import {
   MemoryPeerSource, OverlayController, describeDiff, isEmptyDiff, parseCidr, parseIp, removeOverlayHost, vtepMac, withRtnl,
   type Logger, type OverlayNetwork,
 } from '@berth/cni';
-import { claimHostSubnet, type Liveness, type NetworkRecord, type OverlayLeaseRecord, type Store, type Versioned } from '@berth/secrets';
+import { claimHostSubnet, type Lease, type Liveness, type NetworkRecord, type OverlayLeaseRecord, type Store, type Versioned } from '@berth/secrets';
 import type { HostPart } from '../../networks/conflist.js';
 import type { LeaseFeed } from './lease-feed.js';
 import { overlayPeersOf } from './overlay-peers.js';
+
+/** How long a lease key outlives a berthd stopped cleanly (not leaving): a restart within it keeps every route. */
+export const stopGraceSeconds = 30;
 
 export interface OverlayMemberOptions {
   readonly store: Store;
@@ -69,7 +72,10 @@ export class OverlayMember {
 
   /**
    * Stops following. `teardown` (the network was removed, or this host left the cluster): the host's subnet is no
-   * longer its own, so the VXLAN device, its peer routes and an idle bridge go too.
+   * longer its own, so the VXLAN device, its peer routes and an idle bridge go too. Otherwise (berthd stopping) the
+   * lease key is handed to a lease nobody keeps alive, of `stopGraceSeconds`: berthd's liveness lease is revoked as
+   * it stops, and without this every other host would drop its routes here until the restart; a host that does not
+   * come back within the grace loses its subnet as if it had died.
    */
   async stop(options: { teardown: boolean }): Promise<void> {
     this.#stopped = true;
@@ -78,12 +84,28 @@ export class OverlayMember {
     await this.#controller?.stop();
     this.#controller = undefined;
     if (options.teardown) await withRtnl(undefined, (rtnl) => removeOverlayHost(rtnl, undefined, this.#options.network));
+    else if (this.#lease !== undefined) await this.#handOver();
+  }
+
+  async #handOver(): Promise<void> {
+    const grace = await this.#options.store.grantLease(stopGraceSeconds);
+    try {
+      await this.#claimUnder(grace);
+    } catch (error) {
+      this.#options.logger.warn({ network: this.#options.network.name, err: error instanceof Error ? error.message : String(error) }, 'overlay: cannot keep the lease over the restart; peers drop this host until it is back');
+    } finally {
+      grace.release();
+    }
   }
 
   async #claim(): Promise<void> {
-    const { store, liveness, nodeId, hostname, vtep, record, network, preferredSubnet } = this.#options;
-    const lease = liveness.lease;
+    const lease = this.#options.liveness.lease;
     if (lease === undefined) throw new Error('this host holds no liveness lease yet');
+    await this.#claimUnder(lease);
+  }
+
+  async #claimUnder(lease: Lease): Promise<void> {
+    const { store, nodeId, hostname, vtep, record, network, preferredSubnet } = this.#options;
     this.#lease = await claimHostSubnet(store, {
       nodeId, network: record, vtep, mac: vtepMac(network.vni, parseIp(vtep)), hostname, lease,
       preferred: preferredSubnet === undefined ? (this.#lease === undefined ? undefined : parseCidr(this.#lease.subnet)) : parseCidr(preferredSubnet),
