@@ -8,7 +8,7 @@ import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestNetns, uniqueName, type TestNetns } from '../../src/harness/index.js';
+import { createTestNetns, execCommand, uniqueName, type TestNetns } from '../../src/harness/index.js';
 import type { BerthdHost } from '../../src/cluster/berthd-host.js';
 import { repoRoot } from '../../src/cluster/paths.js';
 import { TestCluster } from '../../src/cluster/test-cluster.js';
@@ -111,6 +111,10 @@ t.test('a VXLAN network created once on a manager, with no --peer, carries traff
   }
   const inspect = await m1.api('GET', `/v1/networks/${network}`) as { leases: Array<{ subnet: string; vtep: string }> };
   t.same(inspect.leases.map((lease) => lease.subnet).sort(), [...subnets.values()].sort(), 'the store holds exactly these three leases');
+  const shown = JSON.parse((await c1.cli(['network', 'inspect', network])).stdout) as { file: string; cluster: { vni: number; leases: unknown[] } };
+  t.match(shown, { file: join(c1.cniConfDir, `${network}.conflist`), cluster: { vni: 4096, leases: { length: 3 } } }, 'berth network inspect on a worker shows the conflist and every lease');
+  const metrics = await execCommand(['curl', '-sS', '--unix-socket', m1.socket, 'http://berthd/metrics']);
+  for (const line of ['berth_networks 1', 'berth_network_conflists 1', `berth_overlay_peers{network="${network}"} 3`]) t.ok(metrics.stdout.includes(line), `m1 /metrics: ${line}`);
 });
 
 t.test('a fourth host joins: every other host programs it within about a second, existing connections carry on', async (t) => {

@@ -46,7 +46,7 @@ export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logge
     return c.json({ status: healthy ? 'ok' : 'degraded', cluster: active?.state.role ?? 'none', etcd: member ?? 'none' }, healthy ? 200 : 503);
   });
 
-  app.get('/metrics', async (c) => c.text(await collectMetrics(node, node.limits.statusTimeoutMs, await capabilities.secrets.metrics()), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.get('/metrics', async (c) => c.text(await collectMetrics(node, node.limits.statusTimeoutMs, [...(await capabilities.secrets.metrics()), ...capabilities.networks.metrics()]), 200, { 'content-type': 'text/plain; version=0.0.4' }));
 
   app.post('/v1/cluster/init', async (c) => {
     allowFields(await jsonBody(c), []);

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@berth/cni';
 import type { ClusterNode } from '@berth/secrets';
 import { berthPluginDir } from '../networks/conf-dir.js';
+import type { Sample } from './metrics.js';
 import { NetworkSync } from './networks/network-sync.js';
 
 /** Back-off ceiling between start attempts while the store is unreachable. */
@@ -38,6 +39,10 @@ export class NetworksRuntime {
 
   /** The running sync, for the API (undefined outside a cluster or while it starts). */
   get current(): NetworkSync | undefined { return this.#sync; }
+
+  metrics(): Sample[] {
+    return this.#sync?.metrics() ?? [];
+  }
 
   async sync(): Promise<void> {
     const active = this.#node.active;

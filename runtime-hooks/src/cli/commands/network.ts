@@ -180,11 +180,17 @@ Examples:
     });
 
   network.command('inspect')
-    .description('show a network\'s conflist and the containers attached to it')
+    .description('show a network\'s conflist and the containers attached to it (a cluster network: with every host\'s lease)')
     .argument('<name>')
-    .action((name: string) => {
-      const item = find(name);
-      print(JSON.stringify({ name: item.name, file: item.file, driver: driverOf(item.conflist), attachments: attachmentsOf(item), conflist: item.conflist }, null, 2));
+    .action(async (name: string) => {
+      const item = readNetworks().find((network) => network.name === name);
+      const cluster = item !== undefined && !isClusterConflist(item.conflist) ? undefined
+        : await viaCluster(false, (socketPath) => callDaemon({ socketPath, method: 'GET', path: `/v1/networks/${encodeURIComponent(name)}`, timeoutMs: requestTimeoutMs }));
+      if (item === undefined && cluster === undefined) find(name);
+      print(JSON.stringify({
+        name, ...(item === undefined ? {} : { file: item.file, driver: driverOf(item.conflist), attachments: attachmentsOf(item), conflist: item.conflist }),
+        ...(cluster === undefined ? {} : { cluster: cluster.answer }),
+      }, null, 2));
     });
 
   network.command('rm')

@@ -2,6 +2,7 @@ import type { Logger } from '@berth/cni';
 import { networksCollection, type ActiveCluster, type NetworkRecord, type Versioned, type WatchHandle } from '@berth/secrets';
 import { readNetworks, removeConflistFile, writeConflistFile, type NetworkFile } from '../../networks/conf-dir.js';
 import { clusterConflist, isClusterConflist, isLeasedNetwork, plugins } from '../../networks/conflist.js';
+import type { Sample } from '../metrics.js';
 import { LeaseFeed } from './lease-feed.js';
 import { OverlayMember } from './overlay-member.js';
 import { overlayNetworkOf } from './overlay-peers.js';
@@ -91,6 +92,17 @@ export class NetworkSync {
     return [...this.#records.values()].map((entry) => ({
       name: entry.id, driver: entry.value.driver, subnet: this.#members.get(entry.id)?.hostPart?.subnet, ready: written.has(entry.id),
     }));
+  }
+
+  /** Counts for /metrics: networks followed, conflists written, and per leased network this host's lease and peers. */
+  metrics(): Sample[] {
+    const members = [...this.#members.entries()];
+    return [
+      { name: 'berth_networks', help: 'cluster networks this host follows', type: 'gauge', values: [{ value: this.#records.size }] },
+      { name: 'berth_network_conflists', help: 'cluster networks whose conflist is written on this host', type: 'gauge', values: [{ value: this.#managedFiles().length }] },
+      { name: 'berth_overlay_peers', help: 'hosts (this one included) in the peer list of a leased overlay network', type: 'gauge', values: members.map(([network, member]) => ({ labels: { network }, value: member.peers })) },
+      { name: 'berth_overlay_sync_failures_total', help: 'overlay peer programming that failed (retried at the next change)', type: 'counter', values: members.map(([network, member]) => ({ labels: { network }, value: member.syncFailures })) },
+    ];
   }
 
   #schedule(): void {

@@ -39,6 +39,9 @@ export class OverlayMember {
   #unsubscribe: Array<() => void> = [];
   #claiming: Promise<void> = Promise.resolve();
   #stopped = false;
+  /** For /metrics: peers in the list last handed to the controller, and syncs that failed. */
+  peers = 0;
+  syncFailures = 0;
 
   constructor(options: OverlayMemberOptions) {
     this.#options = options;
@@ -63,7 +66,10 @@ export class OverlayMember {
       onSync: (report) => {
         if (report.diff !== undefined && !isEmptyDiff(report.diff)) logger.info({ network: network.name, change: describeDiff(report.diff) }, 'overlay: peers programmed');
       },
-      onError: (error) => logger.warn({ network: network.name, err: error instanceof Error ? error.message : String(error) }, 'overlay: cannot program peers; the next change retries'),
+      onError: (error) => {
+        this.syncFailures += 1;
+        logger.warn({ network: network.name, err: error instanceof Error ? error.message : String(error) }, 'overlay: cannot program peers; the next change retries');
+      },
     });
     const report = await controller.start();
     this.#controller = controller;
@@ -136,6 +142,7 @@ export class OverlayMember {
     if (this.#stopped || this.#lease === undefined) return;
     const { peers, skipped } = overlayPeersOf(this.#options.record.value, this.#options.feed.leases(), { nodeId: this.#options.nodeId, lease: this.#lease });
     if (skipped > 0) this.#options.logger.warn({ network: this.#options.network.name, skipped }, 'overlay: leases left out (their subnet, VTEP address or MAC is held by an older lease)');
+    this.peers = peers.length;
     this.#source.set(peers);
   }
 }
