@@ -159,6 +159,7 @@ export class NetworkSync {
         member = new OverlayMember({
           store: active.store, liveness: active.liveness, feed: this.#feed, nodeId: active.state.nodeId, hostname: this.#options.hostname,
           vtep: active.state.advertiseAddress, record, network: overlayNetworkOf(unleased), preferredSubnet: hostSubnetOf(file), logger,
+          onSubnetChanged: () => this.#schedule(),
         });
         await member.start();
         this.#members.set(record.id, member);

@@ -22,6 +22,8 @@ export interface OverlayMemberOptions {
   readonly network: OverlayNetwork;
   /** The subnet this host held before (from its conflist), kept if still free. */
   readonly preferredSubnet: string | undefined;
+  /** Called when a lease taken again (after the liveness lease was lost) has another subnet: the conflist must follow. */
+  readonly onSubnetChanged: () => void;
   readonly logger: Logger;
 }
 
@@ -110,14 +112,15 @@ export class OverlayMember {
     await this.#claimUnder(lease);
   }
 
+  /** Claims under `lease`, keeping the subnet held last (or, at start, the one this host's conflist names) when free. */
   async #claimUnder(lease: Lease): Promise<void> {
-    const { store, nodeId, hostname, vtep, record, network, preferredSubnet } = this.#options;
+    const { store, nodeId, hostname, vtep, record, network } = this.#options;
+    const preferred = this.#lease?.subnet ?? this.#options.preferredSubnet;
     this.#lease = await claimHostSubnet(store, {
-      nodeId, network: record, vtep, mac: vtepMac(network.vni, parseIp(vtep)), hostname, lease,
-      preferred: preferredSubnet === undefined ? (this.#lease === undefined ? undefined : parseCidr(this.#lease.subnet)) : parseCidr(preferredSubnet),
+      nodeId, network: record, vtep, mac: vtepMac(network.vni, parseIp(vtep)), hostname, lease, preferred: preferred === undefined ? undefined : parseCidr(preferred),
     });
-    if (preferredSubnet !== undefined && this.#lease.subnet !== preferredSubnet) {
-      this.#options.logger.warn({ network: network.name, was: preferredSubnet, now: this.#lease.subnet }, 'overlay: this host\'s old subnet was taken; containers attached before keep addresses others no longer route here');
+    if (preferred !== undefined && this.#lease.subnet !== preferred) {
+      this.#options.logger.warn({ network: network.name, was: preferred, now: this.#lease.subnet }, 'overlay: this host\'s old subnet was taken; containers attached before keep addresses others no longer route here');
     }
   }
 
@@ -126,8 +129,10 @@ export class OverlayMember {
     this.#claiming = this.#claiming.then(async () => {
       for (let attempt = 1; !this.#stopped && attempt <= 5; attempt += 1) {
         try {
+          const before = this.#lease?.subnet;
           await this.#claim();
           this.#publish();
+          if (this.#lease?.subnet !== before) this.#options.onSubnetChanged();
           return;
         } catch (error) {
           this.#options.logger.warn({ network: this.#options.network.name, attempt, err: error instanceof Error ? error.message : String(error) }, 'overlay: cannot lease again yet');
