@@ -176,6 +176,24 @@ t.test('a berthd stopped cleanly (SIGTERM) hands its lease over: the other hosts
   t.equal(String((await conflistOf(c1))?.plugins[0]?.['hostSubnet']), subnet, 'and it kept its subnet');
 });
 
+t.test('a host cut off from the store past its lease: the others drop it, it keeps its entries, and after healing it leases its subnet again', async (t) => {
+  const subnet = subnets.get(c1) ?? '';
+  const before = await entries(c1, device);
+  cluster.topology.partition(c1.host, [m1.host]);
+  try {
+    const dropped = await waitFor(`m1 drops ${subnet} once c1's liveness lease expires`, async () => !(await routesTo(m1, subnet)), 40_000);
+    t.pass(`m1 dropped c1's route ${dropped} ms into the partition (liveness TTL 10 s)`);
+    t.equal(await entries(c1, device), before, 'c1, cut off, keeps every entry it had');
+  } finally {
+    cluster.topology.heal(c1.host);
+  }
+  const back = await waitFor(`m1 routes ${subnet} again`, () => routesTo(m1, subnet), 40_000);
+  t.pass(`after healing, c1 leased again and m1 routed it ${back} ms later`);
+  t.equal(String((await conflistOf(c1))?.plugins[0]?.['hostSubnet']), subnet, 'c1 got the same subnet back');
+  await waitFor('m1 → c1 again', () => pings(containers.get(m1) as Container, containers.get(c1) as Container), 10_000);
+  t.pass('traffic flows again');
+});
+
 t.test('a host leaves: its subnet is released and every other host drops it; the others carry on', async (t) => {
   const subnet = subnets.get(c2) ?? '';
   const long = await openLongConnection(t, containers.get(m1)?.netns as TestNetns, containers.get(c3)?.netns as TestNetns, containers.get(c3)?.address ?? '', 7003);
