@@ -3,7 +3,7 @@ import { cidrCanonical, cidrOverlaps, formatCidr, hostPrefixLengthFor, parseCidr
 import {
   ClusterError, ClusterErrorCode, createNetwork, leasesOf, listOverlayLeases, networksCollection, parseNetworkRecord, removeNetwork, type ClusterNode, type NetworkRequest,
 } from '@berth/secrets';
-import { attachmentsOf, readNetworks } from '../../networks/conf-dir.js';
+import { attachmentsOf, readNetworks, type NetworkFile } from '../../networks/conf-dir.js';
 import { clusterConflist, drivers, isClusterConflist, parsePeerOption, pickSubnet, plugins, subnetsOf, type Driver } from '../../networks/conflist.js';
 import { jsonBody } from '../errors.js';
 import type { NetworksRuntime } from '../networks-runtime.js';
@@ -89,19 +89,8 @@ export function createNetworksRouter(node: ClusterNode, runtime: NetworksRuntime
       ...local.flatMap((network) => subnetsOf(network.conflist)),
       ...(await active.store.list(networksCollection)).entries.flatMap((entry) => entry.value.subnets),
     ]);
-    try {
-      const check = parseNetworkRecord({ ...request, vni: request.driver === 'vxlan' ? request.vni ?? 1 : undefined, createdAt: new Date(0).toISOString() });
-      clusterConflist(check, { clusterId: active.state.clusterId, available: new Set(), host: { subnet: check.subnets[0] ?? '', vtep: active.state.advertiseAddress } });
-    } catch (error) {
-      throw invalid((error as Error).message.replace(/^Cannot create (vxlan )?network \S+: /, ''));
-    }
-    for (const subnet of request.subnets) {
-      const overlap = local.find((network) => subnetsOf(network.conflist).some((other) => {
-        const cidr = tryParseCidr(other);
-        return cidr !== undefined && cidrOverlaps(cidr, parseCidr(subnet));
-      }));
-      if (overlap !== undefined) throw invalid(`subnet ${subnet} overlaps network ${overlap.name} of this host`);
-    }
+    assertRenders(request, active.state.advertiseAddress);
+    assertDisjointFrom(request, local);
     const localVnis = new Map(local.flatMap((network) => { const vni = vniOfConflist(network.conflist); return vni === undefined ? [] : [[vni, network.name] as const]; }));
     const created = await createNetwork(active.store, request, { localVnis });
     return c.json(created.value, 201);
@@ -137,6 +126,27 @@ export function createNetworksRouter(node: ClusterNode, runtime: NetworksRuntime
   });
 
   return app;
+}
+
+/** Renders the request once as a host would, so anything a conflist refuses (bad peers, a gateway outside) is refused before it is stored. */
+function assertRenders(request: NetworkRequest, vtep: string): void {
+  try {
+    const check = parseNetworkRecord({ ...request, vni: request.driver === 'vxlan' ? request.vni ?? 1 : undefined, createdAt: new Date(0).toISOString() });
+    clusterConflist(check, { clusterId: 'check', available: new Set(), host: { subnet: check.subnets[0] ?? '', vtep } });
+  } catch (error) {
+    throw invalid((error as Error).message.replace(/^Cannot create (vxlan )?network \S+: /, ''));
+  }
+}
+
+/** The manager's own networks count too: a cluster network over one of them would clash on this host. */
+function assertDisjointFrom(request: NetworkRequest, local: readonly NetworkFile[]): void {
+  for (const subnet of request.subnets) {
+    const overlap = local.find((network) => subnetsOf(network.conflist).some((other) => {
+      const cidr = tryParseCidr(other);
+      return cidr !== undefined && cidrOverlaps(cidr, parseCidr(subnet));
+    }));
+    if (overlap !== undefined) throw invalid(`subnet ${subnet} overlaps network ${overlap.name} of this host`);
+  }
 }
 
 /** The VNI of a local vxlan conflist (so the cluster never chooses one this host already uses). */
