@@ -9,6 +9,8 @@ import { overlayPeersOf } from './overlay-peers.js';
 
 /** How long a lease key outlives a berthd stopped cleanly (not leaving): a restart within it keeps every route. */
 export const stopGraceSeconds = 30;
+/** How long a stopping berthd spends handing its lease keys over. */
+export const handOverMsMax = 2_000;
 
 export interface OverlayMemberOptions {
   readonly store: Store;
@@ -73,7 +75,13 @@ export class OverlayMember {
         logger.warn({ network: network.name, err: error instanceof Error ? error.message : String(error) }, 'overlay: cannot program peers; the next change retries');
       },
     });
-    const report = await controller.start();
+    let report;
+    try {
+      report = await controller.start();
+    } catch (error) {
+      for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+      throw error;
+    }
     this.#controller = controller;
     logger.info({ network: network.name, subnet: this.#lease?.subnet, peers: report.diff === undefined ? '' : describeDiff(report.diff) }, 'overlay: this host is in the network');
   }
@@ -95,14 +103,21 @@ export class OverlayMember {
     else if (this.#lease !== undefined) await this.#handOver();
   }
 
+  /** Bounded by `handOverMsMax`: a berthd stopping while the store is unreachable does not wait on it. */
   async #handOver(): Promise<void> {
-    const grace = await this.#options.store.grantLease(stopGraceSeconds);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${handOverMsMax} ms`)), handOverMsMax); });
+    let grace: Lease | undefined;
     try {
-      await this.#claimUnder(grace);
+      await Promise.race([(async () => {
+        grace = await this.#options.store.grantLease(stopGraceSeconds);
+        await this.#claimUnder(grace);
+      })(), timeout]);
     } catch (error) {
       this.#options.logger.warn({ network: this.#options.network.name, err: error instanceof Error ? error.message : String(error) }, 'overlay: cannot keep the lease over the restart; peers drop this host until it is back');
     } finally {
-      grace.release();
+      clearTimeout(timer);
+      grace?.release();
     }
   }
 
