@@ -140,7 +140,7 @@ async function remove(name: string, options: { force?: boolean; output?: string;
 }
 
 export function registerNetworkCommands(program: Command): void {
-  const network = program.command('network').description(`CNI networks (conflists in $BERTH_CNI_CONF_DIR, default ${cniConfDirDefault})`);
+  const network = program.command('network').description(`CNI networks (conflists in $BERTH_CNI_CONF_DIR, default ${cniConfDirDefault}); on a host in a cluster, create and rm are the cluster's`);
   const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
   network.command('create')
