@@ -21,7 +21,8 @@ export { etcdHealthy, waitForEtcdHealthy, etcdHttpGet, type ProbeTls } from './c
 export { findEtcdProcesses, findOwnEtcdProcesses, readProcess, readProcessArgv, isAlive, isSameProcess, type ProcessEntry } from './cluster/process-table.js';
 export { StoreError, StoreErrorCode, type StoreErrorCodeValue } from './store/errors.js';
 export { toRevision, absent, type Revision } from './store/revision.js';
-export type { KvStore, KeyValue, GetResult, ListResult, Compare, TxnOp, TxnResult, WatchEvent, WatchOptions, WatchHandle, Lease } from './store/kv-store.js';
+export { isPrefixCompare } from './store/kv-store.js';
+export type { KvStore, KeyValue, GetResult, ListResult, Compare, PrefixCompare, AnyCompare, TxnOp, TxnResult, WatchEvent, WatchOptions, WatchHandle, Lease } from './store/kv-store.js';
 export { EtcdKvStore, etcdKvStoreLimitsDefault, type EtcdKvStoreOptions, type EtcdKvStoreLimits, type EtcdTls } from './store/etcd-kv-store.js';
 export { MemoryKvStore } from './store/memory-kv-store.js';
 export { defineCollection, keyspaceRoot, assertKeyId, type Collection } from './store/keyspace.js';
@@ -67,3 +68,11 @@ export { DispatchClient, type ManagerAddress } from './delivery/dispatch-client.
 export { secretsDirOf, secretsRoot, isMountPoint, unmountSecretsTmpfs } from './delivery/tmpfs.js';
 export { SourceRateLimiter } from './cluster/rate-limit.js';
 export { bootstrapAuth, grantNodeAccess, revokeNodeAccess, ensureSharedRoles } from './cluster/etcd-auth.js';
+export {
+  networkDrivers, reservedOptionKeys, parseNetworkRecord, parseOverlayLease, canonicalCidr, networksCollection, overlayLeasesCollection, overlayPrefix,
+  type NetworkDriver, type NetworkRecord, type OverlayLeaseRecord, type JsonValue,
+} from './networks/schema.js';
+export { createNetwork, removeNetwork, networkWriteAttemptsMax, type NetworkRequest } from './networks/network-store.js';
+export {
+  claimHostSubnet, listOverlayLeases, decodeOverlayLease, leasesOf, claimAttemptsMax, type ClaimRequest, type StoredLease,
+} from './networks/overlay-leases.js';

@@ -34,11 +34,17 @@ export class OverlayController {
     this.#options = options;
   }
 
-  /** Syncs with the source's current list (failures throw), then follows its changes. */
+  /**
+   * Syncs with the source's current list (failures throw), then follows its changes. A change that arrived while
+   * the first sync ran (before the watch) is caught by listing again once watching, so none is lost.
+   */
   async start(): Promise<ReconcileReport> {
     if (this.#unwatch !== undefined) throw new Error(`OverlayController for ${this.#options.network.name} is already started`);
-    const report = await this.sync(await this.#options.source.list());
+    const first = await this.#options.source.list();
+    const report = await this.sync(first);
     this.#unwatch = this.#options.source.watch((peers) => this.#enqueue(peers));
+    const now = await this.#options.source.list();
+    if (now !== first) this.#enqueue(now);
     return report;
   }
 

@@ -22,3 +22,8 @@ export {
 } from './program.js';
 export { reconcileOverlay, type ReconcileReport } from './reconcile.js';
 export { OverlayController, syncsPerDrainMax, type OverlayControllerOptions } from './controller.js';
+export {
+  hostSubnetsMax, hostPrefixLengthDefault, hostPrefixLengthMax, hostPrefixLengthFor, hostSubnetCandidates, chooseHostSubnet,
+  type HostSubnetChoice,
+} from './host-subnets.js';
+export { clusterVniFirst, chooseVni } from './vni-choice.js';

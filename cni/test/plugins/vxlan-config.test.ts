@@ -41,6 +41,10 @@ t.test('wrong or hostile values are code 7 naming the field', async (t) => {
     ['bad localAddress', { localAddress: 'here' }, /"localAddress"/],
     ['no ipam', { ipam: undefined }, /"ipam" with a "type" is required/],
     ['peers not an array', { peers: {} }, /"peers" must be an array/],
+    ['hostSubnet outside the range', { hostSubnet: '10.9.1.0/24', localAddress: '192.168.1.1' }, /"hostSubnet" 10\.9\.1\.0\/24 is not inside/],
+    ['hostSubnet with host bits', { hostSubnet: '10.244.1.1/24', localAddress: '192.168.1.1' }, /not a canonical CIDR/],
+    ['hostSubnet without localAddress', { hostSubnet: '10.244.1.0/24' }, /needs "localAddress"/],
+    ['hostSubnet and peers', { hostSubnet: '10.244.1.0/24', localAddress: '192.168.1.1', peers: [] }, /exclude each other/],
   ];
   for (const [name, extra, message] of cases) {
     let caught: unknown;
@@ -51,6 +55,13 @@ t.test('wrong or hostile values are code 7 naming the field', async (t) => {
     }
     t.ok(caught instanceof CniError && caught.code === 7 && message.test(caught.message), `${name}: ${String(caught)}`);
   }
+});
+
+t.test('a leased host (berthd\'s conflist): hostSubnet and localAddress, no peers', async (t) => {
+  const config = parse({ hostSubnet: '10.244.7.0/24', localAddress: '192.168.1.7' });
+  t.equal(formatCidr(config.hostSubnet ?? parseCidr('0.0.0.0/0')), '10.244.7.0/24');
+  t.equal(config.peers, undefined);
+  t.equal(parse({}).hostSubnet, undefined);
 });
 
 t.test('the IPAM gets this host\'s subnet unless its section names ranges', async (t) => {

@@ -23,6 +23,8 @@ export class BerthdHost {
   /** BERTH_RUN_DIR: containers' secrets tmpfs are mounted under `<runDir>/secrets/` (in the root mount namespace). */
   readonly runDir: string;
   readonly logFile: string;
+  /** The CNI config directory berthd writes the cluster's networks to (never the machine's /etc/cni/net.d). */
+  readonly cniConfDir: string;
   readonly extraArgs: readonly string[];
   /** Extra environment of berthd (e.g. BERTH_FAILPOINTS for the CNI crash tests). */
   readonly extraEnv: Readonly<Record<string, string>>;
@@ -36,6 +38,7 @@ export class BerthdHost {
     this.socket = join(stateDir, `${host.name}.sock`);
     this.runDir = join(stateDir, `${host.name}.run`);
     this.logFile = join(stateDir, `${host.name}.log`);
+    this.cniConfDir = join(stateDir, `${host.name}.cni`);
     this.extraArgs = extraArgs;
     this.extraEnv = extraEnv;
   }
@@ -46,7 +49,7 @@ export class BerthdHost {
   async start(): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     const child = spawn('nsenter', [`--net=${this.host.netns.path}`, '--', '/usr/bin/env', '-u', 'NODE_OPTIONS', process.execPath, berthdScript(),
-      '--root', this.root, '--socket', this.socket, '--run-dir', this.runDir, '--advertise', this.host.address, '--lease-ttl', '3', ...this.extraArgs], {
+      '--root', this.root, '--socket', this.socket, '--run-dir', this.runDir, '--advertise', this.host.address, '--cni-conf-dir', this.cniConfDir, '--lease-ttl', '3', ...this.extraArgs], {
       stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv({ BERTH_LOG_FILE: this.logFile, BERTH_LOG_LEVEL: 'info', ...this.extraEnv }),
     });
     this.#process = child;
@@ -74,7 +77,7 @@ export class BerthdHost {
   /** The `berth` CLI against this host's berthd (a unix socket reaches across network namespaces); `stdin` is its stdin. */
   cli(args: readonly string[], options: { timeoutMs?: number; stdin?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      const child = execFile(process.execPath, [berthScript(), ...args], { env: cleanEnv({ BERTH_SOCKET: this.socket }), timeout: options.timeoutMs ?? 180_000 }, (error, stdout, stderr) => {
+      const child = execFile(process.execPath, [berthScript(), ...args], { env: cleanEnv({ BERTH_SOCKET: this.socket, BERTH_ROOT: this.root, BERTH_CNI_CONF_DIR: this.cniConfDir }), timeout: options.timeoutMs ?? 180_000 }, (error, stdout, stderr) => {
         resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
       });
       child.stdin?.end(options.stdin ?? '');

@@ -12,6 +12,8 @@ export interface TestClusterOptions {
   readonly managerArgs?: readonly string[];
   /** Extra berthd arguments for the client host c1. */
   readonly clientArgs?: readonly string[];
+  /** More hosts on the same underlay, each with a berthd (clientArgs) that has not joined: for joins during a test. */
+  readonly spareHosts?: readonly string[];
 }
 
 /**
@@ -24,26 +26,29 @@ export class TestCluster {
   readonly stateDir: string;
   readonly managers: BerthdHost[];
   readonly client: BerthdHost;
+  readonly spares: BerthdHost[];
   readonly #kvClients: KvClientProcess[] = [];
 
-  private constructor(topology: ClusterTopology, stateDir: string, managers: BerthdHost[], client: BerthdHost) {
+  private constructor(topology: ClusterTopology, stateDir: string, managers: BerthdHost[], client: BerthdHost, spares: BerthdHost[]) {
     this.topology = topology;
     this.stateDir = stateDir;
     this.managers = managers;
     this.client = client;
+    this.spares = spares;
   }
 
   static async start(registry: TeardownRegistry, options: TestClusterOptions): Promise<TestCluster> {
-    const names = [...Array.from({ length: options.managers }, (_, i) => `m${i + 1}`), 'c1'];
+    const names = [...Array.from({ length: options.managers }, (_, i) => `m${i + 1}`), 'c1', ...(options.spareHosts ?? [])];
     const stateDir = `/tmp/bt-cl-${randomBytes(4).toString('hex')}`;
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
     registry.teardown(() => (process.env['BERTH_KEEP_TEST_STATE'] === undefined ? rm(stateDir, { recursive: true, force: true }) : undefined));
     const topology = await ClusterTopology.create(registry, names);
     const managers = topology.hosts.slice(0, options.managers).map((host) => new BerthdHost(host, stateDir, options.managerArgs ?? []));
     const client = new BerthdHost(topology.host('c1'), stateDir, options.clientArgs ?? []);
-    const cluster = new TestCluster(topology, stateDir, managers, client);
+    const spares = (options.spareHosts ?? []).map((name) => new BerthdHost(topology.host(name), stateDir, options.clientArgs ?? []));
+    const cluster = new TestCluster(topology, stateDir, managers, client, spares);
     registry.teardown(() => cluster.destroy());
-    await Promise.all([...managers, client].map((host) => host.start()));
+    await Promise.all([...managers, client, ...spares].map((host) => host.start()));
     const [first, ...others] = managers;
     if (first === undefined) throw new Error('a cluster needs a manager');
     const init = await first.cliJson<{ workerToken: string }>(['cluster', 'init']);
@@ -103,6 +108,6 @@ export class TestCluster {
 
   async destroy(): Promise<void> {
     for (const client of this.#kvClients) client.kill();
-    for (const host of [this.client, ...this.managers]) await host.destroy().catch(() => undefined);
+    for (const host of [...this.spares, this.client, ...this.managers]) await host.destroy().catch(() => undefined);
   }
 }

@@ -9,6 +9,8 @@ import { collectMetrics } from './metrics.js';
 import { cniRoutes } from './routes/cni.js';
 import { createSecretsRouter, secretBodyBytesMax } from './routes/secrets.js';
 import { createTasksRouter } from './routes/tasks.js';
+import { createNetworksRouter } from './routes/networks.js';
+import type { NetworksRuntime } from './networks-runtime.js';
 import type { SecretsRuntime } from './secrets-runtime.js';
 
 export interface ApiHooks {
@@ -29,7 +31,7 @@ function allowFields(body: unknown, names: readonly string[]): void {
 }
 
 /** The local API (unix socket only): health, metrics, and the cluster commands the CLI sends. */
-export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logger, capabilities: { secrets: SecretsRuntime }): Hono {
+export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logger, capabilities: { secrets: SecretsRuntime; networks: NetworksRuntime }): Hono {
   const app = new Hono();
   const smallBodies = bodyLimit({ maxSize: apiBodyBytesMax, onError: tooLarge });
   const secretBodies = bodyLimit({ maxSize: secretBodyBytesMax, onError: tooLarge });
@@ -44,7 +46,7 @@ export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logge
     return c.json({ status: healthy ? 'ok' : 'degraded', cluster: active?.state.role ?? 'none', etcd: member ?? 'none' }, healthy ? 200 : 503);
   });
 
-  app.get('/metrics', async (c) => c.text(await collectMetrics(node, node.limits.statusTimeoutMs, await capabilities.secrets.metrics()), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.get('/metrics', async (c) => c.text(await collectMetrics(node, node.limits.statusTimeoutMs, [...(await capabilities.secrets.metrics()), ...capabilities.networks.metrics()]), 200, { 'content-type': 'text/plain; version=0.0.4' }));
 
   app.post('/v1/cluster/init', async (c) => {
     allowFields(await jsonBody(c), []);
@@ -103,5 +105,6 @@ export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logge
 
   app.route('/', createSecretsRouter(capabilities.secrets));
   app.route('/', createTasksRouter(capabilities.secrets));
+  app.route('/', createNetworksRouter(node, capabilities.networks));
   return app;
 }

@@ -2,6 +2,7 @@ import { networkInterfaces, hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { berthSocketDefault } from './client.js';
+import { cniConfDirDefault } from '../networks/conf-dir.js';
 import {
   etcdClientPortDefault, etcdPeerPortDefault, etcdTimingTuned, joinPortDefault, nodeCertificateValiditySecondsDefault, nodeCertificateValiditySecondsMin,
   parseAddressWithPort, type EtcdTiming,
@@ -25,6 +26,8 @@ export interface DaemonOptions {
   /** Life of the node certificates this host signs as a manager (its own and joiners'). */
   readonly certificateValiditySeconds: number;
   readonly hostname: string;
+  /** Where cluster networks' conflists are written (BERTH_CNI_CONF_DIR, default /etc/cni/net.d). */
+  readonly cniConfDir: string;
 }
 
 function integer(min: number, max: number) {
@@ -71,6 +74,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     .option('--root <dir>', 'state directory (env BERTH_ROOT)', env['BERTH_ROOT'] ?? berthRootDefault)
     .option('--socket <path>', 'local API socket (env BERTH_SOCKET)', env['BERTH_SOCKET'] ?? berthSocketDefault)
     .option('--run-dir <dir>', 'runtime dir for containers\' secrets tmpfs (env BERTH_RUN_DIR)', env['BERTH_RUN_DIR'] ?? berthRunDirDefault)
+    .option('--cni-conf-dir <dir>', 'CNI config directory the cluster\'s networks are written to (env BERTH_CNI_CONF_DIR)', env['BERTH_CNI_CONF_DIR'] || cniConfDirDefault)
     .option('--advertise <addr[:port]>', `address (and join port, default ${joinPortDefault}) other hosts reach this one on`)
     .option('--etcd-client-port <port>', 'etcd client port', integer(1, 65_535), etcdClientPortDefault)
     .option('--etcd-peer-port <port>', 'etcd peer port', integer(1, 65_535), etcdPeerPortDefault)
@@ -84,7 +88,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     .showHelpAfterError();
   program.parse([...argv], { from: 'user' });
   const opts = program.opts<{
-    root: string; socket: string; runDir: string; advertise?: string; etcdClientPort: number; etcdPeerPort: number; heartbeatMs: number; electionMs: number; leaseTtl: number;
+    root: string; socket: string; runDir: string; cniConfDir: string; advertise?: string; etcdClientPort: number; etcdPeerPort: number; heartbeatMs: number; electionMs: number; leaseTtl: number;
     certValidity: number; certValiditySeconds?: number;
   }>();
   const advertise = parseAddressWithPort(opts.advertise ?? defaultAdvertiseAddress(), joinPortDefault);
@@ -93,6 +97,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     root: isAbsolute(opts.root) ? opts.root : resolve(opts.root),
     socketPath: isAbsolute(opts.socket) ? opts.socket : resolve(opts.socket),
     runDir: isAbsolute(opts.runDir) ? opts.runDir : resolve(opts.runDir),
+    cniConfDir: isAbsolute(opts.cniConfDir) ? opts.cniConfDir : resolve(opts.cniConfDir),
     advertiseAddress: advertise.address,
     joinPort: advertise.port,
     etcdClientPort: opts.etcdClientPort,

@@ -67,7 +67,8 @@ async function makeBerthd(cleanups: Array<() => Promise<void>>, base: string, na
     process: undefined as unknown as ChildProcess,
     async start() {
       const child = spawn(process.execPath, [berthdBin, '--root', root, '--socket', socket, '--run-dir', runDir, '--advertise', `127.0.0.1:${ports.join}`,
-        '--etcd-client-port', String(ports.client), '--etcd-peer-port', String(ports.peer), '--lease-ttl', '3', ...extraArgs], {
+        '--etcd-client-port', String(ports.client), '--etcd-peer-port', String(ports.peer), '--lease-ttl', '3',
+        '--cni-conf-dir', join(base, `${name}.cni`), ...extraArgs], {
         stdio: ['ignore', 'ignore', 'pipe'], env: childEnv({ BERTH_LOG_FILE: join(base, `${name}.log`), BERTH_LOG_LEVEL: 'info' }),
       });
       handle.process = child;

@@ -28,12 +28,12 @@ export const accessTable: readonly AccessRow[] = [
   { prefix: 'cluster/revoked/', holds: 'denylist of removed nodes and their certificate serials', workerAll: 'read', workerOwn: 'none' },
   { prefix: 'secrets/', holds: 'KEK, secret versions, ciphertext, grants, audit', workerAll: 'none', workerOwn: 'none' },
   { prefix: 'tasks/', holds: 'running containers of services, one key per container under the node\'s id', workerAll: 'none', workerOwn: 'prefix' },
-  { prefix: 'networks/', holds: 'cluster networks (issue 14)', workerAll: 'read', workerOwn: 'none' },
+  { prefix: 'networks/', holds: 'cluster networks: driver, subnets, VNI, options (`networks/<name>`)', workerAll: 'read', workerOwn: 'none' },
   { prefix: 'policies/', holds: 'network policies (issue 14)', workerAll: 'read', workerOwn: 'none' },
   { prefix: 'endpoints/', holds: 'workload endpoints under the node\'s id (issue 14)', workerAll: 'read', workerOwn: 'prefix' },
-  // Issue 14 owns the overlay layout: a worker writes only under overlay/<ownId>/ (its VTEP, its subnet lease);
-  // anything keyed otherwise (e.g. a subnet index) is written by managers.
-  { prefix: 'overlay/', holds: 'overlay VTEPs and per-host subnet leases (issue 14)', workerAll: 'read', workerOwn: 'prefix' },
+  // A host's subnet lease of a network (with its VTEP address and MAC) is `overlay/<ownId>/<network>`, under its
+  // liveness lease; uniqueness among hosts comes from a prefix precondition on `overlay/`, not from a shared index.
+  { prefix: 'overlay/', holds: 'each host\'s subnet lease of a vxlan network, with its VTEP address and MAC (`overlay/<nodeId>/<network>`)', workerAll: 'read', workerOwn: 'prefix' },
 ];
 
 /** One etcd permission: a single key, or the range [key, rangeEnd) when rangeEnd is set. */

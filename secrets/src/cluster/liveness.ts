@@ -17,6 +17,7 @@ export class Liveness {
   readonly #ttlSeconds: number;
   readonly #logger: Logger;
   #lease: Lease | undefined;
+  readonly #leaseListeners = new Set<(lease: Lease) => void>();
   #stopped = false;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -29,6 +30,18 @@ export class Liveness {
   }
 
   get holding(): boolean { return this.#lease !== undefined; }
+
+  /** The lease this host's liveness key is under now (undefined while it is being re-granted). */
+  get lease(): Lease | undefined { return this.#lease; }
+
+  /**
+   * Called with each lease once the liveness key is under it (a re-grant after a loss included): keys bound to this
+   * host's liveness (its overlay leases) are put again under the new one. Returns the function that stops it.
+   */
+  onLease(listener: (lease: Lease) => void): () => void {
+    this.#leaseListeners.add(listener);
+    return () => { this.#leaseListeners.delete(listener); };
+  }
 
   start(): void {
     this.#loop ??= this.#run();
@@ -59,6 +72,7 @@ export class Liveness {
         this.#lease = lease;
         await this.#store.put(aliveCollection, this.#nodeId, { nodeId: this.#nodeId, pid: process.pid, since: new Date().toISOString() }, { lease });
         retryMs = livenessRetryMsInitial;
+        for (const listener of [...this.#leaseListeners]) listener(lease);
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
           lease.onLost((error) => {

@@ -8,6 +8,7 @@ import { revokeNodeAccess } from './etcd-auth.js';
 import { aliveCollection, hostsCollection, issuedCollection, revokedCollection } from './keys.js';
 import { issueNodeCertificate, verifyNodeCertificate, type NodeIdentity, type NodeRole } from './node-cert.js';
 import { parseCertificate } from './pki.js';
+import { listOverlayLeases } from '../networks/overlay-leases.js';
 
 const casAttemptsMax = 5;
 
@@ -50,7 +51,7 @@ export async function removeMember(node: ClusterNode, admin: Etcd3, memberId: st
 
 /**
  * Removes a node from the cluster for good (`berth cluster rm`, `leave`), on a manager: its etcd member first (a
- * manager's), then in one transaction its host, liveness and issued records go and a denylist record with every
+ * manager's), then in one transaction its host, liveness, issued records and overlay leases go and a denylist record with every
  * serial it was issued comes (every manager rewrites its CRL from those), then its etcd users and role. `endpoints`:
  * talk to these members only (a manager removing itself uses the others).
  */
@@ -70,10 +71,12 @@ export async function revokeNode(node: ClusterNode, nodeId: string, options: { e
     const live = (issued?.value.certificates ?? []).filter((entry) => Date.parse(entry.notAfter) > now);
     const serials = [...new Set([...(revoked?.value.serials ?? []), ...live.map((entry) => entry.serial), ...(options.serials ?? [])])].slice(-64);
     const expiresAt = new Date(Math.max(now, ...live.map((entry) => Date.parse(entry.notAfter)), Date.parse(revoked?.value.expiresAt ?? '') || 0)).toISOString();
-    await store.transaction()
+    const removal = store.transaction()
       .put(revokedCollection, nodeId, { nodeId, serials, revokedAt: new Date(now).toISOString(), expiresAt })
-      .delete(hostsCollection, nodeId).delete(aliveCollection, nodeId).delete(issuedCollection, nodeId)
-      .commit();
+      .delete(hostsCollection, nodeId).delete(aliveCollection, nodeId).delete(issuedCollection, nodeId);
+    // Its overlay subnets are released with it (they are bound to its liveness lease, which a removed host may still hold).
+    for (const lease of (await listOverlayLeases(store)).leases.filter((entry) => entry.nodeId === nodeId)) removal.delete(lease.collection, lease.value.network);
+    await removal.commit();
     await etcdStep(`remove the etcd users of ${nodeId}`, () => revokeNodeAccess(admin, nodeId));
     return { nodeId, role: host?.value.role, serials: serials.length };
   }, options.endpoints);

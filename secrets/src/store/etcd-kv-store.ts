@@ -1,12 +1,12 @@
 import {
   Etcd3, EtcdPermissionDeniedError, GRPCFailedPreconditionError, GRPCInvalidArgumentError, GRPCResourceExhastedError,
-  type IKeyValue, type IOptions, type IRequestOp,
+  type ICompare, type IKeyValue, type IOptions, type IRequestOp,
 } from 'etcd3';
 import { createLogger, type Logger } from '@berth/cni';
 import { EtcdPrefixWatch } from './etcd-watch.js';
 import { HostBreaker } from './host-breaker.js';
 import { StoreError, StoreErrorCode } from './errors.js';
-import type { Compare, GetResult, KeyValue, KvStore, Lease, ListResult, TxnOp, TxnResult, WatchHandle, WatchOptions } from './kv-store.js';
+import { isPrefixCompare, type AnyCompare, type GetResult, type KeyValue, type KvStore, type Lease, type ListResult, type TxnOp, type TxnResult, type WatchHandle, type WatchOptions } from './kv-store.js';
 import { toRevision, type Revision } from './revision.js';
 import { TlsIdentity, withChannelCredentials, type ServerIdentityCheck } from './tls-credentials.js';
 
@@ -111,10 +111,10 @@ export class EtcdKvStore implements KvStore {
     return { revision: toRevision(response.header.revision), kvs: response.kvs.map(toKeyValue) };
   }
 
-  async txn(compares: readonly Compare[], success: readonly TxnOp[], failure: readonly TxnOp[] = []): Promise<TxnResult> {
+  async txn(compares: readonly AnyCompare[], success: readonly TxnOp[], failure: readonly TxnOp[] = []): Promise<TxnResult> {
     this.#open();
     const request = {
-      compare: compares.map((compare) => ({ key: Buffer.from(compare.key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: String(compare.modRevision) })),
+      compare: compares.map(toCompare),
       success: success.map(toRequestOp),
       failure: failure.map(toRequestOp),
     };
@@ -225,7 +225,7 @@ export class EtcdKvStore implements KvStore {
     throw new StoreError(StoreErrorCode.Unavailable, `Cannot read ${what}: ${message(lastError)}`, { cause: lastError });
   }
 
-  #writeError(error: unknown, compares: readonly Compare[], ops: readonly TxnOp[]): StoreError {
+  #writeError(error: unknown, compares: readonly AnyCompare[], ops: readonly TxnOp[]): StoreError {
     const keys = describeKeys(compares, ops);
     if (error instanceof EtcdPermissionDeniedError) return new StoreError(StoreErrorCode.PermissionDenied, `Cannot write ${keys}: ${error.message}`, { cause: error });
     if (error instanceof GRPCInvalidArgumentError) {
@@ -236,6 +236,13 @@ export class EtcdKvStore implements KvStore {
     }
     return new StoreError(StoreErrorCode.UnknownOutcome, `Write of ${keys} may or may not have been applied: ${message(error)}`, { cause: error });
   }
+}
+
+/** A prefix compare is etcd's range compare: every key in [prefix, prefixEnd) has mod_revision < since + 1. */
+function toCompare(compare: AnyCompare): ICompare {
+  if (!isPrefixCompare(compare)) return { key: Buffer.from(compare.key), target: 'Mod', result: 'Equal', mod_revision: String(compare.modRevision) };
+  const key = Buffer.from(compare.prefix);
+  return { key, range_end: prefixEnd(key), target: 'Mod', result: 'Less', mod_revision: String(compare.unchangedSince + 1) };
 }
 
 function toRequestOp(op: TxnOp): IRequestOp {
@@ -268,8 +275,8 @@ export function prefixEnd(prefix: Buffer): Buffer {
 }
 
 /** Failures raised before the request was written to any connection (no transport, or the member was skipped). */
-function describeKeys(compares: readonly Compare[], ops: readonly TxnOp[]): string {
-  return [...new Set([...compares.map((c) => c.key), ...ops.map((op) => op.key)])].join(', ');
+function describeKeys(compares: readonly AnyCompare[], ops: readonly TxnOp[]): string {
+  return [...new Set([...compares.map((c) => (isPrefixCompare(c) ? `${c.prefix}*` : c.key)), ...ops.map((op) => op.key)])].join(', ');
 }
 
 function neverSent(error: unknown): boolean {

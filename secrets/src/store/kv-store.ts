@@ -26,6 +26,22 @@ export interface Compare {
   readonly modRevision: Revision;
 }
 
+/**
+ * A precondition over a whole prefix: no key under it was created or changed after `revision` (the revision of a
+ * listing of that prefix). Deletions are not seen: they only free what the listing showed as taken. This is how a
+ * writer claims something unique (a subnet, a VNI) among keys owned by others, without a shared index key.
+ */
+export interface PrefixCompare {
+  readonly prefix: string;
+  readonly unchangedSince: Revision;
+}
+
+export type AnyCompare = Compare | PrefixCompare;
+
+export function isPrefixCompare(compare: AnyCompare): compare is PrefixCompare {
+  return 'prefix' in compare;
+}
+
 export type TxnOp =
   | { readonly kind: 'put'; readonly key: string; readonly value: Buffer; readonly lease?: string }
   | { readonly kind: 'delete'; readonly key: string };
@@ -85,7 +101,7 @@ export interface Lease {
 export interface KvStore {
   get(key: string): Promise<GetResult>;
   list(prefix: string): Promise<ListResult>;
-  txn(compares: readonly Compare[], success: readonly TxnOp[], failure?: readonly TxnOp[]): Promise<TxnResult>;
+  txn(compares: readonly AnyCompare[], success: readonly TxnOp[], failure?: readonly TxnOp[]): Promise<TxnResult>;
   watch(prefix: string, options: WatchOptions): WatchHandle;
   grantLease(ttlSeconds: number): Promise<Lease>;
   /** Drops history before `revision` (as etcd's auto-compaction does). */

@@ -1,6 +1,6 @@
 import { assert } from '../cluster/assert.js';
 import { StoreError, StoreErrorCode } from './errors.js';
-import type { Compare, GetResult, KeyValue, KvStore, Lease, ListResult, TxnOp, TxnResult, WatchEvent, WatchHandle, WatchOptions } from './kv-store.js';
+import { isPrefixCompare, type AnyCompare, type GetResult, type KeyValue, type KvStore, type Lease, type ListResult, type TxnOp, type TxnResult, type WatchEvent, type WatchHandle, type WatchOptions } from './kv-store.js';
 import { toRevision, type Revision } from './revision.js';
 
 /** Bounds of the in-memory double, so a runaway test fails instead of eating memory. */
@@ -42,9 +42,11 @@ export class MemoryKvStore implements KvStore {
     return { revision: this.#revision, kvs };
   }
 
-  async txn(compares: readonly Compare[], success: readonly TxnOp[], failure: readonly TxnOp[] = []): Promise<TxnResult> {
+  async txn(compares: readonly AnyCompare[], success: readonly TxnOp[], failure: readonly TxnOp[] = []): Promise<TxnResult> {
     this.#open();
-    const succeeded = compares.every((compare) => (this.#data.get(compare.key)?.modRevision ?? 0) === compare.modRevision);
+    const succeeded = compares.every((compare) => (isPrefixCompare(compare)
+      ? [...this.#data.values()].every((kv) => !kv.key.startsWith(compare.prefix) || kv.modRevision <= compare.unchangedSince)
+      : (this.#data.get(compare.key)?.modRevision ?? 0) === compare.modRevision));
     const ops = succeeded ? success : failure;
     for (const op of ops) {
       if (op.kind === 'put' && op.lease !== undefined && !this.#leases.has(op.lease)) {

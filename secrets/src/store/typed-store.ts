@@ -1,6 +1,6 @@
 import { StoreError } from './errors.js';
-import type { Collection } from './keyspace.js';
-import type { KeyValue, KvStore, Lease, TxnOp, Compare, WatchHandle } from './kv-store.js';
+import { keyspaceRoot, type Collection } from './keyspace.js';
+import type { AnyCompare, KeyValue, KvStore, Lease, TxnOp, WatchHandle } from './kv-store.js';
 import { StoreMetrics, type StoreOp } from './metrics.js';
 import { absent, type Revision } from './revision.js';
 
@@ -25,7 +25,7 @@ export interface TypedWatchOptions<T> {
 /** Several collection changes applied together or not at all, guarded by revision preconditions. */
 export class Transaction {
   readonly #store: Store;
-  readonly #compares: Compare[] = [];
+  readonly #compares: AnyCompare[] = [];
   readonly #ops: TxnOp[] = [];
 
   constructor(store: Store) {
@@ -35,6 +35,16 @@ export class Transaction {
   /** The entry must be at exactly this mod revision (`absent`: must not exist). */
   require<T>(collection: Collection<T>, id: string, modRevision: Revision): this {
     this.#compares.push({ key: collection.key(id), modRevision });
+    return this;
+  }
+
+  /**
+   * No key under `prefix` (a keyspace prefix, e.g. a collection's) was created or changed after `revision`, the
+   * revision of the listing the caller decided from.
+   */
+  requireUnchangedSince(prefix: string, revision: Revision): this {
+    if (!prefix.startsWith(keyspaceRoot) || !prefix.endsWith('/')) throw new RangeError(`Invalid prefix ${JSON.stringify(prefix)}: expected ${keyspaceRoot}…/`);
+    this.#compares.push({ prefix, unchangedSince: revision });
     return this;
   }
 
@@ -127,7 +137,7 @@ export class Store {
   }
 
   /** @internal the one path every write takes, so ops and errors are counted once. */
-  runTxn(op: StoreOp, build: () => [readonly Compare[], readonly TxnOp[]]): Promise<{ succeeded: boolean; revision: Revision }> {
+  runTxn(op: StoreOp, build: () => [readonly AnyCompare[], readonly TxnOp[]]): Promise<{ succeeded: boolean; revision: Revision }> {
     return this.#counted(op, () => {
       const [compares, ops] = build();
       return this.kv.txn(compares, ops);

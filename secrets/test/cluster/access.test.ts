@@ -29,6 +29,8 @@ t.test('the rows hold the contracts: prefixes under the root, workers write only
   expect('cluster/hosts/', 'read', 'key');
   expect('cluster/alive/', 'read', 'key');
   expect('cluster/revoked/', 'read', 'none');
+  expect('networks/', 'read', 'none');
+  expect('overlay/', 'read', 'prefix');
 });
 
 t.test('etcd permissions made from the table', async (t) => {

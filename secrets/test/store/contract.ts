@@ -97,6 +97,23 @@ export function storeContract(t: Test, subject: () => ContractSubject, prefixBas
     t.ok(after.kvs.every((kv) => kv.modRevision === ok.revision), 'all changes carry one revision');
   });
 
+  t.test('a prefix precondition: fails once any key under the prefix was created or changed after the listing, not for deletes', async (t) => {
+    const { store } = subject();
+    const p = fresh();
+    await store.txn([], [put(`${p}a`, 'a0'), put(`${p}b`, 'b0'), put(`${p.slice(0, -1)}-outside`, 'x')]);
+    const listed = await store.list(p);
+    const claim = (key: string) => store.txn([{ prefix: p, unchangedSince: listed.revision }], [put(`${p}${key}`, 'claimed')]);
+    await store.txn([], [put(`${p.slice(0, -1)}-outside`, 'y')]);
+    t.ok((await claim('c')).succeeded, 'a change outside the prefix does not count');
+    t.notOk((await claim('d')).succeeded, 'the first claim changed the prefix: a second claim from the same listing fails');
+    const relisted = await store.list(p);
+    await store.txn([], [{ kind: 'delete', key: `${p}a` }]);
+    t.ok((await store.txn([{ prefix: p, unchangedSince: relisted.revision }], [put(`${p}d`, 'claimed')])).succeeded, 'a delete after the listing does not fail it');
+    const empty = fresh();
+    t.ok((await store.txn([{ prefix: empty, unchangedSince: relisted.revision }], [put(`${empty}x`, '1')])).succeeded, 'an empty prefix holds');
+    t.same((await store.list(p)).kvs.map((kv) => kv.key.slice(p.length)), ['b', 'c', 'd']);
+  });
+
   t.test('watch from an old revision replays history in order, then follows, never twice', async (t) => {
     const { store } = subject();
     const p = fresh();

@@ -6,7 +6,8 @@ import { ownerTag } from '../../nat/owner.js';
 import { masqueradeSets } from '../../nat/ruleset.js';
 import { describeNetwork } from '../../overlay/network.js';
 import { reconcileOverlay } from '../../overlay/reconcile.js';
-import type { OverlayHost } from '../../overlay/host.js';
+import { ensureOverlayHost, type OverlayHost } from '../../overlay/host.js';
+import { requireLocalPeer } from '../../overlay/local.js';
 import type { CniRequest } from '../../skel/plugin.js';
 import type { Result } from '../../spec/result.js';
 import { addressingOf, configureInterface } from '../common/container-iface.js';
@@ -15,15 +16,18 @@ import { reportUndoFailures, withUndo, type UndoStack } from '../common/undo.js'
 import { failpoint } from '../common/failpoints.js';
 import type { VxlanConfig } from './config.js';
 import { containerIps, containerRoutes, createContainerVeth, overlayAddresses } from './container.js';
-import { BERTH_VXLAN_TYPE, peersOf, type BerthVxlanOptions } from './context.js';
+import { BERTH_VXLAN_TYPE, membershipOf, type BerthVxlanOptions } from './context.js';
 import { ipamRequestFor } from './ipam-request.js';
 import { overlayMasqueradeElements, withNatTable } from './masquerade.js';
 
 /** Brings this host into the overlay (devices, peer entries), then attaches the container to the host's bridge. */
 export async function addAttachment(options: BerthVxlanOptions, config: VxlanConfig, request: CniRequest): Promise<Result> {
-  const peers = await peersOf(options, config);
+  const { peers, programsPeers } = await membershipOf(options, config);
   return withContainerRtnl(request.netns, (container) => withRtnl(hostNetnsOf(request, options), async (host) => {
-    const report = await reconcileOverlay(host, hostNetnsOf(request, options), config.network, peers, config.localAddress);
+    const hostNetns = hostNetnsOf(request, options);
+    const report = programsPeers
+      ? await reconcileOverlay(host, hostNetns, config.network, peers, config.localAddress)
+      : { member: true as const, host: await ensureOverlayHost(host, hostNetns, config.network, await requireLocalPeer(host, peers, config.localAddress, config.network.name)) };
     failpoint(request.env, 'vxlan-after-overlay');
     if (!report.member) {
       throw new CniError(CniCode.InvalidNetworkConfig, `Invalid network config: this host is not one of the ${peers.length} peers of ${describeNetwork(config.network)}`);

@@ -12,7 +12,7 @@ import { addressingOf, checkFailed, checkInterface, containerInterfaceOf } from 
 import { hostNetnsOf, withContainerRtnl } from '../common/netns.js';
 import type { VxlanConfig } from './config.js';
 import { hostVethName, overlayAddresses } from './container.js';
-import { peersOf, type BerthVxlanOptions } from './context.js';
+import { membershipOf, type BerthVxlanOptions } from './context.js';
 import { ipamRequestFor } from './ipam-request.js';
 import { overlayMasqueradeElements, withNatTable } from './masquerade.js';
 
@@ -23,7 +23,7 @@ import { overlayMasqueradeElements, withNatTable } from './masquerade.js';
 export async function checkAttachment(options: BerthVxlanOptions, config: VxlanConfig, request: CniRequest): Promise<void> {
   const previous = request.config.prevResult;
   if (previous === undefined) throw new CniError(CniCode.InvalidNetworkConfig, 'Invalid network config: CHECK needs "prevResult"');
-  const peers = await peersOf(options, config);
+  const { peers, programsPeers } = await membershipOf(options, config);
   validatePeers(config.network, peers);
   const { index, mac } = containerInterfaceOf(previous, request.ifName, request.netns);
   await withContainerRtnl(request.netns, (container) => withRtnl(hostNetnsOf(request, options), async (host) => {
@@ -37,7 +37,8 @@ export async function checkAttachment(options: BerthVxlanOptions, config: VxlanC
     if (hostEnd === undefined || hostEnd.masterIndex !== overlay.bridge.index) {
       throw checkFailed(`the host end of ${request.ifName} is ${hostEnd === undefined ? 'missing' : 'not on'} bridge ${config.network.bridge}`);
     }
-    const missing = describeEntries(await missingPeerEntries(host, overlay, peers));
+    // A leased host's peer entries are berthd's to program (and to report in its metrics), not the plugin's.
+    const missing = programsPeers ? describeEntries(await missingPeerEntries(host, overlay, peers)) : [];
     if (missing.length > 0) throw checkFailed(`this host lacks peer entries: ${missing.join('; ')}`);
     if (!config.ipMasq) return;
     const owner = ownerTag({ network: request.config.name, containerId: request.containerId, ifName: request.ifName });

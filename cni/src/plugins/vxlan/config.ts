@@ -1,4 +1,4 @@
-import { cidrCanonical, formatCidr, tryParseIp, type IpAddress } from '../../net/ip.js';
+import { cidrCanonical, cidrContains, formatCidr, tryParseIp, type IpAddress, type IpCidr } from '../../net/ip.js';
 import {
   defaultBridgeName, defaultDeviceName, overlayPortDefault, vniMax, vniMin, type OverlayNetwork,
 } from '../../overlay/network.js';
@@ -21,6 +21,10 @@ import { invalidConfig, linkNameField } from '../common/config.js';
  * Optional: "localAddress", "device" (default bvx<VNI>), "bridge" (bvb<VNI>), "mtu" (default underlay − 50/70),
  * "directRouting" (false), "ipMasq" (true), "isDefaultGateway" (true). An `ipam` section without ranges allocates
  * from this host's subnet, with its gateway.
+ *
+ * In a cluster, berthd writes each host's conflist with no `peers` but "hostSubnet" (the subnet it leased for this
+ * host) and "localAddress" (its VTEP): the plugin then makes this host's devices and allocates from that subnet,
+ * and berthd alone programs the other hosts' entries (Flannel's split between flanneld and its CNI plugin).
  */
 export interface VxlanConfig {
   readonly network: OverlayNetwork;
@@ -28,6 +32,8 @@ export interface VxlanConfig {
   readonly peers: readonly OverlayPeer[] | undefined;
   /** This host's VTEP address, when it cannot be found by looking for a peer address among the host's. */
   readonly localAddress: IpAddress | undefined;
+  /** The subnet berthd leased for this host (cluster networks); then `peers` is undefined and `localAddress` set. */
+  readonly hostSubnet: IpCidr | undefined;
   /** Masquerade traffic from containers to destinations outside the overlay's range. Default true. */
   readonly ipMasq: boolean;
   /** Give containers a default route through the host's gateway (else only a route to the overlay's range). */
@@ -36,6 +42,14 @@ export interface VxlanConfig {
 
 const invalid = invalidConfig;
 
+
+function parseHostSubnet(text: string | undefined, range: IpCidr): IpCidr | undefined {
+  if (text === undefined || text === '') return undefined;
+  const cidr = tryParseCidr(text);
+  if (cidr === undefined || formatCidr(cidrCanonical(cidr)) !== formatCidr(cidr)) throw invalid(`"hostSubnet" "${text.slice(0, 64)}" is not a canonical CIDR`);
+  if (cidr.address.family !== 4 || !cidrContains(range, cidr.address) || cidr.prefixLength < range.prefixLength) throw invalid(`"hostSubnet" ${text} is not inside "subnet" ${formatCidr(range)}`);
+  return cidr;
+}
 
 function parseRange(text: string | undefined) {
   if (text === undefined || text === '') throw invalid('"subnet" (the overlay\'s whole range, e.g. 10.244.0.0/16) is required');
@@ -69,10 +83,14 @@ export function parseVxlanConfig(request: CniRequest): VxlanConfig {
     mtu: mtu === 0 ? undefined : mtu,
   };
   if (network.device === network.bridge) throw invalid(`"device" and "bridge" are both ${network.device}`);
+  const hostSubnet = parseHostSubnet(optionalString(raw, 'hostSubnet', ''), network.cidr);
+  if (hostSubnet !== undefined && peersValue !== undefined) throw invalid('"hostSubnet" (a subnet leased by berthd) and "peers" exclude each other');
+  if (hostSubnet !== undefined && localAddress === undefined) throw invalid('"hostSubnet" needs "localAddress", this host\'s VTEP address');
   return {
     network,
     peers: peersValue === undefined ? undefined : parsePeers(peersValue, 'peers'),
     localAddress,
+    hostSubnet,
     ipMasq: optionalBoolean(raw, 'ipMasq', '') ?? true,
     isDefaultGateway: optionalBoolean(raw, 'isDefaultGateway', '') ?? true,
   };

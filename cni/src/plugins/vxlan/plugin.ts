@@ -15,7 +15,7 @@ import { addAttachment } from './add.js';
 import { checkAttachment } from './check.js';
 import { parseVxlanConfig, type VxlanConfig } from './config.js';
 import { hostVethName } from './container.js';
-import { BERTH_VXLAN_TYPE, peersOf, type BerthVxlanOptions } from './context.js';
+import { BERTH_VXLAN_TYPE, membershipOf, type BerthVxlanOptions } from './context.js';
 import { ipamRequestFor } from './ipam-request.js';
 import { withNatTable } from './masquerade.js';
 
@@ -59,7 +59,7 @@ export function createBerthVxlan(options: BerthVxlanOptions = {}): CniPlugin {
   /** Ready when this host is one of the peers and its subnet has free addresses (code 50 otherwise). */
   async function status(request: CniRequest): Promise<void> {
     const config = parseVxlanConfig(request);
-    const peers = await peersOf(options, config);
+    const { peers } = await membershipOf(options, config);
     validatePeers(config.network, peers);
     const local = await withRtnl(hostNetnsOf(request, options), (host) => findLocalPeer(host, peers, config.localAddress));
     if (local === undefined) {
@@ -70,7 +70,8 @@ export function createBerthVxlan(options: BerthVxlanOptions = {}): CniPlugin {
 
   /**
    * GC: IPAM reservations and masquerade elements of attachments no longer valid, and the peer entries of hosts no
-   * longer in the peer list (a host that left is cleaned here when no ADD has run since).
+   * longer in the peer list (a host that left is cleaned here when no ADD has run since; on a leased host berthd
+   * does that).
    */
   async function gc(request: CniRequest): Promise<void> {
     const config = parseVxlanConfig(request);
@@ -78,7 +79,8 @@ export function createBerthVxlan(options: BerthVxlanOptions = {}): CniPlugin {
     const keep = new Set((request.config.validAttachments ?? []).map((attachment) =>
       ownerTag({ network: request.config.name, containerId: attachment.containerID, ifName: attachment.ifname })));
     await withNatTable(hostNetnsOf(request, options), options.natLockPath, (table) => table.collect(request.config.name, keep, masqueradeSets));
-    const peers = await peersOf(options, config);
+    const { peers, programsPeers } = await membershipOf(options, config);
+    if (!programsPeers) return;
     const rtnl = openRtnl(hostNetnsOf(request, options));
     try {
       await reconcileOverlay(rtnl, hostNetnsOf(request, options), config.network, peers, config.localAddress);
