@@ -26,7 +26,9 @@
  *   ~35, createRuntime in-process (bridge + IPAM + portmap + firewall ADD) ~95, the container ~2, deletion, poststop
  *   DEL and finishing ~50. The ≤1.0x target is not met: one Node start with the CLI bundle (~55 ms of CPU over
  *   bare `node -e 0`, which itself is ~30) is about the reference's whole path, and the in-process ADD/DEL in Node
- *   cost about what the reference plugin's exec'd ADD/DEL do.
+ *   cost about what the reference plugin's exec'd ADD/DEL do. Next: the in-process ADD is cold in the CLI (150-190 ms
+ *   for bridge+IPAM+portmap+firewall at load 10, hook log); berthd's CNI service would serve it warm, once served
+ *   calls can use the caller's BERTH_ROOT.
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
