@@ -1,32 +1,40 @@
 /**
- * `berth run` start→exit against `runc run` of the same bundle, in a throwaway test host netns (runc as Berth's
- * runtime until berth-runtime lands): with --network none (runc: no hooks at all), with a bridge network (runc: a
- * hook that execs the reference bridge plugin with host-local, ADD at createRuntime and DEL at poststop), and with
- * a bridge network plus a service task holding one secret (berthd played by the conformance fake, until issue 11).
- * Runs alternate so load changes hit every variant alike; every command runs with a clean environment (env -i).
- * Prints medians, p90 and ratios. Not a test: nothing is asserted.
+ * `berth run` start→exit against `runc run` of the same bundle, in a throwaway test host netns with a real berthd
+ * formed into a one-host cluster (as `npm run demo` runs it): with --network none (runc: no hooks at all), with a
+ * bridge network (runc: a hook that execs the reference bridge plugin with host-local, ADD at createRuntime and DEL
+ * at poststop), and with a bridge network plus one secret (`--service bench --secret token`: the grant, the task and
+ * its tmpfs, the bind at /run/secrets). `berth run` runs on berth-runtime, embedded in the CLI's process with Berth's
+ * hook stages run in-process. Runs alternate so load changes hit every variant alike; every command runs with a
+ * clean environment (env -i). Prints medians, p90 and ratios. Not a test: nothing is asserted.
  *
  * Run: node conformance/dist/src/bench/hooks-run.js [--runs N]
  *
  * Measured 2026-12-03 (2 vCPU, Node 20.20, runc 1.1.5, containernetworking-plugins 1.1.1, machine shared with other
- * work: load average 9-10 throughout), 11 runs, medians (p90):
+ * work), medians (p90):
  *   first version (every hook stage always, plugins exec'd, CLI and hook as trees of ES modules, pino from
- *   node_modules): none 2208 ms vs runc 77 (28.8x); bridge 3956 vs 157 (25.1x).
- *   now: runc 48 (60); berth run none 204 (248): 4.2x; runc + reference bridge hook 84 (108); berth run bridge
- *   470 (751): 5.6x; bridge + one secret 589 (1037): 7.0x.
- *   What changed: only the hook stages with work (none without a service has no hook: the runtime brings up lo);
- *   Berth's plugins run inside the hook (one Node start per stage instead of four); berth-hook and the container
- *   commands are CJS bundles with pino inside and a V8 code cache (a no-op hook went from ~500 to ~65 ms of CPU).
- *   Where a bridge run goes now (CPU profiles, same machine): the CLI ~80 ms, runc ~50, createRuntime ~150 (ADD of
- *   bridge+portmap+firewall ~55), poststop ~130 (DEL ~80), finishing ~20. Three Node starts (~40-60 ms each) remain
- *   on the path, which the ≤1.0x target cannot carry: that needs the hook to hand its work to berthd (as issue 13's
- *   CNI shim does for plugins) or a native hook.
+ *   node_modules; runc as berth run's runtime, fake berthd; load 9-10): none 2208 ms vs runc 77 (28.8x); bridge 3956
+ *   vs 157 (25.1x). Then with hook stages only where needed, plugins inside the hook, bundles with a code cache:
+ *   none 204 vs 48 (4.2x), bridge 470 vs 84 (5.6x), bridge + secret 589 (7.0x).
+ *   berth run on berth-runtime as executables (the CLI, berth-runtime, each hook stage and a closing `state`: five
+ *   Node starts for a bridge run), this benchmark, 11 runs, load 7: none 345 (497) vs runc 47: 7.4x; bridge 985
+ *   (1230) vs runc + reference bridge 108: 9.2x; bridge + secret 1074 (1513): 10.0x.
+ *   now (runtime and hook stages in the CLI's process: one Node start), 11 runs right after, load 7: none 331 (423)
+ *   vs runc 77: 4.3x; bridge 464 (664) vs 115: 4.0x; bridge + secret 701 (811): 6.1x. Whole processes, 15 pairs
+ *   each, load 6: CPU none 0.101 s vs 0.197 before (0.53x), bridge 0.196 vs 0.466 (0.40x).
+ *   Where a bridge run goes now (strace timeline, load 8, ~380 ms): Node's start and the CLI bundle's load ~160,
+ *   bundle, cgroups and the C helper's spawn ~40, the helper up to the hooks sync point (cgroup joins, clone, mounts)
+ *   ~35, createRuntime in-process (bridge + IPAM + portmap + firewall ADD) ~95, the container ~2, deletion, poststop
+ *   DEL and finishing ~50. The ≤1.0x target is not met: one Node start with the CLI bundle (~55 ms of CPU over
+ *   bare `node -e 0`, which itself is ~30) is about the reference's whole path, and the in-process ADD/DEL in Node
+ *   cost about what the reference plugin's exec'd ADD/DEL do. Next: the in-process ADD is cold in the CLI (150-190 ms
+ *   for bridge+IPAM+portmap+firewall at load 10, hook log); berthd's CNI service would serve it warm, once served
+ *   calls can use the caller's BERTH_ROOT.
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSpec } from '@berth/runtime';
 import { Teardowns } from '../harness/index.js';
-import { berthCli, createHooksLab, type HooksLab } from '../hooks/lab.js';
+import { berthCli, createClusterLab, initCluster, type HooksLab, type LabBerthd } from '../hooks/lab.js';
 
 const runsDefault = 9;
 const runsMax = 1000;
@@ -44,7 +52,7 @@ function median(values: readonly number[], fraction = 0.5): number {
 }
 
 /** A hook as an engine integration would write it: the reference bridge plugin exec'd with the state's pid. */
-function referenceHook(lab: HooksLab): string {
+function referenceHook(lab: HooksLab<LabBerthd>): string {
   const dir = join(lab.dir, 'reference');
   mkdirSync(dir, { recursive: true });
   const conf = join(dir, 'bridge.conf');
@@ -66,7 +74,7 @@ CNI_COMMAND=$1 CNI_CONTAINERID=$id CNI_NETNS=$netns CNI_IFNAME=eth0 CNI_PATH=${r
   return script;
 }
 
-function runcBundle(lab: HooksLab, name: string, hook: string | undefined): string {
+function runcBundle(lab: HooksLab<LabBerthd>, name: string, hook: string | undefined): string {
   const dir = join(lab.dir, 'bundles', name);
   mkdirSync(dir, { recursive: true });
   const hooks = hook === undefined ? { createRuntime: [], createContainer: [], poststop: [] } : {
@@ -80,8 +88,8 @@ function runcBundle(lab: HooksLab, name: string, hook: string | undefined): stri
   return dir;
 }
 
-/** Wall time of one command (asynchronous: the fake berthd answers from this process's event loop). */
-async function timed(lab: HooksLab, argv: readonly string[]): Promise<number> {
+/** Wall time of one command. */
+async function timed(lab: HooksLab<LabBerthd>, argv: readonly string[]): Promise<number> {
   const started = process.hrtime.bigint();
   const result = await lab.exec(argv);
   const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
@@ -95,9 +103,13 @@ async function main(): Promise<void> {
   if (!Number.isInteger(runs) || runs < 1 || runs > runsMax) throw new Error(`--runs must be 1-${runsMax}`);
   const teardowns = new Teardowns();
   try {
-    const lab = await createHooksLab(teardowns, 'bench');
+    const lab = await createClusterLab(teardowns, 'bench');
+    await initCluster(lab);
     await lab.createNetwork('benchnet', '10.89.67.0/24');
-    lab.berthd.secrets.set('token', 'bench-value');
+    const secretFile = join(lab.dir, 'token.value');
+    writeFileSync(secretFile, 'bench-value', { mode: 0o600 });
+    const created = await lab.berth(['secret', 'create', 'token', secretFile]);
+    if (created.code !== 0) throw new Error(`berth secret create token: ${created.stderr.trim()}`);
     const plainBundle = runcBundle(lab, 'plain', undefined);
     const referenceBundle = runcBundle(lab, 'reference', referenceHook(lab));
     const berth = (extra: readonly string[]) => [process.execPath, berthCli, 'run', '--rm', ...extra, lab.rootfs, 'sh', '-c', 'exit 0'];
@@ -106,7 +118,7 @@ async function main(): Promise<void> {
       { name: 'berth run --network none', argv: () => berth(['--network', 'none']) },
       { name: 'runc run + reference bridge hook', argv: (run) => ['runc', '--root', lab.runcRoot, 'run', '--bundle', referenceBundle, `bt-bench-r${run}`] },
       { name: 'berth run --network bridge', argv: () => berth(['--network', 'benchnet']) },
-      { name: 'berth run bridge + 1 secret', argv: () => berth(['--network', 'benchnet', '--service', 'bench']) },
+      { name: 'berth run bridge + 1 secret', argv: () => berth(['--network', 'benchnet', '--service', 'bench', '--secret', 'token']) },
     ];
     const times = new Map<string, number[]>(variants.map((variant) => [variant.name, []]));
     for (const variant of variants) await timed(lab, variant.argv(-1));

@@ -4,7 +4,7 @@ import { stageContext } from '../hooks/main.js';
 import { hookPaths } from '../hooks/paths.js';
 import { RecordStore } from '../hooks/record.js';
 import { release, type StageContext } from '../hooks/stages.js';
-import { RuntimeCli } from './runtime.js';
+import { containerRuntime } from './runtime.js';
 import { ContainerStore, type ContainerMeta } from './store.js';
 
 /**
@@ -13,8 +13,8 @@ import { ContainerStore, type ContainerMeta } from './store.js';
  * a poststop that did not finish), then record the exit or, with --rm, forget the container. Idempotent.
  */
 export async function finishContainer(meta: ContainerMeta, exitCode: number | undefined, env: NodeJS.ProcessEnv, remove: boolean): Promise<void> {
-  const runtime = new RuntimeCli(meta.runtime, meta.runtimeRoot);
-  if ((await runtime.status(meta.id)) !== undefined) await runtime.call(['delete', '--force', meta.id]);
+  const runtime = containerRuntime(meta.runtime, meta.runtimeRoot);
+  if ((await runtime.status(meta.id)) !== undefined) await runtime.forceDelete(meta.id);
   await withHookContext(env, 'finish', (context) => release(context, meta.id));
   const store = new ContainerStore(hookPaths(env).root);
   if (remove) store.remove(meta.id);

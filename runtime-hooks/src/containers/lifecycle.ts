@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hookPaths } from '../hooks/paths.js';
 import { RecordStore } from '../hooks/record.js';
 import { finishContainer } from './finish.js';
-import { RuntimeCli } from './runtime.js';
+import { RuntimeCli, containerRuntime } from './runtime.js';
 import { ContainerStore, type ContainerMeta } from './store.js';
 
 export interface ContainerView extends ContainerMeta {
@@ -20,6 +20,11 @@ function runtimeOf(meta: ContainerMeta): RuntimeCli {
   return new RuntimeCli(meta.runtime, meta.runtimeRoot);
 }
 
+/** The runtime's status of the container: read in this process for berth-runtime (no `state` process per poll). */
+async function statusOf(meta: ContainerMeta): Promise<string | undefined> {
+  return containerRuntime(meta.runtime, meta.runtimeRoot).status(meta.id);
+}
+
 function alive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
   try {
@@ -31,7 +36,7 @@ function alive(pid: number | undefined): boolean {
 }
 
 export async function viewOf(meta: ContainerMeta, env: NodeJS.ProcessEnv): Promise<ContainerView> {
-  const live = meta.status === 'exited' ? undefined : await runtimeOf(meta).status(meta.id);
+  const live = meta.status === 'exited' ? undefined : await statusOf(meta);
   const state = live ?? (meta.status === 'exited' ? `exited (${meta.exitCode ?? '?'})` : meta.status === 'running' ? 'exited (?)' : meta.status);
   const result = new RecordStore(hookPaths(env).recordDir).read(meta.id)?.network?.result as { ips?: { address?: string }[] } | undefined;
   return { ...meta, state, addresses: (result?.ips ?? []).map((ip) => ip.address ?? '').filter(Boolean) };
@@ -49,7 +54,7 @@ export function findContainer(reference: string, env: NodeJS.ProcessEnv): Contai
 async function waitNotRunning(meta: ContainerMeta, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = await runtimeOf(meta).status(meta.id);
+    const status = await statusOf(meta);
     if (status !== 'running' && status !== 'paused') return true;
     if (Date.now() >= deadline) return false;
     await sleep(stopWaitPollMs);
@@ -66,7 +71,7 @@ async function waitMonitor(meta: ContainerMeta): Promise<void> {
 export async function stopContainer(reference: string, timeoutSeconds: number, env: NodeJS.ProcessEnv): Promise<ContainerMeta> {
   const meta = findContainer(reference, env);
   const runtime = runtimeOf(meta);
-  if ((await runtime.status(meta.id)) === 'running') {
+  if ((await statusOf(meta)) === 'running') {
     await runtime.call(['kill', meta.id, 'TERM']);
     if (!(await waitNotRunning(meta, timeoutSeconds * 1000))) {
       await runtime.call(['kill', meta.id, 'KILL']);
@@ -81,7 +86,7 @@ export async function stopContainer(reference: string, timeoutSeconds: number, e
 export async function removeContainer(reference: string, force: boolean, env: NodeJS.ProcessEnv): Promise<ContainerMeta> {
   const meta = findContainer(reference, env);
   const runtime = runtimeOf(meta);
-  const status = await runtime.status(meta.id);
+  const status = await statusOf(meta);
   if ((status === 'running' || status === 'paused') && !force) throw new Error(`Cannot remove container ${meta.name}: it is running (berth stop ${meta.name}, or berth rm -f)`);
   if (status === 'running' || status === 'paused') {
     await runtime.call(['kill', meta.id, 'KILL']);
@@ -95,7 +100,7 @@ export async function removeContainer(reference: string, force: boolean, env: No
 export async function execInContainer(reference: string, command: readonly string[], tty: boolean, env: NodeJS.ProcessEnv): Promise<number> {
   const meta = findContainer(reference, env);
   const runtime = runtimeOf(meta);
-  if ((await runtime.status(meta.id)) !== 'running') throw new Error(`Cannot exec in container ${meta.name}: it is not running`);
+  if ((await statusOf(meta)) !== 'running') throw new Error(`Cannot exec in container ${meta.name}: it is not running`);
   return runtime.attached(['exec', ...(tty ? ['-t'] : []), meta.id, ...command], 'inherit').done;
 }
 

@@ -16,7 +16,8 @@ import { berthHookPath, berthOciHooks, hookEnvFrom } from '../hooks/oci-hooks.js
 import { hookPaths } from '../hooks/paths.js';
 import { collectLeftovers, finishContainer } from './finish.js';
 import type { SecretRequest } from './options.js';
-import { RuntimeCli, defaultRuntime } from './runtime.js';
+import { EmbeddedRuntime, type EmbeddedRunOutcome } from '../runtime/embedded.js';
+import { RuntimeCli, containerRuntime, defaultRuntime } from './runtime.js';
 import { grantSecrets } from './secrets-grant.js';
 import { buildSpec } from './spec.js';
 import { ContainerStore, type ContainerMeta } from './store.js';
@@ -99,21 +100,28 @@ const runtimeFailureLine = /^(time="[^"]*" level=error msg="\w[\w-]* (run|create
 /** The runtime's own lines that berth run replaces with its one line: the failure, and a hook's failure on delete. */
 const runtimeLine = /^time="[^"]*" level=\w+ msg="(\w[\w-]* (run|create|start) failed: |error running hook #\d+: )|^(runc|berth-runtime): /;
 
+/** The reason berth run gives for a runtime's failure `text`: the hook's own line when a hook failed. */
+function failureReason(text: string, clean: (part: string) => string = (part) => part): string {
+  const hook = text.indexOf('berth-hook ');
+  if (hook >= 0) return clean(text.slice(hook));
+  if (/signal: killed/.test(text)) return 'a hook was killed (see the hook log)';
+  return clean(text.replace(/^.*msg="?/, ''));
+}
+
 /** The runtime's failure line, reduced to the hook's own reason when a hook failed; undefined when it started. */
 export function startFailure(stderr: string): string | undefined {
   const line = stderr.split('\n').find((text) => runtimeFailureLine.test(text));
   if (line === undefined) return undefined;
   // runc quotes the hook's stderr inside its own quoted msg: newlines and quotes arrive escaped once or twice.
   const unescape = (text: string): string => text.replace(/\\+"/g, '"').replace(/(\\+n)+"?$/, '').replace(/"$/, '');
-  const hook = line.indexOf('berth-hook ');
-  if (hook >= 0) return unescape(line.slice(hook));
-  if (/signal: killed/.test(line)) return 'a hook was killed (see the hook log)';
-  return unescape(line.replace(/^.*msg="?/, ''));
+  return failureReason(line, unescape);
 }
 
-async function runForeground(meta: ContainerMeta, env: NodeJS.ProcessEnv, store: ContainerStore): Promise<number> {
-  const runtime = new RuntimeCli(meta.runtime, meta.runtimeRoot);
-  store.update(meta.id, { status: 'running' });
+/** How a foreground run ended: the container's exit status, or why it did not start. */
+type RunOutcome = { readonly code: number } | { readonly reason: string };
+
+/** The runtime executable's `run` in the foreground: its stderr filtered (see runtimeLine), signals forwarded. */
+async function runExecuted(runtime: RuntimeCli, meta: ContainerMeta, store: ContainerStore): Promise<RunOutcome> {
   const child = runtime.attached(['run', '--bundle', store.bundleDir(meta.id), meta.id], ['inherit', 'inherit', 'pipe']);
   let stderr = '';
   const forward = (signal: NodeJS.Signals) => (): void => child.kill(signal);
@@ -130,17 +138,33 @@ async function runForeground(meta: ContainerMeta, env: NodeJS.ProcessEnv, store:
   });
   try {
     const code = await child.done;
-    const failure = startFailure(stderr);
-    await finishContainer(meta, failure === undefined ? code : undefined, env, meta.autoRemove || failure !== undefined);
-    if (failure !== undefined) {
-      process.stderr.write(`berth: cannot start container ${meta.name}: ${failure}\n`);
-      return startFailedExitCode;
-    }
-    return code;
+    const reason = startFailure(stderr);
+    return reason === undefined ? { code } : { reason };
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
   }
+}
+
+/** berth-runtime embedded: the container shares this process's stdio; signals go to it (the runtime forwards them). */
+async function runEmbedded(runtime: EmbeddedRuntime, meta: ContainerMeta, store: ContainerStore): Promise<RunOutcome> {
+  const outcome = await runtime.run(meta.id, store.bundleDir(meta.id), { log: false });
+  return 'code' in outcome ? outcome : { reason: failureReason(outcome.failure) };
+}
+
+async function runForeground(meta: ContainerMeta, env: NodeJS.ProcessEnv, store: ContainerStore): Promise<number> {
+  const runtime = containerRuntime(meta.runtime, meta.runtimeRoot);
+  store.update(meta.id, { status: 'running' });
+  const outcome = runtime instanceof EmbeddedRuntime
+    ? await runEmbedded(runtime, meta, store)
+    : await runExecuted(runtime, meta, store);
+  if ('code' in outcome) {
+    await finishContainer(meta, outcome.code, env, meta.autoRemove);
+    return outcome.code;
+  }
+  await finishContainer(meta, undefined, env, true);
+  process.stderr.write(`berth: cannot start container ${meta.name}: ${outcome.reason}\n`);
+  return startFailedExitCode;
 }
 
 function processAlive(pid: number): boolean {
@@ -164,7 +188,7 @@ async function runDetached(meta: ContainerMeta, env: NodeJS.ProcessEnv, store: C
   }
   if (monitorPid === undefined) throw new Error('Cannot start the container monitor');
   store.update(meta.id, { monitorPid });
-  const runtime = new RuntimeCli(meta.runtime, meta.runtimeRoot);
+  const runtime = containerRuntime(meta.runtime, meta.runtimeRoot);
   const deadline = Date.now() + detachedStartWaitMsMax;
   while (Date.now() < deadline) {
     if ((await runtime.status(meta.id)) === 'running') {
@@ -195,15 +219,22 @@ export async function runContainer(request: RunRequest, env: NodeJS.ProcessEnv =
   return request.detach ? runDetached(meta, env, store) : runForeground(meta, env, store);
 }
 
+function codeOf(outcome: EmbeddedRunOutcome): number {
+  return 'code' in outcome ? outcome.code : 1;
+}
+
 /** `berth container-monitor ID` (spawned by `berth run -d`): runs the container, records its exit, finishes it. */
 export async function monitorContainer(id: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const store = new ContainerStore(hookPaths(env).root);
   const meta = store.read(id);
   if (meta === undefined) throw new Error(`No container ${id}`);
   for (const signal of ['SIGINT', 'SIGHUP', 'SIGTERM'] as const) process.on(signal, () => undefined);
-  const runtime = new RuntimeCli(meta.runtime, meta.runtimeRoot);
+  const runtime = containerRuntime(meta.runtime, meta.runtimeRoot);
   store.update(id, { status: 'running' });
-  const code = await runtime.attached(['run', '--bundle', store.bundleDir(id), id], ['ignore', 'inherit', 'inherit']).done;
+  // The runtime's failure goes into the container's log (this process's stderr), where `berth run -d` reads it.
+  const code = runtime instanceof EmbeddedRuntime
+    ? codeOf(await runtime.run(id, store.bundleDir(id), { log: true }))
+    : await runtime.attached(['run', '--bundle', store.bundleDir(id), id], ['ignore', 'inherit', 'inherit']).done;
   const current = store.read(id) ?? meta;
   // A failed start is `berth run -d`'s to report (it reads the reason from the log) and to remove.
   const failed = startFailure(existsSync(store.logFile(id)) ? readFileSync(store.logFile(id), 'utf8') : '') !== undefined;

@@ -1,19 +1,37 @@
 /**
- * The OCI runtime `berth run` drives, through runc's CLI (the contract berth-runtime shares with runc): the binary is
- * `--runtime PATH`, else $BERTH_RUNTIME, else berth-runtime next to the CLI when it is installed, else runc.
+ * The OCI runtime `berth run` drives: the binary is `--runtime PATH`, else $BERTH_RUNTIME, else berth-runtime next to
+ * the CLI when it is installed, else runc. Berth's own berth-runtime runs embedded in the CLI's process, with Berth's
+ * hooks run in-process too (no Node start for the runtime or a hook stage); any other is exec'd through runc's CLI
+ * (the contract berth-runtime shares with runc).
  */
 import { spawn, type StdioOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
+import { berthHooksInProcess } from '../hooks/in-process.js';
 import { berthHookPath } from '../hooks/oci-hooks.js';
+import { EmbeddedRuntime } from '../runtime/embedded.js';
+
+const installedBerthRuntime = join(berthHookPath, '..', 'berth-runtime');
 
 export function defaultRuntime(env: NodeJS.ProcessEnv): string {
   const configured = env['BERTH_RUNTIME'];
   if (configured !== undefined && configured !== '') return configured;
-  const berthRuntime = join(berthHookPath, '..', 'berth-runtime');
-  return existsSync(berthRuntime) ? berthRuntime : 'runc';
+  return existsSync(installedBerthRuntime) ? installedBerthRuntime : 'runc';
+}
+
+function isInstalledBerthRuntime(binary: string): boolean {
+  try {
+    return realpathSync(binary) === realpathSync(installedBerthRuntime);
+  } catch {
+    return false;
+  }
+}
+
+/** The runtime of a container: embedded when it is the installed berth-runtime, else its executable. */
+export function containerRuntime(binary: string, root: string): EmbeddedRuntime | RuntimeCli {
+  return isInstalledBerthRuntime(binary) ? new EmbeddedRuntime(root, berthHooksInProcess()) : new RuntimeCli(binary, root);
 }
 
 export interface RuntimeResult {
@@ -52,6 +70,11 @@ export class RuntimeCli {
         resolve({ code: code ?? (signal === null ? 1 : 128), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
       });
     });
+  }
+
+  /** `delete --force`; what it says is not read (the caller checks what is left). */
+  async forceDelete(id: string): Promise<void> {
+    await this.call(['delete', '--force', id]);
   }
 
   /** The runtime's `state` status (created, running, stopped, paused), or undefined when it knows no such container. */

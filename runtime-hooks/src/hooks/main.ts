@@ -39,19 +39,19 @@ function stageTimeout(env: NodeJS.ProcessEnv): number {
   return Number.isSafeInteger(value) && value > 0 ? value : stageTimeoutMsDefault;
 }
 
-async function runStage(stage: Stage, context: StageContext): Promise<void> {
-  const state = parseOciState(await readStdinCapped(ociStateBytesMax));
+async function runStage(stage: Stage, context: StageContext, stateText: string): Promise<void> {
+  const state = parseOciState(stateText);
   context.logger.info({ containerId: state.id, pid: state.pid }, 'stage start');
   const run = { createRuntime, createContainer, poststop }[stage];
   await run(context, state);
 }
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const [stage] = argv;
-  if (stage === undefined || (stage !== 'gc' && !(STAGES as readonly string[]).includes(stage))) {
-    process.stderr.write(`berth-hook: expected one argument, the stage: ${STAGES.join(', ')} (or gc)\n`);
-    return 2;
-  }
+/**
+ * One stage (or gc) within its budget, logged to the hook log: what the hook executable does after reading its stdin
+ * (`stateText` gives the OCI state), and what `berth run` does in its own process. Rejects with the one-line reason
+ * the executable prints: `berth-hook STAGE: …`.
+ */
+export async function runHookStage(stage: Stage | 'gc', env: NodeJS.ProcessEnv, stateText: () => Promise<string>): Promise<void> {
   const logger = hookLogger(env, stage);
   const timeoutMs = stageTimeout(env);
   const context = stageContext(env, logger, new Deadline(timeoutMs));
@@ -61,14 +61,27 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     timer = setTimeout(() => reject(new HookError(HookCode.Timeout, `${stage} did not finish within ${timeoutMs} ms`)), timeoutMs + watchdogGraceMs);
   });
   try {
-    await Promise.race([stage === 'gc' ? collectGarbage(context) : runStage(stage as Stage, context), deadline]);
-    return 0;
+    await Promise.race([stage === 'gc' ? collectGarbage(context) : stateText().then((text) => runStage(stage, context, text)), deadline]);
   } catch (error) {
     logger.error({ error: oneLine(error), code: error instanceof HookError ? error.code : 'INTERNAL' }, 'stage failed');
-    process.stderr.write(`berth-hook ${stage}: ${oneLine(error)}\n`);
-    return 1;
+    throw new Error(`berth-hook ${stage}: ${oneLine(error)}`, { cause: error });
   } finally {
     clearTimeout(timer);
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  }
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [stage] = argv;
+  if (stage === undefined || (stage !== 'gc' && !(STAGES as readonly string[]).includes(stage))) {
+    process.stderr.write(`berth-hook: expected one argument, the stage: ${STAGES.join(', ')} (or gc)\n`);
+    return 2;
+  }
+  try {
+    await runHookStage(stage as Stage | 'gc', env, () => readStdinCapped(ociStateBytesMax));
+    return 0;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 1;
   }
 }

@@ -6,7 +6,7 @@ import { applyResources, createCgroups, procsFiles } from './cgroups.js';
 import { destroyContainer } from './destroy.js';
 import { RuntimeError } from './errors.js';
 import { InitHelper } from './helper.js';
-import { hookStateJson, runHooks, type HookState } from './hooks.js';
+import { allInProcess, hookStateJson, runHooks, type HookState, type InProcessHooks } from './hooks.js';
 import { createPlan, type ForkMode } from './plan-create.js';
 import type { CgroupView } from './plan-mounts.js';
 import { prepareBundle, type PreparedBundle } from './prepare.js';
@@ -21,6 +21,8 @@ export interface CreateOptions {
   /** `create` and `run -d` detach; a foreground `run` keeps the helper waiting (and relaying the pty, if any). */
   readonly detach: boolean;
   readonly stdio: StdioOptions;
+  /** Hooks the embedding caller runs itself (see InProcessHooks). */
+  readonly inProcessHooks?: InProcessHooks;
 }
 
 export interface Created {
@@ -84,14 +86,17 @@ export async function createContainer(store: StateStore, options: CreateOptions)
     record = { ...record, cgroups: createCgroups(layout, spec.linux.cgroupsPath ?? options.id) };
     store.save(record);
     applyResources(record.cgroups, spec.linux.resources, spec.linux.devices);
+    // createContainer hooks the caller runs itself run from here at the same sync point (after createRuntime), not in
+    // the container: the caller reaches the container's namespaces through its pid.
+    const parentRunsCreateContainer = allInProcess(spec.hooks.createContainer, 'createContainer', options.inProcessHooks);
     const plan = createPlan({
-      spec, rootfs: prepared.rootfs, stateDir, mounts: prepared.mounts, cgroupProcsFiles: procsFiles(record.cgroups),
+      spec: parentRunsCreateContainer ? { ...spec, hooks: { ...spec.hooks, createContainer: [] } } : spec, rootfs: prepared.rootfs, stateDir, mounts: prepared.mounts, cgroupProcsFiles: procsFiles(record.cgroups),
       cgroupView: cgroupViewOf(record), env: prepared.env, forkMode: forkModeOf(options.detach, spec.process.terminal),
       ...(options.consoleSocket !== undefined ? { consoleSocket: resolve(options.consoleSocket) } : {}),
       hostHasKcore: existsSync('/proc/kcore'),
     });
     helper = new InitHelper(plan, options.stdio);
-    record = await driveInit(store, record, prepared, helper);
+    record = await driveInit(store, record, prepared, helper, { parentRunsCreateContainer, ...(options.inProcessHooks === undefined ? {} : { inProcessHooks: options.inProcessHooks }) });
     if (options.pidFile !== undefined) writePidFile(options.pidFile, record.pid);
     return { record, prepared, helper };
   } catch (error) {
@@ -103,7 +108,7 @@ export async function createContainer(store: StateStore, options: CreateOptions)
     } catch {
       // not saved yet: what we hold is all there is
     }
-    await destroyContainer(store, latest, spec.hooks.poststop).catch(() => undefined);
+    await destroyContainer(store, latest, spec.hooks.poststop, options.inProcessHooks).catch(() => undefined);
     throw error;
   }
 }
@@ -119,8 +124,13 @@ function writeIdMaps(helper: InitHelper, spec: Spec): void {
   }
 }
 
+interface HookPlan {
+  readonly inProcessHooks?: InProcessHooks;
+  readonly parentRunsCreateContainer: boolean;
+}
+
 /** Follows the container's init through its sync points until it is ready and waits for `start`. */
-async function driveInit(store: StateStore, initial: ContainerRecord, prepared: PreparedBundle, helper: InitHelper): Promise<ContainerRecord> {
+async function driveInit(store: StateStore, initial: ContainerRecord, prepared: PreparedBundle, helper: InitHelper, hooks: HookPlan): Promise<ContainerRecord> {
   let record = initial;
   const { spec } = prepared;
   for (;;) {
@@ -138,8 +148,9 @@ async function driveInit(store: StateStore, initial: ContainerRecord, prepared: 
           break;
         }
         const state: HookState = { ociVersion: spec.ociVersion, id: record.id, status: 'creating', pid: record.pid, bundle: record.bundle, annotations: spec.annotations };
-        await runHooks('prestart', spec.hooks.prestart, state, record.bundle);
-        await runHooks('createRuntime', spec.hooks.createRuntime, state, record.bundle);
+        await runHooks('prestart', spec.hooks.prestart, state, record.bundle, hooks.inProcessHooks);
+        await runHooks('createRuntime', spec.hooks.createRuntime, state, record.bundle, hooks.inProcessHooks);
+        if (hooks.parentRunsCreateContainer) await runHooks('createContainer', spec.hooks.createContainer, state, record.bundle, hooks.inProcessHooks);
         helper.reply([
           ['state', 'createContainer', hookStateJson(state)],
           ['state', 'startContainer', hookStateJson({ ...state, status: 'created' })],

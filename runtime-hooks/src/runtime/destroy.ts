@@ -1,5 +1,5 @@
 import { cgroupPids, destroyCgroups } from './cgroups.js';
-import { runHooks } from './hooks.js';
+import { runHooks, type InProcessHooks } from './hooks.js';
 import { sleepSync } from './sleep.js';
 import type { Hook } from './spec.js';
 import { isAlive, type ContainerRecord, type StateStore } from './state.js';
@@ -32,7 +32,7 @@ export function waitForExit(record: ContainerRecord): boolean {
  * Tears a container down as runc's destroy does: processes killed, cgroups removed, state directory removed, then
  * the poststop hooks (a hook's failure is reported, but the container is gone either way).
  */
-export async function destroyContainer(store: StateStore, record: ContainerRecord, poststop: readonly Hook[]): Promise<void> {
+export async function destroyContainer(store: StateStore, record: ContainerRecord, poststop: readonly Hook[], inProcessHooks?: InProcessHooks): Promise<void> {
   killAll(record);
   waitForExit(record);
   try {
@@ -40,5 +40,5 @@ export async function destroyContainer(store: StateStore, record: ContainerRecor
   } finally {
     store.remove(record.id);
   }
-  await runHooks('poststop', poststop, { ociVersion: record.ociVersion, id: record.id, status: 'stopped', bundle: record.bundle, annotations: record.annotations }, record.bundle);
+  await runHooks('poststop', poststop, { ociVersion: record.ociVersion, id: record.id, status: 'stopped', bundle: record.bundle, annotations: record.annotations }, record.bundle, inProcessHooks);
 }

@@ -18,9 +18,22 @@ export function hookStateJson(state: HookState): string {
   return JSON.stringify(annotations !== undefined && Object.keys(annotations).length > 0 ? { ...rest, annotations } : rest);
 }
 
+/**
+ * A caller that embeds the runtime may run some hooks itself, in its own process, instead of having them exec'd:
+ * given a hook, it returns the function that does that hook's work with the state JSON (rejecting with the one-line
+ * reason the hook would have printed), or undefined to have the hook exec'd as usual.
+ */
+export type InProcessHooks = (hook: Hook, kind: HookKind) => ((stateJson: string) => Promise<void>) | undefined;
+
+/** True when the embedding caller runs every one of these hooks itself (none are exec'd). */
+export function allInProcess(hooks: readonly Hook[], kind: HookKind, inProcess: InProcessHooks | undefined): boolean {
+  return inProcess !== undefined && hooks.length > 0 && hooks.every((hook) => inProcess(hook, kind) !== undefined);
+}
+
 const outputBytesMax = 64 * 1024;
 
-function envObject(env: readonly string[]): Record<string, string> {
+/** A hook's `env` (K=V entries) as an object; the first `=` splits. */
+export function envObject(env: readonly string[]): Record<string, string> {
   const result: Record<string, string> = {};
   for (const entry of env) {
     const split = entry.indexOf('=');
@@ -68,13 +81,14 @@ function runHook(hook: Hook, stateJson: string, cwd: string): Promise<void> {
 
 /**
  * Runs a stage's hooks in order, in `cwd` (the bundle; / once an engine has removed it, so poststop still runs); the
- * first failure stops the stage with runc's message.
+ * first failure stops the stage with runc's message. Those `inProcess` takes are run by the caller, not exec'd.
  */
-export async function runHooks(kind: HookKind, hooks: readonly Hook[], state: HookState, cwd: string): Promise<void> {
+export async function runHooks(kind: HookKind, hooks: readonly Hook[], state: HookState, cwd: string, inProcess?: InProcessHooks): Promise<void> {
   if (hooks.length > 0 && !existsSync(cwd)) cwd = '/';
   for (const [index, hook] of hooks.entries()) {
     try {
-      await runHook(hook, hookStateJson(state), cwd);
+      const run = inProcess?.(hook, kind);
+      await (run === undefined ? runHook(hook, hookStateJson(state), cwd) : run(hookStateJson(state)));
     } catch (error) {
       throw new RuntimeError(`error running ${kind} hook #${index}: ${(error as Error).message}`);
     }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { cgroupPids, setFrozen } from './cgroups.js';
 import { destroyContainer, killAll } from './destroy.js';
 import { RuntimeError } from './errors.js';
-import { runHooks } from './hooks.js';
+import { runHooks, type InProcessHooks } from './hooks.js';
 import { sleepSync } from './sleep.js';
 import type { Hook } from './spec.js';
 import { parseSpec } from './validate.js';
@@ -84,7 +84,7 @@ export function killContainer(store: StateStore, id: string, signal: NodeJS.Sign
 }
 
 /** `delete`: a stopped or created container goes; a running or paused one only with force (killed first). */
-export async function deleteContainer(store: StateStore, id: string, force: boolean): Promise<void> {
+export async function deleteContainer(store: StateStore, id: string, force: boolean, inProcessHooks?: InProcessHooks): Promise<void> {
   let record: ContainerRecord;
   try {
     record = store.load(id);
@@ -100,7 +100,7 @@ export async function deleteContainer(store: StateStore, id: string, force: bool
     killAll(record); // frozen tasks take SIGKILL once thawed
     setFrozen(record.cgroups, false);
   }
-  await destroyContainer(store, record, poststopHooks(store, id));
+  await destroyContainer(store, record, poststopHooks(store, id), inProcessHooks);
 }
 
 /** The poststop hooks of the config saved at create; a missing or damaged copy means none (the record still goes). */

@@ -1,6 +1,7 @@
 import { createContainer } from './create.js';
 import { deleteContainer, startContainer } from './lifecycle.js';
-import { forwardSignalsUntil } from './signals.js';
+import { signalForwarder } from './signals.js';
+import type { InProcessHooks } from './hooks.js';
 import type { StateStore } from './state.js';
 
 export interface RunOptions {
@@ -10,6 +11,8 @@ export interface RunOptions {
   readonly keep: boolean;
   readonly pidFile?: string;
   readonly consoleSocket?: string;
+  /** Hooks the embedding caller runs itself (see InProcessHooks). */
+  readonly inProcessHooks?: InProcessHooks;
 }
 
 /**
@@ -18,30 +21,31 @@ export interface RunOptions {
  * Resolves with the exit code runc gives: the container's status, 128 + signal when killed.
  */
 export async function runContainer(store: StateStore, options: RunOptions): Promise<number> {
-  const created = await createContainer(store, {
-    id: options.id, bundle: options.bundle, stdio: 'inherit',
-    detach: options.detach,
-    ...(options.pidFile !== undefined ? { pidFile: options.pidFile } : {}),
-    ...(options.consoleSocket !== undefined ? { consoleSocket: options.consoleSocket } : {}),
-  });
-  if (options.detach) {
-    created.helper.close();
+  const hooks = options.inProcessHooks;
+  const remove = (): Promise<void> => deleteContainer(store, options.id, true, hooks).catch(() => undefined);
+  // In the foreground, signals are held from the start and go to the container once it exists.
+  const signals = options.detach ? undefined : signalForwarder();
+  try {
+    const created = await createContainer(store, {
+      id: options.id, bundle: options.bundle, stdio: 'inherit',
+      detach: options.detach,
+      ...(options.pidFile !== undefined ? { pidFile: options.pidFile } : {}),
+      ...(options.consoleSocket !== undefined ? { consoleSocket: options.consoleSocket } : {}),
+      ...(hooks !== undefined ? { inProcessHooks: hooks } : {}),
+    });
+    if (options.detach) created.helper.close();
+    signals?.forwardTo(created.record.pid);
     try {
       await startContainer(store, options.id);
     } catch (error) {
-      await deleteContainer(store, options.id, true).catch(() => undefined);
+      await remove();
       throw error;
     }
-    return 0;
+    if (options.detach) return 0;
+    const code = await created.helper.exited;
+    if (!options.keep) await deleteContainer(store, options.id, true, hooks);
+    return code;
+  } finally {
+    signals?.stop();
   }
-  const exitCode = forwardSignalsUntil(created.record.pid, created.helper.exited);
-  try {
-    await startContainer(store, options.id);
-  } catch (error) {
-    await deleteContainer(store, options.id, true).catch(() => undefined);
-    throw error;
-  }
-  const code = await exitCode;
-  if (!options.keep) await deleteContainer(store, options.id, true);
-  return code;
 }

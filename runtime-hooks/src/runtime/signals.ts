@@ -14,20 +14,52 @@ export function parseSignal(text: string): NodeJS.Signals | number {
   return name;
 }
 
-/** Forwards the signals a foreground runtime receives to the container's process, until it exits. */
-export async function forwardSignalsUntil(pid: number, exited: Promise<number>): Promise<number> {
-  const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-  const handler = (signal: NodeJS.Signals): void => {
+const forwarded: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+export interface SignalForwarder {
+  /** From now on signals go to `pid`; those that arrived before it was known are delivered first, in order. */
+  forwardTo(pid: number): void;
+  stop(): void;
+}
+
+/**
+ * Catches the signals a foreground runtime receives from the start (so one that arrives while the container is being
+ * created does not kill the runtime half-way) and forwards them to the container's process once it is known.
+ */
+export function signalForwarder(): SignalForwarder {
+  let target: number | undefined;
+  const pending: NodeJS.Signals[] = [];
+  const pendingMax = 16;
+  const send = (pid: number, signal: NodeJS.Signals): void => {
     try {
       process.kill(pid, signal);
     } catch {
       // the process is already gone
     }
   };
+  const handler = (signal: NodeJS.Signals): void => {
+    if (target !== undefined) send(target, signal);
+    else if (pending.length < pendingMax) pending.push(signal);
+  };
   for (const signal of forwarded) process.on(signal, handler);
+  return {
+    forwardTo(pid) {
+      target = pid;
+      for (const signal of pending.splice(0)) send(pid, signal);
+    },
+    stop() {
+      for (const signal of forwarded) process.off(signal, handler);
+    },
+  };
+}
+
+/** Forwards the signals a foreground runtime receives to the container's process, until it exits. */
+export async function forwardSignalsUntil(pid: number, exited: Promise<number>): Promise<number> {
+  const forwarder = signalForwarder();
+  forwarder.forwardTo(pid);
   try {
     return await exited;
   } finally {
-    for (const signal of forwarded) process.off(signal, handler);
+    forwarder.stop();
   }
 }

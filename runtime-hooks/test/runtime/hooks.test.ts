@@ -38,3 +38,16 @@ t.test('a hook that leaves a daemon holding its stdout does not hang the runtime
 t.test('the state JSON: annotations only when there are some; no pid when absent', async (t) => {
   t.equal(hookStateJson({ ociVersion: '1.0.2', id: 'x', status: 'stopped', bundle: '/b', annotations: {} }), '{"ociVersion":"1.0.2","id":"x","status":"stopped","bundle":"/b"}');
 });
+
+t.test('hooks the embedding caller takes run in its process with the state; the others are exec\'d in order', async (t) => {
+  const out = join(dir, 'order');
+  const seen: string[] = [];
+  const takeMine = (hook: { path: string }) => (hook.path === 'mine' ? async (stateJson: string) => { seen.push(`${readFileSync(out, 'utf8').trim()} then mine`, stateJson); } : undefined);
+  await runHooks('createRuntime', [
+    { path: '/bin/sh', args: ['sh', '-c', `echo exec > ${out}`], env: [] },
+    { path: 'mine', args: ['mine', 'createRuntime'], env: [] },
+  ], state, dir, takeMine);
+  t.same(seen, ['exec then mine', hookStateJson(state)], 'the exec\'d hook ran first, then the caller\'s, with the state JSON');
+  await t.rejects(runHooks('poststop', [{ path: 'mine', args: [], env: [] }], state, dir, () => () => Promise.reject(new Error('berth-hook poststop: it broke'))),
+    /^error running poststop hook #0: berth-hook poststop: it broke$/, 'the caller\'s failure in runc\'s message, its own line kept');
+});
