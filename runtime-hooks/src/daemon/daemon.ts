@@ -8,6 +8,7 @@ import { startCniService } from './cni-service.js';
 import { claimInstance } from './instance-lock.js';
 import { startJoinServer } from './join-server.js';
 import type { DaemonOptions } from './options.js';
+import { PolicyRuntime } from './policy/runtime.js';
 import { listenOnSocket } from './socket-server.js';
 import { SecretsRuntime } from './secrets-runtime.js';
 
@@ -20,6 +21,7 @@ export class Daemon {
   readonly node: ClusterNode;
   readonly options: DaemonOptions;
   readonly secrets: SecretsRuntime;
+  readonly policy: PolicyRuntime;
   readonly #logger: Logger;
   readonly #releaseInstance: () => Promise<void>;
   #api: Server | undefined;
@@ -31,6 +33,7 @@ export class Daemon {
     this.node = node;
     this.options = options;
     this.secrets = new SecretsRuntime(node, { runDir: options.runDir, logger });
+    this.policy = new PolicyRuntime(node, { logger });
     this.#logger = logger;
     this.#releaseInstance = releaseInstance;
   }
@@ -46,8 +49,8 @@ export class Daemon {
     try {
       await daemon.#syncJoinServer();
       const hooks = { membershipChanged: () => daemon.#syncJoinServer(), cni: () => daemon.#cni };
-      daemon.#api = await listenOnSocket(createLocalApi(node, hooks, logger, { secrets: daemon.secrets }), options.socketPath);
-      daemon.#cni = startCniService(daemon.#api, options.root, logger);
+      daemon.#api = await listenOnSocket(createLocalApi(node, hooks, logger, { secrets: daemon.secrets, policy: daemon.policy }), options.socketPath);
+      daemon.#cni = startCniService(daemon.#api, options.root, logger, { firewallRegistry: daemon.policy.registryFor });
     } catch (error) {
       await daemon.stop();
       throw error;
@@ -59,6 +62,7 @@ export class Daemon {
   /** The join endpoint runs exactly while this host is a manager. */
   async #syncJoinServer(): Promise<void> {
     await this.secrets.sync();
+    await this.policy.sync();
     const manager = this.node.active?.state.role === 'manager';
     if (manager && this.#join === undefined) this.#join = await startJoinServer(this.node, this.#logger, this.secrets);
     if (!manager && this.#join !== undefined) {
@@ -74,6 +78,7 @@ export class Daemon {
       if (this.#join !== undefined) await closeServer(this.#join);
       await this.#cni?.close();
       await this.secrets.stop();
+      await this.policy.stop();
       if (this.#api !== undefined) {
         await closeServer(this.#api);
         await rm(this.options.socketPath, { force: true });
