@@ -27,6 +27,7 @@ export interface PolicyStatus {
   readonly storeReachable: boolean;
   readonly storeUnreachableSince: string | null;
   readonly revisions: { policies: number; endpoints: number } | null;
+  readonly digest: string | null;
   readonly summary: string;
 }
 
@@ -60,7 +61,7 @@ export class PolicyCluster implements CaseTopology {
   static async create(registry: TeardownRegistry, options: { pods?: boolean } = {}): Promise<PolicyCluster> {
     const stateDir = `/tmp/bt-pc-${randomBytes(4).toString('hex')}`;
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
-    registry.teardown(() => rm(stateDir, { recursive: true, force: true }));
+    registry.teardown(() => (process.env['BERTH_KEEP_TEST_STATE'] === undefined ? rm(stateDir, { recursive: true, force: true }) : undefined));
     const topology = await ClusterTopology.create(registry, ['m1', 'w1', 'w2']);
     const hosts = topology.hosts.map((host) => new BerthdHost(host, stateDir));
     registry.teardown(async () => { for (const host of hosts) await host.destroy().catch(() => undefined); });
@@ -101,31 +102,31 @@ export class PolicyCluster implements CaseTopology {
   }
 
   /**
-   * Waits until every host enforces at least what `writer` enforces now (both streams); returns how long that took,
+   * Waits until every host enforces what `writer` enforces now (the same state digest); returns how long that took,
    * in milliseconds (polled every 5 ms).
    */
   async converge(writer: BerthdHost = this.manager, hosts: readonly BerthdHost[] = this.hosts): Promise<number> {
     const started = process.hrtime.bigint();
-    const target = (await this.status(writer)).revisions;
-    if (target === null) throw new Error(`${writer.host.name} has no revisions`);
+    const target = (await this.status(writer)).digest;
+    if (target === null) throw new Error(`${writer.host.name} does not enforce the cluster's policies`);
     const deadline = Date.now() + convergeTimeoutMs;
     for (const host of hosts) {
       for (;;) {
-        const revisions = (await this.status(host).catch(() => undefined))?.revisions;
-        if (revisions !== undefined && revisions !== null && revisions.policies >= target.policies && revisions.endpoints >= target.endpoints) break;
-        if (Date.now() > deadline) throw new Error(`${host.host.name} did not reach revisions ${JSON.stringify(target)} within ${convergeTimeoutMs} ms (at ${JSON.stringify(revisions)})`);
+        const status = await this.status(host).catch(() => undefined);
+        if (status?.digest === target && status.enforcing) break;
+        if (Date.now() > deadline) throw new Error(`${host.host.name} did not reach ${writer.host.name}'s state within ${convergeTimeoutMs} ms: ${status?.summary ?? 'no answer'}`);
         await sleep(5);
       }
     }
     return Number(process.hrtime.bigint() - started) / 1e6;
   }
 
-  /** Applies on the manager (one store transaction); returns once every host enforces it. */
-  async apply(documents: readonly PolicyDocument[]): Promise<{ revision: number; appliedMs: number; visibleMs: number }> {
+  /** Applies on the manager (one store transaction); returns once every host of `hosts` enforces it. */
+  async apply(documents: readonly PolicyDocument[], hosts: readonly BerthdHost[] = this.hosts): Promise<{ revision: number; appliedMs: number; visibleMs: number }> {
     if (documents.length === 0) return { revision: 0, appliedMs: 0, visibleMs: 0 };
     const started = process.hrtime.bigint();
     const answer = await this.manager.api('POST', '/v1/policies', { text: documents.map((document) => JSON.stringify(document)).join('\n---\n') }) as { revision: number; appliedMs: number };
-    await this.converge();
+    await this.converge(this.manager, hosts);
     return { revision: answer.revision, appliedMs: answer.appliedMs, visibleMs: Number(process.hrtime.bigint() - started) / 1e6 };
   }
 

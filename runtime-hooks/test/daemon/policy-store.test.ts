@@ -32,6 +32,8 @@ t.test('an apply is one transaction with kubectl outcomes; rm and monitor; the v
   const second = await applyPolicies(store, parseDocuments([policy('a', 81), policy('b')].join('\n---\n')));
   t.same([second.created, second.configured, second.unchanged], [[], ['NetworkPolicy/x/a'], ['NetworkPolicy/x/b']]);
   t.ok(second.revision > first.revision);
+  const third = await applyPolicies(store, parseDocuments(policy('b')));
+  t.same([third.unchanged, third.revision], [['NetworkPolicy/x/b'], 0], 'an apply that changes nothing writes nothing (no revision to wait for)');
   const events: WatchEvent[] = [];
   const watch = kv.watch(policiesPrefix, { fromRevision: first.revision, onEvents: (batch) => events.push(...batch), onResync: () => t.fail('no resync') });
   await removePolicy(store, 'NetworkPolicy/x/b');

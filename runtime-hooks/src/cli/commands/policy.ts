@@ -186,7 +186,8 @@ export function registerPolicyCommands(program: Command): void {
       if (socket !== undefined) {
         const answer = await clusterCall(socket, 'POST', '/v1/policies', { text: readInput(options.filename), namespace: options.namespace }) as ClusterApply;
         if (settings.output === 'json') return printJson(answer);
-        return print([...outcomeLines(answer), `stored in the cluster at revision ${answer.revision}; enforced on this host after ${answer.appliedMs.toFixed(1)} ms (every host follows)`].join('\n'));
+        const stored = answer.revision === 0 ? 'nothing changed in the cluster' : `stored in the cluster at revision ${answer.revision}; enforced on this host after ${answer.appliedMs.toFixed(1)} ms (every host follows)`;
+        return print([...outcomeLines(answer), stored].join('\n'));
       }
       const result = await firewallFor(settings).apply(readInput(options.filename), { defaultNamespace: options.namespace });
       if (settings.output === 'json') return printJson({ ...result.value, enforcement: result.enforcement });

@@ -30,11 +30,16 @@ export interface PolicyStatus {
   readonly storeReachable: boolean;
   readonly storeUnreachableSince: string | null;
   readonly lastSyncAt: string | null;
+  /** Per stream, the store revision this host has seen every change up to. */
   readonly revisions: Record<Stream, number> | null;
+  /** Digest of the enforced state: equal on two hosts means they enforce the same policies and endpoints. */
+  readonly digest: string | null;
   readonly documents: number;
   readonly endpoints: number;
   readonly invalidEntries: number;
   readonly generation: number | null;
+  /** Kernel updates since this berthd loaded the policies, by mode (a rejected delta shows as an extra full one). */
+  readonly updates: Record<'full' | 'incremental' | 'unchanged', number> | null;
   /** What a person should know, in one line. */
   readonly summary: string;
 }
@@ -186,16 +191,16 @@ export class PolicyRuntime {
   status(): PolicyStatus {
     const session = this.#session;
     if (this.#node.active === undefined) {
-      return { cluster: false, enforcing: false, storeReachable: false, storeUnreachableSince: null, lastSyncAt: null, revisions: null, documents: 0, endpoints: 0, invalidEntries: 0, generation: null, summary: 'not in a cluster: policies are kept in local files' };
+      return { cluster: false, enforcing: false, storeReachable: false, storeUnreachableSince: null, lastSyncAt: null, revisions: null, digest: null, documents: 0, endpoints: 0, invalidEntries: 0, generation: null, updates: null, summary: 'not in a cluster: policies are kept in local files' };
     }
     if (session === undefined) {
-      return { cluster: true, enforcing: false, storeReachable: false, storeUnreachableSince: null, lastSyncAt: null, revisions: null, documents: 0, endpoints: 0, invalidEntries: 0, generation: null, summary: `not loaded from the store yet${this.#startError === undefined ? '' : ` (${this.#startError})`}; the kernel keeps the table it had` };
+      return { cluster: true, enforcing: false, storeReachable: false, storeUnreachableSince: null, lastSyncAt: null, revisions: null, digest: null, documents: 0, endpoints: 0, invalidEntries: 0, generation: null, updates: null, summary: `not loaded from the store yet${this.#startError === undefined ? '' : ` (${this.#startError})`}; the kernel keeps the table it had` };
     }
     const since = session.unreachableSince?.toISOString() ?? null;
     const revisions = { policies: session.applied('policies'), endpoints: session.applied('endpoints') };
     return {
       cluster: true, enforcing: session.engine.inSync, storeReachable: session.storeReachable, storeUnreachableSince: since, lastSyncAt: session.lastSyncAt.toISOString(),
-      revisions, documents: session.view.documentCount, endpoints: session.view.endpointCount, invalidEntries: session.view.invalidEntries, generation: session.engine.generation,
+      revisions, digest: session.view.digest(), documents: session.view.documentCount, endpoints: session.view.endpointCount, invalidEntries: session.view.invalidEntries, generation: session.engine.generation, updates: { ...session.stats.updates },
       summary: session.storeReachable
         ? `in step with the store (policies at revision ${revisions.policies}, endpoints at ${revisions.endpoints})`
         : `STALE: the store is unreachable since ${since}; enforcing the last state (policies at revision ${revisions.policies}, endpoints at ${revisions.endpoints})`,

@@ -6,14 +6,17 @@
  * - Open: list both prefixes, take the namespace over with one full transaction (a restarted berthd replaces what
  *   the last one left atomically), then watch each prefix from its listing's revision + 1. Each watch response is
  *   one engine batch, so one store transaction (a multi-document apply) is one kernel transaction.
- * - Store lost (a probe read fails or times out): the watches are dropped and the kernel keeps the last state
- *   (status and metrics say since when). Store back: list, one full resync, watch again — the table jumps from the
- *   last state to the current one atomically, never through the states in between.
+ * - Store lost (a probe read fails or times out): events are ignored and the kernel keeps the last state (status
+ *   and metrics say since when). Store back: list, one full resync — the table jumps from the last state to the
+ *   current one atomically, never through the states in between.
+ * - The watches live as long as the session (the etcd3 client resumes them after a reconnect; re-creating watches
+ *   on one client while others are cancelled lost events here). A resync moves each stream's applied revision to
+ *   its listing's; events at or below it are already in the table and are dropped.
  * - Close: the table stays in the kernel, enforcing (fail closed), as it does if berthd dies.
  */
 import { createLogger, type Logger } from '@berth/cni';
-import { FirewallEngine, type EngineEvent, type EngineResult } from '@berth/firewall';
-import { toRevision, type KvStore, type Revision, type WatchEvent, type WatchHandle } from '@berth/secrets';
+import { FirewallEngine, type EngineResult } from '@berth/firewall';
+import { toRevision, type KeyValue, type KvStore, type Revision, type WatchEvent, type WatchHandle } from '@berth/secrets';
 import { endpointsPrefix, policiesPrefix, policySettingsCollection, settingsId } from './schema.js';
 import { PolicyView } from './view.js';
 
@@ -50,6 +53,12 @@ export class PolicySession {
   readonly #view: PolicyView;
   readonly #applied: Record<Stream, Revision>;
   #watches: WatchHandle[] = [];
+  /** While a resync lists the store: the events that arrive meanwhile. */
+  #held: Record<Stream, WatchEvent[]> | undefined;
+  /** A watch resynced (after a compaction) while a resync was listing: list again once it is done. */
+  #relist = false;
+  /** Resyncs run one after the other. */
+  #resyncs: Promise<unknown> = Promise.resolve();
   #waiters: Waiter[] = [];
   #reachable = true;
   #unreachableSince: Date | null = null;
@@ -111,19 +120,39 @@ export class PolicySession {
     });
   }
 
-  /** A full resync from a fresh listing: the table is replaced in one transaction; the watches start over. */
-  async resync(): Promise<EngineResult> {
-    await this.#unwatch();
-    const [policies, endpoints] = await Promise.all([this.#kv.list(policiesPrefix), this.#kv.list(endpointsPrefix)]);
-    if (this.#closed) throw new Error('policy session closed');
-    this.#view.loadPolicies(policies.kvs);
-    this.#view.loadEndpoints(endpoints.kvs);
-    const result = this.#engine.resync(this.#view.snapshot());
-    this.#count(result);
-    this.#advance('policies', policies.revision);
-    this.#advance('endpoints', endpoints.revision);
-    this.#watch();
-    return result;
+  /**
+   * A full resync from a fresh listing: the table is replaced in one transaction. Events that arrive while the
+   * listing is on its way are held, then those newer than the listing are applied after it.
+   */
+  resync(): Promise<EngineResult> {
+    const run = this.#resyncs.then(() => this.#resyncNow());
+    this.#resyncs = run.catch(() => undefined);
+    return run;
+  }
+
+  async #resyncNow(): Promise<EngineResult> {
+    const held: Record<Stream, WatchEvent[]> = { policies: [], endpoints: [] };
+    this.#held = held;
+    this.#relist = false;
+    try {
+      const [policies, endpoints] = await Promise.all([this.#kv.list(policiesPrefix), this.#kv.list(endpointsPrefix)]);
+      if (this.#closed) throw new Error('policy session closed');
+      this.#view.loadPolicies(policies.kvs);
+      this.#view.loadEndpoints(endpoints.kvs);
+      const result = this.#engine.resync(this.#view.snapshot());
+      this.#count(result);
+      this.#applied.policies = policies.revision;
+      this.#applied.endpoints = endpoints.revision;
+      this.#held = undefined;
+      this.#onEvents('policies', held.policies);
+      this.#onEvents('endpoints', held.endpoints);
+      this.#advance('policies', policies.revision);
+      this.#advance('endpoints', endpoints.revision);
+      if (this.#relist) void this.resync().catch((error: unknown) => this.#logger.warn({ err: String(error) }, 'policy: resync after a compaction failed'));
+      return result;
+    } finally {
+      if (this.#held === held) this.#held = undefined;
+    }
   }
 
   async close(): Promise<void> {
@@ -135,22 +164,33 @@ export class PolicySession {
   }
 
   #watch(): void {
-    const streams: Array<[Stream, string, (events: readonly WatchEvent[]) => EngineEvent[], (kvs: Parameters<PolicyView['loadPolicies']>[0]) => void]> = [
-      ['policies', policiesPrefix, (events) => this.#view.policyEvents(events), (kvs) => this.#view.loadPolicies(kvs)],
-      ['endpoints', endpointsPrefix, (events) => this.#view.endpointEvents(events), (kvs) => this.#view.loadEndpoints(kvs)],
+    const streams: Array<[Stream, string, (kvs: readonly KeyValue[]) => void]> = [
+      ['policies', policiesPrefix, (kvs) => this.#view.loadPolicies(kvs)],
+      ['endpoints', endpointsPrefix, (kvs) => this.#view.loadEndpoints(kvs)],
     ];
-    this.#watches = streams.map(([stream, prefix, toEvents, load]) => this.#kv.watch(prefix, {
+    this.#watches = streams.map(([stream, prefix, load]) => this.#kv.watch(prefix, {
       fromRevision: toRevision(this.#applied[stream] + 1),
-      onEvents: (events) => {
-        this.#apply(() => this.#engine.apply(toEvents(events)));
-        this.#advance(stream, events.reduce((max, event) => (event.modRevision > max ? event.modRevision : max), this.#applied[stream]));
+      onEvents: (batch) => {
+        if (this.#held !== undefined) this.#held[stream].push(...batch);
+        else if (this.#reachable) this.#onEvents(stream, batch);
       },
       onResync: (kvs, revision) => {
+        if (this.#held !== undefined) this.#relist = true;
+        if (this.#held !== undefined || !this.#reachable || revision <= this.#applied[stream]) return;
         load(kvs);
         this.#apply(() => this.#engine.resync(this.#view.snapshot()));
         this.#advance(stream, revision);
       },
     }));
+  }
+
+  /** Events at or below the stream's applied revision are already in the table (a resync listed them). */
+  #onEvents(stream: Stream, batch: readonly WatchEvent[]): void {
+    const events = batch.filter((event) => event.modRevision > this.#applied[stream]);
+    if (events.length === 0) return;
+    const toEvents = stream === 'policies' ? (items: readonly WatchEvent[]) => this.#view.policyEvents(items) : (items: readonly WatchEvent[]) => this.#view.endpointEvents(items);
+    this.#apply(() => this.#engine.apply(toEvents(events)));
+    this.#advance(stream, events.reduce((max, event) => (event.modRevision > max ? event.modRevision : max), this.#applied[stream]));
   }
 
   async #unwatch(): Promise<void> {
@@ -198,7 +238,6 @@ export class PolicySession {
         this.#reachable = false;
         this.#unreachableSince = new Date();
         this.stats.storeLosses += 1;
-        await this.#unwatch();
         this.#logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'policy: the store is unreachable; enforcing the last state');
       }
     } finally {

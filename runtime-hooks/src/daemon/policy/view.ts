@@ -7,6 +7,7 @@
  * host's DEL). The latest record by store revision wins, as the engine's own upsert does for a reused address; when
  * the winner goes, the next latest takes its place.
  */
+import { createHash } from 'node:crypto';
 import { parseAddress, type EngineEvent, type EndpointRecord, type FirewallSnapshot } from '@berth/firewall';
 import type { KeyValue, Revision, WatchEvent } from '@berth/secrets';
 import {
@@ -67,6 +68,17 @@ export class PolicyView {
       endpoints: kept.filter((held): held is HeldEndpoint => held !== undefined).map((held) => held.record),
       monitor: this.#monitor,
     };
+  }
+
+  /**
+   * A digest of the state the engine is fed (documents as applied, endpoints, monitor): two hosts with equal digests
+   * enforce the same table. Revisions cannot tell that, since a host that listed the store knows only the store's
+   * revision, not which change of a prefix came last.
+   */
+  digest(): string {
+    const documents = [...this.#documents.values()].map((stored) => [stored.key, stored.raw] as const).sort(([a], [b]) => a.localeCompare(b));
+    const endpoints = this.snapshot().endpoints.map((endpoint) => [`${endpoint.namespace}/${endpoint.name}`, endpoint] as const).sort(([a], [b]) => a.localeCompare(b));
+    return createHash('sha256').update(JSON.stringify([this.#monitor, documents, endpoints])).digest('hex').slice(0, 32);
   }
 
   policyEvents(events: readonly WatchEvent[]): EngineEvent[] {

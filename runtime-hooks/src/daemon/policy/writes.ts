@@ -20,7 +20,7 @@ export interface PolicyApplyOutcome {
   readonly created: readonly string[];
   readonly configured: readonly string[];
   readonly unchanged: readonly string[];
-  /** The store revision of the transaction (0 when the input had no documents). */
+  /** The store revision of the transaction; 0 when nothing was written (no documents, or all unchanged). */
   readonly revision: Revision;
 }
 
@@ -43,7 +43,8 @@ export async function applyPolicies(store: Store, parsed: readonly ParsedDocumen
       if (stored !== undefined && !outcome.unchanged.includes(key)) transaction.put(policyDocumentsCollection, id, stored.raw as RawDocument);
     }
     const result = await transaction.commit();
-    if (result.succeeded) return { created: outcome.created, configured: outcome.configured, unchanged: outcome.unchanged, revision: result.revision };
+    const wrote = outcome.created.length + outcome.configured.length > 0;
+    if (result.succeeded) return { created: outcome.created, configured: outcome.configured, unchanged: outcome.unchanged, revision: wrote ? result.revision : 0 as Revision };
   }
   throw new FirewallError(FirewallCode.State, `Cannot apply the documents: the cluster's policies changed under ${writeAttemptsMax} attempts in a row; try again`);
 }
