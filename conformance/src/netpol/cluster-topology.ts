@@ -8,13 +8,13 @@
  * Policies are applied on the manager through its local API and every host's berthd enforces them.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JsonObject } from '@berth/cni';
 import { BerthdHost } from '../cluster/berthd-host.js';
 import { ClusterTopology } from '../cluster/topology.js';
 import { CniEngine } from '../cni/engine.js';
-import { berthImplementation } from '../cni/implementation.js';
+import { berthImplementation, type CniImplementation } from '../cni/implementation.js';
 import { createTestNetns, uniqueName, type TeardownRegistry } from '../harness/index.js';
 import { documentKeyOf, type PolicyDocument } from './documents.js';
 import { ProbeAgent } from './probe-agent.js';
@@ -33,6 +33,7 @@ export interface PolicyStatus {
 
 export interface ClusterPod extends NetpolPod {
   readonly host: BerthdHost;
+  readonly firewall: 'served' | 'exec';
 }
 
 /** Which host a truth-table pod lives on: a's on m1, b's on w1, c's (and d's) on w2. */
@@ -47,12 +48,16 @@ export class PolicyCluster implements CaseTopology {
   readonly pods: ClusterPod[] = [];
   readonly #registry: TeardownRegistry;
   readonly #engines: CniEngine[];
+  /** The same plugins, but berth-firewall is the bundled Node plugin exec'd directly (not the shim berthd serves). */
+  readonly #execEngines: CniEngine[];
 
-  private constructor(registry: TeardownRegistry, topology: ClusterTopology, hosts: BerthdHost[]) {
+  private constructor(registry: TeardownRegistry, topology: ClusterTopology, hosts: BerthdHost[], execFirewall: CniImplementation) {
     this.#registry = registry;
     this.topology = topology;
     this.hosts = hosts;
-    this.#engines = hosts.map((host) => new CniEngine(berthImplementation, host.host.netns, { BERTH_SOCKET: host.socket, BERTH_ROOT: host.root }));
+    const env = (host: BerthdHost) => ({ BERTH_SOCKET: host.socket, BERTH_ROOT: host.root });
+    this.#engines = hosts.map((host) => new CniEngine(berthImplementation, host.host.netns, env(host)));
+    this.#execEngines = hosts.map((host) => new CniEngine(execFirewall, host.host.netns, env(host)));
   }
 
   get manager(): BerthdHost { return this.hosts[0] as BerthdHost; }
@@ -69,7 +74,7 @@ export class PolicyCluster implements CaseTopology {
     const [manager, ...workers] = hosts as [BerthdHost, ...BerthdHost[]];
     const { workerToken } = await manager.cliJson<{ workerToken: string }>(['cluster', 'init']);
     for (const worker of workers) await worker.join(workerToken, manager.host);
-    const cluster = new PolicyCluster(registry, topology, hosts);
+    const cluster = new PolicyCluster(registry, topology, hosts, await execFirewallPlugins(stateDir));
     for (const [index, host] of hosts.entries()) {
       await host.host.netns.execChecked(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
       for (const [other, peer] of hosts.entries()) {
@@ -168,14 +173,18 @@ export class PolicyCluster implements CaseTopology {
     };
   }
 
-  /** A pod namespace attached through the CNI executables on its host; its agent serves the truth table's ports. */
-  async addPod(namespace: string, name: string, hostIndex = hostOfPod[name] ?? 0): Promise<ClusterPod> {
+  /**
+   * A pod namespace attached through the CNI executables on its host; its agent serves the truth table's ports.
+   * `firewall: 'exec'` runs berth-firewall as the exec'd Node plugin, which registers over berthd's local API.
+   */
+  async addPod(namespace: string, name: string, hostIndex = hostOfPod[name] ?? 0, options: { firewall?: 'served' | 'exec' } = {}): Promise<ClusterPod> {
     const netns = await createTestNetns(uniqueName(`pp${namespace}${name}`));
     this.#registry.teardown(() => netns.remove());
     const containerId = `pol-${namespace}-${name}-${randomBytes(3).toString('hex')}`;
     const namedPorts = servedPorts.flatMap((port) => (['TCP', 'UDP'] as const).map((protocol) => ({ name: `serve-${port}-${protocol.toLowerCase()}`, port, protocol })));
     const labels = { pod: name };
-    const result = await (this.#engines[hostIndex] as CniEngine).add(this.#conflist(hostIndex, { labels, namedPorts }), {
+    const engines = options.firewall === 'exec' ? this.#execEngines : this.#engines;
+    const result = await (engines[hostIndex] as CniEngine).add(this.#conflist(hostIndex, { labels, namedPorts }), {
       containerId, netns: netns.path, ifName: 'eth0', args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${namespace};K8S_POD_NAME=${name}`,
     });
     const ips = (result?.['ips'] ?? []) as Array<{ address: string }>;
@@ -183,7 +192,7 @@ export class PolicyCluster implements CaseTopology {
     if (ip === undefined) throw new Error(`CNI ADD of ${namespace}/${name} gave no address: ${JSON.stringify(result)}`);
     const agent = await ProbeAgent.start(this.#registry, netns.path, servedPorts);
     const host = this.hosts[hostIndex] as BerthdHost;
-    const pod: ClusterPod = { namespace, name, labels, ip, namedPorts, netns, agent, containerId, hostInterface: '', host };
+    const pod: ClusterPod = { namespace, name, labels, ip, namedPorts, netns, agent, containerId, hostInterface: '', host, firewall: options.firewall ?? 'served' };
     this.pods.push(pod);
     await this.converge(host);
     return pod;
@@ -194,11 +203,26 @@ export class PolicyCluster implements CaseTopology {
     const clusterPod = this.pods[index];
     if (clusterPod === undefined) throw new Error(`${pod.namespace}/${pod.name} is not a pod of this cluster`);
     const hostIndex = this.hosts.indexOf(clusterPod.host);
-    await (this.#engines[hostIndex] as CniEngine).del(this.#conflist(hostIndex, clusterPod), { containerId: pod.containerId, netns: pod.netns.path, ifName: 'eth0' });
+    const engines = clusterPod.firewall === 'exec' ? this.#execEngines : this.#engines;
+    await (engines[hostIndex] as CniEngine).del(this.#conflist(hostIndex, clusterPod), { containerId: pod.containerId, netns: pod.netns.path, ifName: 'eth0' });
     pod.agent.stop();
     this.pods.splice(index, 1);
     await pod.netns.remove();
     await this.converge(clusterPod.host);
+  }
+
+  /** One CNI ADD with the exec'd firewall plugin, for tests that expect it to fail (the error is returned). */
+  async tryExecAdd(hostIndex: number, containerId: string, netnsPath: string): Promise<unknown> {
+    try {
+      await (this.#execEngines[hostIndex] as CniEngine).add(this.#conflist(hostIndex, { labels: { pod: 'tried' }, namedPorts: [] }), { containerId, netns: netnsPath, ifName: 'eth0', args: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=x;K8S_POD_NAME=tried' });
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  }
+
+  async execDel(hostIndex: number, containerId: string, netnsPath: string): Promise<void> {
+    await (this.#execEngines[hostIndex] as CniEngine).del(this.#conflist(hostIndex, { labels: {}, namedPorts: [] }), { containerId, netns: netnsPath, ifName: 'eth0' });
   }
 
   pod(namespace: string, name: string): ClusterPod {
@@ -206,6 +230,17 @@ export class PolicyCluster implements CaseTopology {
     if (pod === undefined) throw new Error(`no pod ${namespace}/${name}`);
     return pod;
   }
+}
+
+/** A plugin directory where berth-bridge and berth-ipam are the shims and berth-firewall the bundled Node plugin. */
+async function execFirewallPlugins(stateDir: string): Promise<CniImplementation> {
+  const pluginDir = join(stateDir, 'exec-plugins');
+  await mkdir(pluginDir, { recursive: true });
+  for (const plugin of ['berth-bridge', 'berth-ipam']) await symlink(join(berthImplementation.pluginDir, plugin), join(pluginDir, plugin));
+  const bundle = join(berthImplementation.pluginDir, '..', 'dist', 'bundle', 'berth-firewall.cjs');
+  await writeFile(join(pluginDir, 'berth-firewall'), `#!/bin/sh\nexec ${process.execPath} ${bundle}\n`);
+  await chmod(join(pluginDir, 'berth-firewall'), 0o755);
+  return { label: 'berth, firewall exec\'d', pluginDir, typePrefix: 'berth-' };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -9,6 +9,8 @@
  * Not one probe of an isolated pair may pass, not one of an allowed pair may fail. The update sequence is seeded
  * (replay with BERTH_ATOMICITY_SEED). Measured times are printed, never asserted.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { seededRandom } from '../../src/cluster/workload.js';
 import { PolicyCluster, type ClusterPod } from '../../src/netpol/cluster-topology.js';
@@ -16,6 +18,8 @@ import { ContinuousProber, type ProbeCounts } from '../../src/netpol/continuous-
 import { anp, netpol, type PolicyDocument } from '../../src/netpol/documents.js';
 import { establishedFlow } from '../../src/netpol/established-flow.js';
 import type { BerthdHost } from '../../src/cluster/berthd-host.js';
+import type { PluginCallError } from '../../src/cni/engine.js';
+import { createTestNetns, uniqueName } from '../../src/harness/index.js';
 
 const seed = Number(process.env['BERTH_ATOMICITY_SEED'] ?? Date.now() % 1_000_000);
 const updateCount = 100;
@@ -23,7 +27,11 @@ const resyncAt = new Set([33, 66]);
 /** Removals find nothing to remove now and then; at most this many tries in all. */
 const updateAttemptsMax = 300;
 const probeEveryMs = 5;
-const probeTimeoutMs = 300;
+/**
+ * A dropped SYN is retransmitted after 1 s, so a probe that waits 800 ms still fails on any drop, while a host
+ * loaded by other test runs (load 10+ on 2 CPUs here) does not turn a slow answer into a failure.
+ */
+const probeTimeoutMs = 800;
 const probeOnceTimeoutMs = 400;
 const churnEndpoints = 40;
 const echoPort = 90;
@@ -160,12 +168,18 @@ t.test('SIGKILL of a berthd: its host keeps enforcing; restarted, it converges w
     t.pass('w1\'s berthd is dead');
     await sleep(500);
     t.equal(await client.agent.probe(isolated.ip, 80, 'tcp', probeOnceTimeoutMs), false, 'with berthd dead, the kernel rules stay: x/b is still isolated on w1');
+    const tried = await createTestNetns(uniqueName('pptry'));
+    t.teardown(() => tried.remove());
+    const refused = await cluster.tryExecAdd(1, 'pol-tried', tried.path) as PluginCallError | undefined;
+    t.match(refused?.outcome.json, { code: 11, msg: /registers endpoints through berthd, which does not answer/ }, 'an exec\'d berth-firewall ADD on w1 fails closed (CNI code 11): it never falls back to the state files');
+    t.notOk(existsSync(join(w1.root, 'firewall', 'endpoints.json')), 'and wrote no local state');
     await cluster.apply([isolate(later, 'iso-later')], [m1, w2]);
     t.equal(await client.agent.probe(later.ip, 80, 'tcp', probeOnceTimeoutMs), true, 'while berthd is dead, w1 keeps the last state (x/e, on w1, not yet isolated there)');
     const restarted = process.hrtime.bigint();
     await w1.start();
     await cluster.waitEnforcing([w1]);
     await cluster.converge(m1, [w1]);
+    await cluster.execDel(1, 'pol-tried', tried.path);
     t.comment(`w1 restarted and enforcing the current store state after ${(Number(process.hrtime.bigint() - restarted) / 1e6).toFixed(0)} ms`);
   } finally {
     counts = await prober.stop();

@@ -6,6 +6,7 @@
  * peer relation crosses hosts. Measured times are printed, never asserted.
  */
 import t from 'tap';
+import type { BerthdHost } from '../../src/cluster/berthd-host.js';
 import { netpol } from '../../src/netpol/documents.js';
 import { PolicyCluster } from '../../src/netpol/cluster-topology.js';
 import { cases } from '../../src/netpol/cases.js';
@@ -35,4 +36,37 @@ t.test('the truth table across hosts matches the independent model', async (t) =
     if (outcome.mismatches.length > 0) t.comment(`case "${testCase.name}": ${outcome.mismatches.length} of ${outcome.cells.length} probes disagree\n${outcome.table}`);
     t.same(outcome.mismatches.map(describeCell), [], `${testCase.name}: ${outcome.cells.length} probes (${blocked} expected blocked) match the model`);
   }
+});
+
+t.test('berth policy on the CLI: apply and rm on the manager, ls and status on any host, refused on a worker', async (t) => {
+  const [m1, w1] = cluster.hosts as [BerthdHost, BerthdHost];
+  const deny = JSON.stringify(netpol('y', 'cli-deny', { podSelector: { matchLabels: { pod: 'c' } }, ingress: [] }));
+  const applied = await m1.cli(['policy', 'apply', '-f', '-'], { stdin: deny });
+  t.equal(applied.code, 0, `apply on m1 (${applied.stderr.trim()})`);
+  t.match(applied.stdout, /NetworkPolicy\/y\/cli-deny created\nstored in the cluster at revision \d+; enforced on this host after [0-9.]+ ms/);
+  await cluster.converge();
+  t.match((await w1.cli(['policy', 'ls'])).stdout, /NetworkPolicy\s+y\s+cli-deny/, 'a worker lists the cluster\'s policies');
+  t.equal(await cluster.pod('x', 'a').agent.probe(cluster.pod('y', 'c').ip, 80, 'tcp', probeTimeoutMs), false, 'y/c (on w2) is isolated');
+  const refused = await w1.cli(['policy', 'apply', '-f', '-'], { stdin: JSON.stringify(netpol('y', 'from-worker', { podSelector: {}, ingress: [] })) });
+  t.not(refused.code, 0, 'apply on a worker fails');
+  t.match(refused.stderr, /is a worker; run this on a manager/, refused.stderr.trim());
+  t.notMatch((await m1.cli(['policy', 'ls'])).stdout, /from-worker/, 'and stored nothing');
+  t.match((await w1.cli(['policy', 'status'])).stdout, /^policy: in step with the store \(policies at revision \d+, endpoints at \d+\)/);
+  t.match((await w1.cli(['cluster', 'ls'])).stdout, /\npolicy: in step with the store/, 'berth cluster ls says whether this host enforces the store\'s state');
+  const removed = await m1.cli(['policy', 'rm', 'y/cli-deny']);
+  t.match(removed.stdout, /NetworkPolicy\/y\/cli-deny removed from the cluster at revision \d+/);
+  await cluster.converge();
+  t.equal(await cluster.pod('x', 'a').agent.probe(cluster.pod('y', 'c').ip, 80, 'tcp', probeTimeoutMs), true, 'reachable again');
+});
+
+t.test('berth-firewall exec\'d (not served in berthd) registers over the local API, into the store', async (t) => {
+  const pod = await cluster.addPod('x', 'f', 2, { firewall: 'exec' });
+  const seen = await cluster.manager.api('GET', '/v1/endpoints') as Array<{ namespace: string; name: string; ips: string[] }>;
+  t.ok(seen.some((endpoint) => endpoint.namespace === 'x' && endpoint.name === 'f' && endpoint.ips[0] === pod.ip), 'the manager enforces x/f, registered on w2');
+  await cluster.apply([netpol('x', 'deny-f', { podSelector: { matchLabels: { pod: 'f' } }, ingress: [] })]);
+  t.same(await Promise.all([cluster.pod('y', 'c'), cluster.pod('y', 'a')].map((source) => source.agent.probe(pod.ip, 80, 'tcp', probeTimeoutMs))), [false, false], 'a policy applied on m1 isolates it');
+  await cluster.removePod(pod);
+  const after = await cluster.manager.api('GET', '/v1/endpoints') as Array<{ name: string }>;
+  t.notOk(after.some((endpoint) => endpoint.name === 'f'), 'its DEL removed it from the store');
+  await cluster.reset();
 });
