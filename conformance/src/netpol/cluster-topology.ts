@@ -89,8 +89,8 @@ export class PolicyCluster implements CaseTopology {
     return cluster;
   }
 
-  status(host: BerthdHost): Promise<PolicyStatus> {
-    return host.api('GET', '/v1/policy/status') as Promise<PolicyStatus>;
+  status(host: BerthdHost, options: { digest?: boolean } = {}): Promise<PolicyStatus> {
+    return host.api('GET', `/v1/policy/status${options.digest === true ? '?digest=1' : ''}`) as Promise<PolicyStatus>;
   }
 
   /** Every host's berthd enforces the cluster's policies from the store (bounded wait). */
@@ -112,12 +112,12 @@ export class PolicyCluster implements CaseTopology {
    */
   async converge(writer: BerthdHost = this.manager, hosts: readonly BerthdHost[] = this.hosts): Promise<number> {
     const started = process.hrtime.bigint();
-    const target = (await this.status(writer)).digest;
+    const target = (await this.status(writer, { digest: true })).digest;
     if (target === null) throw new Error(`${writer.host.name} does not enforce the cluster's policies`);
     const deadline = Date.now() + convergeTimeoutMs;
     for (const host of hosts) {
       for (;;) {
-        const status = await this.status(host).catch(() => undefined);
+        const status = await this.status(host, { digest: true }).catch(() => undefined);
         if (status?.digest === target && status.enforcing) break;
         if (Date.now() > deadline) throw new Error(`${host.host.name} did not reach ${writer.host.name}'s state within ${convergeTimeoutMs} ms: ${status?.summary ?? 'no answer'}`);
         await sleep(5);

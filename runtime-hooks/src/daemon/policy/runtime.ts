@@ -15,7 +15,7 @@ import type { Sample } from '../metrics.js';
 import { policyDocumentsCollection, policySettingsCollection, settingsId, type RawDocument } from './schema.js';
 import { PolicySession, type PolicySessionLimits, type Stream } from './session.js';
 import {
-  applyPolicies, collectEndpoints, findEndpoint, registerEndpoint, removePolicy, setClusterMonitor, unregisterEndpoint, type PolicyApplyOutcome,
+  applyPolicies, collectEndpoints, findEndpoint, listOwnEndpoints, registerEndpoint, removePolicy, setClusterMonitor, unregisterEndpoint, type PolicyApplyOutcome,
 } from './writes.js';
 
 /** Back-off ceiling between start attempts while the store is unreachable. */
@@ -32,7 +32,7 @@ export interface PolicyStatus {
   readonly lastSyncAt: string | null;
   /** Per stream, the store revision this host has seen every change up to. */
   readonly revisions: Record<Stream, number> | null;
-  /** Digest of the enforced state: equal on two hosts means they enforce the same policies and endpoints. */
+  /** Digest of the enforced state (when asked for): equal on two hosts means they enforce the same policies and endpoints. */
   readonly digest: string | null;
   readonly documents: number;
   readonly endpoints: number;
@@ -120,13 +120,17 @@ export class PolicyRuntime {
   }
 
   /** `berth policy apply` on a manager: one transaction; answers once this host enforces it. */
-  async apply(text: string, defaultNamespace: string): Promise<PolicyApplyOutcome> {
+  async apply(text: string, defaultNamespace: string): Promise<PolicyApplyOutcome & { timings: { parseMs: number; storeMs: number; enforceMs: number } }> {
+    const started = process.hrtime.bigint();
     const parsed = parseDocuments(text, { defaultNamespace });
     const active = this.#node.requireManager();
     const session = this.session();
+    const parsedAt = process.hrtime.bigint();
     const outcome = await applyPolicies(active.store, parsed);
+    const storedAt = process.hrtime.bigint();
     await this.#written('policies', outcome.revision, session);
-    return outcome;
+    const ms = (from: bigint, to: bigint): number => Number(to - from) / 1e6;
+    return { ...outcome, timings: { parseMs: ms(started, parsedAt), storeMs: ms(parsedAt, storedAt), enforceMs: ms(storedAt, process.hrtime.bigint()) } };
   }
 
   async remove(key: string): Promise<Revision> {
@@ -164,7 +168,10 @@ export class PolicyRuntime {
       await this.#written(stream, revision, session);
       return revision;
     };
-    const registerAt = async (record: EndpointRecord): Promise<Revision> => (await write('endpoints', (session) => registerEndpoint(store(), session.nodeId, record))) ?? (0 as Revision);
+    // This berthd is the only writer of its prefix and each write waits until its watch applied it, so while the
+    // store answers, the watch's view holds every record of this host: no listing per container start.
+    const own = (session: PolicySession) => (session.storeReachable ? async () => session.view.endpointsOf(session.nodeId) : listOwnEndpoints(store(), session.nodeId));
+    const registerAt = async (record: EndpointRecord): Promise<Revision> => (await write('endpoints', (session) => registerEndpoint(store(), session.nodeId, record, own(session)))) ?? (0 as Revision);
     return {
       registerAt,
       register: async (record) => { await registerAt(record); },
@@ -188,7 +195,8 @@ export class PolicyRuntime {
     return this.registry();
   };
 
-  status(): PolicyStatus {
+  /** `withDigest`: also hash the enforced state (costs a pass over every document and endpoint). */
+  status(options: { withDigest?: boolean } = {}): PolicyStatus {
     const session = this.#session;
     if (this.#node.active === undefined) {
       return { cluster: false, enforcing: false, storeReachable: false, storeUnreachableSince: null, lastSyncAt: null, revisions: null, digest: null, documents: 0, endpoints: 0, invalidEntries: 0, generation: null, updates: null, summary: 'not in a cluster: policies are kept in local files' };
@@ -200,7 +208,7 @@ export class PolicyRuntime {
     const revisions = { policies: session.applied('policies'), endpoints: session.applied('endpoints') };
     return {
       cluster: true, enforcing: session.engine.inSync, storeReachable: session.storeReachable, storeUnreachableSince: since, lastSyncAt: session.lastSyncAt.toISOString(),
-      revisions, digest: session.view.digest(), documents: session.view.documentCount, endpoints: session.view.endpointCount, invalidEntries: session.view.invalidEntries, generation: session.engine.generation, updates: { ...session.stats.updates },
+      revisions, digest: options.withDigest === true ? session.view.digest() : null, documents: session.view.documentCount, endpoints: session.view.endpointCount, invalidEntries: session.view.invalidEntries, generation: session.engine.generation, updates: { ...session.stats.updates },
       summary: session.storeReachable
         ? `in step with the store (policies at revision ${revisions.policies}, endpoints at ${revisions.endpoints})`
         : `STALE: the store is unreachable since ${since}; enforcing the last state (policies at revision ${revisions.policies}, endpoints at ${revisions.endpoints})`,

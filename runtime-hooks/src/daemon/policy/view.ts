@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { parseAddress, type EngineEvent, type EndpointRecord, type FirewallSnapshot } from '@berth/firewall';
 import type { KeyValue, Revision, WatchEvent } from '@berth/secrets';
 import {
-  documentKeyOfStoreId, endpointOwnerOf, parseEndpointRecord, policyDocumentsCollection, policySettingsCollection, settingsId, storedDocument, type StoredPolicyDocument,
+  documentKeyOfStoreId, endpointOwnerOf, endpointsPrefix, parseEndpointRecord, policyDocumentsCollection, policySettingsCollection, settingsId, storedDocument, type StoredPolicyDocument,
 } from './schema.js';
 
 interface HeldEndpoint {
@@ -89,9 +89,10 @@ export class PolicyView {
     return events.flatMap((event) => this.#endpointEvent(event));
   }
 
-  /** The records one host registered (its own prefix), as the watch delivered them. */
-  endpointsOf(nodeId: string): EndpointRecord[] {
-    return [...this.#endpoints].filter(([key]) => endpointOwnerOf(key) === nodeId).map(([, held]) => held.record);
+  /** The records one host registered (its own prefix), by store id, as the watch delivered them. */
+  endpointsOf(nodeId: string): Array<{ id: string; value: EndpointRecord }> {
+    const prefix = `${endpointsPrefix}${nodeId}/`;
+    return [...this.#endpoints].filter(([key]) => key.startsWith(prefix)).map(([key, held]) => ({ id: key.slice(prefix.length), value: held.record }));
   }
 
   #skip(key: string, error: unknown): [] {

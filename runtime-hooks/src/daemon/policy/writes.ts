@@ -5,9 +5,9 @@
  * Endpoint writes touch only the caller's own prefix, and one berthd serialises them.
  */
 import {
-  FirewallCode, FirewallError, applyDocumentsToState, type Attachment, type EndpointRecord, type FirewallState, type ParsedDocument,
+  FirewallCode, FirewallError, applyDocumentsToState, documentKey, type Attachment, type EndpointRecord, type FirewallState, type ParsedDocument,
 } from '@berth/firewall';
-import { absent, type Revision, type Store, type Versioned } from '@berth/secrets';
+import { absent, type Revision, type Store } from '@berth/secrets';
 import {
   documentStoreId, endpointStoreId, endpointsCollection, policyDocumentsCollection, policySettingsCollection, settingsId, storedDocument, type RawDocument,
 } from './schema.js';
@@ -30,8 +30,10 @@ export async function applyPolicies(store: Store, parsed: readonly ParsedDocumen
   if (parsed.length > documentsPerApplyMax) {
     throw new FirewallError(FirewallCode.InvalidArgument, `Cannot apply ${parsed.length} documents in one cluster transaction: at most ${documentsPerApplyMax} (split the file)`);
   }
+  const ids = [...new Set(parsed.map(({ document }) => documentStoreId(documentKey(document))))];
   for (let attempt = 1; attempt <= writeAttemptsMax; attempt += 1) {
-    const { entries } = await store.list(policyDocumentsCollection);
+    // Only the documents being applied are read: an apply costs what it touches, not what the cluster holds.
+    const entries = (await Promise.all(ids.map((id) => store.get(policyDocumentsCollection, id)))).filter((entry) => entry !== undefined);
     const byId = new Map(entries.map((entry) => [entry.id, entry]));
     const state: FirewallState = { documents: entries.map((entry) => storedDocument(entry.value)), endpoints: [], monitor: false };
     const outcome = applyDocumentsToState(state, parsed);
@@ -69,14 +71,21 @@ function owns(record: EndpointRecord, attachment: Attachment): boolean {
   return record.containerId === attachment.containerId && record.ifName === attachment.ifName;
 }
 
+/** This host's records: listed from the store, or as its own watch holds them (see PolicyRuntime.registry). */
+export type OwnEndpoints = () => Promise<ReadonlyArray<{ readonly id: string; readonly value: EndpointRecord }>>;
+
+export function listOwnEndpoints(store: Store, nodeId: string): OwnEndpoints {
+  return async () => (await store.list(endpointsCollection(nodeId))).entries;
+}
+
 /**
  * Registers an endpoint under this host's prefix; this host's records for the same attachment or claiming one of
  * its addresses are stale (a missed DEL, a reused address) and go in the same transaction.
  */
-export async function registerEndpoint(store: Store, nodeId: string, record: EndpointRecord): Promise<Revision> {
+export async function registerEndpoint(store: Store, nodeId: string, record: EndpointRecord, own: OwnEndpoints = listOwnEndpoints(store, nodeId)): Promise<Revision> {
   const collection = endpointsCollection(nodeId);
   const id = endpointStoreId(record);
-  const { entries } = await store.list(collection);
+  const entries = await own();
   const addresses = new Set(record.ips);
   const transaction = store.transaction();
   for (const entry of entries) {
@@ -106,7 +115,7 @@ export async function collectEndpoints(store: Store, nodeId: string, network: st
     && !valid.has(`${entry.value.containerId}/${entry.value.ifName ?? ''}`)));
 }
 
-async function deleteEntries(store: Store, nodeId: string, entries: readonly Versioned<EndpointRecord>[]): Promise<Revision | undefined> {
+async function deleteEntries(store: Store, nodeId: string, entries: ReadonlyArray<{ readonly id: string }>): Promise<Revision | undefined> {
   if (entries.length === 0) return undefined;
   const collection = endpointsCollection(nodeId);
   const transaction = store.transaction();

@@ -37,7 +37,7 @@ function endpointRecord(body: unknown): EndpointRecord {
  */
 export function createPolicyRouter(runtime: PolicyRuntime): Hono {
   const app = new Hono();
-  app.get('/v1/policy/status', (c) => c.json(runtime.status()));
+  app.get('/v1/policy/status', (c) => c.json(runtime.status({ withDigest: c.req.query('digest') === '1' })));
 
   app.post('/v1/policies', async (c) => {
     const body = object(await jsonBody(c), ['text', 'namespace']);
