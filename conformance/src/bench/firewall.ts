@@ -477,7 +477,7 @@ function formatStore(store: StoreControlPlane | null): string[] {
     `Through the cluster store (${store.hosts} hosts, each berthd's engine fed by its watch; the same endpoints and policies, loaded in ${(store.loadMs / 1000).toFixed(1)} s), medians`,
     `  ${''.padEnd(44)}${'on its host'.padStart(12)}${`on all ${store.hosts} hosts`.padStart(16)}`,
     row('one policy change (berth policy apply on m1)', store.policyChange),
-    `    in berthd on m1: ${Object.entries(store.policyChange.parts).map(([name, ms]) => `${name.replace(/Ms$/, '')} ${ms.toFixed(1)}`).join(', ')} (store: read the applied documents, one transaction; enforce: until the watch event is in the kernel)`,
+    `    in berthd on m1: ${Object.entries(store.policyChange.parts).map(([name, ms]) => `${name.replace(/Ms$/, '')} ${ms.toFixed(1)}`).join(', ')} (store: read the applied documents and commit one transaction, while this host's engine may already apply the watch event; enforce: what remained of the wait for it)`,
     row('one endpoint registration (CNI ADD on w1)', store.endpointAdd),
     `  full resync of one host from the store (list + one transaction): ${store.fullResyncMs.toFixed(0)} ms`,
   ];

@@ -29,8 +29,8 @@ export const accessTable: readonly AccessRow[] = [
   { prefix: 'secrets/', holds: 'KEK, secret versions, ciphertext, grants, audit', workerAll: 'none', workerOwn: 'none' },
   { prefix: 'tasks/', holds: 'running containers of services, one key per container under the node\'s id', workerAll: 'none', workerOwn: 'prefix' },
   { prefix: 'networks/', holds: 'cluster networks (issue 14)', workerAll: 'read', workerOwn: 'none' },
-  { prefix: 'policies/', holds: 'network policies (issue 14)', workerAll: 'read', workerOwn: 'none' },
-  { prefix: 'endpoints/', holds: 'workload endpoints under the node\'s id (issue 14)', workerAll: 'read', workerOwn: 'prefix' },
+  { prefix: 'policies/', holds: 'cluster-wide policy documents (`documents/<Kind>:<ns>:<name>`) and monitor mode (`settings/cluster`)', workerAll: 'read', workerOwn: 'none' },
+  { prefix: 'endpoints/', holds: 'firewall endpoints each host\'s berth-firewall registered (`<nodeId>/<ns>:<name>`)', workerAll: 'read', workerOwn: 'prefix' },
   // Issue 14 owns the overlay layout: a worker writes only under overlay/<ownId>/ (its VTEP, its subnet lease);
   // anything keyed otherwise (e.g. a subnet index) is written by managers.
   { prefix: 'overlay/', holds: 'overlay VTEPs and per-host subnet leases (issue 14)', workerAll: 'read', workerOwn: 'prefix' },
