@@ -65,6 +65,20 @@ function checkCounts(t: Test, counts: Record<string, ProbeCounts>, what: string,
   t.equal(allowed.failed, 0, `${what}: not one probe of the allowed pair failed (${allowed.attempts} probes)`);
 }
 
+/** Runs `work` while a prober in `client` probes the isolated and the allowed pod; returns the counts. */
+async function probedDuring(t: Test, client: ClusterPod, targets: { isolated: ClusterPod; allowed: ClusterPod }, work: () => Promise<void>): Promise<Record<string, ProbeCounts>> {
+  const prober = await ContinuousProber.start(t, client.netns.path, [{ name: 'isolated', host: targets.isolated.ip, port: 80 }, { name: 'allowed', host: targets.allowed.ip, port: 80 }], { everyMs: probeEveryMs, timeoutMs: probeTimeoutMs });
+  let failure: unknown;
+  try {
+    await work();
+  } catch (error) {
+    failure = error ?? new Error('failed');
+  }
+  const counts = await prober.stop();
+  if (failure !== undefined) throw failure;
+  return counts;
+}
+
 async function updatesOf(host: BerthdHost): Promise<{ full: number; incremental: number; unchanged: number }> {
   const status = await cluster.status(host) as unknown as { updates: { full: number; incremental: number; unchanged: number } };
   return status.updates;
@@ -90,14 +104,12 @@ t.test('100 incremental updates and two full resyncs through the store: no isola
   t.ok(flow.stats().echoes > 0, 'an established connection y/a -> z/c carries data before the updates');
   const before = await Promise.all(cluster.hosts.map(updatesOf));
 
-  const prober = await ContinuousProber.start(t, client.netns.path, [{ name: 'isolated', host: isolated.ip, port: 80 }, { name: 'allowed', host: allowed.ip, port: 80 }], { everyMs: probeEveryMs, timeoutMs: probeTimeoutMs });
   const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
   const visible: Record<string, number[]> = { policy: [], endpoint: [], resync: [] };
   const appliedOnHost: Record<string, number[]> = { policy: [], endpoint: [] };
   const echoesBefore = flow.stats().echoes;
-  let counts: Record<string, ProbeCounts> = {};
-  try {
+  const counts = await probedDuring(t, client, { isolated, allowed }, async () => {
     const resynced = new Set<number>();
     for (let index = 0, applied = 0; applied < updateCount && index < updateAttemptsMax; index += 1) {
       const started = process.hrtime.bigint();
@@ -134,9 +146,7 @@ t.test('100 incremental updates and two full resyncs through the store: no isola
       visible[what]?.push(Number(process.hrtime.bigint() - started) / 1e6);
       applied += 1;
     }
-  } finally {
-    counts = await prober.stop();
-  }
+  });
   const after = await Promise.all(cluster.hosts.map(updatesOf));
   const stats = flow.stats();
   t.comment(`policy change: applied on m1 median ${median(appliedOnHost['policy'] ?? []).toFixed(1)} ms, on all three hosts median ${median(visible['policy'] ?? []).toFixed(1)} ms (${visible['policy']?.length} changes)`);
@@ -160,9 +170,7 @@ t.test('SIGKILL of a berthd: its host keeps enforcing; restarted, it converges w
   const allowed = cluster.pod('z', 'b');
   const later = await cluster.addPod('x', 'e', 1);
   await cluster.apply([isolate(isolated)]);
-  const prober = await ContinuousProber.start(t, client.netns.path, [{ name: 'isolated', host: isolated.ip, port: 80 }, { name: 'allowed', host: allowed.ip, port: 80 }], { everyMs: probeEveryMs, timeoutMs: probeTimeoutMs });
-  let counts: Record<string, ProbeCounts> = {};
-  try {
+  const counts = await probedDuring(t, client, { isolated, allowed }, async () => {
     w1.kill('SIGKILL');
     await w1.exited();
     t.pass('w1\'s berthd is dead');
@@ -181,9 +189,7 @@ t.test('SIGKILL of a berthd: its host keeps enforcing; restarted, it converges w
     await cluster.converge(m1, [w1]);
     await cluster.execDel(1, 'pol-tried', tried.path);
     t.comment(`w1 restarted and enforcing the current store state after ${(Number(process.hrtime.bigint() - restarted) / 1e6).toFixed(0)} ms`);
-  } finally {
-    counts = await prober.stop();
-  }
+  });
   checkCounts(t, counts, 'kill and restart', 100);
   const status = await cluster.status(w1);
   t.ok(status.enforcing && status.storeReachable, `w1 converged: ${status.summary}`);
@@ -198,9 +204,7 @@ t.test('a partitioned host keeps enforcing the last state, says so, and converge
   const allowed = cluster.pod('z', 'c');
   const extra = await cluster.addPod('x', 'd', 2);
   await cluster.apply([isolate(isolated)]);
-  const prober = await ContinuousProber.start(t, client.netns.path, [{ name: 'isolated', host: isolated.ip, port: 80 }, { name: 'allowed', host: allowed.ip, port: 80 }], { everyMs: probeEveryMs, timeoutMs: probeTimeoutMs });
-  let counts: Record<string, ProbeCounts> = {};
-  try {
+  const counts = await probedDuring(t, client, { isolated, allowed }, async () => {
     cluster.topology.partition(w2.host);
     const cut = Date.now();
     let status = await cluster.status(w2);
@@ -226,9 +230,7 @@ t.test('a partitioned host keeps enforcing the last state, says so, and converge
     await cluster.waitEnforcing([w2]);
     await cluster.converge(m1, [w2]);
     t.comment(`w2 converged ${(Number(process.hrtime.bigint() - healed) / 1e6).toFixed(0)} ms after the partition healed`);
-  } finally {
-    counts = await prober.stop();
-  }
+  });
   checkCounts(t, counts, 'partition and heal', 100);
   t.equal(await client.agent.probe(extra.ip, 80, 'tcp', probeOnceTimeoutMs), false, 'after healing, w2 enforces the change made during the partition');
   const status = await cluster.status(w2);

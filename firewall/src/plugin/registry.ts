@@ -38,6 +38,13 @@ export type RegistryFor = (request: CniRequest) => Promise<EndpointRegistry | un
 
 const daemonCallTimeoutMs = 30_000;
 
+/** berthd's API error codes as CNI codes: bad input is 7, "not now" is 11, anything else 999. */
+const daemonCodes: Readonly<Record<string, number>> = {
+  REQUEST_INVALID: CniCode.InvalidNetworkConfig, INVALID_DOCUMENT: CniCode.InvalidNetworkConfig, INVALID_ARGUMENT: CniCode.InvalidNetworkConfig,
+  STORE_INVALID_KEY: CniCode.InvalidNetworkConfig, STORE_TOO_LARGE: CniCode.InvalidNetworkConfig, UNAVAILABLE: CniCode.TryAgainLater,
+  NOT_IN_CLUSTER: CniCode.TryAgainLater,
+};
+
 const attachmentPath = (attachment: Attachment): string =>
   `/v1/endpoints/attachments/${encodeURIComponent(attachment.containerId)}/${encodeURIComponent(attachment.ifName)}`;
 
@@ -51,7 +58,7 @@ export function daemonRegistry(socketPath: string): EndpointRegistry {
         throw new CniError(CniCode.TryAgainLater, `this host is in a cluster and registers endpoints through berthd, which does not answer: ${error.message}`);
       }
       if (!(error instanceof DaemonClientError)) throw error;
-      throw new CniError(error.code === 'REQUEST_INVALID' ? CniCode.InvalidNetworkConfig : CniCode.Internal, `berthd refused: ${error.message}`);
+      throw new CniError(daemonCodes[error.code] ?? CniCode.Internal, `berthd refused: ${error.message}`);
     }
   };
   return {

@@ -58,7 +58,7 @@ t.test('bad input changes nothing: invalid documents, too many documents, an ove
   t.throws(() => parseDocuments('kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: x}\nspec: {podSelector: {}, ingress: [{form: []}]}'));
   const many = Array.from({ length: documentsPerApplyMax + 1 }, (_, index) => policy(`p${index}`)).join('\n---\n');
   await t.rejects(applyPolicies(store, parseDocuments(many)), { code: 'INVALID_ARGUMENT' });
-  await t.rejects(registerEndpoint(store, 'n1', { ...endpoint('a', '10.1.0.2'), name: 'x'.repeat(130) }), { code: 'INVALID_KEY' });
+  await t.rejects(registerEndpoint(store, 'n1', { ...endpoint('a', '10.1.0.2'), name: 'x'.repeat(130) }), { code: 'STORE_INVALID_KEY' });
   t.equal((await kv.list('/berth/v1/')).kvs.length, 0, 'nothing was stored');
 });
 

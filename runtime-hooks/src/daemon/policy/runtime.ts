@@ -10,7 +10,7 @@ import { CniCode, CniError, type Logger } from '@berth/cni';
 import {
   FirewallCode, FirewallError, parseDocuments, type Attachment, type EndpointRecord, type EndpointRegistry, type RegistryFor,
 } from '@berth/firewall';
-import { SecretError, SecretErrorCode, type ClusterNode, type Revision } from '@berth/secrets';
+import { SecretError, SecretErrorCode, StoreError, StoreErrorCode, type ClusterNode, type Revision, type Store } from '@berth/secrets';
 import type { Sample } from '../metrics.js';
 import { policyDocumentsCollection, policySettingsCollection, settingsId, type RawDocument } from './schema.js';
 import { PolicySession, type PolicySessionLimits, type Stream } from './session.js';
@@ -42,6 +42,14 @@ export interface PolicyStatus {
   readonly updates: Record<'full' | 'incremental' | 'unchanged', number> | null;
   /** What a person should know, in one line. */
   readonly summary: string;
+}
+
+/** A store that does not answer is a reason to retry (CNI code 11), not an internal error. */
+function storeUnavailable(error: unknown): never {
+  if (error instanceof StoreError && error.code !== StoreErrorCode.InvalidKey && error.code !== StoreErrorCode.InvalidValue && error.code !== StoreErrorCode.TooLarge) {
+    throw new FirewallError(FirewallCode.Unavailable, `The cluster store did not take the change (${error.message}); try again`, { cause: error });
+  }
+  throw error;
 }
 
 export class PolicyRuntime {
@@ -133,20 +141,21 @@ export class PolicyRuntime {
     return { ...outcome, timings: { parseMs: ms(started, parsedAt), storeMs: ms(parsedAt, storedAt), enforceMs: ms(storedAt, process.hrtime.bigint()) } };
   }
 
-  async remove(key: string): Promise<Revision> {
+  /** A policies/ write on a manager; answers once this host enforces it. */
+  async #managerWrite(change: (store: Store) => Promise<Revision>): Promise<Revision> {
     const active = this.#node.requireManager();
     const session = this.session();
-    const revision = await removePolicy(active.store, key);
+    const revision = await change(active.store);
     await this.#written('policies', revision, session);
     return revision;
   }
 
-  async setMonitor(monitor: boolean): Promise<Revision> {
-    const active = this.#node.requireManager();
-    const session = this.session();
-    const revision = await setClusterMonitor(active.store, monitor);
-    await this.#written('policies', revision, session);
-    return revision;
+  remove(key: string): Promise<Revision> {
+    return this.#managerWrite((store) => removePolicy(store, key));
+  }
+
+  setMonitor(monitor: boolean): Promise<Revision> {
+    return this.#managerWrite((store) => setClusterMonitor(store, monitor));
   }
 
   /** The cluster's documents as applied, and the monitor flag (read linearizably from the store). */
@@ -162,7 +171,7 @@ export class PolicyRuntime {
     const store = () => this.#node.requireActive().store;
     const write = async (stream: Stream, change: (session: PolicySession) => Promise<Revision | undefined>): Promise<Revision | undefined> => {
       const session = this.session();
-      const run = this.#writes.then(() => change(session));
+      const run = this.#writes.then(() => change(session).catch(storeUnavailable));
       this.#writes = run.catch(() => undefined);
       const revision = await run;
       await this.#written(stream, revision, session);
@@ -176,7 +185,7 @@ export class PolicyRuntime {
       registerAt,
       register: async (record) => { await registerAt(record); },
       unregister: async (attachment: Attachment) => { await write('endpoints', (session) => unregisterEndpoint(store(), session.nodeId, attachment)); },
-      find: (attachment) => findEndpoint(store(), this.session().nodeId, attachment),
+      find: (attachment) => findEndpoint(store(), this.session().nodeId, attachment).catch(storeUnavailable),
       collect: async (network, valid) => { await write('endpoints', (session) => collectEndpoints(store(), session.nodeId, network, new Set(valid))); },
       enforcing: async () => this.status().enforcing,
     };
