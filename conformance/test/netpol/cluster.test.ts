@@ -70,3 +70,19 @@ t.test('berth-firewall exec\'d (not served in berthd) registers over the local A
   t.notOk(after.some((endpoint) => endpoint.name === 'f'), 'its DEL removed it from the store');
   await cluster.reset();
 });
+
+t.test('a host that leaves: the managers drop its endpoints from every host\'s table', async (t) => {
+  const w2 = cluster.hosts[2] as BerthdHost;
+  const left = await w2.cli(['cluster', 'leave'], { timeoutMs: 180_000 });
+  t.equal(left.code, 0, `w2 left (${left.stderr.trim()})`);
+  const deadline = Date.now() + 30_000;
+  let names: string[] = [];
+  for (;;) {
+    names = (await cluster.manager.api('GET', '/v1/endpoints') as Array<{ namespace: string; name: string }>).map((endpoint) => `${endpoint.namespace}/${endpoint.name}`);
+    if (!names.some((name) => name.endsWith('/c')) || Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  t.same(names.filter((name) => name.endsWith('/c')), [], 'm1 no longer enforces w2\'s pods');
+  t.ok(names.includes('x/a') && names.includes('x/b'), 'the other hosts\' pods stay');
+  t.match((await w2.cli(['policy', 'status'])).stdout, /not in a cluster/, 'w2 is back on local files');
+});

@@ -4,7 +4,8 @@
  */
 import t from 'tap';
 import { parseDocuments, type EndpointRecord } from '@berth/firewall';
-import { MemoryKvStore, Store, type WatchEvent } from '@berth/secrets';
+import { MemoryKvStore, Store, revokedCollection, type WatchEvent } from '@berth/secrets';
+import { collectRevokedEndpoints } from '../../src/daemon/policy/endpoint-gc.js';
 import { endpointsPrefix, policiesPrefix } from '../../src/daemon/policy/schema.js';
 import { PolicyView } from '../../src/daemon/policy/view.js';
 import {
@@ -89,4 +90,15 @@ t.test('endpoints: own prefix, stale records replaced, DEL and GC by attachment;
   t.same(bad, [], 'an invalid record is skipped');
   t.equal(view.invalidEntries, 1);
   t.match(view.problems[0], /endpoints\/n3\/x:q/);
+});
+
+t.test('managers drop the endpoints of revoked hosts, and only theirs', async (t) => {
+  const { kv, store } = await fresh();
+  await registerEndpoint(store, 'gone', endpoint('a', '10.1.0.2'));
+  await registerEndpoint(store, 'gone', endpoint('b', '10.1.0.3'));
+  await registerEndpoint(store, 'stays', endpoint('c', '10.2.0.2'));
+  t.equal(await collectRevokedEndpoints(store), 0, 'nothing is revoked: nothing goes');
+  await store.put(revokedCollection, 'gone', { nodeId: 'gone', serials: ['0a'], revokedAt: new Date().toISOString(), expiresAt: new Date().toISOString() });
+  t.equal(await collectRevokedEndpoints(store), 2);
+  t.same((await kv.list(endpointsPrefix)).kvs.map((item) => item.key.slice(endpointsPrefix.length)), ['stays/x:c']);
 });

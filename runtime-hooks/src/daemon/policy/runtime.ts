@@ -12,12 +12,15 @@ import {
 } from '@berth/firewall';
 import { SecretError, SecretErrorCode, StoreError, StoreErrorCode, type ClusterNode, type Revision, type Store } from '@berth/secrets';
 import type { Sample } from '../metrics.js';
+import { collectRevokedEndpoints } from './endpoint-gc.js';
 import { policyDocumentsCollection, policySettingsCollection, settingsId, type RawDocument } from './schema.js';
 import { PolicySession, type PolicySessionLimits, type Stream } from './session.js';
 import {
   applyPolicies, collectEndpoints, findEndpoint, listOwnEndpoints, registerEndpoint, removePolicy, setClusterMonitor, unregisterEndpoint, type PolicyApplyOutcome,
 } from './writes.js';
 
+/** How often a manager drops the endpoints of revoked hosts. */
+export const endpointGcIntervalMs = 5_000;
 /** Back-off ceiling between start attempts while the store is unreachable. */
 export const policyStartBackoffMsMax = 5_000;
 /** How long a write waits for this host's kernel to enforce it before the call fails (the write stays committed). */
@@ -62,6 +65,7 @@ export class PolicyRuntime {
   /** Endpoint writes, one at a time (this host is the only writer of its prefix). */
   #writes: Promise<unknown> = Promise.resolve();
   #startError: string | undefined;
+  #gc: NodeJS.Timeout | undefined;
 
   constructor(node: ClusterNode, options: { logger: Logger; limits?: Partial<PolicySessionLimits> }) {
     this.#node = node;
@@ -90,6 +94,7 @@ export class PolicyRuntime {
           if (this.#target !== target || this.#session !== undefined || active === undefined) return;
           this.#session = await PolicySession.open({ nodeId: target, kv: active.kv, logger: this.#logger, limits: this.#limits });
           this.#startError = undefined;
+          this.#collectGarbage();
         });
       } catch (error) {
         this.#startError = error instanceof Error ? error.message : String(error);
@@ -100,9 +105,24 @@ export class PolicyRuntime {
   }
 
   async #closeSession(): Promise<void> {
+    clearInterval(this.#gc);
+    this.#gc = undefined;
     const session = this.#session;
     this.#session = undefined;
     await session?.close();
+  }
+
+  /** On managers: the endpoints of hosts that left or were removed go (endpoint-gc.ts). */
+  #collectGarbage(): void {
+    if (this.#node.active?.state.role !== 'manager') return;
+    this.#gc = setInterval(() => {
+      const active = this.#node.active;
+      if (active?.state.role !== 'manager') return;
+      collectRevokedEndpoints(active.store).then(
+        (count) => { if (count > 0) this.#logger.info({ count }, 'policy: dropped the endpoints of hosts that left the cluster'); },
+        (error: unknown) => this.#logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'policy: cannot drop the endpoints of hosts that left yet'),
+      );
+    }, endpointGcIntervalMs);
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {
