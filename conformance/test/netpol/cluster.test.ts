@@ -71,6 +71,37 @@ t.test('berth-firewall exec\'d (not served in berthd) registers over the local A
   await cluster.reset();
 });
 
+t.test('bad input to the policy and endpoint API is refused with a clear error and stores nothing', async (t) => {
+  const m1 = cluster.manager;
+  const before = await m1.api('GET', '/v1/policies') as { revision: number; documents: unknown[] };
+  const endpointsBefore = await m1.api('GET', '/v1/endpoints') as unknown[];
+  const refused = async (path: string, body: unknown, method: 'POST' | 'DELETE' = 'POST'): Promise<string> => {
+    try {
+      await m1.api(method, path, body);
+      return 'accepted';
+    } catch (error) {
+      return `${(error as { code?: string }).code ?? '?'}: ${(error as Error).message}`;
+    }
+  };
+  const cases: Array<[string, string, unknown, RegExp, ('POST' | 'DELETE')?]> = [
+    ['no text', '/v1/policies', {}, /REQUEST_INVALID: .*text must be a non-empty string/],
+    ['unknown field', '/v1/policies', { text: 'x', force: true }, /REQUEST_INVALID: .*unknown field "force"/],
+    ['a typo in a policy (form: for from:)', '/v1/policies', { text: JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'bad', namespace: 'x' }, spec: { podSelector: {}, ingress: [{ form: [] }] } }) }, /INVALID_DOCUMENT: .*spec\.ingress\[0\]/],
+    ['a valid and an invalid document: neither', '/v1/policies', { text: `${JSON.stringify(netpol('x', 'ok', { podSelector: {}, ingress: [] }))}\n---\nkind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: bad2}\nspec: {podSelector: {}, ingress: [{ports: [{port: 0}]}]}` }, /INVALID_DOCUMENT: .*between 1 and 65535/],
+    ['monitor not a boolean', '/v1/policies/monitor', { monitor: 'yes' }, /REQUEST_INVALID: .*monitor must be true or false/],
+    ['remove a key of no known kind', '/v1/policies/Secret%2Fx', undefined, /INVALID_ARGUMENT/, 'DELETE'],
+    ['remove what is not there', `/v1/policies/${encodeURIComponent('NetworkPolicy/x/nope')}`, undefined, /NOT_FOUND: Cannot remove NetworkPolicy\/x\/nope/, 'DELETE'],
+    ['an endpoint with a bad address', '/v1/endpoints', { namespace: 'x', name: 'p', ips: ['10.0.0.300'] }, /ips\[0\]: "10\.0\.0\.300" is not an IP address/],
+    ['an endpoint with an uppercase namespace', '/v1/endpoints', { namespace: 'X', name: 'p', ips: ['10.0.0.3'] }, /namespace: "X" must be a lowercase RFC 1123 label/],
+    ['an endpoint with an unknown field', '/v1/endpoints', { namespace: 'x', name: 'p', ips: ['10.0.0.3'], owner: 'me' }, /REQUEST_INVALID: .*unknown field "owner"/],
+    ['GC without a list', '/v1/endpoints/gc', { network: 'polnet', valid: 'all' }, /REQUEST_INVALID: .*valid must be a list/],
+  ];
+  for (const [name, path, body, expected, method] of cases) t.match(await refused(path, body, method), expected, name);
+  const after = await m1.api('GET', '/v1/policies') as { revision: number; documents: unknown[] };
+  t.same(after.documents, before.documents, 'no document was stored');
+  t.same(await m1.api('GET', '/v1/endpoints'), endpointsBefore, 'no endpoint was registered');
+});
+
 t.test('a host that leaves: the managers drop its endpoints from every host\'s table', async (t) => {
   const w2 = cluster.hosts[2] as BerthdHost;
   const left = await w2.cli(['cluster', 'leave'], { timeoutMs: 180_000 });
