@@ -26,6 +26,8 @@ export interface StoreControlPlane {
   readonly policyChange: StoreOperation;
   readonly endpointAdd: StoreOperation;
   readonly fullResyncMs: number;
+  /** A full resync once the store holds `endpoints` endpoints (same policies); null when not asked for. */
+  readonly largeResync: { readonly endpoints: number; readonly elements: number; readonly ms: number } | null;
 }
 
 /** How many registrations run at once while loading (one per host). */
@@ -63,15 +65,13 @@ async function measured(cluster: PolicyCluster, stream: 'policies' | 'endpoints'
 
 export async function storeControlPlane(registry: TeardownRegistry, input: {
   endpoints: readonly object[]; documents: readonly object[]; changedPolicy: (run: number) => object; extraEndpoint: (run: number) => object; repeats: number;
+  /** Endpoints added after the measurements, for a full resync at a larger scale (none: skipped). */
+  largeEndpoints: readonly object[];
 }): Promise<StoreControlPlane> {
   const cluster = await PolicyCluster.create(registry, { pods: false });
   const [m1, w1] = cluster.hosts as [BerthdHost, BerthdHost];
   const loading = process.hrtime.bigint();
-  const queue = [...input.endpoints.entries()];
-  await Promise.all(Array.from({ length: loadConcurrency }, async (_, worker) => {
-    const host = cluster.hosts[worker % cluster.hosts.length] as BerthdHost;
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await host.api('POST', '/v1/endpoints', item[1]);
-  }));
+  await register(cluster, input.endpoints);
   for (let start = 0; start < input.documents.length; start += documentsPerApply) {
     const text = input.documents.slice(start, start + documentsPerApply).map((document) => JSON.stringify(document)).join('\n---\n');
     await m1.api('POST', '/v1/policies', { text });
@@ -85,14 +85,33 @@ export async function storeControlPlane(registry: TeardownRegistry, input: {
     endpoint.push(await measured(cluster, 'endpoints', () => w1.api('POST', '/v1/endpoints', input.extraEndpoint(run)) as Promise<{ revision: number }>));
   }
   const resyncs: number[] = [];
-  for (let run = 0; run < input.repeats; run += 1) {
-    const started = process.hrtime.bigint();
-    await w1.api('POST', '/v1/policies/resync', {});
-    resyncs.push(elapsedMs(started));
+  for (let run = 0; run < input.repeats; run += 1) resyncs.push((await timedResync(w1)).ms);
+  let largeResync: StoreControlPlane['largeResync'] = null;
+  if (input.largeEndpoints.length > 0) {
+    await register(cluster, input.largeEndpoints);
+    await cluster.converge();
+    const large: Array<{ ms: number; elements: number }> = [];
+    for (let run = 0; run < input.repeats; run += 1) large.push(await timedResync(w1));
+    largeResync = { endpoints: input.endpoints.length + input.largeEndpoints.length, elements: large[0]?.elements ?? Number.NaN, ms: median(large.map((item) => item.ms)) };
   }
   const summary = (items: readonly StoreOperation[]): StoreOperation => ({
     onHostMs: median(items.map((item) => item.onHostMs)), allHostsMs: median(items.map((item) => item.allHostsMs)),
     parts: Object.fromEntries(Object.keys(items[0]?.parts ?? {}).map((name) => [name, median(items.map((item) => item.parts[name] ?? 0))])),
   });
-  return { hosts: cluster.hosts.length, loadMs, policyChange: summary(policy), endpointAdd: summary(endpoint), fullResyncMs: median(resyncs) };
+  return { hosts: cluster.hosts.length, loadMs, policyChange: summary(policy), endpointAdd: summary(endpoint), fullResyncMs: median(resyncs), largeResync };
+}
+
+/** Registers the endpoints through the local API, spread over the hosts, `loadConcurrency` at a time. */
+async function register(cluster: PolicyCluster, endpoints: readonly object[]): Promise<void> {
+  const queue = [...endpoints];
+  await Promise.all(Array.from({ length: loadConcurrency }, async (_, worker) => {
+    const host = cluster.hosts[worker % cluster.hosts.length] as BerthdHost;
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await host.api('POST', '/v1/endpoints', item);
+  }));
+}
+
+async function timedResync(host: BerthdHost): Promise<{ ms: number; elements: number }> {
+  const started = process.hrtime.bigint();
+  const answer = await host.api('POST', '/v1/policies/resync', {}) as { elementsAdded: number };
+  return { ms: elapsedMs(started), elements: answer.elementsAdded };
 }

@@ -181,6 +181,13 @@ function engineSample(result: Timed<EngineResult>): Sample {
   };
 }
 
+/** Endpoints `from`..`to` of a `to`-pod set, under names and addresses of their own (added to a loaded store). */
+function bulkEndpoints(from: number, to: number): EndpointRecord[] {
+  return benchEndpoints(to).slice(from).map((endpoint, index) => ({
+    ...endpoint, name: `bulk${from + index}`, ips: [`10.102.${(from + index) >> 8}.${(from + index) & 255}`], containerId: `bulk-${from + index}`,
+  }));
+}
+
 /** A pod with the labels of pod 0 of ns0 at a fresh address: selected by policy p0, a peer of ~400 groups. */
 function extraEndpoint(run: number): EndpointRecord {
   return { ...benchEndpoints(1)[0] as EndpointRecord, name: `extra${run}`, ips: [`10.101.0.${run + 1}`], containerId: `extra-${run}`, labels: { app: 'app0', role: 'role0', tier: 't0' } };
@@ -255,7 +262,7 @@ async function controlPlane(registry: { teardown(fn: () => unknown): void }, opt
   const { elements, ...cliOperations } = cli;
   const store = await storeControlPlane(registry, {
     endpoints: benchEndpoints(options.endpoints), documents: benchPolicies(options.policies, options.endpoints), repeats: options.repeats,
-    changedPolicy: (run) => changedPolicy(run, options.endpoints), extraEndpoint,
+    changedPolicy: (run) => changedPolicy(run, options.endpoints), extraEndpoint, largeEndpoints: bulkEndpoints(options.endpoints, options.largeEndpoints),
   }).catch((error: unknown) => {
     process.stderr.write(`firewall bench: the store-driven path failed: ${error instanceof Error ? error.message : String(error)}\n`);
     return null;
@@ -480,6 +487,7 @@ function formatStore(store: StoreControlPlane | null): string[] {
     `    in berthd on m1: ${Object.entries(store.policyChange.parts).map(([name, ms]) => `${name.replace(/Ms$/, '')} ${ms.toFixed(1)}`).join(', ')} (store: read the applied documents and commit one transaction, while this host's engine may already apply the watch event; enforce: what remained of the wait for it)`,
     row('one endpoint registration (CNI ADD on w1)', store.endpointAdd),
     `  full resync of one host from the store (list + one transaction): ${store.fullResyncMs.toFixed(0)} ms`,
+    ...(store.largeResync === null ? [] : [`  the same with ${store.largeResync.endpoints} endpoints in the store (${store.largeResync.elements} elements): ${store.largeResync.ms.toFixed(0)} ms`]),
   ];
 }
 

@@ -102,3 +102,16 @@ t.test('managers drop the endpoints of revoked hosts, and only theirs', async (t
   t.equal(await collectRevokedEndpoints(store), 2);
   t.same((await kv.list(endpointsPrefix)).kvs.map((item) => item.key.slice(endpointsPrefix.length)), ['stays/x:c']);
 });
+
+t.test('a listing: the newest record of a pod holds it whatever the key order; unchanged records are not parsed again', async (t) => {
+  const kv = (node: string, record: EndpointRecord, revision: number) => ({ key: `${endpointsPrefix}${node}/x:${record.name}`, value: Buffer.from(JSON.stringify(record)), modRevision: revision as never, createRevision: revision as never, version: 1, lease: undefined });
+  const listing = [kv('n1', endpoint('p', '10.1.0.9'), 12), kv('n2', endpoint('p', '10.2.0.9'), 10), kv('n2', endpoint('q', '10.2.0.10'), 11)];
+  const view = new PolicyView();
+  view.loadEndpoints(listing);
+  t.same(view.snapshot().endpoints.map((record) => record.ips[0]), ['10.2.0.10', '10.1.0.9'], 'n1\'s newer record of x/p holds it');
+  const first = view.snapshot().endpoints;
+  view.loadEndpoints(listing);
+  t.equal(view.snapshot().endpoints[1], first[1], 'a reload keeps the parsed record of an unchanged entry');
+  view.loadEndpoints([kv('n1', endpoint('p', '10.1.0.8'), 13), ...listing.slice(1)]);
+  t.same(view.snapshot().endpoints.map((record) => record.ips[0]), ['10.2.0.10', '10.1.0.8'], 'a changed entry is parsed again');
+});

@@ -42,11 +42,19 @@ export class PolicyView {
     for (const kv of kvs) this.#policyEvent({ kind: 'put', key: kv.key, value: kv.value, modRevision: kv.modRevision });
   }
 
-  /** Replaces the endpoints/ part with a listing of the prefix. */
+  /**
+   * Replaces the endpoints/ part with a listing of the prefix. Records whose revision did not change since the
+   * last load or event are kept as parsed (checking an endpoint costs more than everything else a resync does).
+   */
   loadEndpoints(kvs: readonly KeyValue[]): void {
+    const previous = new Map(this.#endpoints);
     this.#endpoints.clear();
     this.#holders.clear();
-    for (const kv of kvs) this.#endpointEvent({ kind: 'put', key: kv.key, value: kv.value, modRevision: kv.modRevision });
+    for (const kv of kvs) {
+      const kept = previous.get(kv.key);
+      if (kept !== undefined && kept.revision === kv.modRevision) this.#hold(kv.key, kept);
+      else this.#endpointEvent({ kind: 'put', key: kv.key, value: kv.value, modRevision: kv.modRevision });
+    }
   }
 
   snapshot(): FirewallSnapshot {
@@ -142,10 +150,18 @@ export class PolicyView {
       return value;
     });
     if (record === undefined) return events;
-    this.#endpoints.set(event.key, { record, revision: event.modRevision });
-    this.#holders.set(podKey(record), event.key);
-    events.push({ kind: 'upsertEndpoint', endpoint: record });
+    if (this.#hold(event.key, { record, revision: event.modRevision })) events.push({ kind: 'upsertEndpoint', endpoint: record });
     return events;
+  }
+
+  /** Keeps a record; it becomes the pod's holder unless another record of the pod is newer. */
+  #hold(key: string, held: HeldEndpoint): boolean {
+    this.#endpoints.set(key, held);
+    const pod = podKey(held.record);
+    const holder = this.#holders.get(pod);
+    if (holder !== undefined && holder !== key && (this.#endpoints.get(holder)?.revision ?? 0) > held.revision) return false;
+    this.#holders.set(pod, key);
+    return true;
   }
 
   /** The pod's holder went: the latest other record for the pod takes over, or the pod goes. */
