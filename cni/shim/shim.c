@@ -131,10 +131,11 @@ static void read_stdin(void) {
 static int starts_with(const char *text, const char *prefix) { return strncmp(text, prefix, strlen(prefix)) == 0; }
 
 // The CNI_* variables as the call frame's NUL-separated block, and the fallback's environment: a fixed PATH, the
-// CNI_* variables, and the Node plugin's own BERTH_* knobs (state root, logs, crash-test failpoints, timing).
+// CNI_* variables, and the Node plugin's own BERTH_* knobs (state root, berthd's socket, logs, crash-test failpoints,
+// timing).
 static void collect_env(char **envp) {
-  static const char *const berth_knobs[] = {"BERTH_ROOT=", "BERTH_LOG_LEVEL=", "BERTH_LOG_FILE=", "BERTH_FAILPOINTS=",
-                                            "BERTH_TIMING="};
+  static const char *const berth_knobs[] = {"BERTH_ROOT=", "BERTH_SOCKET=", "BERTH_LOG_LEVEL=", "BERTH_LOG_FILE=",
+                                            "BERTH_FAILPOINTS=", "BERTH_TIMING="};
   fallback_env[fallback_env_count++] = FALLBACK_PATH;
   for (char **entry = envp; *entry != NULL; entry++) {
     int cni = starts_with(*entry, "CNI_");

@@ -10,6 +10,8 @@ export const FirewallCode = {
   State: 'STATE',
   /** libnftables rejected a transaction or could not be reached. */
   Enforcement: 'ENFORCEMENT',
+  /** The agent cannot serve the change right now (e.g. berthd has not loaded the cluster's policies yet): retry. */
+  Unavailable: 'UNAVAILABLE',
 } as const;
 export type FirewallCodeValue = (typeof FirewallCode)[keyof typeof FirewallCode];
 

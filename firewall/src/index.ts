@@ -8,5 +8,7 @@ export { KernelTable, countElements, type ActionCounter, type NftTimings } from 
 export { libnftablesBackend, type NftBackend, type NftBackendFactory } from './enforce/backend.js';
 export { FirewallStore, defaultRoot, policySetOf, stateDigest, type EndpointRecord, type FirewallState, type StoredDocument } from './state/store.js';
 export { snapshotOf } from './state/compiler-events.js';
-export { createFirewallPlugin, endpointFromRequest, firewallPluginType, enforcementFailed } from './plugin/plugin.js';
+export { applyDocuments as applyDocumentsToState, upsertEndpoint as upsertEndpointInState, type ApplyOutcome } from './state/mutations.js';
+export { createFirewallPlugin, endpointFromRequest, firewallPluginType, enforcementFailed, type FirewallPluginOptions } from './plugin/plugin.js';
+export { daemonRegistry, execRegistryFor, type Attachment, type EndpointRegistry, type RegistryFor } from './plugin/registry.js';
 export { FirewallEngine, type EngineEvent, type EngineResult, type EngineTimings, type FirewallEngineOptions } from './engine/engine.js';

@@ -2,3 +2,4 @@ export { CniServer, type CniServerOptions, type CniServerStats } from './server.
 export { CNI_UPGRADE_PROTOCOL, decodeAnswer, encodeCall, type CniAnswer, type CniCall } from './frames.js';
 export { CallLimiter } from './limiter.js';
 export { markServedPhase } from './timing.js';
+export { berthSocketDefault, callDaemon, DaemonClientError, socketPathFrom } from './local-api-client.js';

@@ -6,6 +6,8 @@
  *     memory); time of the first apply, a full resync, one policy change, one endpoint registration (a pod ~400
  *     groups select as a peer) and removal, each with where its time went; and the engine's full resync of
  *     10 000 endpoints;
+ *   the same through the cluster store (firewall-cluster.ts): three hosts running berthd, a policy change applied on
+ *     the manager and an endpoint registration on a worker, until enforced on that host and on all three;
  *   data plane: two containers on a bridge; iperf3 throughput and sequential new TCP connections per second with
  *     no table, a table holding only the conntrack rule, Berth's table holding 0 and 10 000 policies, and an
  *     equivalent linear list of 10 000 rules (the iptables-style design), evaluated for every packet or after a
@@ -21,6 +23,7 @@ import { openRtnl } from '@berth/cni';
 import { Firewall, FirewallEngine, parseDocuments, type ChangeResult, type EndpointRecord, type EngineResult, type PolicyDocument } from '@berth/firewall';
 import { Nft, type NftCommand } from '@berth/nftables-napi';
 import { TestHost, type TestNetns } from '../harness/index.js';
+import { storeControlPlane, type StoreControlPlane } from './firewall-cluster.js';
 
 export interface FirewallBenchOptions {
   readonly endpoints: number;
@@ -60,6 +63,8 @@ export interface ControlPlaneReport {
   readonly cli: Readonly<Record<'firstApply' | 'fullResync' | 'policyChange' | 'endpointAdd', Operation>>;
   readonly engine: Readonly<Record<'start' | 'fullResync' | 'policyChange' | 'endpointAdd' | 'endpointRemove', Operation>>;
   readonly largeResync: Operation & { readonly endpoints: number; readonly elements: number };
+  /** The store-driven path (three hosts, berthd); null when it could not run (the error is printed). */
+  readonly store: StoreControlPlane | null;
 }
 
 export interface DataPlaneSample {
@@ -176,6 +181,13 @@ function engineSample(result: Timed<EngineResult>): Sample {
   };
 }
 
+/** Endpoints `from`..`to` of a `to`-pod set, under names and addresses of their own (added to a loaded store). */
+function bulkEndpoints(from: number, to: number): EndpointRecord[] {
+  return benchEndpoints(to).slice(from).map((endpoint, index) => ({
+    ...endpoint, name: `bulk${from + index}`, ips: [`10.102.${(from + index) >> 8}.${(from + index) & 255}`], containerId: `bulk-${from + index}`,
+  }));
+}
+
 /** A pod with the labels of pod 0 of ns0 at a fresh address: selected by policy p0, a peer of ~400 groups. */
 function extraEndpoint(run: number): EndpointRecord {
   return { ...benchEndpoints(1)[0] as EndpointRecord, name: `extra${run}`, ips: [`10.101.0.${run + 1}`], containerId: `extra-${run}`, labels: { app: 'app0', role: 'role0', tier: 't0' } };
@@ -248,7 +260,14 @@ async function controlPlane(registry: { teardown(fn: () => unknown): void }, opt
   const engine = await engineControlPlane(await TestHost.create(registry, 'fwbench'), options);
   const large = await largeResync(await TestHost.create(registry, 'fwbench'), options);
   const { elements, ...cliOperations } = cli;
-  return { endpoints: options.endpoints, policies: options.policies, elements, cli: cliOperations, engine, largeResync: large };
+  const store = await storeControlPlane(registry, {
+    endpoints: benchEndpoints(options.endpoints), documents: benchPolicies(options.policies, options.endpoints), repeats: options.repeats,
+    changedPolicy: (run) => changedPolicy(run, options.endpoints), extraEndpoint, largeEndpoints: bulkEndpoints(options.endpoints, options.largeEndpoints),
+  }).catch((error: unknown) => {
+    process.stderr.write(`firewall bench: the store-driven path failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    return null;
+  });
+  return { endpoints: options.endpoints, policies: options.policies, elements, cli: cliOperations, engine, largeResync: large, store };
 }
 
 /** The iptables-style equivalent: one rule per (peer, subject, port), walked in order. */
@@ -453,7 +472,23 @@ function formatControlPlane(control: ControlPlaneReport | null): string {
     breakdown('engine full resync', control.engine.fullResync),
     `  engine full resync of ${control.largeResync.endpoints} endpoints x ${control.policies} policies (${control.largeResync.elements} elements): ${control.largeResync.ms.toFixed(0)} ms`,
     breakdown('breakdown', control.largeResync),
+    ...formatStore(control.store),
   ].join('\n')}\n`;
+}
+
+function formatStore(store: StoreControlPlane | null): string[] {
+  if (store === null) return ['  store-driven path: did not run (see the error above)'];
+  const row = (label: string, value: { onHostMs: number; allHostsMs: number }): string =>
+    `  ${label.padEnd(44)}${`${value.onHostMs.toFixed(1)} ms`.padStart(12)}${`${value.allHostsMs.toFixed(1)} ms`.padStart(16)}`;
+  return [
+    `Through the cluster store (${store.hosts} hosts, each berthd's engine fed by its watch; the same endpoints and policies, loaded in ${(store.loadMs / 1000).toFixed(1)} s), medians`,
+    `  ${''.padEnd(44)}${'on its host'.padStart(12)}${`on all ${store.hosts} hosts`.padStart(16)}`,
+    row('one policy change (berth policy apply on m1)', store.policyChange),
+    `    in berthd on m1: ${Object.entries(store.policyChange.parts).map(([name, ms]) => `${name.replace(/Ms$/, '')} ${ms.toFixed(1)}`).join(', ')} (store: read the applied documents and commit one transaction, while this host's engine may already apply the watch event; enforce: what remained of the wait for it)`,
+    row('one endpoint registration (CNI ADD on w1)', store.endpointAdd),
+    `  full resync of one host from the store (list + one transaction): ${store.fullResyncMs.toFixed(0)} ms`,
+    ...(store.largeResync === null ? [] : [`  the same with ${store.largeResync.endpoints} endpoints in the store (${store.largeResync.elements} elements): ${store.largeResync.ms.toFixed(0)} ms`]),
+  ];
 }
 
 /** The median over rounds of a / b in the same round: load that drifts between rounds hits both sides alike. */

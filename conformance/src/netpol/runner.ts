@@ -6,11 +6,23 @@
 import { documentKeyOf, type PolicyDocument } from './documents.js';
 import type { NetpolCase } from './cases.js';
 import { expectedReachable, type ModelWorld } from './model.js';
-import { namespaceDocuments, servedPorts, type NetpolPod, type NetpolTopology } from './topology.js';
+import { namespaceDocuments, servedPorts, type NetpolPod } from './topology.js';
 
 const probeTimeoutMs = 300;
 const recheckTimeoutMs = 2_000;
 const protocols = ['tcp', 'udp'] as const;
+
+/** What a case needs of a topology: one host and the CLI path (topology.ts) or a cluster (cluster-topology.ts). */
+export interface CaseTopology {
+  readonly pods: readonly NetpolPod[];
+  apply(documents: readonly PolicyDocument[]): Promise<unknown>;
+  remove(documents: readonly PolicyDocument[]): Promise<void>;
+  setMonitor(monitor: boolean): Promise<void>;
+  addPod(namespace: string, name: string): Promise<NetpolPod>;
+  removePod(pod: NetpolPod): Promise<void>;
+  /** Back to the namespaces only, monitor mode off. */
+  reset(): Promise<void>;
+}
 
 export interface ProbeCell {
   readonly from: NetpolPod;
@@ -66,10 +78,10 @@ async function probeAll(cells: readonly ProbeCell[], timeoutMs: number): Promise
   }));
 }
 
-export async function runCase(topology: NetpolTopology, testCase: NetpolCase): Promise<CaseOutcome> {
+export async function runCase(topology: CaseTopology, testCase: NetpolCase): Promise<CaseOutcome> {
   let added: NetpolPod | null = null;
   try {
-    if (testCase.monitor === true) await topology.firewall.setMonitor(true);
+    if (testCase.monitor === true) await topology.setMonitor(true);
     await topology.apply(testCase.documents);
     await topology.apply(testCase.then ?? []);
     await topology.remove(testCase.remove ?? []);

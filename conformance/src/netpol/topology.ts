@@ -131,6 +131,10 @@ export class NetpolTopology {
     if (state.monitor) await this.firewall.setMonitor(false);
   }
 
+  async setMonitor(monitor: boolean): Promise<void> {
+    await this.firewall.setMonitor(monitor);
+  }
+
   async apply(documents: readonly PolicyDocument[]): Promise<void> {
     if (documents.length > 0) await this.firewall.apply(documents.map((document) => JSON.stringify(document)).join('\n---\n'));
   }

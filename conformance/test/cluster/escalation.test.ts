@@ -68,6 +68,11 @@ function rowAttempts(row: AccessRow): Attempt[] {
     const own = ownKey(row, ids.worker);
     attempts.push({ name: `read own ${row.prefix}`, op: 'range', key: own, ...(row.workerOwn === 'prefix' ? { rangeEnd: prefixEnd(own) } : {}) });
   }
+  if (row.workerOwn === 'prefix') {
+    // The grant holds both ways: a key of its own under its prefix can be written, then removed again.
+    const own = `${ownKey(row, ids.worker)}escalation-own`;
+    attempts.push({ name: `write own ${row.prefix}`, op: 'put', key: own, value: '{"own":true}' }, { name: `delete own ${row.prefix}`, op: 'delete', key: own });
+  }
   return attempts;
 }
 
@@ -97,6 +102,10 @@ t.test('a worker certificate: every forbidden read, write, delete, member, auth 
     expectDenied(t, results, `write ${row.prefix} as another node`);
     expectDenied(t, results, `delete ${row.prefix} of another node`);
     if (row.workerOwn !== 'none') t.equal(results.get(`read own ${row.prefix}`)?.ok, true, `read own ${row.prefix}: granted`);
+    if (row.workerOwn === 'prefix') {
+      t.equal(results.get(`write own ${row.prefix}`)?.ok, true, `write own ${row.prefix}: granted (${results.get(`write own ${row.prefix}`)?.error ?? 'ok'})`);
+      t.equal(results.get(`delete own ${row.prefix}`)?.ok, true, `delete own ${row.prefix}: granted`);
+    }
   }
   for (const name of ['read the whole Berth keyspace', 'read every key in etcd', 'forge a manager join-token record', "delete another host's record",
     "claim a manager's liveness key with its own lease", "write under a manager's liveness lease", "revoke a manager's liveness lease",

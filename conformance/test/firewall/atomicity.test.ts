@@ -8,14 +8,13 @@
  * probe of the isolated pair may pass, not one of the allowed pair may fail, and the established flow must keep
  * answering. The update sequence is seeded (replay with BERTH_ATOMICITY_SEED).
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import t from 'tap';
 import { FirewallEngine, parseDocuments, type EngineEvent, type EngineResult, type Endpoint, type PolicyDocument } from '@berth/firewall';
 import { seededRandom } from '../../src/cluster/workload.js';
 import { TestHost } from '../../src/harness/index.js';
 import { bridgeWithPods, type BridgePod } from '../../src/netpol/bridge-pods.js';
 import { ContinuousProber } from '../../src/netpol/continuous-prober.js';
+import { establishedFlow } from '../../src/netpol/established-flow.js';
 import { ProbeAgent } from '../../src/netpol/probe-agent.js';
 
 const seed = Number(process.env['BERTH_ATOMICITY_SEED'] ?? Date.now() % 1_000_000);
@@ -93,32 +92,6 @@ function update(next: () => number, index: number, pods: { isolated: BridgePod; 
   }
 }
 
-/** An echo server in `server` and a client in `client` sending a line every 10 ms; reports the longest silence. */
-function establishedFlow(t: { teardown(fn: () => unknown): void }, client: BridgePod, server: BridgePod): { stats(): { echoes: number; gapMsMax: number } } {
-  const serverSource = `require('net').createServer((s) => { s.on('error', () => {}); s.pipe(s); }).listen(${echoPort}, () => console.log('ready'));`;
-  const clientSource = String.raw`
-    const s = require('net').connect(${echoPort}, '${server.ip}'); let echoes = 0; let last = Date.now(); let gap = 0;
-    s.on('data', (d) => { const now = Date.now(); gap = Math.max(gap, now - last); last = now; echoes += d.toString().split('\n').length - 1; });
-    s.on('error', (e) => { console.log(JSON.stringify({ error: String(e) })); process.exit(1); });
-    setInterval(() => s.write('ping\n'), 10);
-    setInterval(() => { console.log(JSON.stringify({ echoes, gap: Math.max(gap, Date.now() - last) })); }, 50);`;
-  const children = [
-    spawn('nsenter', [`--net=${server.netns.path}`, '--', process.execPath, '-e', serverSource], { stdio: ['ignore', 'pipe', 'inherit'] }),
-  ];
-  let latest = { echoes: 0, gap: 0 };
-  const started = new Promise<void>((resolve) => {
-    createInterface({ input: children[0]?.stdout as NodeJS.ReadableStream }).once('line', () => {
-      const flow = spawn('nsenter', [`--net=${client.netns.path}`, '--', process.execPath, '-e', clientSource], { stdio: ['ignore', 'pipe', 'inherit'] });
-      children.push(flow);
-      createInterface({ input: flow.stdout }).on('line', (line) => { latest = JSON.parse(line) as typeof latest; });
-      resolve();
-    });
-  });
-  t.teardown(() => children.forEach((child) => { if (child.exitCode === null) child.kill(); }));
-  void started;
-  return { stats: () => ({ echoes: latest.echoes, gapMsMax: latest.gap }) };
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 t.test('no probe of an isolated pair passes while 100 updates and two full resyncs run', async (t) => {
@@ -138,7 +111,7 @@ t.test('no probe of an isolated pair passes while 100 updates and two full resyn
 
   t.same([await oneShot.probe(isolated.ip, 80, 'tcp', probeTimeoutMs), await oneShot.probe(allowed.ip, 80, 'tcp', probeTimeoutMs)], [false, true],
     'before the updates: the isolated pod drops the client, the allowed pod admits it');
-  const flow = establishedFlow(t, client, allowed);
+  const flow = establishedFlow(t, client.netns.path, { ip: allowed.ip, netnsPath: allowed.netns.path }, echoPort);
   for (let attempt = 0; attempt < 100 && flow.stats().echoes === 0; attempt += 1) await sleep(50);
   t.ok(flow.stats().echoes > 0, 'the established flow carries data before the updates');
 

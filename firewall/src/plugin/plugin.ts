@@ -10,13 +10,16 @@
  *   name:      CNI_ARGS K8S_POD_NAME, else args.cni.name, else the container ID (lowercased, ≤ 63 characters)
  *   labels:    args.cni.labels as [{key, value}]
  *   ports:     args.cni.ports as [{name, containerPort, protocol}] (entries without a name are ignored)
+ *
+ * In a cluster the endpoint goes to the host's berthd instead (registry.ts): the store holds it, every host enforces it.
  */
 import { CniCode, CniError, fieldValue, SUPPORTED_VERSIONS, type CniPlugin, type CniRequest, type Result } from '@berth/cni';
-import { FirewallCode, FirewallError } from '../errors.js';
+import { FirewallCode, FirewallError, type FirewallCodeValue } from '../errors.js';
 import { Firewall, type FirewallOptions } from '../firewall.js';
 import { defaultRoot } from '../state/store.js';
 import { parseEndpoint } from '../model/endpoint.js';
 import type { EndpointRecord } from '../state/store.js';
+import type { EndpointRegistry, RegistryFor } from './registry.js';
 
 export const firewallPluginType = 'berth-firewall';
 
@@ -31,13 +34,15 @@ function cniArgs(request: CniRequest): JsonRecord {
   return asRecord(args === null ? undefined : fieldValue(args, 'cni')) ?? {};
 }
 
-/** Maps the firewall's error codes to CNI's: bad input is 7, state I/O is 5, enforcement is plugin-specific 100. */
+/** Maps the firewall's error codes to CNI's: bad input is 7, state I/O is 5, try again is 11, enforcement is plugin-specific 100. */
 export function toCniError(error: unknown, action: string): CniError {
   if (error instanceof CniError) return error;
   if (error instanceof FirewallError) {
-    const code = error.code === FirewallCode.InvalidDocument || error.code === FirewallCode.InvalidArgument
-      ? CniCode.InvalidNetworkConfig
-      : error.code === FirewallCode.State ? CniCode.IoFailure : enforcementFailed;
+    const codes: Partial<Record<FirewallCodeValue, number>> = {
+      [FirewallCode.InvalidDocument]: CniCode.InvalidNetworkConfig, [FirewallCode.InvalidArgument]: CniCode.InvalidNetworkConfig,
+      [FirewallCode.State]: CniCode.IoFailure, [FirewallCode.Unavailable]: CniCode.TryAgainLater,
+    };
+    const code = codes[error.code] ?? enforcementFailed;
     return new CniError(code, `berth-firewall ${action}: ${error.message}`);
   }
   return new CniError(CniCode.Internal, `berth-firewall ${action}: ${error instanceof Error ? error.message : String(error)}`);
@@ -91,7 +96,25 @@ export function endpointFromRequest(request: CniRequest): EndpointRecord {
   }
 }
 
-export function createFirewallPlugin(options: FirewallOptions = {}): CniPlugin {
+export interface FirewallPluginOptions extends FirewallOptions {
+  /** Where endpoints are registered: berthd's registry in a cluster; none (default) means the state files. */
+  readonly registry?: RegistryFor;
+}
+
+async function registryOf(options: FirewallPluginOptions, request: CniRequest, action: string): Promise<EndpointRegistry | undefined> {
+  try {
+    return await options.registry?.(request);
+  } catch (error) {
+    throw toCniError(error, action);
+  }
+}
+
+function sameEndpoint(record: EndpointRecord, expected: EndpointRecord): boolean {
+  return JSON.stringify([...record.ips].sort()) === JSON.stringify([...expected.ips].sort())
+    && record.namespace === expected.namespace && record.name === expected.name;
+}
+
+export function createFirewallPlugin(options: FirewallPluginOptions = {}): CniPlugin {
   // The host side is the caller's netns when berthd serves the call (request.hostNetns), else the option's or ours.
   // The state root is the invocation's BERTH_ROOT (berthd passes its --root), never the serving process's.
   const firewall = (request: CniRequest): Firewall => {
@@ -103,61 +126,81 @@ export function createFirewallPlugin(options: FirewallOptions = {}): CniPlugin {
     supportedVersions: SUPPORTED_VERSIONS,
     async add(request) {
       const endpoint = endpointFromRequest(request);
+      const registry = await registryOf(options, request, 'ADD');
       try {
-        await firewall(request).registerEndpoint(endpoint);
+        if (registry === undefined) await firewall(request).registerEndpoint(endpoint);
+        else await registry.register(endpoint);
       } catch (error) {
         throw toCniError(error, 'ADD');
       }
       return request.config.prevResult as Result;
     },
     async del(request) {
+      const registry = await registryOf(options, request, 'DEL');
       try {
-        await firewall(request).unregisterEndpoint(request.containerId, request.ifName);
+        if (registry === undefined) await firewall(request).unregisterEndpoint(request.containerId, request.ifName);
+        else await registry.unregister({ containerId: request.containerId, ifName: request.ifName });
       } catch (error) {
         throw toCniError(error, 'DEL');
       }
     },
     async check(request) {
       const expected = endpointFromRequest(request);
-      const instance = firewall(request);
-      const record = instance.read().endpoints.find((item) => item.containerId === request.containerId && item.ifName === request.ifName);
+      const registry = await registryOf(options, request, 'CHECK');
+      const attachment = { containerId: request.containerId, ifName: request.ifName };
+      let record: EndpointRecord | undefined;
+      let applied: boolean;
+      try {
+        if (registry === undefined) {
+          const instance = firewall(request);
+          record = instance.read().endpoints.find((item) => item.containerId === attachment.containerId && item.ifName === attachment.ifName);
+          applied = record === undefined || instance.enforcer.isInPlace();
+        } else {
+          record = await registry.find(attachment);
+          applied = record === undefined || await registry.enforcing();
+        }
+      } catch (error) {
+        throw toCniError(error, 'CHECK');
+      }
       if (record === undefined) {
         throw new CniError(CniCode.UnknownContainer, `berth-firewall CHECK: container ${request.containerId} (${request.ifName}) has no registered endpoint`);
       }
-      const same = JSON.stringify([...record.ips].sort()) === JSON.stringify([...expected.ips].sort())
-        && record.namespace === expected.namespace && record.name === expected.name;
-      if (!same) {
+      if (!sameEndpoint(record, expected)) {
         throw new CniError(CniCode.InvalidNetworkConfig,
           `berth-firewall CHECK: endpoint ${record.namespace}/${record.name} (${record.ips.join(', ')}) differs from the request (${expected.namespace}/${expected.name}, ${expected.ips.join(', ')})`);
-      }
-      let applied: boolean;
-      try {
-        applied = instance.enforcer.isInPlace();
-      } catch (error) {
-        throw toCniError(error, 'CHECK');
       }
       if (!applied) throw new CniError(enforcementFailed, 'berth-firewall CHECK: the firewall table is missing or stale in this network namespace');
     },
     async gc(request) {
-      const valid = new Set((request.config.validAttachments ?? []).map((attachment) => `${attachment.containerID}/${attachment.ifname}`));
+      const valid = (request.config.validAttachments ?? []).map((attachment) => `${attachment.containerID}/${attachment.ifname}`);
+      const registry = await registryOf(options, request, 'GC');
       try {
-        await firewall(request).collectGarbage(request.config.name, valid);
+        if (registry === undefined) await firewall(request).collectGarbage(request.config.name, new Set(valid));
+        else await registry.collect(request.config.name, valid);
       } catch (error) {
         throw toCniError(error, 'GC');
       }
     },
     async status(request) {
-      // Ready when nothing was applied in this netns yet, or what was applied is still in the kernel. A table that
-      // went missing would leave registered endpoints unprotected: not ready (50), and the message says how to fix it.
-      const { enforcer } = firewall(request);
+      // Ready when nothing was applied in this netns yet, or what was applied is still in the kernel (in a cluster:
+      // berthd's engine enforces and follows the store). A table that went missing would leave registered endpoints
+      // unprotected: not ready (50), and the message says how to fix it.
+      const registry = await registryOf(options, request, 'STATUS');
       let inPlace: boolean;
       try {
-        inPlace = !enforcer.hasApplied() || enforcer.isInPlace();
+        if (registry === undefined) {
+          const { enforcer } = firewall(request);
+          inPlace = !enforcer.hasApplied() || enforcer.isInPlace();
+        } else {
+          inPlace = await registry.enforcing();
+        }
       } catch (error) {
         throw toCniError(error, 'STATUS');
       }
       if (!inPlace) {
-        throw new CniError(CniCode.PluginNotAvailable, 'berth-firewall STATUS: the firewall table applied in this network namespace is missing or stale; `berth policy resync` (or the next ADD) puts it back');
+        throw new CniError(CniCode.PluginNotAvailable, registry === undefined
+          ? 'berth-firewall STATUS: the firewall table applied in this network namespace is missing or stale; `berth policy resync` (or the next ADD) puts it back'
+          : 'berth-firewall STATUS: berthd does not enforce the cluster\'s policies on this host yet (see `berth policy status`)');
       }
     },
   };

@@ -7,10 +7,12 @@ import {
 import { apiBodyBytesMax, errorResponse, jsonBody, tooLarge } from './errors.js';
 import { collectMetrics } from './metrics.js';
 import { cniRoutes } from './routes/cni.js';
+import { createPolicyRouter, policyBodyBytesMax } from './routes/policy.js';
 import { createSecretsRouter, secretBodyBytesMax } from './routes/secrets.js';
 import { createTasksRouter } from './routes/tasks.js';
 import { createNetworksRouter } from './routes/networks.js';
 import type { NetworksRuntime } from './networks-runtime.js';
+import type { PolicyRuntime } from './policy/runtime.js';
 import type { SecretsRuntime } from './secrets-runtime.js';
 
 export interface ApiHooks {
@@ -31,11 +33,12 @@ function allowFields(body: unknown, names: readonly string[]): void {
 }
 
 /** The local API (unix socket only): health, metrics, and the cluster commands the CLI sends. */
-export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logger, capabilities: { secrets: SecretsRuntime; networks: NetworksRuntime }): Hono {
+export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logger, capabilities: { secrets: SecretsRuntime; networks: NetworksRuntime; policy: PolicyRuntime }): Hono {
   const app = new Hono();
   const smallBodies = bodyLimit({ maxSize: apiBodyBytesMax, onError: tooLarge });
   const secretBodies = bodyLimit({ maxSize: secretBodyBytesMax, onError: tooLarge });
-  app.use('*', (c, next) => (c.req.path.startsWith('/v1/secrets') ? secretBodies : smallBodies)(c, next));
+  const policyBodies = bodyLimit({ maxSize: policyBodyBytesMax + apiBodyBytesMax, onError: tooLarge });
+  app.use('*', (c, next) => (c.req.path.startsWith('/v1/secrets') ? secretBodies : c.req.path === '/v1/policies' ? policyBodies : smallBodies)(c, next));
   app.onError((error, c) => errorResponse(c, error, logger));
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
 
@@ -46,7 +49,7 @@ export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logge
     return c.json({ status: healthy ? 'ok' : 'degraded', cluster: active?.state.role ?? 'none', etcd: member ?? 'none' }, healthy ? 200 : 503);
   });
 
-  app.get('/metrics', async (c) => c.text(await collectMetrics(node, node.limits.statusTimeoutMs, [...(await capabilities.secrets.metrics()), ...capabilities.networks.metrics()]), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.get('/metrics', async (c) => c.text(await collectMetrics(node, node.limits.statusTimeoutMs, [...(await capabilities.secrets.metrics()), ...capabilities.networks.metrics(), ...capabilities.policy.metrics()]), 200, { 'content-type': 'text/plain; version=0.0.4' }));
 
   app.post('/v1/cluster/init', async (c) => {
     allowFields(await jsonBody(c), []);
@@ -106,5 +109,6 @@ export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logge
   app.route('/', createSecretsRouter(capabilities.secrets));
   app.route('/', createTasksRouter(capabilities.secrets));
   app.route('/', createNetworksRouter(node, capabilities.networks));
+  app.route('/', createPolicyRouter(capabilities.policy));
   return app;
 }

@@ -8,13 +8,14 @@ import {
   CniServer, createBerthBridge, markServedPhase, createBerthHostDevice, createBerthIpam, createBerthMacvlan, createBerthNone,
   createBerthPortmap, createBerthVxlan, type CniPlugin, type Logger,
 } from '@berth/cni';
-import { createFirewallPlugin } from '@berth/firewall';
+import { createFirewallPlugin, type RegistryFor } from '@berth/firewall';
 
-/** Every plugin the shim can forward, by executable name. */
-export function servedPlugins(): Map<string, CniPlugin> {
+/** Every plugin the shim can forward, by executable name; in a cluster berth-firewall registers through berthd's registry. */
+export function servedPlugins(options: { firewallRegistry?: RegistryFor } = {}): Map<string, CniPlugin> {
   const plugins = [
     createBerthBridge({ onPhase: markServedPhase }), createBerthIpam(), createBerthNone(), createBerthHostDevice(),
-    createBerthPortmap(), createBerthMacvlan(), createBerthVxlan(), createFirewallPlugin(),
+    createBerthPortmap(), createBerthMacvlan(), createBerthVxlan(),
+    createFirewallPlugin(options.firewallRegistry === undefined ? {} : { registry: options.firewallRegistry }),
   ];
   return new Map(plugins.map((plugin) => [plugin.name, plugin]));
 }
@@ -26,9 +27,9 @@ export function servedEnv(root: string, env: NodeJS.ProcessEnv): Record<string, 
 }
 
 /** Starts serving CNI calls on the local API server (HTTP upgrades to the shim's protocol). */
-export function startCniService(api: Server, root: string, logger: Logger): CniServer {
+export function startCniService(api: Server, root: string, logger: Logger, options: { firewallRegistry?: RegistryFor } = {}): CniServer {
   const server = new CniServer({
-    plugins: servedPlugins(), env: servedEnv(root, process.env), logger, timing: process.env['BERTH_TIMING'] === '1',
+    plugins: servedPlugins(options), env: servedEnv(root, process.env), logger, timing: process.env['BERTH_TIMING'] === '1',
   });
   api.on('upgrade', server.handleUpgrade);
   return server;

@@ -8,6 +8,7 @@ import { startCniService } from './cni-service.js';
 import { claimInstance } from './instance-lock.js';
 import { startJoinServer } from './join-server.js';
 import type { DaemonOptions } from './options.js';
+import { PolicyRuntime } from './policy/runtime.js';
 import { listenOnSocket } from './socket-server.js';
 import { SecretsRuntime } from './secrets-runtime.js';
 import { NetworksRuntime } from './networks-runtime.js';
@@ -22,6 +23,7 @@ export class Daemon {
   readonly options: DaemonOptions;
   readonly secrets: SecretsRuntime;
   readonly networks: NetworksRuntime;
+  readonly policy: PolicyRuntime;
   readonly #logger: Logger;
   readonly #releaseInstance: () => Promise<void>;
   #api: Server | undefined;
@@ -34,6 +36,7 @@ export class Daemon {
     this.options = options;
     this.secrets = new SecretsRuntime(node, { runDir: options.runDir, logger });
     this.networks = new NetworksRuntime(node, { confDir: options.cniConfDir, root: options.root, logger });
+    this.policy = new PolicyRuntime(node, { logger });
     this.#logger = logger;
     this.#releaseInstance = releaseInstance;
   }
@@ -49,8 +52,8 @@ export class Daemon {
     try {
       await daemon.#syncJoinServer();
       const hooks = { membershipChanged: () => daemon.#syncJoinServer(), cni: () => daemon.#cni };
-      daemon.#api = await listenOnSocket(createLocalApi(node, hooks, logger, { secrets: daemon.secrets, networks: daemon.networks }), options.socketPath);
-      daemon.#cni = startCniService(daemon.#api, options.root, logger);
+      daemon.#api = await listenOnSocket(createLocalApi(node, hooks, logger, { secrets: daemon.secrets, networks: daemon.networks, policy: daemon.policy }), options.socketPath);
+      daemon.#cni = startCniService(daemon.#api, options.root, logger, { firewallRegistry: daemon.policy.registryFor });
     } catch (error) {
       await daemon.stop();
       throw error;
@@ -63,6 +66,7 @@ export class Daemon {
   async #syncJoinServer(): Promise<void> {
     await this.secrets.sync();
     await this.networks.sync();
+    await this.policy.sync();
     const manager = this.node.active?.state.role === 'manager';
     if (manager && this.#join === undefined) this.#join = await startJoinServer(this.node, this.#logger, this.secrets);
     if (!manager && this.#join !== undefined) {
@@ -79,6 +83,7 @@ export class Daemon {
       await this.#cni?.close();
       await this.secrets.stop();
       await this.networks.stop();
+      await this.policy.stop();
       if (this.#api !== undefined) {
         await closeServer(this.#api);
         await rm(this.options.socketPath, { force: true });

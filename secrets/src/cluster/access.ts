@@ -29,8 +29,8 @@ export const accessTable: readonly AccessRow[] = [
   { prefix: 'secrets/', holds: 'KEK, secret versions, ciphertext, grants, audit', workerAll: 'none', workerOwn: 'none' },
   { prefix: 'tasks/', holds: 'running containers of services, one key per container under the node\'s id', workerAll: 'none', workerOwn: 'prefix' },
   { prefix: 'networks/', holds: 'cluster networks: driver, subnets, VNI, options (`networks/<name>`)', workerAll: 'read', workerOwn: 'none' },
-  { prefix: 'policies/', holds: 'network policies (issue 14)', workerAll: 'read', workerOwn: 'none' },
-  { prefix: 'endpoints/', holds: 'workload endpoints under the node\'s id (issue 14)', workerAll: 'read', workerOwn: 'prefix' },
+  { prefix: 'policies/', holds: 'cluster-wide policy documents (`documents/<Kind>:<ns>:<name>`) and monitor mode (`settings/cluster`)', workerAll: 'read', workerOwn: 'none' },
+  { prefix: 'endpoints/', holds: 'firewall endpoints each host\'s berth-firewall registered (`<nodeId>/<ns>:<name>`)', workerAll: 'read', workerOwn: 'prefix' },
   // A host's subnet lease of a network (with its VTEP address and MAC) is `overlay/<ownId>/<network>`, under its
   // liveness lease; uniqueness among hosts comes from a prefix precondition on `overlay/`, not from a shared index.
   { prefix: 'overlay/', holds: 'each host\'s subnet lease of a vxlan network, with its VTEP address and MAC (`overlay/<nodeId>/<network>`)', workerAll: 'read', workerOwn: 'prefix' },

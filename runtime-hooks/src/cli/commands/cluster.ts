@@ -179,8 +179,18 @@ export function registerClusterCommands(program: Command): void {
   withCommonOptions(cluster.command('ls').description('hosts, roles, etcd member health, leader, raft term/index, berthd liveness, certificate expiry'))
     .action(async (options: { output?: string; socket?: string }) => {
       const o = common(options);
-      const listing = await callDaemon({ socketPath: o.socketPath, method: 'GET', path: '/v1/cluster', timeoutMs: requestTimeoutMs }) as Listing;
-      print(o.output === 'json' ? JSON.stringify(listing, null, 2) : formatListing(listing));
+      // The policy line comes from this host's berthd alone, so it is shown even when the store is not reachable.
+      const [listing, policy] = await Promise.allSettled([
+        callDaemon({ socketPath: o.socketPath, method: 'GET', path: '/v1/cluster', timeoutMs: requestTimeoutMs }) as Promise<Listing>,
+        callDaemon({ socketPath: o.socketPath, method: 'GET', path: '/v1/policy/status', timeoutMs: requestTimeoutMs }) as Promise<{ summary: string }>,
+      ]);
+      const policyLine = policy.status === 'fulfilled' ? `policy: ${policy.value.summary}` : undefined;
+      if (listing.status === 'rejected') {
+        if (policyLine !== undefined && o.output !== 'json') print(policyLine);
+        throw listing.reason;
+      }
+      if (o.output === 'json') return print(JSON.stringify({ ...listing.value, ...(policy.status === 'fulfilled' ? { policy: policy.value } : {}) }, null, 2));
+      print([formatListing(listing.value), ...(policyLine === undefined ? [] : [policyLine])].join('\n'));
     });
 
   withCommonOptions(cluster.command('join-token').description('print (or --rotate) the join token for managers or workers')

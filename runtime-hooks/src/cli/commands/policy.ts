@@ -1,12 +1,14 @@
 /**
  * `berth policy …`: NetworkPolicy and AdminNetworkPolicy tiers, enforced with nftables in the network namespace
- * the command runs in (or `--netns PATH`), with state under $BERTH_ROOT/firewall. Works with no agent.
+ * the command runs in (or `--netns PATH`), with state under $BERTH_ROOT/firewall. Works with no agent. On a host in a
+ * cluster the commands go to berthd instead and the policies are the cluster's (policy-cluster.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { clusterCall, clusterSocket, policyPath, type ClusterPolicyStatus } from './policy-cluster.js';
 import {
-  Firewall, FirewallCode, FirewallError, formatSelector, type ApplyResult, type Decision, type DirectionDecision,
-  type EndpointRecord, type PodSet, type StoredDocument,
+  Firewall, FirewallCode, FirewallError, formatSelector, parseDocumentObject, documentKey, type ApplyResult, type Decision, type DirectionDecision,
+  type ActionCounter, type EndpointRecord, type PodSet, type StoredDocument,
 } from '@berth/firewall';
 
 type OutputFormat = 'table' | 'json';
@@ -139,6 +141,38 @@ function endpointRows(endpoints: readonly EndpointRecord[]): string[][] {
   ]);
 }
 
+interface ClusterApply {
+  readonly created: readonly string[];
+  readonly configured: readonly string[];
+  readonly unchanged: readonly string[];
+  readonly revision: number;
+  readonly appliedMs: number;
+}
+
+interface ClusterList {
+  readonly monitor: boolean;
+  readonly documents: readonly Record<string, unknown>[];
+}
+
+function outcomeLines(outcome: { created: readonly string[]; configured: readonly string[]; unchanged: readonly string[] }): string[] {
+  const lines = [
+    ...outcome.created.map((key) => `${key} created`),
+    ...outcome.configured.map((key) => `${key} configured`),
+    ...outcome.unchanged.map((key) => `${key} unchanged`),
+  ];
+  return lines.length === 0 ? ['no documents in the input'] : lines;
+}
+
+function clusterState(list: ClusterList): { monitor: boolean; documents: StoredDocument[] } {
+  return {
+    monitor: list.monitor,
+    documents: list.documents.map((raw) => {
+      const document = parseDocumentObject(raw);
+      return { key: documentKey(document), document, raw };
+    }),
+  };
+}
+
 export function registerPolicyCommands(program: Command): void {
   const policy = program.command('policy').description('network policy: Kubernetes NetworkPolicy plus AdminNetworkPolicy tiers, enforced with nftables');
 
@@ -148,21 +182,24 @@ export function registerPolicyCommands(program: Command): void {
     .option('-n, --namespace <namespace>', 'namespace of NetworkPolicies that name none', 'default')
     .action(async (options: { filename: string; namespace: string; output?: string; netns?: string }) => {
       const settings = common(options);
+      const socket = await clusterSocket(settings.netns);
+      if (socket !== undefined) {
+        const answer = await clusterCall(socket, 'POST', '/v1/policies', { text: readInput(options.filename), namespace: options.namespace }) as ClusterApply;
+        if (settings.output === 'json') return printJson(answer);
+        const stored = answer.revision === 0 ? 'nothing changed in the cluster' : `stored in the cluster at revision ${answer.revision}; enforced on this host after ${answer.appliedMs.toFixed(1)} ms (every host follows)`;
+        return print([...outcomeLines(answer), stored].join('\n'));
+      }
       const result = await firewallFor(settings).apply(readInput(options.filename), { defaultNamespace: options.namespace });
       if (settings.output === 'json') return printJson({ ...result.value, enforcement: result.enforcement });
-      const lines = [
-        ...result.value.created.map((key) => `${key} created`),
-        ...result.value.configured.map((key) => `${key} configured`),
-        ...result.value.unchanged.map((key) => `${key} unchanged`),
-      ];
-      print([...(lines.length === 0 ? ['no documents in the input'] : lines), `enforced: ${enforcementLine(result.enforcement)}`].join('\n'));
+      print([...outcomeLines(result.value), `enforced: ${enforcementLine(result.enforcement)}`].join('\n'));
     });
 
   withCommonOptions(policy.command('ls'))
     .description('list policies and namespaces')
-    .action((options: { output?: string; netns?: string }) => {
+    .action(async (options: { output?: string; netns?: string }) => {
       const settings = common(options);
-      const state = firewallFor(settings).read();
+      const socket = await clusterSocket(settings.netns);
+      const state = socket === undefined ? firewallFor(settings).read() : clusterState(await clusterCall(socket, 'GET', '/v1/policies') as ClusterList);
       if (settings.output === 'json') return printJson({ monitor: state.monitor, documents: state.documents.map((stored) => stored.raw) });
       print(`${formatTable(['KIND', 'NAMESPACE', 'NAME', 'PRIORITY', 'SELECTS', 'MONITOR'], state.documents.map(documentRow))}\nglobal monitor mode: ${state.monitor ? 'on' : 'off'}`);
     });
@@ -173,16 +210,24 @@ export function registerPolicyCommands(program: Command): void {
     .option('-k, --kind <kind>', 'NetworkPolicy, AdminNetworkPolicy (anp), BaselineAdminNetworkPolicy (banp), Namespace', 'NetworkPolicy')
     .action(async (reference: string, options: { kind: string; output?: string; netns?: string }) => {
       const settings = common(options);
-      const result = await firewallFor(settings).remove(documentKeyFor(reference, options.kind));
+      const key = documentKeyFor(reference, options.kind);
+      const socket = await clusterSocket(settings.netns);
+      if (socket !== undefined) {
+        const answer = await clusterCall(socket, 'DELETE', policyPath(key)) as { removed: string; revision: number; appliedMs: number };
+        if (settings.output === 'json') return printJson(answer);
+        return print(`${answer.removed} removed from the cluster at revision ${answer.revision}; enforced on this host after ${answer.appliedMs.toFixed(1)} ms`);
+      }
+      const result = await firewallFor(settings).remove(key);
       if (settings.output === 'json') return printJson({ removed: result.value, enforcement: result.enforcement });
       print(`${result.value} removed\nenforced: ${enforcementLine(result.enforcement)}`);
     });
 
   withCommonOptions(policy.command('endpoints'))
     .description('list registered endpoints (containers the firewall knows)')
-    .action((options: { output?: string; netns?: string }) => {
+    .action(async (options: { output?: string; netns?: string }) => {
       const settings = common(options);
-      const endpoints = firewallFor(settings).read().endpoints;
+      const socket = await clusterSocket(settings.netns);
+      const endpoints = socket === undefined ? firewallFor(settings).read().endpoints : await clusterCall(socket, 'GET', '/v1/endpoints') as EndpointRecord[];
       if (settings.output === 'json') return printJson(endpoints);
       print(formatTable(['NAMESPACE', 'NAME', 'IPS', 'INTERFACE', 'LABELS', 'PORTS'], endpointRows(endpoints)));
     });
@@ -192,10 +237,13 @@ export function registerPolicyCommands(program: Command): void {
     .requiredOption('--from <source>', 'NAMESPACE/POD of a registered endpoint, or an IP address')
     .requiredOption('--to <destination>', 'NAMESPACE/POD of a registered endpoint, or an IP address')
     .option('--port <port>', 'PORT[/PROTOCOL] (80/tcp, 53/udp) or a protocol without ports (icmp)', '80/tcp')
-    .action((options: { from: string; to: string; port: string; output?: string; netns?: string }) => {
+    .action(async (options: { from: string; to: string; port: string; output?: string; netns?: string }) => {
       const settings = common(options);
       const { protocol, port } = parsePortOption(options.port);
-      const decision = firewallFor(settings).explain({ from: options.from, to: options.to, protocol, port });
+      const socket = await clusterSocket(settings.netns);
+      const decision = socket === undefined
+        ? firewallFor(settings).explain({ from: options.from, to: options.to, protocol, port })
+        : await clusterCall(socket, 'POST', '/v1/policies/explain', { from: options.from, to: options.to, protocol, port }) as Decision;
       if (settings.output === 'json') return printJson(decision);
       print(explainText(decision));
     });
@@ -206,6 +254,12 @@ export function registerPolicyCommands(program: Command): void {
     .action(async (mode: string, options: { output?: string; netns?: string }) => {
       const settings = common(options);
       if (mode !== 'on' && mode !== 'off') throw new FirewallError(FirewallCode.InvalidArgument, `Cannot set monitor mode ${JSON.stringify(mode)}: expected on or off`);
+      const socket = await clusterSocket(settings.netns);
+      if (socket !== undefined) {
+        const answer = await clusterCall(socket, 'POST', '/v1/policies/monitor', { monitor: mode === 'on' }) as { revision: number };
+        if (settings.output === 'json') return printJson(answer);
+        return print(`global monitor mode ${mode} in the cluster (revision ${answer.revision})`);
+      }
       const result = await firewallFor(settings).setMonitor(mode === 'on');
       if (settings.output === 'json') return printJson({ monitor: result.value, enforcement: result.enforcement });
       print(`global monitor mode ${mode}\nenforced: ${enforcementLine(result.enforcement)}`);
@@ -213,17 +267,35 @@ export function registerPolicyCommands(program: Command): void {
 
   withCommonOptions(policy.command('stats'))
     .description('packets dropped (and monitor hits) per deciding policy rule since the table was last rebuilt')
-    .action((options: { output?: string; netns?: string }) => {
+    .action(async (options: { output?: string; netns?: string }) => {
       const settings = common(options);
-      const counters = firewallFor(settings).counters();
+      const socket = await clusterSocket(settings.netns);
+      const counters = socket === undefined ? firewallFor(settings).counters() : await clusterCall(socket, 'GET', '/v1/policies/stats') as ActionCounter[];
       if (settings.output === 'json') return printJson(counters);
       print(formatTable(['ACTION', 'PACKETS', 'BYTES'], counters.map((counter) => [counter.chain, String(counter.packets), String(counter.bytes)])));
+    });
+
+  policy.command('status')
+    .description('whether this host enforces the cluster\'s policies, and from which store revision (or local files)')
+    .option('-o, --output <format>', 'output format: table or json', 'table')
+    .action(async (options: { output?: string }) => {
+      const settings = common(options);
+      const socket = await clusterSocket(undefined);
+      const status = socket === undefined ? { cluster: false, summary: 'not in a cluster: policies are kept in local files (the CLI path)' } : await clusterCall(socket, 'GET', '/v1/policy/status') as ClusterPolicyStatus;
+      if (settings.output === 'json') return printJson(status);
+      print(`policy: ${status.summary}`);
     });
 
   withCommonOptions(policy.command('resync'))
     .description('rebuild the nftables table from the state in one atomic transaction')
     .action(async (options: { output?: string; netns?: string }) => {
       const settings = common(options);
+      const socket = await clusterSocket(settings.netns);
+      if (socket !== undefined) {
+        const answer = await clusterCall(socket, 'POST', '/v1/policies/resync', {}) as { generation: number; elementsAdded: number; ms: number };
+        if (settings.output === 'json') return printJson(answer);
+        return print(`resynced from the cluster store: full update, generation ${answer.generation} (+${answer.elementsAdded} elements) in ${answer.ms.toFixed(1)} ms`);
+      }
       const result = await firewallFor(settings).resync();
       if (settings.output === 'json') return printJson({ enforcement: result.enforcement });
       print(`enforced: ${enforcementLine(result.enforcement)}`);
