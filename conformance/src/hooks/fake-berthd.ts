@@ -64,7 +64,8 @@ export async function startFakeBerthd(socket: string, runDir: string): Promise<F
         drop(decodeURIComponent(match[1] ?? ''));
         return answer(res, 200, {});
       }
-      return answer(res, 404, { error: { code: 'NOT_FOUND', message: `No route ${req.method ?? ''} ${req.url ?? ''}` } });
+      // What it does not model it answers as a berthd outside a cluster does (networks, policies, secrets: local).
+      return answer(res, 409, { error: { code: 'NOT_INITIALIZED', message: 'This host is not in a cluster' } });
     })().catch((error: unknown) => answer(res, 500, { error: { code: 'INTERNAL', message: String(error) } }));
   });
   await new Promise<void>((resolve) => server.listen(socket, resolve));

@@ -35,10 +35,15 @@ export interface BundleOptions {
   readonly noRunTmpfs?: boolean;
 }
 
-/** The berthd a lab's hooks and CLI talk to: its socket, the run dir its tasks' tmpfs live under, its tasks. */
+/**
+ * The berthd a lab's hooks and CLI talk to: its socket, the run dir its tasks' tmpfs live under, its tasks; a real
+ * berthd also names its state root and CNI config dir, which the hooks and the CLI then share with it, as on a host.
+ */
 export interface LabBerthd {
   readonly socket: string;
   readonly runDir: string;
+  readonly root?: string;
+  readonly cniConfDir?: string;
   taskIds(): Promise<string[]>;
 }
 
@@ -58,8 +63,8 @@ export class HooksLab<Berthd extends LabBerthd = FakeBerthd> {
     this.berthd = berthd;
     this.runcRoot = join(dir, 'runc');
     this.env = {
-      BERTH_ROOT: join(dir, 'root'), BERTH_RUN_DIR: berthd.runDir, BERTH_SOCKET: berthd.socket,
-      BERTH_CNI_CONF_DIR: join(dir, 'net.d'), BERTH_LOG_LEVEL: 'info',
+      BERTH_ROOT: berthd.root ?? join(dir, 'root'), BERTH_RUN_DIR: berthd.runDir, BERTH_SOCKET: berthd.socket,
+      BERTH_CNI_CONF_DIR: berthd.cniConfDir ?? join(dir, 'net.d'), BERTH_LOG_LEVEL: 'info',
       // berth run's runtime: berth-runtime, as installed (runc.test.ts and podman.test.ts run the same hooks under
       // runc); BERTH_TEST_RUNTIME=runc runs the berth run scenarios on runc instead.
       BERTH_RUNTIME: process.env['BERTH_TEST_RUNTIME'] ?? join(dirname(berthHookPath), 'berth-runtime'),

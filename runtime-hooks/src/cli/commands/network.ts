@@ -56,7 +56,7 @@ async function viaCluster<T>(local: boolean | undefined, call: (socketPath: stri
     return { answer: await call(socketPathFrom(process.env)) };
   } catch (error) {
     if (!(error instanceof DaemonClientError)) throw error;
-    if (error.code === 'NOT_INITIALIZED') return undefined;
+    if (error.code === 'NOT_INITIALIZED' || error.code === 'NOT_IN_CLUSTER') return undefined;
     if (error.code === 'UNREACHABLE' && !existsSync(join(process.env['BERTH_ROOT'] || '/var/lib/berth', 'cluster', 'state.json'))) return undefined;
     throw new Error(error.code === 'UNREACHABLE' ? `${error.message} (this host is in a cluster: its networks are the cluster's; use --local for a network of this host only)` : error.message);
   }
