@@ -10,6 +10,11 @@ export function peerCertificate(c: Context<TlsEnv>): string | undefined {
   const socket = c.env.incoming.socket as TLSSocket;
   if (!socket.authorized) return undefined;
   const raw = socket.getPeerCertificate().raw;
-  if (raw === undefined) return undefined;
-  return `-----BEGIN CERTIFICATE-----\n${raw.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+  return raw === undefined ? undefined : derToPem(raw);
+}
+
+/** PEM of a DER certificate: base64 in lines of 64, none empty (a DER whose base64 fills its last line exactly too). */
+export function derToPem(der: Buffer): string {
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
 }
