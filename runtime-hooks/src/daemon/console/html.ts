@@ -11,7 +11,7 @@ const navigation: readonly [string, string][] = [['', 'Reachability'], ['verdict
 
 /** A whole page; `body` is HTML already escaped by its builder. */
 export function page(title: string, body: string): string {
-  const links = navigation.map(([path, label]) => `<a href="/console/${path}"${label === title ? ' aria-current="page"' : ''}>${label}</a>`).join('');
+  const links = navigation.map(([path, label]) => `<a href="${path === '' ? '/console' : `/console/${path}`}"${label === title ? ' aria-current="page"' : ''}>${label}</a>`).join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Berth</title>`
     + '<link rel="stylesheet" href="/console/style.css"><script src="/console/app.js" defer></script></head>'
     + `<body><header><strong>Berth</strong><nav>${links}</nav></header><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;

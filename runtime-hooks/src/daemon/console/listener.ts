@@ -31,9 +31,9 @@ export async function startConsoleListener(router: Hono, address: ConsoleAddress
   const token = newConsoleToken();
   const app = new Hono();
   app.use('/console/*', bodyLimit({ maxSize: apiBodyBytesMax, onError: tooLarge }), requireConsoleToken(token));
-  app.get('/console', (c) => c.redirect(`/console/${new URL(c.req.url).search}`, 301));
+  app.get('/console/', (c) => c.redirect(`/console${new URL(c.req.url).search}`, 301));
   app.route('/console', router);
-  app.notFound((c) => c.text('Not found: the console is under /console/\n', 404));
+  app.notFound((c) => c.text('Not found: the console is at /console\n', 404));
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   server.headersTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
@@ -44,5 +44,5 @@ export async function startConsoleListener(router: Hono, address: ConsoleAddress
     });
   });
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return { server, url: `http://${host}:${address.port}/console/?token=${token}` };
+  return { server, url: `http://${host}:${address.port}/console?token=${token}` };
 }

@@ -18,7 +18,7 @@ export function matrixBody(matrix: Matrix, query: { protocol: string; port: stri
     }).join('');
     return `<tr><th scope="row">${escapeHtml(from)}</th>${cells}</tr>`;
   }).join('');
-  const form = `<form method="get" action="/console/"><label>protocol <input name="protocol" value="${escapeHtml(query.protocol)}" size="6"></label>`
+  const form = `<form method="get" action="/console"><label>protocol <input name="protocol" value="${escapeHtml(query.protocol)}" size="6"></label>`
     + ` <label>port <input name="port" value="${escapeHtml(query.port)}" size="6"></label> <button>Show</button></form>`;
   const grid = n === 0 ? notice('No endpoints are registered yet.') : `<table id="matrix" data-protocol="${matrix.protocol}" data-port="${matrix.port ?? ''}"><thead><tr><th>from \\ to</th>${head}</tr></thead><tbody>${rows}</tbody></table>`;
   return `${form}<p class="legend"><span class="v-allow">allow</span> <span class="v-deny">deny</span> <span class="v-monitor">monitor (would drop)</span> · the tier that decides: admin, networkpolicy, baseline or default. Click a cell for the explanation.</p>`
