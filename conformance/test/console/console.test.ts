@@ -88,7 +88,7 @@ t.test('the console in a browser: matrix, explanation, what-if, live secret hist
     const truth = Object.fromEntries(shown.map((cell) => [`${cell.from}>${cell.to}`, cell.verdict]));
     t.same([truth['shop/web>shop/db'], truth['shop/batch>shop/db'], truth['shop/db>shop/web']], ['allow', 'deny', 'allow'], 'the truth table of the scenario');
     await page.click('td.cell[data-from="shop/batch"][data-to="shop/db"]');
-    await page.waitForFunction('document.querySelector("#explain").textContent.includes("verdict: deny")');
+    await page.locator('#explain', { hasText: 'verdict: deny' }).waitFor();
     t.match(await page.textContent('#explain'), /policy: NetworkPolicy shop\/db-from-web/);
   });
 
@@ -96,7 +96,7 @@ t.test('the console in a browser: matrix, explanation, what-if, live secret hist
     const before = await host.api('GET', '/v1/policies');
     await page.fill('#whatif textarea', policy('{}'));
     await page.click('#whatif button');
-    await page.waitForFunction('document.querySelector("#whatif-result").textContent !== ""');
+    await page.locator('#whatif-result', { hasText: '→' }).waitFor();
     const changed = await page.$$eval('td.changed', (tds) => tds.map((td) => `${td.dataset['from']}>${td.dataset['to']}`).sort());
     t.same(changed, ['shop/batch>shop/db', 'shop/db>shop/db']);
     t.same(await host.api('GET', '/v1/policies'), before, 'nothing was applied');
@@ -110,13 +110,14 @@ t.test('the console in a browser: matrix, explanation, what-if, live secret hist
     page.on('framenavigated', () => { navigations += 1; });
     t.equal(await page.locator('#history tbody tr').count(), 1, 'the create');
     await host.api('POST', '/v1/secrets/db-password/rotate', { value: Buffer.from(values[1] ?? '').toString('base64') });
-    await page.waitForFunction('[...document.querySelectorAll("#history tbody tr")].some((row) => row.textContent.includes("rotate"))', undefined, { timeout: 10_000 });
+    await page.locator('#history tbody tr', { hasText: 'rotate' }).waitFor({ timeout: 10_000 });
     t.equal(navigations, 0, 'the page was not reloaded');
     for (const path of ['/console/secrets', '/console/cluster', '/console/networks', '/console/verdicts']) {
       const response = await page.goto(`${new URL(url ?? '').origin}${path}`);
       t.equal(response?.status(), 200, path);
     }
     t.match(await page.goto(`${new URL(url ?? '').origin}/console/cluster`).then(() => page.textContent('#hosts')), /leader/);
+    t.match(await page.goto(`${new URL(url ?? '').origin}/console/verdicts`).then(() => page.textContent('#verdicts')), /drop\s*ingress/, 'the policy\'s drop counter is listed');
     const seen = [...(await Promise.all(bodies)), await page.content()];
     t.ok(seen.length > 10, `${seen.length} response bodies scanned`);
     t.same(forbidden.filter((value) => seen.some((body) => body.includes(value))), [], 'no response body holds a secret value');
@@ -131,7 +132,7 @@ t.test('the console in a browser: matrix, explanation, what-if, live secret hist
       t.equal(response?.status(), 401, path);
     }
     t.equal((await probe.goto(`${origin}/v1/cluster`))?.status(), 404, 'the local API is not served over TCP');
-    // From the page itself (the browser is in the test namespace; Node's own requests are not).
+    // From a page of the listener itself (the browser is in the test namespace; Node's own requests are not).
     await probe.goto(`${origin}/v1/cluster`);
     const forged = await probe.evaluate(`document.cookie = 'berth_console=forged; path=/console'; fetch('/console/api/what-if', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text": ""}' }).then((response) => response.status)`);
     t.equal(forged, 401, 'a forged cookie');

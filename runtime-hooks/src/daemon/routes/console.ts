@@ -83,6 +83,13 @@ export function createConsoleRouter(sources: ConsoleSources): Hono {
   const app = new Hono();
   const html = (c: Context, title: string, body: string) => c.html(page(title, body), 200, { 'cache-control': 'no-store' });
   app.onError((error, c) => errorResponse(c, error, sources.logger));
+  // Only its own script and style run, and no other site may frame it (clickjacking) or sniff types.
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('content-security-policy', 'default-src \'none\'; script-src \'self\'; style-src \'self\'; connect-src \'self\'; img-src \'self\'; form-action \'self\'; frame-ancestors \'none\'');
+    c.header('x-content-type-options', 'nosniff');
+    c.header('referrer-policy', 'no-referrer');
+  });
   app.get('/app.js', (c) => c.body(consoleScript, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   app.get('/style.css', (c) => c.body(consoleStyle, 200, { 'content-type': 'text/css; charset=utf-8' }));
 
