@@ -26,6 +26,8 @@ spec:
 const endpoints = [['web', '10.9.0.2'], ['db', '10.9.0.3'], ['batch', '10.9.0.4']] as const;
 // Secret values the console must never show, in any form it could leak them.
 const values = [`v1-${randomBytes(12).toString('hex')}`, `v2-${randomBytes(12).toString('hex')}`];
+// A label is free text: the console must show it as text, never as markup.
+const hostileLabel = '<img src=x onerror="document.title=1">';
 const forbidden = values.flatMap((value) => [value, Buffer.from(value).toString('base64')]);
 
 async function waitUntil<T>(what: string, attempt: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
@@ -59,7 +61,8 @@ t.test('the console in a browser: matrix, explanation, what-if, live secret hist
   for (const [name, ip] of endpoints) {
     await host.api('POST', '/v1/endpoints', { namespace: 'shop', name, labels: { app: name }, ips: [ip], interface: `v-${name}`, namedPorts: [], network: 'net', containerId: `c-${name}`, ifName: 'eth0' });
   }
-  await host.api('POST', '/v1/secrets', { name: 'db-password', value: Buffer.from(values[0] ?? '').toString('base64') });
+  await host.api('POST', '/v1/secrets', { name: 'db-password', value: Buffer.from(values[0] ?? '').toString('base64'), labels: { owner: hostileLabel } });
+  await host.api('POST', '/v1/secrets/db-password/grants', { service: 'shop-db' });
 
   const launcher = join(stateDir, 'chromium-in-netns');
   await writeFile(launcher, `#!/bin/sh\nexec nsenter --net=${host.host.netns.path} -- /usr/bin/chromium "$@"\n`);
@@ -108,11 +111,15 @@ t.test('the console in a browser: matrix, explanation, what-if, live secret hist
     await page.goto(`${new URL(url ?? '').origin}/console/secrets/db-password`);
     let navigations = 0;
     page.on('framenavigated', () => { navigations += 1; });
-    t.equal(await page.locator('#history tbody tr').count(), 1, 'the create');
+    t.equal(await page.locator('#history tbody tr').count(), 2, 'the create and the grant');
+    t.match(await page.textContent('#grants'), /shop-db/);
     await host.api('POST', '/v1/secrets/db-password/rotate', { value: Buffer.from(values[1] ?? '').toString('base64') });
     await page.locator('#history tbody tr', { hasText: 'rotate' }).waitFor({ timeout: 10_000 });
     t.equal(navigations, 0, 'the page was not reloaded');
-    for (const path of ['/console/secrets', '/console/cluster', '/console/networks', '/console/verdicts']) {
+    await page.goto(`${new URL(url ?? '').origin}/console/secrets`);
+    t.match(await page.textContent('#secrets'), hostileLabel, 'the hostile label is shown as text');
+    t.equal(await page.locator('#secrets img').count(), 0, 'and is no element');
+    for (const path of ['/console/cluster', '/console/networks', '/console/verdicts']) {
       const response = await page.goto(`${new URL(url ?? '').origin}${path}`);
       t.equal(response?.status(), 200, path);
     }

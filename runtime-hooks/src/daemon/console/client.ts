@@ -34,6 +34,7 @@ async function preview(event) {
 
 function live(holder) {
   const source = new EventSource(holder.dataset.live);
+  source.addEventListener('end', () => source.close());
   source.onmessage = (event) => {
     const { columns, rows } = JSON.parse(event.data);
     const tbody = holder.querySelector('tbody');

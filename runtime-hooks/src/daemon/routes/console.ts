@@ -65,7 +65,7 @@ function text(value: unknown, name: string, lengthMax: number): string {
   return value;
 }
 
-/** A table whose rows are sent again whenever they change. */
+/** A table whose rows are sent again whenever they change; a source that fails (a secret removed, the cluster left) ends it. */
 function liveTable(c: Context, columns: readonly string[], rows: () => Promise<readonly object[]>): Response {
   return streamSSE(c, async (stream) => {
     let aborted = false;
@@ -76,6 +76,8 @@ function liveTable(c: Context, columns: readonly string[], rows: () => Promise<r
       if (data !== last) await stream.writeSSE({ data });
       last = data;
     }
+  }, async (error, stream) => {
+    await stream.writeSSE({ event: 'end', data: JSON.stringify({ message: error.message }) });
   });
 }
 
