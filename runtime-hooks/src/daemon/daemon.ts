@@ -5,7 +5,6 @@ import type { CniServer, Logger } from '@berth/cni';
 import { ClusterNode } from '@berth/secrets';
 import { createLocalApi } from './api.js';
 import { startConsoleListener } from './console/listener.js';
-import { createConsoleRouter } from './routes/console.js';
 import { startCniService } from './cni-service.js';
 import { claimInstance } from './instance-lock.js';
 import { startJoinServer } from './join-server.js';
@@ -60,7 +59,7 @@ export class Daemon {
       const api = createLocalApi(node, hooks, logger, { secrets: daemon.secrets, networks: daemon.networks, policy: daemon.policy });
       daemon.#api = await listenOnSocket(api, options.socketPath);
       if (options.console !== undefined) {
-        const listener = await startConsoleListener(createConsoleRouter({ local: api, policy: daemon.policy, root: options.root, logger }), options.console);
+        const listener = await startConsoleListener({ local: api, policy: daemon.policy, root: options.root, logger }, options.console);
         daemon.#console = listener.server;
         daemon.consoleUrl = listener.url;
       }

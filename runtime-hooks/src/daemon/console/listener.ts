@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
+import { mountConsole, type ConsoleSources } from '../routes/console.js';
 import { bodyLimit } from 'hono/body-limit';
 import { InvalidArgumentError } from 'commander';
 import { apiBodyBytesMax, tooLarge } from '../errors.js';
@@ -27,12 +28,11 @@ export function parseConsoleAddress(text: string): ConsoleAddress {
 }
 
 /** The console alone (no /v1 API) on a loopback TCP port, every request checked against this start's token. */
-export async function startConsoleListener(router: Hono, address: ConsoleAddress): Promise<{ server: Server; url: string }> {
+export async function startConsoleListener(sources: ConsoleSources, address: ConsoleAddress): Promise<{ server: Server; url: string }> {
   const token = newConsoleToken();
   const app = new Hono();
   app.use('/console/*', bodyLimit({ maxSize: apiBodyBytesMax, onError: tooLarge }), requireConsoleToken(token));
-  app.get('/console/', (c) => c.redirect(`/console${new URL(c.req.url).search}`, 301));
-  app.route('/console', router);
+  mountConsole(app, sources);
   app.notFound((c) => c.text('Not found: the console is at /console\n', 404));
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   server.headersTimeout = 10_000;

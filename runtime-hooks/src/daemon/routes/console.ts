@@ -81,6 +81,12 @@ function liveTable(c: Context, columns: readonly string[], rows: () => Promise<r
   });
 }
 
+/** Mounts the console at /console on `app` (the socket's API or the loopback listener); `/console/` leads there too. */
+export function mountConsole(app: Hono, sources: ConsoleSources): void {
+  app.get('/console/', (c) => c.redirect(`/console${new URL(c.req.url).search}`, 301));
+  app.route('/console', createConsoleRouter(sources));
+}
+
 export function createConsoleRouter(sources: ConsoleSources): Hono {
   const app = new Hono();
   const html = (c: Context, title: string, body: string) => c.html(page(title, body), 200, { 'cache-control': 'no-store' });
