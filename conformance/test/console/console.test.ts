@@ -63,6 +63,7 @@ t.test('the console in a browser: matrix, explanation, what-if, live secret hist
   }
   await host.api('POST', '/v1/secrets', { name: 'db-password', value: Buffer.from(values[0] ?? '').toString('base64'), labels: { owner: hostileLabel } });
   await host.api('POST', '/v1/secrets/db-password/grants', { service: 'shop-db' });
+  await host.api('POST', '/v1/networks', { name: 'shopnet', driver: 'bridge', subnets: ['10.89.5.0/24'] });
 
   const launcher = join(stateDir, 'chromium-in-netns');
   await writeFile(launcher, `#!/bin/sh\nexec nsenter --net=${host.host.netns.path} -- /usr/bin/chromium "$@"\n`);
@@ -124,6 +125,7 @@ t.test('the console in a browser: matrix, explanation, what-if, live secret hist
       t.equal(response?.status(), 200, path);
     }
     t.match(await page.goto(`${new URL(url ?? '').origin}/console/cluster`).then(() => page.textContent('#hosts')), /leader/);
+    t.match(await page.goto(`${new URL(url ?? '').origin}/console/networks`).then(() => page.textContent('#networks')), /shopnet\s*bridge\s*10\.89\.5\.0\/24/);
     t.match(await page.goto(`${new URL(url ?? '').origin}/console/verdicts`).then(() => page.textContent('#verdicts')), /drop\s*ingress/, 'the policy\'s drop counter is listed');
     const seen = [...(await Promise.all(bodies)), await page.content()];
     t.ok(seen.length > 10, `${seen.length} response bodies scanned`);
