@@ -104,6 +104,13 @@ t.test('the console in a browser: matrix, explanation, what-if, live secret hist
     const changed = await page.$$eval('td.changed', (tds) => tds.map((td) => `${td.dataset['from']}>${td.dataset['to']}`).sort());
     t.same(changed, ['shop/batch>shop/db', 'shop/db>shop/db']);
     t.same(await host.api('GET', '/v1/policies'), before, 'nothing was applied');
+    await page.fill('#whatif textarea', policy('{}').replace('ports:', 'prots:'));
+    await page.click('#whatif button');
+    await page.locator('#whatif-result', { hasText: 'prots' }).waitFor();
+    t.equal(await page.locator('td.changed').count(), 0, 'an invalid document: its error is shown, no cell is outlined');
+    await page.fill('#whatif textarea', policy('{}'));
+    await page.click('#whatif button');
+    await page.locator('td.changed').first().waitFor();
     const screenshot = process.env['BERTH_CONSOLE_SCREENSHOT'];
     if (screenshot !== undefined) await page.screenshot({ path: screenshot, fullPage: true });
   });

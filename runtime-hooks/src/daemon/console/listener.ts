@@ -8,6 +8,9 @@ import { InvalidArgumentError } from 'commander';
 import { apiBodyBytesMax, tooLarge } from '../errors.js';
 import { newConsoleToken, requireConsoleToken } from './token.js';
 
+/** Open connections the loopback listener takes (each page holds at most one live stream). */
+export const consoleConnectionsMax = 64;
+
 export interface ConsoleAddress {
   readonly host: string;
   readonly port: number;
@@ -36,6 +39,7 @@ export async function startConsoleListener(sources: ConsoleSources, address: Con
   app.notFound((c) => c.text('Not found: the console is at /console\n', 404));
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   server.headersTimeout = 10_000;
+  server.maxConnections = consoleConnectionsMax;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {
