@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import t from 'tap';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -40,6 +41,16 @@ async function waitUntil<T>(what: string, attempt: () => Promise<T>, timeoutMs =
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
+}
+
+/** A GET over berthd's unix socket (the socket's permissions are its boundary: no token there). */
+function socketGet(socketPath: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get({ socketPath, path, timeout: 10_000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => { body += chunk; }).on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
 }
 
 async function cells(page: Page): Promise<{ from: string; to: string; verdict: string; tier: string }[]> {
@@ -137,6 +148,15 @@ t.test('the console in a browser: matrix, explanation, what-if, live secret hist
     const seen = [...(await Promise.all(bodies)), await page.content()];
     t.ok(seen.length > 10, `${seen.length} response bodies scanned`);
     t.same(forbidden.filter((value) => seen.some((body) => body.includes(value))), [], 'no response body holds a secret value');
+  });
+
+  await t.test('the same console on the unix socket', async (t) => {
+    const cluster = await socketGet(host.socket, '/console/cluster');
+    t.equal(cluster.status, 200);
+    t.match(cluster.body, /<table id="hosts">.*leader/s);
+    t.equal((await socketGet(host.socket, '/console/')).status, 301, '/console/ leads to /console');
+    const matrix = await socketGet(host.socket, '/console?protocol=tcp&port=5432');
+    t.equal((matrix.body.match(/class="cell v-deny"/g) ?? []).length, 2, 'the matrix, as in the browser');
   });
 
   await t.test('attacker: no token, a wrong token, and the API over TCP are refused', async (t) => {
