@@ -44,6 +44,8 @@ export class BerthdHost {
   }
 
   get pid(): number | undefined { return this.#process?.pid; }
+  /** What berthd printed on stderr since its start (first 10 000 characters). */
+  get stderrText(): string { return this.#stderr; }
   get etcdDataDir(): string { return join(this.root, 'etcd', 'data'); }
 
   async start(): Promise<void> {

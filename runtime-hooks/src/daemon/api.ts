@@ -11,6 +11,7 @@ import { createPolicyRouter, policyBodyBytesMax } from './routes/policy.js';
 import { createSecretsRouter, secretBodyBytesMax } from './routes/secrets.js';
 import { createTasksRouter } from './routes/tasks.js';
 import { createNetworksRouter } from './routes/networks.js';
+import { mountConsole } from './routes/console.js';
 import type { NetworksRuntime } from './networks-runtime.js';
 import type { PolicyRuntime } from './policy/runtime.js';
 import type { SecretsRuntime } from './secrets-runtime.js';
@@ -110,5 +111,6 @@ export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logge
   app.route('/', createTasksRouter(capabilities.secrets));
   app.route('/', createNetworksRouter(node, capabilities.networks));
   app.route('/', createPolicyRouter(capabilities.policy));
+  mountConsole(app, { local: app, policy: capabilities.policy, root: node.options.root, logger });
   return app;
 }

@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import type { CniServer, Logger } from '@berth/cni';
 import { ClusterNode } from '@berth/secrets';
 import { createLocalApi } from './api.js';
+import { startConsoleListener } from './console/listener.js';
 import { startCniService } from './cni-service.js';
 import { claimInstance } from './instance-lock.js';
 import { startJoinServer } from './join-server.js';
@@ -27,6 +28,9 @@ export class Daemon {
   readonly #logger: Logger;
   readonly #releaseInstance: () => Promise<void>;
   #api: Server | undefined;
+  #console: Server | undefined;
+  /** With `--console`: the loopback URL with this start's access token (printed on stderr, never logged). */
+  consoleUrl: string | undefined;
   #join: HttpsServer | undefined;
   #cni: CniServer | undefined;
   #stopping: Promise<void> | undefined;
@@ -52,7 +56,13 @@ export class Daemon {
     try {
       await daemon.#syncJoinServer();
       const hooks = { membershipChanged: () => daemon.#syncJoinServer(), cni: () => daemon.#cni };
-      daemon.#api = await listenOnSocket(createLocalApi(node, hooks, logger, { secrets: daemon.secrets, networks: daemon.networks, policy: daemon.policy }), options.socketPath);
+      const api = createLocalApi(node, hooks, logger, { secrets: daemon.secrets, networks: daemon.networks, policy: daemon.policy });
+      daemon.#api = await listenOnSocket(api, options.socketPath);
+      if (options.console !== undefined) {
+        const listener = await startConsoleListener({ local: api, policy: daemon.policy, root: options.root, logger }, options.console);
+        daemon.#console = listener.server;
+        daemon.consoleUrl = listener.url;
+      }
       daemon.#cni = startCniService(daemon.#api, options.root, logger, { firewallRegistry: daemon.policy.registryFor });
     } catch (error) {
       await daemon.stop();
@@ -80,6 +90,7 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#logger.info('berthd stopping');
       if (this.#join !== undefined) await closeServer(this.#join);
+      if (this.#console !== undefined) await closeServer(this.#console);
       await this.#cni?.close();
       await this.secrets.stop();
       await this.networks.stop();

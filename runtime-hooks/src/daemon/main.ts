@@ -26,6 +26,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     process.exitCode = 1;
     return;
   }
+  if (daemon.consoleUrl !== undefined) process.stderr.write(`berthd: console at ${daemon.consoleUrl}\n`);
   process.stderr.write(`berthd: ready on ${options.socketPath}\n`);
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals): void => {

@@ -2,6 +2,7 @@ import { networkInterfaces, hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { berthSocketDefault } from './client.js';
+import { parseConsoleAddress, type ConsoleAddress } from './console/listener.js';
 import { cniConfDirDefault } from '../networks/conf-dir.js';
 import {
   etcdClientPortDefault, etcdPeerPortDefault, etcdTimingTuned, joinPortDefault, nodeCertificateValiditySecondsDefault, nodeCertificateValiditySecondsMin,
@@ -28,6 +29,8 @@ export interface DaemonOptions {
   readonly hostname: string;
   /** Where cluster networks' conflists are written (BERTH_CNI_CONF_DIR, default /etc/cni/net.d). */
   readonly cniConfDir: string;
+  /** `--console 127.0.0.1:PORT`: the web console on a loopback TCP port too (it is always on the unix socket). */
+  readonly console: ConsoleAddress | undefined;
 }
 
 function integer(min: number, max: number) {
@@ -76,6 +79,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     .option('--run-dir <dir>', 'runtime dir for containers\' secrets tmpfs (env BERTH_RUN_DIR)', env['BERTH_RUN_DIR'] ?? berthRunDirDefault)
     .option('--cni-conf-dir <dir>', 'CNI config directory the cluster\'s networks are written to (env BERTH_CNI_CONF_DIR)', env['BERTH_CNI_CONF_DIR'] || cniConfDirDefault)
     .option('--advertise <addr[:port]>', `address (and join port, default ${joinPortDefault}) other hosts reach this one on`)
+    .option('--console <addr:port>', 'also serve the web console on this loopback address (127.0.0.1:PORT), behind a per-start token', parseConsoleAddress)
     .option('--etcd-client-port <port>', 'etcd client port', integer(1, 65_535), etcdClientPortDefault)
     .option('--etcd-peer-port <port>', 'etcd peer port', integer(1, 65_535), etcdPeerPortDefault)
     .option('--heartbeat-ms <ms>', 'etcd heartbeat interval', integer(10, 5_000), etcdTimingTuned.heartbeatIntervalMs)
@@ -89,7 +93,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
   program.parse([...argv], { from: 'user' });
   const opts = program.opts<{
     root: string; socket: string; runDir: string; cniConfDir: string; advertise?: string; etcdClientPort: number; etcdPeerPort: number; heartbeatMs: number; electionMs: number; leaseTtl: number;
-    certValidity: number; certValiditySeconds?: number;
+    certValidity: number; certValiditySeconds?: number; console?: ConsoleAddress;
   }>();
   const advertise = parseAddressWithPort(opts.advertise ?? defaultAdvertiseAddress(), joinPortDefault);
   if (opts.electionMs < 5 * opts.heartbeatMs) throw new RangeError(`--election-ms ${opts.electionMs} must be at least 5 × --heartbeat-ms ${opts.heartbeatMs}`);
@@ -105,6 +109,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     timing: { heartbeatIntervalMs: opts.heartbeatMs, electionTimeoutMs: opts.electionMs },
     leaseTtlSeconds: opts.leaseTtl,
     certificateValiditySeconds: opts.certValiditySeconds ?? opts.certValidity,
+    console: opts.console,
     hostname: hostname().replace(/[^a-zA-Z0-9.-]/g, '-').replace(/^[^a-zA-Z0-9]+/, '') || 'host',
   };
 }
