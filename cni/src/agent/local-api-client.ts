@@ -22,7 +22,7 @@ export class DaemonClientError extends Error {
   }
 }
 
-export function socketPathFrom(env: NodeJS.ProcessEnv, override?: string): string {
+export function socketPathFrom(env: Readonly<Record<string, string | undefined>>, override?: string): string {
   return override ?? env['BERTH_SOCKET'] ?? berthSocketDefault;
 }
 

@@ -72,3 +72,19 @@ t.test('berth run --secret with a one-host cluster: the value in /run/secrets, r
   t.same(await lab.berthd.taskIds(), [], 'berthd holds no task');
   t.same(readdirSync(join(lab.runDir, 'secrets')), [], 'no secrets directory');
 });
+
+t.test('berth run on a cluster network: the container\'s endpoint is registered in the cluster store, and leaves with it', async (t) => {
+  const lab = await createClusterLab(t, 'hrep');
+  await initCluster(lab);
+  const network = await lab.berth(['network', 'create', 'shared', '--subnet', '10.89.71.0/24']);
+  t.equal(network.code, 0, `the network is the cluster's: ${network.stdout.trim()} ${network.stderr.trim()}`);
+  const started = await lab.berth(['run', '-d', '--name', 'web', '--network', 'shared', '--label', 'app=web', lab.rootfs, 'sh', '-c', 'exec sleep 300']);
+  t.equal(started.code, 0, `berth run -d: ${started.stderr.trim()}`);
+  const endpoints = async (): Promise<Array<{ labels: Record<string, string>; ips: string[] }>> =>
+    JSON.parse((await lab.berth(['policy', 'endpoints', '--output', 'json'])).stdout) as Array<{ labels: Record<string, string>; ips: string[] }>;
+  const registered = await endpoints();
+  t.equal(registered.length, 1, 'berthd lists one endpoint from the store');
+  t.match(registered[0], { labels: { app: 'web' }, ips: [/^10\.89\.71\./] }, 'with the container\'s labels and address');
+  t.equal((await lab.berth(['rm', '-f', 'web'])).code, 0);
+  t.same(await endpoints(), [], 'removing the container removes its endpoint from the store');
+});

@@ -86,6 +86,6 @@ export function daemonRegistry(socketPath: string): EndpointRegistry {
  * The exec'd plugin's choice: a host that has joined a cluster (its berthd wrote `<root>/cluster/state.json`)
  * registers through berthd; any other host uses the state files, with no socket call at all.
  */
-export function execRegistryFor(env: NodeJS.ProcessEnv = process.env): RegistryFor {
+export function execRegistryFor(env: Readonly<Record<string, string | undefined>> = process.env): RegistryFor {
   return async () => (existsSync(join(defaultRoot(env), 'cluster', 'state.json')) ? daemonRegistry(socketPathFrom(env)) : undefined);
 }

@@ -106,7 +106,11 @@ const inProcess: Readonly<Record<string, () => Promise<CniPlugin>>> = {
   'berth-host-device': async () => (await import('@berth/cni')).createBerthHostDevice(),
   'berth-none': async () => (await import('@berth/cni')).createBerthNone(),
   'berth-portmap': async () => (await import('@berth/cni')).createBerthPortmap(),
-  'berth-firewall': async () => (await import('@berth/firewall')).createFirewallPlugin(),
+  // As its executable does: on a host in a cluster it registers through berthd (chosen from the call's BERTH_ROOT).
+  'berth-firewall': async () => {
+    const { createFirewallPlugin, execRegistryFor } = await import('@berth/firewall');
+    return createFirewallPlugin({ registry: (request) => execRegistryFor(request.env)(request) });
+  },
 };
 
 function runOptions(context: CniRunContext, onAddStart?: (index: number) => void) {
