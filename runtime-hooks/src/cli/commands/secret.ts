@@ -5,7 +5,8 @@
 import type { Command } from 'commander';
 import { parseLabelArgument, parseModeArgument, secretBytesMax } from '@berth/secrets';
 import { callDaemon, DaemonClientError } from '../../daemon/client.js';
-import { common, formatTable, print, requestTimeoutMs, withCommonOptions } from './cluster.js';
+import { common, requestTimeoutMs, withCommonOptions } from './cluster.js';
+import { formatFields, formatTable, show as showAs } from '../output.js';
 import { withSecretInput } from './secret-input.js';
 
 interface Summary { name: string; labels: Record<string, string>; current: number; latest: number; versions: number; updatedAt: string }
@@ -38,7 +39,7 @@ async function call(options: Options, method: 'GET' | 'POST' | 'DELETE', target:
 }
 
 function show(json: boolean, result: unknown, human: () => string): void {
-  print(json ? JSON.stringify(result, null, 2) : human());
+  showAs(json ? 'json' : 'table', result, human);
 }
 
 export function registerSecretCommands(program: Command): void {
@@ -67,10 +68,10 @@ function registerValueCommands(secret: Command): void {
       ])));
     });
 
-  withCommonOptions(secret.command('inspect').description('metadata, versions and grants of a secret (never its value)').argument('<name>'))
+  withCommonOptions(secret.command('inspect').description('metadata, versions and grants of a secret (never its value)').argument('<name>'), 'json')
     .action(async (name: string, options: { output?: string; socket?: string }) => {
-      const { result } = await call({ ...options, output: 'json' }, 'GET', path(name));
-      print(JSON.stringify(result, null, 2));
+      const { json, result } = await call(options, 'GET', path(name));
+      show(json, result, () => formatFields(result));
     });
 
   withCommonOptions(secret.command('rm').description('remove a secret and all its versions').argument('<name>')
