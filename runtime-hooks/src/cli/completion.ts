@@ -3,6 +3,7 @@
  * or option added anywhere is completed without touching this file.
  */
 import { Argument, type Command } from 'commander';
+import { commandTree, visibleSubcommands } from './command-tree.js';
 import { print } from './output.js';
 
 export interface CommandEntry {
@@ -12,23 +13,14 @@ export interface CommandEntry {
   readonly options: readonly string[];
 }
 
-const visible = (command: Command): boolean => !(command as Command & { _hidden?: boolean })._hidden;
-
 /** Every command of the tree (hidden ones left out), parents before their children. */
 export function commandTable(program: Command): CommandEntry[] {
-  const entries: CommandEntry[] = [];
-  const walk = (command: Command, path: string): void => {
-    const children = command.commands.filter(visible);
-    entries.push({
-      path,
-      subcommands: children.map((child) => child.name()),
-      options: [...command.options.filter((option) => !option.hidden).flatMap((option) => [option.short, option.long]), '--help']
-        .filter((flag): flag is string => flag !== undefined),
-    });
-    for (const child of children) walk(child, path === '' ? child.name() : `${path} ${child.name()}`);
-  };
-  walk(program, '');
-  return entries;
+  return commandTree(program).map(({ path, command }) => ({
+    path,
+    subcommands: visibleSubcommands(command).map((child) => child.name()),
+    options: [...command.options.filter((option) => !option.hidden).flatMap((option) => [option.short, option.long]), '--help']
+      .filter((flag): flag is string => flag !== undefined),
+  }));
 }
 
 const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;

@@ -4,6 +4,7 @@
  * container commands' bundle holds only its part).
  */
 import type { Command } from 'commander';
+import { commandTree } from './command-tree.js';
 
 export const examples: Readonly<Record<string, readonly string[]>> = {
   '': ['berth network create web', 'berth run --network web -d --name api ./rootfs httpd -f -p 80', 'berth policy apply -f policies.yaml', 'berth cluster ls -o json'],
@@ -74,10 +75,8 @@ export const examples: Readonly<Record<string, readonly string[]>> = {
 
 /** Appends an Examples section to the help of every command of the tree that has examples. */
 export function addExamples(program: Command): void {
-  const walk = (command: Command, path: string): void => {
+  for (const { path, command } of commandTree(program)) {
     const lines = examples[path];
     if (lines !== undefined) command.addHelpText('after', `\nExamples:\n${lines.map((line) => `  ${line}`).join('\n')}`);
-    for (const child of command.commands) walk(child, path === '' ? child.name() : `${path} ${child.name()}`);
-  };
-  walk(program, '');
+  }
 }

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.js';
+import { commandTree } from '../../src/cli/command-tree.js';
 import { examples } from '../../src/cli/examples.js';
 import { exitCodes, runProgram } from '../../src/cli/program.js';
 
@@ -12,17 +13,9 @@ const berth = fileURLToPath(new URL('../../bin/berth.js', import.meta.url));
 /** Commands whose stdout is not a result: the container's own output (run, exec, logs) or a shell script (completion). */
 const streamsOwnOutput = new Set(['run', 'exec', 'logs', 'completion']);
 
+/** Every command below the root, with its path as words. */
 function commandsOf(program: Command): { path: string[]; command: Command }[] {
-  const found: { path: string[]; command: Command }[] = [];
-  const walk = (command: Command, path: string[]): void => {
-    for (const child of command.commands) {
-      if ((child as Command & { _hidden?: boolean })._hidden === true) continue;
-      found.push({ path: [...path, child.name()], command: child });
-      walk(child, [...path, child.name()]);
-    }
-  };
-  walk(program, []);
-  return found;
+  return commandTree(program).filter(({ path }) => path !== '').map(({ path, command }) => ({ path: path.split(' '), command }));
 }
 
 const leaves = (program: Command) => commandsOf(program).filter(({ command }) => command.commands.length === 0);

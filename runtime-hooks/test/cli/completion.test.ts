@@ -3,20 +3,11 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.js';
+import { commandTree } from '../../src/cli/command-tree.js';
 import { bashCompletion, commandTable } from '../../src/cli/completion.js';
 
 function visiblePaths(program: Command): Map<string, Command> {
-  const paths = new Map<string, Command>([['', program]]);
-  const walk = (command: Command, path: string): void => {
-    for (const child of command.commands) {
-      if ((child as Command & { _hidden?: boolean })._hidden === true) continue;
-      const childPath = path === '' ? child.name() : `${path} ${child.name()}`;
-      paths.set(childPath, child);
-      walk(child, childPath);
-    }
-  };
-  walk(program, '');
-  return paths;
+  return new Map(commandTree(program).map(({ path, command }) => [path, command]));
 }
 
 /** What bash completes after typing `words` (the last one is the word being completed). */
@@ -36,6 +27,8 @@ t.test('the completion table is the parser\'s command tree: every command, subco
   const table = new Map(commandTable(program).map((entry) => [entry.path, entry]));
   t.same([...table.keys()].sort(), [...tree.keys()].sort(), 'one entry per command, hidden ones (container-monitor) left out');
   t.notOk(table.has('container-monitor'));
+  t.same(table.get('')?.subcommands, ['policy', 'cluster', 'network', 'run', 'ps', 'inspect', 'logs', 'exec', 'stop', 'rm', 'hooks', 'secret', 'completion'], 'the top-level commands');
+  t.same(table.get('network')?.subcommands, ['create', 'ls', 'inspect', 'rm']);
   for (const [path, command] of tree) {
     const entry = table.get(path);
     t.same(entry?.subcommands, command.commands.filter((child) => tree.has(path === '' ? child.name() : `${path} ${child.name()}`)).map((child) => child.name()), `subcommands of "berth ${path}"`);
