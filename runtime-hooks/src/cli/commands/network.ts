@@ -5,18 +5,22 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { cidrOverlaps, ipamDefaultDataDir, parseCidr, validateNetworkName, withRtnl } from '@berth/cni';
 import { callDaemon, DaemonClientError, socketPathFrom } from '../../daemon/client.js';
 import {
   attachmentsOf, berthPluginDir, cniConfDirDefault, confDirFrom, readNetworks, removeConflistFile, writeConflistFile, type NetworkFile,
 } from '../../networks/conf-dir.js';
-import { formatFields, formatOf, formatRows, outputOption, print, show } from '../output.js';
+import { formatFields, formatOf, formatRows, outputOption, print, progress, show, type OutputFormat } from '../output.js';
 import {
   buildConflist, driverOf, drivers, isClusterConflist, parseOption, pickSubnet, plugins, subnetsOf, type Driver,
 } from '../../networks/conflist.js';
 
 const requestTimeoutMs = 60_000;
+/** How long `network create` in a cluster waits for this host's berthd to write the conflist (it watches the store). */
+const conflistWaitMsMax = 30_000;
+const conflistPollMs = 100;
 
 function confDir(): string {
   return confDirFrom(process.env);
@@ -59,9 +63,30 @@ async function create(name: string, options: CreateFlags): Promise<void> {
   const cluster = await viaCluster(options.local, (socketPath) => callDaemon({ socketPath, method: 'POST', path: '/v1/networks', body, timeoutMs: requestTimeoutMs }));
   if (cluster !== undefined) {
     const record = cluster.answer as { name: string; driver: string; subnets: string[]; vni?: number };
+    await waitForConflistHere(name, formatOf(options));
     return show(formatOf(options), record, () => `${name} created in the cluster (${record.driver}, ${record.subnets.join(', ')}${record.vni === undefined ? '' : `, VNI ${record.vni}`}); every host writes its conflist`);
   }
   createLocal(name, driver, options);
+}
+
+/**
+ * A cluster network's conflist is written by every host's berthd when it sees the network in the store: wait (bounded)
+ * until this host's is, so that a `berth run --network NAME` right after finds it.
+ */
+async function waitForConflistHere(name: string, format: OutputFormat): Promise<void> {
+  const socketPath = socketPathFrom(process.env);
+  const startedMs = Date.now();
+  let announced = false;
+  while (Date.now() - startedMs < conflistWaitMsMax) {
+    const networks = await callDaemon({ socketPath, method: 'GET', path: '/v1/networks', timeoutMs: requestTimeoutMs }) as { name: string; host?: { ready?: boolean } }[];
+    if (networks.find((network) => network.name === name)?.host?.ready === true) return;
+    if (!announced && Date.now() - startedMs > 1_000) {
+      progress(format, `Waiting for this host's berthd to write the ${name} conflist…`);
+      announced = true;
+    }
+    await sleep(conflistPollMs);
+  }
+  process.stderr.write(`berth: ${name} is in the cluster, but this host's berthd has not written its conflist after ${conflistWaitMsMax / 1000} s (see its log)\n`);
 }
 
 function createLocal(name: string, driver: Driver, options: CreateFlags): void {
