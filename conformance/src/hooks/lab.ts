@@ -39,6 +39,13 @@ export interface BundleOptions {
 export interface LabBerthd {
   readonly socket: string;
   readonly runDir: string;
+  /**
+   * A real berthd's state root and CNI config dir: the lab's CLI and hooks share them, as on a host (the firewall
+   * plugin registers through berthd only when `<root>/cluster/state.json` says the host is in a cluster; berthd writes
+   * the cluster's conflists where `berth run --network` looks).
+   */
+  readonly root?: string;
+  readonly cniConfDir?: string;
   taskIds(): Promise<string[]>;
 }
 
@@ -58,8 +65,8 @@ export class HooksLab<Berthd extends LabBerthd = FakeBerthd> {
     this.berthd = berthd;
     this.runcRoot = join(dir, 'runc');
     this.env = {
-      BERTH_ROOT: join(dir, 'root'), BERTH_RUN_DIR: berthd.runDir, BERTH_SOCKET: berthd.socket,
-      BERTH_CNI_CONF_DIR: join(dir, 'net.d'), BERTH_LOG_LEVEL: 'info',
+      BERTH_ROOT: berthd.root ?? join(dir, 'root'), BERTH_RUN_DIR: berthd.runDir, BERTH_SOCKET: berthd.socket,
+      BERTH_CNI_CONF_DIR: berthd.cniConfDir ?? join(dir, 'net.d'), BERTH_LOG_LEVEL: 'info',
       // berth run's runtime: berth-runtime, as installed (runc.test.ts and podman.test.ts run the same hooks under
       // runc); BERTH_TEST_RUNTIME=runc runs the berth run scenarios on runc instead.
       BERTH_RUNTIME: process.env['BERTH_TEST_RUNTIME'] ?? join(dirname(berthHookPath), 'berth-runtime'),
