@@ -106,7 +106,11 @@ const inProcess: Readonly<Record<string, () => Promise<CniPlugin>>> = {
   'berth-host-device': async () => (await import('@berth/cni')).createBerthHostDevice(),
   'berth-none': async () => (await import('@berth/cni')).createBerthNone(),
   'berth-portmap': async () => (await import('@berth/cni')).createBerthPortmap(),
-  'berth-firewall': async () => (await import('@berth/firewall')).createFirewallPlugin(),
+  // As the exec'd plugin (firewall/src/plugin/main.ts): on a host in a cluster, endpoints are registered through berthd.
+  'berth-firewall': async () => {
+    const { createFirewallPlugin, execRegistryFor } = await import('@berth/firewall');
+    return createFirewallPlugin({ registry: execRegistryFor() });
+  },
 };
 
 function runOptions(context: CniRunContext, onAddStart?: (index: number) => void) {
