@@ -35,13 +35,15 @@ export interface BundleOptions {
   readonly noRunTmpfs?: boolean;
 }
 
-/**
- * The berthd a lab's hooks and CLI talk to: its socket, the run dir its tasks' tmpfs live under, its tasks; a real
- * berthd also names its state root and CNI config dir, which the hooks and the CLI then share with it, as on a host.
- */
+/** The berthd a lab's hooks and CLI talk to: its socket, the run dir its tasks' tmpfs live under, its tasks. */
 export interface LabBerthd {
   readonly socket: string;
   readonly runDir: string;
+  /**
+   * A real berthd's state root and CNI config dir: the lab's CLI and hooks share them, as on a host (the firewall
+   * plugin registers through berthd only when `<root>/cluster/state.json` says the host is in a cluster; berthd writes
+   * the cluster's conflists where `berth run --network` looks).
+   */
   readonly root?: string;
   readonly cniConfDir?: string;
   taskIds(): Promise<string[]>;

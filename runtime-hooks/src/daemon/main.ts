@@ -2,15 +2,17 @@ import { CommanderError } from 'commander';
 import { createLogger } from '@berth/cni';
 import { setDumpable } from '@berth/netns-napi';
 import { Daemon } from './daemon.js';
-import { parseDaemonOptions } from './options.js';
+import { daemonExitCodes, parseDaemonOptions } from './options.js';
 
-/** `berthd` entry: parse, start, stop cleanly on SIGTERM/SIGINT (exit 0), report start failures (exit 1). */
+/** `berthd` entry: parse, start, stop cleanly on SIGTERM/SIGINT (exit 0), report start failures (exit 1) and invalid options (exit 2). */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let options;
   try {
     options = parseDaemonOptions(argv, env);
   } catch (error) {
-    process.exitCode = error instanceof CommanderError ? error.exitCode : 2;
+    const asked = error instanceof CommanderError && (error.code === 'commander.helpDisplayed' || error.code === 'commander.version');
+    process.exitCode = asked ? daemonExitCodes.ok : daemonExitCodes.usage;
+    // commander has printed its own message; any other error (a value checked after parsing) is printed here.
     if (!(error instanceof CommanderError)) process.stderr.write(`berthd: ${error instanceof Error ? error.message : String(error)}\n`);
     return;
   }
@@ -23,7 +25,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     daemon = await Daemon.start(options, logger);
   } catch (error) {
     process.stderr.write(`berthd: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    process.exitCode = daemonExitCodes.startFailed;
     return;
   }
   if (daemon.consoleUrl !== undefined) process.stderr.write(`berthd: console at ${daemon.consoleUrl}\n`);

@@ -13,6 +13,9 @@ export const berthRootDefault = '/var/lib/berth';
 export { berthSocketDefault };
 export const berthRunDirDefault = '/run/berth';
 
+/** berthd's exit codes: 0 stopped cleanly (or --help), 1 could not start, 2 invalid command line. */
+export const daemonExitCodes = { ok: 0, startFailed: 1, usage: 2 } as const;
+
 export interface DaemonOptions {
   readonly root: string;
   readonly socketPath: string;
@@ -89,7 +92,9 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     // Tests only: lives of seconds, so renewal can be watched happen.
     .addOption(new Option('--cert-validity-seconds <seconds>').hideHelp().argParser(validity(nodeCertificateValiditySecondsMin)))
     .exitOverride()
-    .showHelpAfterError();
+    // One line a user can act on (commander's own would be followed by the whole help).
+    .configureOutput({ outputError: (text, write) => write(`berthd: ${text.replace(/^error: /, '')}`) })
+    .showHelpAfterError('(berthd --help lists the options)');
   program.parse([...argv], { from: 'user' });
   const opts = program.opts<{
     root: string; socket: string; runDir: string; cniConfDir: string; advertise?: string; etcdClientPort: number; etcdPeerPort: number; heartbeatMs: number; electionMs: number; leaseTtl: number;

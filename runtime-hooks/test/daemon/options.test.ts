@@ -1,9 +1,11 @@
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { claimInstance } from '../../src/daemon/instance-lock.js';
-import { defaultAdvertiseAddress, parseDaemonOptions } from '../../src/daemon/options.js';
+import { daemonExitCodes, defaultAdvertiseAddress, parseDaemonOptions } from '../../src/daemon/options.js';
 import { renderPrometheus } from '../../src/daemon/metrics.js';
 
 t.test('berthd options: defaults, environment, flags, and refusals', async (t) => {
@@ -21,6 +23,29 @@ t.test('berthd options: defaults, environment, flags, and refusals', async (t) =
   t.equal(parseDaemonOptions(['--advertise', '10.0.0.5', '--cert-validity', '36h'], {}).certificateValiditySeconds, 36 * 3_600);
   t.throws(() => parseDaemonOptions(['--advertise', '10.0.0.5', '--cert-validity', '10m'], {}), /3600 s to 3 years/, 'below an hour only through the hidden test option');
   t.equal(parseDaemonOptions(['--advertise', '10.0.0.5', '--cert-validity-seconds', '30'], {}).certificateValiditySeconds, 30);
+});
+
+t.test('berthd refuses an invalid or unknown option with one clear line and exit code 2, before it touches anything', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'bt-berthd-opts-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const berthd = fileURLToPath(new URL('../../bin/berthd.js', import.meta.url));
+  const cases: [string[], RegExp][] = [
+    [['--bogus'], /^berthd: unknown option '--bogus'\n\(berthd --help lists the options\)\n$/],
+    [['--lease-ttl', 'x'], /^berthd: option '--lease-ttl <seconds>' argument 'x' is invalid\. expected an integer in 2\.\.300\n/],
+    [['--socket'], /^berthd: option '--socket <path>' argument missing\n/],
+    [['start'], /^berthd: too many arguments/],
+    [['--advertise', 'node1'], /^berthd: Invalid address "node1"/],
+    [['--advertise', '10.0.0.5', '--heartbeat-ms', '200', '--election-ms', '500'], /^berthd: --election-ms 500 must be at least 5 × --heartbeat-ms 200\n$/],
+  ];
+  for (const [args, message] of cases) {
+    const result = spawnSync(process.execPath, [berthd, '--root', root, '--socket', join(root, 's.sock'), ...args], {
+      encoding: 'utf8', timeout: 30_000, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+    });
+    t.equal(result.status, daemonExitCodes.usage, `berthd ${args.join(' ')}: exit 2`);
+    t.match(result.stderr, message);
+    t.equal(result.stdout, '', 'nothing on stdout');
+  }
+  t.same(await readdir(root), [], 'no state written, no socket made');
 });
 
 t.test('the default advertise address: the one non-loopback IPv4 address, loopback without one, refused when ambiguous', async (t) => {

@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { callDaemon, DaemonClientError } from '../../daemon/client.js';
-import { common, print, requestTimeoutMs, withCommonOptions } from './cluster.js';
+import { common, requestTimeoutMs, withCommonOptions } from './cluster.js';
+import { formatJson, print, progress } from '../output.js';
 import { formatAudit } from './secret.js';
 
 const unlockKeyBytesMax = 1024;
@@ -35,7 +36,7 @@ export function registerClusterKeyCommands(program: Command): void {
     .action(async (options: { output?: string; socket?: string; autolock: string }) => {
       if (options.autolock !== 'true' && options.autolock !== 'false') throw new DaemonClientError('USAGE', `Invalid --autolock ${JSON.stringify(options.autolock.slice(0, 20))}: expected true or false`);
       const result = await call(options, 'POST', '/v1/cluster/update', { autolock: options.autolock === 'true' }) as { autolock: boolean; unlockKey?: string };
-      if (json(options)) return print(JSON.stringify(result, null, 2));
+      if (json(options)) return print(formatJson(result));
       if (!result.autolock) return print('Autolock is off: managers keep the cluster key on disk again.');
       print([
         'Autolock is on. To unlock a restarted manager, run on it `berth cluster unlock` and enter this key:', '',
@@ -48,28 +49,28 @@ export function registerClusterKeyCommands(program: Command): void {
     .option('--key-file <file>', 'read the unlock key from this file'))
     .action(async (options: { output?: string; socket?: string; keyFile?: string }) => {
       const result = await call(options, 'POST', '/v1/cluster/unlock', { key: await readUnlockKey(options.keyFile) });
-      print(json(options) ? JSON.stringify(result, null, 2) : 'This manager is unlocked.');
+      print(json(options) ? formatJson(result) : 'This manager is unlocked.');
     });
 
   withCommonOptions(cluster.command('unlock-key').description('print the unlock key, or --rotate it')
     .option('--rotate', 'make a new unlock key; the old one stops working at once').option('-q, --quiet', 'print only the key'))
     .action(async (options: { output?: string; socket?: string; rotate?: boolean; quiet?: boolean }) => {
       const result = await call(options, 'POST', '/v1/cluster/unlock-key', { rotate: options.rotate === true }) as { unlockKey: string };
-      if (json(options)) return print(JSON.stringify(result, null, 2));
+      if (json(options)) return print(formatJson(result));
       print(options.quiet === true ? result.unlockKey : `${options.rotate === true ? 'New u' : 'U'}nlock key:\n\n    ${result.unlockKey}`);
     });
 
   withCommonOptions(cluster.command('rotate-key').description('a new cluster key; every data key is re-wrapped online (resumes an interrupted rotation)'))
     .action(async (options: { output?: string; socket?: string }) => {
-      if (!json(options)) process.stderr.write('Rotating the cluster key…\n');
+      progress(common(options).output, 'Rotating the cluster key…');
       const result = await call(options, 'POST', '/v1/cluster/rotate-key', {}) as { kekId: string; previousKekId: string; resumed: boolean; rewrapped: number; batches: number };
-      if (json(options)) return print(JSON.stringify(result, null, 2));
+      if (json(options)) return print(formatJson(result));
       print(`Cluster key ${result.previousKekId} replaced by ${result.kekId}${result.resumed ? ' (resumed)' : ''}: ${result.rewrapped} data keys re-wrapped in ${result.batches} transactions.`);
     });
 
   withCommonOptions(cluster.command('audit').description('the secrets audit log: who changed which secret or key, when'))
     .action(async (options: { output?: string; socket?: string }) => {
       const result = await call(options, 'GET', '/v1/cluster/audit');
-      print(json(options) ? JSON.stringify(result, null, 2) : formatAudit(result as Parameters<typeof formatAudit>[0]));
+      print(json(options) ? formatJson(result) : formatAudit(result as Parameters<typeof formatAudit>[0]));
     });
 }

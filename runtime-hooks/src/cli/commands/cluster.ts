@@ -7,8 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { callDaemon, socketPathFrom, DaemonClientError } from '../../daemon/client.js';
 import { parseDurationSeconds } from '../../daemon/options.js';
-
-type OutputFormat = 'table' | 'json';
+import { formatJson, formatOf, formatTable, outputOption, print, progress, show, type OutputFormat } from '../output.js';
 
 interface CommonOptions {
   readonly output: OutputFormat;
@@ -22,26 +21,14 @@ interface CommonOptions {
 const membershipTimeoutMs = 180_000;
 export const requestTimeoutMs = 60_000;
 
-export function withCommonOptions(command: Command): Command {
+export function withCommonOptions(command: Command, defaultFormat: OutputFormat = 'table'): Command {
   return command
-    .option('-o, --output <format>', 'output format: table or json', 'table')
+    .addOption(outputOption(defaultFormat))
     .option('--socket <path>', 'berthd socket (env BERTH_SOCKET)');
 }
 
 export function common(options: { output?: unknown; socket?: unknown }): CommonOptions {
-  const output = String(options.output ?? 'table');
-  if (output !== 'table' && output !== 'json') throw new DaemonClientError('USAGE', `Cannot use --output ${JSON.stringify(output)}: expected table or json`);
-  return { output, socketPath: socketPathFrom(process.env, typeof options.socket === 'string' ? options.socket : undefined) };
-}
-
-export function print(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-}
-
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  return { output: formatOf(options), socketPath: socketPathFrom(process.env, typeof options.socket === 'string' ? options.socket : undefined) };
 }
 
 interface Listing {
@@ -129,10 +116,11 @@ export function registerClusterCommands(program: Command): void {
   withCommonOptions(cluster.command('init').description('create a cluster with this host as its first manager (prints the worker join token)'))
     .action(async (options: { output?: string; socket?: string }) => {
       const o = common(options);
+      progress(o.output, 'Initialising the cluster: certificate authority, etcd member, access control…');
       const result = await callDaemon({ socketPath: o.socketPath, method: 'POST', path: '/v1/cluster/init', body: {}, timeoutMs: membershipTimeoutMs }) as {
         clusterId: string; nodeId: string; workerToken: string;
       };
-      if (o.output === 'json') return print(JSON.stringify(result, null, 2));
+      if (o.output === 'json') return print(formatJson(result));
       const listing = await callDaemon({ socketPath: o.socketPath, method: 'GET', path: '/v1/cluster', timeoutMs: requestTimeoutMs }) as Listing;
       const address = managerAddress(listing);
       print([
@@ -148,32 +136,31 @@ export function registerClusterCommands(program: Command): void {
     .action(async (address: string, options: { output?: string; socket?: string; tokenFile: string }) => {
       const o = common(options);
       const token = await readToken(options.tokenFile);
-      if (o.output === 'table') process.stderr.write(`Joining the cluster through ${address}…\n`);
+      progress(o.output, `Joining the cluster through ${address}…`);
       const result = await callDaemon({ socketPath: o.socketPath, method: 'POST', path: '/v1/cluster/join', body: { token, address }, timeoutMs: membershipTimeoutMs }) as {
         clusterId: string; nodeId: string; role: string;
       };
-      if (o.output === 'json') return print(JSON.stringify(result, null, 2));
-      print(`This host (${result.nodeId}) joined cluster ${result.clusterId} as a ${result.role}.`);
+      show(o.output, result, () => `This host (${result.nodeId}) joined cluster ${result.clusterId} as a ${result.role}.`);
     });
 
   withCommonOptions(cluster.command('leave').description('leave the cluster (a manager is removed from etcd first)')
     .option('--force', 'leave even as the last manager (destroys the cluster for this host), or when the cluster is unreachable'))
     .action(async (options: { output?: string; socket?: string; force?: boolean }) => {
       const o = common(options);
+      progress(o.output, 'Leaving the cluster…');
       const result = await callDaemon({ socketPath: o.socketPath, method: 'POST', path: '/v1/cluster/leave', body: { force: options.force === true }, timeoutMs: membershipTimeoutMs }) as {
         clusterId: string; nodeId: string;
       };
-      if (o.output === 'json') return print(JSON.stringify(result, null, 2));
-      print(`This host (${result.nodeId}) left cluster ${result.clusterId}.`);
+      show(o.output, result, () => `This host (${result.nodeId}) left cluster ${result.clusterId}.`);
     });
 
   withCommonOptions(cluster.command('rm').description('remove another host from the cluster and revoke its certificates (managers)')
     .argument('<node>', 'node id as `berth cluster ls` shows it'))
     .action(async (nodeId: string, options: { output?: string; socket?: string }) => {
       const o = common(options);
+      progress(o.output, `Removing ${nodeId} from the cluster…`);
       const result = await callDaemon({ socketPath: o.socketPath, method: 'POST', path: '/v1/cluster/rm', body: { nodeId }, timeoutMs: membershipTimeoutMs }) as { nodeId: string; role?: string };
-      if (o.output === 'json') return print(JSON.stringify(result, null, 2));
-      print(`Removed ${result.role ?? 'node'} ${result.nodeId}; its certificates are revoked.`);
+      show(o.output, result, () => `Removed ${result.role ?? 'node'} ${result.nodeId}; its certificates are revoked.`);
     });
 
   withCommonOptions(cluster.command('ls').description('hosts, roles, etcd member health, leader, raft term/index, berthd liveness, certificate expiry'))
@@ -189,7 +176,7 @@ export function registerClusterCommands(program: Command): void {
         if (policyLine !== undefined && o.output !== 'json') print(policyLine);
         throw listing.reason;
       }
-      if (o.output === 'json') return print(JSON.stringify({ ...listing.value, ...(policy.status === 'fulfilled' ? { policy: policy.value } : {}) }, null, 2));
+      if (o.output === 'json') return print(formatJson({ ...listing.value, ...(policy.status === 'fulfilled' ? { policy: policy.value } : {}) }));
       print([formatListing(listing.value), ...(policyLine === undefined ? [] : [policyLine])].join('\n'));
     });
 
@@ -205,7 +192,7 @@ export function registerClusterCommands(program: Command): void {
       const result = await callDaemon({
         socketPath: o.socketPath, method: 'POST', path: '/v1/cluster/join-token', body: { role, rotate: options.rotate === true, ttlSeconds }, timeoutMs: requestTimeoutMs,
       }) as { role: string; token: string };
-      if (o.output === 'json') return print(JSON.stringify(result, null, 2));
+      if (o.output === 'json') return print(formatJson(result));
       if (options.quiet === true) return print(result.token);
       const listing = await callDaemon({ socketPath: o.socketPath, method: 'GET', path: '/v1/cluster', timeoutMs: requestTimeoutMs }) as Listing;
       const address = managerAddress(listing);

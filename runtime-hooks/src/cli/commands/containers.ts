@@ -8,6 +8,7 @@ import { parseEnv, parseLabel, parsePublish, parseSecret, validateContainerName 
 import { monitorContainer, runContainer } from '../../containers/run.js';
 import { hookPaths } from '../../hooks/paths.js';
 import { RecordStore } from '../../hooks/record.js';
+import { formatFields, formatJson, formatOf, formatRows, outputOption, print, show, type OutputFormat } from '../output.js';
 
 interface RunFlags {
   name?: string; network: string; publish: string[]; label: string[]; service?: string; secret: string[]; env: string[];
@@ -16,19 +17,6 @@ interface RunFlags {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-function print(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  return [header, ...rows].map((cells) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
-}
-
-function outputFormat(value: string | undefined): 'table' | 'json' {
-  if (value === undefined || value === 'table' || value === 'json') return value ?? 'table';
-  throw new Error(`Cannot use --output ${JSON.stringify(value)}: expected table or json`);
-}
 
 /** Sets the exit code for commands whose result is a status (run, exec), without throwing through commander. */
 function exitWith(code: number): void {
@@ -51,10 +39,6 @@ function registerRun(program: Command): void {
     .option('--rm', 'remove the container when it exits')
     .option('--runtime <path>', 'OCI runtime with runc\'s CLI (default: $BERTH_RUNTIME, berth-runtime, runc)')
     .passThroughOptions()
-    .addHelpText('after', `
-Examples:
-  berth run --network web --name api -p 8080:80 --label app=api -d ./rootfs httpd -f -p 80
-  berth run --rm --network web ./rootfs ping -c 1 10.89.0.2`)
     .action(async (rootfs: string, command: string[], flags: RunFlags) => {
       exitWith(await runContainer({
         network: flags.network, rootfs, command, detach: flags.detach === true, autoRemove: flags.rm === true,
@@ -72,25 +56,27 @@ function registerInspection(program: Command): void {
   program.command('ps')
     .description('list containers (running ones; -a for all)')
     .option('-a, --all', 'also exited containers')
-    .option('-o, --output <format>', 'table or json', 'table')
+    .addOption(outputOption())
     .action(async (flags: { all?: boolean; output?: string }) => {
-      const format = outputFormat(flags.output);
       const views = await listContainers(process.env, flags.all === true);
-      if (format === 'json') return print(JSON.stringify(views, null, 2));
-      print(table(['CONTAINER ID', 'NAME', 'STATUS', 'NETWORK', 'ADDRESS', 'PORTS', 'COMMAND'], views.map((view) => [
-        view.id.slice(0, 12), view.name, view.state, view.network, view.addresses.join(',') || '-',
-        view.ports.map((port) => `${port.hostIP === undefined ? '' : `${port.hostIP}:`}${port.hostPort}->${port.containerPort}/${port.protocol}`).join(',') || '-',
-        view.command.join(' ').slice(0, 40),
-      ])));
+      print(formatRows(formatOf(flags), views, [
+        { header: 'CONTAINER ID', cell: (view) => view.id.slice(0, 12) }, { header: 'NAME', cell: (view) => view.name },
+        { header: 'STATUS', cell: (view) => view.state }, { header: 'NETWORK', cell: (view) => view.network },
+        { header: 'ADDRESS', cell: (view) => view.addresses.join(',') || '-' },
+        { header: 'PORTS', cell: (view) => view.ports.map((port) => `${port.hostIP === undefined ? '' : `${port.hostIP}:`}${port.hostPort}->${port.containerPort}/${port.protocol}`).join(',') || '-' },
+        { header: 'COMMAND', cell: (view) => view.command.join(' ').slice(0, 40) },
+      ]));
     });
 
   program.command('inspect')
     .description('a container\'s settings, state and network attachment as JSON')
     .argument('<container>')
-    .action(async (reference: string) => {
+    .addOption(outputOption('json'))
+    .action(async (reference: string, flags: { output?: string }) => {
       const view = await viewOf(findContainer(reference, process.env), process.env);
       const record = new RecordStore(hookPaths(process.env).recordDir).read(view.id);
-      print(JSON.stringify({ ...view, attachment: record?.network?.result ?? null, task: record?.task ?? null }, null, 2));
+      const shown = { ...view, attachment: record?.network?.result ?? null, task: record?.task ?? null };
+      show(formatOf(flags), shown, () => formatFields(shown));
     });
 
   program.command('logs')
@@ -98,6 +84,17 @@ function registerInspection(program: Command): void {
     .argument('<container>')
     .option('-f, --follow', 'keep printing until the container exits')
     .action((reference: string, flags: { follow?: boolean }) => showLogs(reference, flags.follow === true, process.env));
+}
+
+/** stop, rm: one name a line as each container is done (as docker), or the JSON list of names once all are. */
+async function eachContainer(format: OutputFormat, references: readonly string[], act: (reference: string) => Promise<string>): Promise<void> {
+  const names: string[] = [];
+  for (const reference of references) {
+    const name = await act(reference);
+    if (format === 'table') print(name);
+    names.push(name);
+  }
+  if (format === 'json') print(formatJson(names));
 }
 
 function registerLifecycle(program: Command): void {
@@ -113,18 +110,20 @@ function registerLifecycle(program: Command): void {
     .description('stop containers: SIGTERM, then SIGKILL after --time seconds')
     .argument('<containers...>')
     .option('-t, --time <seconds>', 'seconds to wait before SIGKILL', '10')
-    .action(async (references: string[], flags: { time: string }) => {
+    .addOption(outputOption())
+    .action(async (references: string[], flags: { time: string; output?: string }) => {
       const seconds = Number(flags.time);
       if (!Number.isInteger(seconds) || seconds < 0 || seconds > 3600) throw new Error(`Cannot use --time ${JSON.stringify(flags.time)}: expected whole seconds 0-3600`);
-      for (const reference of references) print((await stopContainer(reference, seconds, process.env)).name);
+      await eachContainer(formatOf(flags), references, async (reference) => (await stopContainer(reference, seconds, process.env)).name);
     });
 
   program.command('rm')
     .description('remove containers (a running one only with -f); whatever the hooks still hold is released')
     .argument('<containers...>')
     .option('-f, --force', 'kill a running container first')
-    .action(async (references: string[], flags: { force?: boolean }) => {
-      for (const reference of references) print((await removeContainer(reference, flags.force === true, process.env)).name);
+    .addOption(outputOption())
+    .action(async (references: string[], flags: { force?: boolean; output?: string }) => {
+      await eachContainer(formatOf(flags), references, async (reference) => (await removeContainer(reference, flags.force === true, process.env)).name);
     });
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { hooksDFiles, hooksDirDefault } from '../../hooks/hooks-d.js';
 import { hookEnvNames } from '../../hooks/oci-hooks.js';
+import { formatOf, outputOption, show } from '../output.js';
 
 export function registerHooksCommands(program: Command): void {
   const hooks = program.command('hooks').description('Berth\'s OCI hooks for podman, CRI-O and runc');
@@ -11,7 +12,8 @@ export function registerHooksCommands(program: Command): void {
     .description(`write the hooks.d files (oci-hooks 1.0.0) with this installation's berth-hook path`)
     .option('--dir <dir>', 'hooks directory (podman and CRI-O read /etc/containers/oci/hooks.d and /usr/share/containers/oci/hooks.d)', hooksDirDefault)
     .option('--env <key=value>', `environment for the hook, one of ${hookEnvNames.join(', ')} (repeatable)`, (value: string, previous: string[]) => [...previous, value], [])
-    .action((flags: { dir: string; env: string[] }) => {
+    .addOption(outputOption())
+    .action((flags: { dir: string; env: string[]; output?: string }) => {
       const env = Object.fromEntries(flags.env.map((item) => {
         const equals = item.indexOf('=');
         const key = item.slice(0, Math.max(equals, 0));
@@ -19,11 +21,12 @@ export function registerHooksCommands(program: Command): void {
         return [key, item.slice(equals + 1)];
       }));
       mkdirSync(flags.dir, { recursive: true, mode: 0o755 });
-      for (const [name, content] of Object.entries(hooksDFiles(env))) {
+      const files = Object.entries(hooksDFiles(env)).map(([name, content]) => {
         const file = join(flags.dir, name);
         writeFileSync(`${file}.tmp`, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o644 });
         renameSync(`${file}.tmp`, file);
-        process.stdout.write(`${file}\n`);
-      }
+        return file;
+      });
+      show(formatOf(flags), files, () => files.join('\n'));
     });
 }

@@ -5,37 +5,27 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { cidrOverlaps, ipamDefaultDataDir, parseCidr, validateNetworkName, withRtnl } from '@berth/cni';
 import { callDaemon, DaemonClientError, socketPathFrom } from '../../daemon/client.js';
 import {
   attachmentsOf, berthPluginDir, cniConfDirDefault, confDirFrom, readNetworks, removeConflistFile, writeConflistFile, type NetworkFile,
 } from '../../networks/conf-dir.js';
+import { formatFields, formatOf, formatRows, outputOption, print, progress, show, type OutputFormat } from '../output.js';
 import {
   buildConflist, driverOf, drivers, isClusterConflist, parseOption, pickSubnet, plugins, subnetsOf, type Driver,
 } from '../../networks/conflist.js';
 
 const requestTimeoutMs = 60_000;
+/** How long `network create` in a cluster waits for this host's berthd to write the conflist (it watches the store). */
+const conflistWaitMsMax = 30_000;
+const conflistPollMs = 100;
 
 function confDir(): string {
   return confDirFrom(process.env);
 }
 
-function print(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
-
-function outputOption(options: { output?: string }): 'table' | 'json' {
-  const output = options.output ?? 'table';
-  if (output !== 'table' && output !== 'json') throw new Error(`Cannot use --output ${JSON.stringify(output)}: expected table or json`);
-  return output;
-}
 
 function find(name: string): NetworkFile {
   const network = readNetworks().find((item) => item.name === name);
@@ -73,10 +63,30 @@ async function create(name: string, options: CreateFlags): Promise<void> {
   const cluster = await viaCluster(options.local, (socketPath) => callDaemon({ socketPath, method: 'POST', path: '/v1/networks', body, timeoutMs: requestTimeoutMs }));
   if (cluster !== undefined) {
     const record = cluster.answer as { name: string; driver: string; subnets: string[]; vni?: number };
-    if (outputOption(options) === 'json') return print(JSON.stringify(record, null, 2));
-    return print(`${name} created in the cluster (${record.driver}, ${record.subnets.join(', ')}${record.vni === undefined ? '' : `, VNI ${record.vni}`}); every host writes its conflist`);
+    await waitForConflistHere(name, formatOf(options));
+    return show(formatOf(options), record, () => `${name} created in the cluster (${record.driver}, ${record.subnets.join(', ')}${record.vni === undefined ? '' : `, VNI ${record.vni}`}); every host writes its conflist`);
   }
   createLocal(name, driver, options);
+}
+
+/**
+ * A cluster network's conflist is written by every host's berthd when it sees the network in the store: wait (bounded)
+ * until this host's is, so that a `berth run --network NAME` right after finds it.
+ */
+async function waitForConflistHere(name: string, format: OutputFormat): Promise<void> {
+  const socketPath = socketPathFrom(process.env);
+  const startedMs = Date.now();
+  let announced = false;
+  while (Date.now() - startedMs < conflistWaitMsMax) {
+    const networks = await callDaemon({ socketPath, method: 'GET', path: '/v1/networks', timeoutMs: requestTimeoutMs }) as { name: string; host?: { ready?: boolean } }[];
+    if (networks.find((network) => network.name === name)?.host?.ready === true) return;
+    if (!announced && Date.now() - startedMs > 1_000) {
+      progress(format, `Waiting for this host's berthd to write the ${name} conflist…`);
+      announced = true;
+    }
+    await sleep(conflistPollMs);
+  }
+  process.stderr.write(`berth: ${name} is in the cluster, but this host's berthd has not written its conflist after ${conflistWaitMsMax / 1000} s (see its log)\n`);
 }
 
 function createLocal(name: string, driver: Driver, options: CreateFlags): void {
@@ -97,8 +107,7 @@ function createLocal(name: string, driver: Driver, options: CreateFlags): void {
     ...(options.gateway === undefined ? {} : { gateway: options.gateway }),
   });
   const file = writeConflistFile(dir, name, conflist);
-  if (outputOption(options) === 'json') print(JSON.stringify({ name, file, conflist }, null, 2));
-  else print(`${name} created (${driver}, ${subnets.join(', ')}) in ${file}`);
+  show(formatOf(options), { name, file, conflist }, () => `${name} created (${driver}, ${subnets.join(', ')}) in ${file}`);
 }
 
 /** Deletes the network's bridge when no port is left on it (in the netns this command runs in). */
@@ -120,8 +129,7 @@ async function remove(name: string, options: { force?: boolean; output?: string;
   const cluster = local !== undefined && !isClusterConflist(local.conflist) ? undefined
     : await viaCluster(options.local, (socketPath) => callDaemon({ socketPath, method: 'DELETE', path: `/v1/networks/${encodeURIComponent(name)}${options.force === true ? '?force=true' : ''}`, timeoutMs: requestTimeoutMs }));
   if (cluster !== undefined) {
-    if (outputOption(options) === 'json') return print(JSON.stringify(cluster.answer, null, 2));
-    return print(`${name} removed from the cluster; every host removes its conflist`);
+    return show(formatOf(options), cluster.answer, () => `${name} removed from the cluster; every host removes its conflist`);
   }
   const network = find(name);
   const attached = attachmentsOf(network);
@@ -135,8 +143,7 @@ async function remove(name: string, options: { force?: boolean; output?: string;
     rmSync(join(dataDir, name), { recursive: true, force: true });
   }
   const bridgeNote = await removeIdleBridge(network);
-  if (outputOption(options) === 'json') print(JSON.stringify({ name, removed: network.file, detached: attached.length, bridge: bridgeNote ?? null }, null, 2));
-  else print([`${name} removed`, ...(attached.length > 0 ? [`${attached.length} attachment(s) forgotten`] : []), ...(bridgeNote === undefined ? [] : [bridgeNote])].join('; '));
+  show(formatOf(options), { name, removed: network.file, detached: attached.length, bridge: bridgeNote ?? null }, () => [`${name} removed`, ...(attached.length > 0 ? [`${attached.length} attachment(s) forgotten`] : []), ...(bridgeNote === undefined ? [] : [bridgeNote])].join('; '));
 }
 
 export function registerNetworkCommands(program: Command): void {
@@ -150,47 +157,40 @@ export function registerNetworkCommands(program: Command): void {
     .option('--subnet <cidr>', 'subnet (repeat for dual-stack); default: a free 10.89.N.0/24 (vxlan: the overlay\'s whole range, default a free 10.N.0.0/16 from 10.244)', collect, [])
     .option('--gateway <ip>', 'gateway address inside the subnet (default: its first address; not for vxlan)')
     .option('--peer <address=subnet>', 'vxlan outside a cluster: a static peer host, its VTEP (underlay) address = its own part of the overlay subnet, e.g. 192.168.50.1=10.244.1.0/24; repeat once per host, this host included (each host allocates from its part). In a cluster no --peer is needed: each host leases its part', collect, [])
-    .option('-o, --opt <key=value>', 'driver option, e.g. mtu=1400, master=eth0, vni=42 (vxlan outside a cluster needs vni; in a cluster it is chosen when not given) (repeatable)', collect, [])
+    .option('--opt <key=value>', 'driver option, e.g. mtu=1400, master=eth0, vni=42 (vxlan outside a cluster needs vni; in a cluster it is chosen when not given) (repeatable)', collect, [])
     .option('--local', 'on a host in a cluster: a network of this host only (a conflist here), not the cluster\'s')
-    .option('--output <format>', 'table or json', 'table')
-    .addHelpText('after', `
-Examples:
-  berth network create web --subnet 10.89.5.0/24
-  berth network create lan --driver macvlan --subnet 192.168.50.0/24 --gateway 192.168.50.254 --opt master=eth0
-  berth network create ovl --driver vxlan --subnet 10.244.0.0/16      (in a cluster, on a manager: every host
-    gets the network, leases a /24 of it and learns the others' from the cluster; the VNI is chosen)
-  berth network create ovl --driver vxlan --subnet 10.244.0.0/16 --opt vni=42 \\
-    --peer 192.168.50.1=10.244.1.0/24 --peer 192.168.50.2=10.244.2.0/24
-  (outside a cluster: the same vxlan conflist serves every host: each finds itself among the peers by its own address)`)
+    .addOption(outputOption())
     .action((name: string, options: CreateFlags) => create(name, options));
 
   network.command('ls')
     .description('list networks')
-    .option('-o, --output <format>', 'table or json', 'table')
+    .addOption(outputOption())
     .action((options: { output?: string }) => {
-      const networks = readNetworks();
-      if (outputOption(options) === 'json') {
-        return print(JSON.stringify(networks.map((item) => ({
-          name: item.name, driver: driverOf(item.conflist), subnets: subnetsOf(item.conflist), scope: isClusterConflist(item.conflist) ? 'cluster' : 'local', file: item.file,
-        })), null, 2));
-      }
-      print(table(['NAME', 'DRIVER', 'SUBNETS', 'ATTACHED', 'FILE'], networks.map((item) => [
-        item.name, driverOf(item.conflist), subnetsOf(item.conflist).join(',') || '-', String(attachmentsOf(item).length), item.file,
-      ])));
+      const networks = readNetworks().map((item) => ({
+        name: item.name, driver: driverOf(item.conflist), subnets: subnetsOf(item.conflist), scope: isClusterConflist(item.conflist) ? 'cluster' : 'local',
+        attached: attachmentsOf(item).length, file: item.file,
+      }));
+      print(formatRows(formatOf(options), networks, [
+        { header: 'NAME', cell: (item) => item.name }, { header: 'DRIVER', cell: (item) => item.driver },
+        { header: 'SUBNETS', cell: (item) => item.subnets.join(',') || '-' }, { header: 'ATTACHED', cell: (item) => String(item.attached) },
+        { header: 'FILE', cell: (item) => item.file },
+      ]));
     });
 
   network.command('inspect')
     .description('show a network\'s conflist and the containers attached to it (a cluster network: with every host\'s lease)')
     .argument('<name>')
-    .action(async (name: string) => {
+    .addOption(outputOption('json'))
+    .action(async (name: string, options: { output?: string }) => {
       const item = readNetworks().find((network) => network.name === name);
       const cluster = item !== undefined && !isClusterConflist(item.conflist) ? undefined
         : await viaCluster(false, (socketPath) => callDaemon({ socketPath, method: 'GET', path: `/v1/networks/${encodeURIComponent(name)}`, timeoutMs: requestTimeoutMs }));
       if (item === undefined && cluster === undefined) find(name);
-      print(JSON.stringify({
+      const shown = {
         name, ...(item === undefined ? {} : { file: item.file, driver: driverOf(item.conflist), attachments: attachmentsOf(item), conflist: item.conflist }),
         ...(cluster === undefined ? {} : { cluster: cluster.answer }),
-      }, null, 2));
+      };
+      show(formatOf(options), shown, () => formatFields(shown));
     });
 
   network.command('rm')
@@ -198,7 +198,7 @@ Examples:
     .argument('<name>')
     .option('-f, --force', 'remove even with containers attached (their reservations are forgotten)')
     .option('--local', 'on a host in a cluster: remove a network of this host only')
-    .option('-o, --output <format>', 'table or json', 'table')
+    .addOption(outputOption())
     .action((name: string, options: { force?: boolean; output?: string; local?: boolean }) => remove(name, options));
 }
 

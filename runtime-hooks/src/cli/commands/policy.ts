@@ -5,13 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { formatJson, formatOf, formatTable, outputOption, print, type OutputFormat } from '../output.js';
 import { clusterCall, clusterSocket, policyPath, type ClusterPolicyStatus } from './policy-cluster.js';
 import {
   Firewall, FirewallCode, FirewallError, formatSelector, parseDocumentObject, documentKey, type ApplyResult, type Decision, type DirectionDecision,
   type ActionCounter, type EndpointRecord, type PodSet, type StoredDocument,
 } from '@berth/firewall';
-
-type OutputFormat = 'table' | 'json';
 
 interface CommonOptions {
   readonly output: OutputFormat;
@@ -20,15 +19,12 @@ interface CommonOptions {
 
 function withCommonOptions(command: Command): Command {
   return command
-    .option('-o, --output <format>', 'output format: table or json', 'table')
+    .addOption(outputOption())
     .option('--netns <path>', 'enforce in this network namespace (e.g. /run/netns/NAME) instead of the current one');
 }
 
 function common(options: { output?: unknown; netns?: unknown }): CommonOptions {
-  const output = String(options.output ?? 'table');
-  if (output !== 'table' && output !== 'json') {
-    throw new FirewallError(FirewallCode.InvalidArgument, `Cannot use --output ${JSON.stringify(output)}: expected table or json`);
-  }
+  const output = formatOf(options);
   return typeof options.netns === 'string' ? { output, netns: options.netns } : { output };
 }
 
@@ -36,19 +32,8 @@ function firewallFor(options: CommonOptions): Firewall {
   return new Firewall(options.netns === undefined ? {} : { netns: options.netns });
 }
 
-function print(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-}
-
 function printJson(value: unknown): void {
-  print(JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item), 2));
-}
-
-/** Left-aligned columns, two spaces apart, like kubectl. */
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  print(formatJson(value));
 }
 
 function enforcementLine(result: ApplyResult): string {
@@ -277,7 +262,7 @@ export function registerPolicyCommands(program: Command): void {
 
   policy.command('status')
     .description('whether this host enforces the cluster\'s policies, and from which store revision (or local files)')
-    .option('-o, --output <format>', 'output format: table or json', 'table')
+    .addOption(outputOption())
     .action(async (options: { output?: string }) => {
       const settings = common(options);
       const socket = await clusterSocket(undefined);

@@ -5,7 +5,8 @@
 import type { Command } from 'commander';
 import { parseLabelArgument, parseModeArgument, secretBytesMax } from '@berth/secrets';
 import { callDaemon, DaemonClientError } from '../../daemon/client.js';
-import { common, formatTable, print, requestTimeoutMs, withCommonOptions } from './cluster.js';
+import { common, requestTimeoutMs, withCommonOptions } from './cluster.js';
+import { formatFields, formatTable, show, type OutputFormat } from '../output.js';
 import { withSecretInput } from './secret-input.js';
 
 interface Summary { name: string; labels: Record<string, string>; current: number; latest: number; versions: number; updatedAt: string }
@@ -32,13 +33,9 @@ export function formatAudit(entries: readonly AuditEntry[]): string {
 
 type Options = { output?: string; socket?: string };
 
-async function call(options: Options, method: 'GET' | 'POST' | 'DELETE', target: string, body?: unknown): Promise<{ json: boolean; result: unknown }> {
+async function call(options: Options, method: 'GET' | 'POST' | 'DELETE', target: string, body?: unknown): Promise<{ format: OutputFormat; result: unknown }> {
   const o = common(options);
-  return { json: o.output === 'json', result: await callDaemon({ socketPath: o.socketPath, method, path: target, body, timeoutMs: requestTimeoutMs }) };
-}
-
-function show(json: boolean, result: unknown, human: () => string): void {
-  print(json ? JSON.stringify(result, null, 2) : human());
+  return { format: o.output, result: await callDaemon({ socketPath: o.socketPath, method, path: target, body, timeoutMs: requestTimeoutMs }) };
 }
 
 export function registerSecretCommands(program: Command): void {
@@ -55,45 +52,45 @@ function registerValueCommands(secret: Command): void {
     .option('-l, --label <key=value>', 'label (repeatable)', collect, []))
     .action(async (name: string, file: string, options: { output?: string; socket?: string; label: string[] }) => {
       const labels = Object.fromEntries(options.label.map(parseLabelArgument));
-      const { json, result } = await withSecretInput(file, secretBytesMax, (value) => call(options, 'POST', '/v1/secrets', { name, value, labels }));
-      show(json, result, () => `Secret ${name} created (version 1).`);
+      const { format, result } = await withSecretInput(file, secretBytesMax, (value) => call(options, 'POST', '/v1/secrets', { name, value, labels }));
+      show(format, result, () => `Secret ${name} created (version 1).`);
     });
 
   withCommonOptions(secret.command('ls').description('list secrets (names, versions; never values)'))
     .action(async (options: { output?: string; socket?: string }) => {
-      const { json, result } = await call(options, 'GET', '/v1/secrets');
-      show(json, result, () => formatTable(['NAME', 'CURRENT', 'LATEST', 'VERSIONS', 'UPDATED', 'LABELS'], (result as Summary[]).map((s) => [
+      const { format, result } = await call(options, 'GET', '/v1/secrets');
+      show(format, result, () => formatTable(['NAME', 'CURRENT', 'LATEST', 'VERSIONS', 'UPDATED', 'LABELS'], (result as Summary[]).map((s) => [
         s.name, String(s.current), String(s.latest), String(s.versions), s.updatedAt, Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(','),
       ])));
     });
 
-  withCommonOptions(secret.command('inspect').description('metadata, versions and grants of a secret (never its value)').argument('<name>'))
+  withCommonOptions(secret.command('inspect').description('metadata, versions and grants of a secret (never its value)').argument('<name>'), 'json')
     .action(async (name: string, options: { output?: string; socket?: string }) => {
-      const { result } = await call({ ...options, output: 'json' }, 'GET', path(name));
-      print(JSON.stringify(result, null, 2));
+      const { format, result } = await call(options, 'GET', path(name));
+      show(format, result, () => formatFields(result));
     });
 
   withCommonOptions(secret.command('rm').description('remove a secret and all its versions').argument('<name>')
     .option('--force', 'remove even while running containers of a granted service receive it'))
     .action(async (name: string, options: { output?: string; socket?: string; force?: boolean }) => {
-      const { json, result } = await call(options, 'DELETE', `${path(name)}?force=${options.force === true}`);
-      show(json, result, () => `Secret ${name} removed.`);
+      const { format, result } = await call(options, 'DELETE', `${path(name)}?force=${options.force === true}`);
+      show(format, result, () => `Secret ${name} removed.`);
     });
 
   withCommonOptions(secret.command('rotate').description('a new version from FILE or -; running containers get it within a second')
     .argument('<name>').argument('<file>', 'file with the new value, or - for stdin'))
     .action(async (name: string, file: string, options: { output?: string; socket?: string }) => {
-      const { json, result } = await withSecretInput(file, secretBytesMax, (value) => call(options, 'POST', path(name, '/rotate'), { value }));
-      show(json, result, () => `Secret ${name} rotated to version ${(result as { version: number }).version}.`);
+      const { format, result } = await withSecretInput(file, secretBytesMax, (value) => call(options, 'POST', path(name, '/rotate'), { value }));
+      show(format, result, () => `Secret ${name} rotated to version ${(result as { version: number }).version}.`);
     });
 
   withCommonOptions(secret.command('rollback').description('make an earlier version current again (default: the one before)')
     .argument('<name>').option('--to <version>', 'version to roll back to'))
     .action(async (name: string, options: { output?: string; socket?: string; to?: string }) => {
       const to = integerOption('to', options.to);
-      const { json, result } = await call(options, 'POST', path(name, '/rollback'), to === undefined ? {} : { to });
+      const { format, result } = await call(options, 'POST', path(name, '/rollback'), to === undefined ? {} : { to });
       const r = result as { version: number; from: number };
-      show(json, result, () => `Secret ${name} rolled back from version ${r.from} to ${r.version}.`);
+      show(format, result, () => `Secret ${name} rolled back from version ${r.from} to ${r.version}.`);
     });
 
 }
@@ -112,19 +109,19 @@ function registerAccessCommands(secret: Command): void {
         ...(options.uid === undefined ? {} : { uid: integerOption('uid', options.uid) }), ...(options.gid === undefined ? {} : { gid: integerOption('gid', options.gid) }),
         ...(options.mode === undefined ? {} : { mode: parseModeArgument(options.mode) }),
       };
-      const { json, result } = await call(options, 'POST', path(name, '/grants'), body);
-      show(json, result, () => `Secret ${name} granted to service ${service}.`);
+      const { format, result } = await call(options, 'POST', path(name, '/grants'), body);
+      show(format, result, () => `Secret ${name} granted to service ${service}.`);
     });
 
   withCommonOptions(secret.command('revoke').description('take the secret away from a service (its files disappear at once)').argument('<name>').argument('<service>'))
     .action(async (name: string, service: string, options: { output?: string; socket?: string }) => {
-      const { json, result } = await call(options, 'DELETE', path(name, `/grants/${encodeURIComponent(service)}`));
-      show(json, result, () => `Secret ${name} revoked from service ${service}.`);
+      const { format, result } = await call(options, 'DELETE', path(name, `/grants/${encodeURIComponent(service)}`));
+      show(format, result, () => `Secret ${name} revoked from service ${service}.`);
     });
 
   withCommonOptions(secret.command('history').description('who changed the secret, when, which version (never values)').argument('<name>'))
     .action(async (name: string, options: { output?: string; socket?: string }) => {
-      const { json, result } = await call(options, 'GET', path(name, '/history'));
-      show(json, result, () => formatAudit(result as AuditEntry[]));
+      const { format, result } = await call(options, 'GET', path(name, '/history'));
+      show(format, result, () => formatAudit(result as AuditEntry[]));
     });
 }
