@@ -50,3 +50,8 @@ export function summarize(samples: readonly number[]): Summary {
     min: sorted[0] ?? Number.NaN, max: sorted[sorted.length - 1] ?? Number.NaN,
   };
 }
+
+/** One measurement per side of the same metric, from samples keyed by side (no size). */
+export function sideMeasurements(metric: string, unit: string, samplesBySide: ReadonlyMap<string, readonly number[]>): Measurement[] {
+  return [...samplesBySide].map(([side, samples]) => ({ metric, unit, side, samples }));
+}
