@@ -2,11 +2,13 @@
  * Startup cost of a CNI executable, Berth against the reference, exec'd as an engine does (one process per call),
  * Berth without berthd (its shim execs the Node plugin; cni-add-del measures the path through berthd): VERSION of berth-ipam and of the reference host-local, interleaved; then an IPAM ADD+DEL pair of each on a temp
  * dataDir; and bare `node -e 0` to show how much of Berth's time is Node's own start. Prints medians and ratios.
- * Not a test: nothing is asserted. Run: node conformance/dist/src/bench/cni-startup.js [--runs N]
+ * Not a test: nothing is asserted. Run: node conformance/dist/src/bench/cni-startup.js [--quick] [--runs N] [--result FILE]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { benchEntry, numberArg } from './cli.js';
+import { sideMeasurements } from './result.js';
 
 export interface StartupOptions {
   readonly runs: number;
@@ -18,6 +20,7 @@ export interface Sample {
   readonly name: string;
   readonly medianMs: number;
   readonly p90Ms: number;
+  readonly timesMs: readonly number[];
 }
 
 export interface StartupReport {
@@ -30,6 +33,7 @@ export interface StartupReport {
 }
 
 export const runsMax = 10_000;
+const runsQuick = 5;
 const callTimeoutMs = 30_000;
 
 export const defaultStartupOptions: StartupOptions = {
@@ -89,7 +93,7 @@ export function benchCniStartup(options: StartupOptions = defaultStartupOptions)
   }
   const samples = [...times].map(([name, list]) => {
     const sorted = [...list].sort((a, b) => a - b);
-    return { name, medianMs: percentile(sorted, 0.5), p90Ms: percentile(sorted, 0.9) };
+    return { name, medianMs: percentile(sorted, 0.5), p90Ms: percentile(sorted, 0.9), timesMs: list };
   });
   const median = (name: string) => samples.find((sample) => sample.name === name)?.medianMs ?? Number.NaN;
   return {
@@ -109,11 +113,9 @@ export function formatStartupReport(report: StartupReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-function runsFromArgv(argv: readonly string[]): number {
-  const index = argv.indexOf('--runs');
-  return index >= 0 ? Number(argv[index + 1]) : defaultStartupOptions.runs;
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.stdout.write(formatStartupReport(benchCniStartup({ ...defaultStartupOptions, runs: runsFromArgv(process.argv) })));
-}
+benchEntry({
+  moduleUrl: import.meta.url,
+  run: async (argv, quick) => benchCniStartup({ ...defaultStartupOptions, runs: numberArg(argv, '--runs', quick ? runsQuick : defaultStartupOptions.runs) }),
+  format: formatStartupReport,
+  measurements: (report) => sideMeasurements("exec'd call", 'ms', new Map(report.samples.map((sample) => [sample.name, sample.timesMs]))),
+});
