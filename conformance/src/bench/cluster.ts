@@ -25,10 +25,12 @@ export interface ClusterBenchOptions {
   readonly rounds: number;
   readonly failoverTrials: number;
   readonly valueBytes: number;
+  /** Leader failover trials on a cluster of each timing (a second cluster for etcd's defaults); off in --quick. */
+  readonly failover: boolean;
 }
 
-export const defaultClusterBenchOptions: ClusterBenchOptions = { levels: [1, 16, 64], seconds: 5, rounds: 3, failoverTrials: 3, valueBytes: 64 };
-const quickClusterBenchOptions: ClusterBenchOptions = { levels: [1, 8, 32], seconds: 1, rounds: 2, failoverTrials: 1, valueBytes: 64 };
+export const defaultClusterBenchOptions: ClusterBenchOptions = { levels: [1, 16, 64], seconds: 5, rounds: 3, failoverTrials: 3, valueBytes: 64, failover: true };
+const quickClusterBenchOptions: ClusterBenchOptions = { levels: [1, 8, 32], seconds: 1, rounds: 2, failoverTrials: 1, valueBytes: 64, failover: false };
 export const secondsMax = 60;
 export const roundsMax = 10;
 export const trialsMax = 10;
@@ -170,10 +172,11 @@ export async function benchCluster(options: ClusterBenchOptions = defaultCluster
   try {
     const tuned = await TestCluster.start(tunedTeardowns, { managers: 3 });
     throughput = await measureThroughput(tuned, options);
-    failover.push(await measureFailover(tuned, options.failoverTrials, etcdTimingTuned));
+    if (options.failover) failover.push(await measureFailover(tuned, options.failoverTrials, etcdTimingTuned));
   } finally {
     await tunedTeardowns.run();
   }
+  if (!options.failover) return { options, throughput, failover };
   const defaultTeardowns = new Teardowns();
   try {
     const args = ['--heartbeat-ms', String(etcdTimingEtcdDefault.heartbeatIntervalMs), '--election-ms', String(etcdTimingEtcdDefault.electionTimeoutMs)];
@@ -201,7 +204,8 @@ export function formatClusterReport(report: ClusterBenchReport): string {
       (berth.writesPerSecond / raw.writesPerSecond).toFixed(2).padStart(11),
     ].join(' ') + (berth.errors + raw.errors > 0 ? `   (errors: berth ${berth.errors}, raw ${raw.errors})` : ''));
   }
-  lines.push('leader etcd SIGKILL → next committed write (writes invoked after the kill, 250 ms client deadline):');
+  if (report.failover.length === 0) lines.push('leader failover: not measured (--quick)');
+  else lines.push('leader etcd SIGKILL → next committed write (writes invoked after the kill, 250 ms client deadline):');
   for (const sample of report.failover) {
     const label = sample.timing.electionTimeoutMs === etcdTimingTuned.electionTimeoutMs ? 'Berth tuned ' : 'etcd default';
     lines.push(`  ${label} (heartbeat ${sample.timing.heartbeatIntervalMs} ms, election ${sample.timing.electionTimeoutMs} ms): median ${sample.medianMs.toFixed(0)} ms  trials ${sample.trialsMs.map((ms) => ms.toFixed(0)).join(', ')}`);
