@@ -30,7 +30,7 @@ export interface ClusterBenchOptions {
 }
 
 export const defaultClusterBenchOptions: ClusterBenchOptions = { levels: [1, 16, 64], seconds: 5, rounds: 3, failoverTrials: 3, valueBytes: 64, failover: true };
-const quickClusterBenchOptions: ClusterBenchOptions = { levels: [1, 8, 32], seconds: 1, rounds: 2, failoverTrials: 1, valueBytes: 64, failover: false };
+const quickClusterBenchOptions: ClusterBenchOptions = { levels: [1, 32], seconds: 1, rounds: 2, failoverTrials: 1, valueBytes: 64, failover: false };
 export const secondsMax = 60;
 export const roundsMax = 10;
 export const trialsMax = 10;

@@ -28,6 +28,8 @@ export const reportCharts: readonly ChartDefinition[] = [
 
 const width = 560;
 const height = 300;
+/** Side names are sentences ("Berth, served by berthd"): room for them rather than an ellipsis. */
+const labelLimitPixels = 360;
 
 function picked(definition: ChartDefinition, results: readonly BenchResult[]): Measurement[] {
   return results.filter((result) => result.name === definition.benchmark)
@@ -91,7 +93,7 @@ export function chartSpec(definition: ChartDefinition, results: readonly BenchRe
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: definition.title, width, height: definition.shape === 'growth' ? height : Math.max(90, 60 * measurements.length),
-    background: 'white', config: { font: 'DejaVu Sans', view: { stroke: null } },
+    background: 'white', config: { font: 'DejaVu Sans', view: { stroke: null }, axis: { labelLimit: labelLimitPixels }, legend: { labelLimit: labelLimitPixels } },
     ...body,
   } as TopLevelSpec;
 }
