@@ -58,7 +58,7 @@ function growth(definition: ChartDefinition, measurements: readonly Measurement[
     return { side: measurement.side, size: measurement.size, median: summary.median, p10: summary.p10, p90: summary.p90 };
   });
   const sizeName = measurements.find((measurement) => measurement.sizeName !== undefined)?.sizeName ?? 'size';
-  const x = { field: 'size', type: 'quantitative', title: sizeName, scale: definition.logSize === true ? { type: 'log' } : {} };
+  const x = { field: 'size', type: 'quantitative', title: sizeName, scale: definition.logSize === true ? { type: 'log', nice: false } : { nice: false } };
   return {
     data: { values },
     encoding: { x, color: { field: 'side', type: 'nominal', title: null, legend: { orient: 'top' } } },
