@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchEntry, numberArg } from './cli.js';
 import { sideMeasurements } from './result.js';
+import { interleaved } from './rounds.js';
 
 export interface StartupOptions {
   readonly runs: number;
@@ -62,8 +63,8 @@ function ipamConfig(type: string, dataDir: string): string {
   return JSON.stringify({ cniVersion: '1.0.0', name: 'bt-bench', type: 'bridge', ipam: { type, dataDir, subnet: '10.213.0.0/16' } });
 }
 
-/** Measures; `runs` of each variant, interleaved so load changes hit every variant alike. */
-export function benchCniStartup(options: StartupOptions = defaultStartupOptions): StartupReport {
+/** Measures; `runs` of each variant after a warm-up round, interleaved so load changes hit every variant alike. */
+export async function benchCniStartup(options: StartupOptions = defaultStartupOptions): Promise<StartupReport> {
   if (!(Number.isInteger(options.runs) && options.runs > 0 && options.runs <= runsMax)) throw new RangeError(`runs must be 1..${runsMax}`);
   for (const file of [options.berthIpam, options.referenceIpam]) if (!existsSync(file)) throw new Error(`${file} not found (npm run build?)`);
   const dataDir = mkdtempSync('/tmp/bt-bench-');
@@ -83,14 +84,14 @@ export function benchCniStartup(options: StartupOptions = defaultStartupOptions)
       return timed(options.referenceIpam, [], attach('ADD', `r${index}`), config) + timed(options.referenceIpam, [], attach('DEL', `r${index}`), config);
     },
   };
-  const times = new Map<string, number[]>(Object.keys(variants).map((name) => [name, []]));
+  const names = Object.keys(variants);
+  let rounds: number[][];
   try {
-    for (let index = 0; index < options.runs; index += 1) {
-      for (const [name, run] of Object.entries(variants)) times.get(name)?.push(run(index));
-    }
+    rounds = await interleaved(names, { rounds: options.runs, warmups: 1 }, (name, index) => (variants[name] as (index: number) => number)(index));
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
+  const times = new Map(names.map((name, index) => [name, rounds[index] ?? []]));
   const samples = [...times].map(([name, list]) => {
     const sorted = [...list].sort((a, b) => a - b);
     return { name, medianMs: percentile(sorted, 0.5), p90Ms: percentile(sorted, 0.9), timesMs: list };
@@ -115,7 +116,7 @@ export function formatStartupReport(report: StartupReport): string {
 
 benchEntry({
   moduleUrl: import.meta.url,
-  run: async (argv, quick) => benchCniStartup({ ...defaultStartupOptions, runs: numberArg(argv, '--runs', quick ? runsQuick : defaultStartupOptions.runs) }),
+  run: (argv, quick) => benchCniStartup({ ...defaultStartupOptions, runs: numberArg(argv, '--runs', quick ? runsQuick : defaultStartupOptions.runs) }),
   format: formatStartupReport,
   measurements: (report) => sideMeasurements("exec'd call", 'ms', new Map(report.samples.map((sample) => [sample.name, sample.timesMs]))),
 });
