@@ -40,6 +40,7 @@ export interface FirewallBenchOptions {
   readonly applySizes: readonly number[];
   /** The store-driven path (three berthd hosts); off in --quick. */
   readonly storePath: boolean;
+  /** 0: no throughput runs (--quick: the charts need only connections/s). */
   readonly iperfSeconds: number;
   readonly connectSeconds: number;
   readonly repeats: number;
@@ -53,7 +54,7 @@ export const defaultFirewallBenchOptions: FirewallBenchOptions = {
 
 const quickOptions: FirewallBenchOptions = {
   endpoints: 200, policies: 200, largeEndpoints: 2_000, dataplanePolicies: [10, 1_000], applySizes: [50, 200, 1_000],
-  storePath: false, iperfSeconds: 1, connectSeconds: 0.5, repeats: 2, parts: ['control', 'data'],
+  storePath: false, iperfSeconds: 0, connectSeconds: 0.5, repeats: 2, parts: ['control', 'data'],
 };
 
 /**
@@ -464,10 +465,11 @@ async function dataPlane(registry: { teardown(fn: () => unknown): void }, option
   await new Promise((resolve) => setTimeout(resolve, 500));
   const throughputs = variants.map(() => [] as number[]);
   const rates = variants.map(() => [] as number[]);
-  for (const pair of pairs) await iperfGbit(pair, 1);
+  const throughput = options.iperfSeconds > 0;
+  for (const pair of pairs) await (throughput ? iperfGbit(pair, 1) : connectRate(pair, options.connectSeconds));
   for (let round = 0; round < options.repeats; round += 1) {
     for (const [index, pair] of pairs.entries()) {
-      throughputs[index]?.push(await iperfGbit(pair, options.iperfSeconds));
+      if (throughput) throughputs[index]?.push(await iperfGbit(pair, options.iperfSeconds));
       rates[index]?.push(await connectRate(pair, options.connectSeconds));
     }
   }
@@ -545,6 +547,9 @@ function formatStore(store: StoreControlPlane | null): string[] {
   ];
 }
 
+/** A figure, or '-' where it was not measured (no throughput runs in --quick). */
+const orDash = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+
 /** The median over rounds of a / b in the same round: load that drifts between rounds hits both sides alike. */
 function pairedRatio(a: readonly number[], b: readonly number[]): number {
   return median(a.map((value, round) => value / (b[round] ?? Number.NaN)));
@@ -554,7 +559,7 @@ function formatDataPlane(report: FirewallBenchReport): string {
   if (report.dataPlane.length === 0) return '';
   const lines = [
     `Firewall data plane: two containers on one bridge per variant, measured round-robin ${report.options.repeats}x, medians;`,
-    `  iperf3 ${report.options.iperfSeconds} s (one long TCP flow), sequential new TCP connections for ${report.options.connectSeconds} s`,
+    `  iperf3 ${report.options.iperfSeconds > 0 ? `${report.options.iperfSeconds} s (one long TCP flow)` : 'not run (--quick)'}, sequential new TCP connections for ${report.options.connectSeconds} s`,
     `  ${'variant'.padEnd(44)}${'Gbit/s'.padStart(8)}${'ratio'.padStart(8)}${'conn/s'.padStart(9)}${'ratio'.padStart(8)}`,
   ];
   const [base, conntrackOnly, berthEmpty] = report.dataPlane;
@@ -562,11 +567,11 @@ function formatDataPlane(report: FirewallBenchReport): string {
   for (const sample of report.dataPlane) {
     const throughput = pairedRatio(sample.gbitPerRound, base?.gbitPerRound ?? []);
     const connect = pairedRatio(sample.connectionsPerRound, base?.connectionsPerRound ?? []);
-    lines.push(`  ${sample.variant.padEnd(44)}${sample.gbitPerSecond.toFixed(2).padStart(8)}${throughput.toFixed(2).padStart(7)}x${sample.connectionsPerSecond.toFixed(0).padStart(9)}${connect.toFixed(2).padStart(7)}x`);
+    lines.push(`  ${sample.variant.padEnd(44)}${orDash(sample.gbitPerSecond, 2).padStart(8)}${orDash(throughput, 2).padStart(7)}x${sample.connectionsPerSecond.toFixed(0).padStart(9)}${connect.toFixed(2).padStart(7)}x`);
   }
   lines.push('  (ratios: against "no firewall table" measured in the same round, median over the rounds)');
   const compare = (label: string, numerator: DataPlaneSample | undefined, denominator: DataPlaneSample | undefined): string =>
-    `  ${label}: new TCP conn/s ${pairedRatio(numerator?.connectionsPerRound ?? [], denominator?.connectionsPerRound ?? []).toFixed(2)}x, iperf3 ${pairedRatio(numerator?.gbitPerRound ?? [], denominator?.gbitPerRound ?? []).toFixed(2)}x`;
+    `  ${label}: new TCP conn/s ${pairedRatio(numerator?.connectionsPerRound ?? [], denominator?.connectionsPerRound ?? []).toFixed(2)}x, iperf3 ${orDash(pairedRatio(numerator?.gbitPerRound ?? [], denominator?.gbitPerRound ?? []), 2)}x`;
   lines.push(compare(`${berthFull?.variant ?? ''} vs 0 policies`, berthFull, berthEmpty));
   lines.push(compare('Berth, 0 policies vs conntrack rule only', berthEmpty, conntrackOnly));
   return `${lines.join('\n')}\n`;
@@ -587,7 +592,7 @@ export function firewallMeasurements(report: FirewallBenchReport): Measurement[]
     ...apply, ...growth,
     ...sideMeasurements('new connections, baselines', 'conn/s', new Map(baselines.map((sample) => [sample.variant, sample.connectionsPerRound]))),
     ...sideMeasurements('TCP throughput, baselines', 'Gbit/s', new Map(baselines.map((sample) => [sample.variant, sample.gbitPerRound]))),
-  ];
+  ].filter((measurement) => measurement.samples.length > 0);
 }
 
 benchEntry({
