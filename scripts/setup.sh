@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debian_packages=(nftables libnftables-dev iproute2 busybox-static runc podman containerd iperf3 etcd-server etcd-client
-  containernetworking-plugins iputils-ping netcat-openbsd tcpdump build-essential python3 pkg-config chromium)
+  containernetworking-plugins iputils-ping netcat-openbsd tcpdump build-essential python3 pkg-config chromium
+  fonts-dejavu-core)  # chromium: the console's browser tests; fonts-dejavu-core: the text of the benchmark charts (resvg)
 missing=()
 for pkg in "${debian_packages[@]}"; do
   dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null | grep -qx installed || missing+=("$pkg")

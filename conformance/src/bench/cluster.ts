@@ -4,12 +4,11 @@
  * plain etcd3 puts (the same client and channel, no Berth layer) on the same cluster in the same run, interleaved;
  * then the time from SIGKILL of the etcd leader to the next committed write, with Berth's tuned raft timing and
  * with etcd's defaults. Not a test: nothing is asserted.
- * Run: node conformance/dist/src/bench/cluster.js [--seconds S] [--rounds N] [--trials N]
+ * Run: node conformance/dist/src/bench/cluster.js [--quick] [--seconds S] [--rounds N] [--trials N] [--result FILE]
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
 import { etcdTimingEtcdDefault, etcdTimingTuned, type EtcdTiming } from '@berth/secrets';
 import type { TeardownRegistry } from '../harness/index.js';
 import { monotonicClock } from '../linearizability/index.js';
@@ -17,6 +16,8 @@ import type { BerthdHost } from '../cluster/berthd-host.js';
 import type { CommitsResult, LoadJob, ThroughputResult } from '../cluster/load-main.js';
 import { cleanEnv, repoRoot } from '../cluster/paths.js';
 import { TestCluster } from '../cluster/test-cluster.js';
+import { benchEntry, numberArg } from './cli.js';
+import type { Measurement } from './result.js';
 
 export interface ClusterBenchOptions {
   readonly levels: readonly number[];
@@ -24,9 +25,12 @@ export interface ClusterBenchOptions {
   readonly rounds: number;
   readonly failoverTrials: number;
   readonly valueBytes: number;
+  /** Leader failover trials on a cluster of each timing (a second cluster for etcd's defaults); off in --quick. */
+  readonly failover: boolean;
 }
 
-export const defaultClusterBenchOptions: ClusterBenchOptions = { levels: [1, 16, 64], seconds: 5, rounds: 2, failoverTrials: 3, valueBytes: 64 };
+export const defaultClusterBenchOptions: ClusterBenchOptions = { levels: [1, 16, 64], seconds: 5, rounds: 3, failoverTrials: 3, valueBytes: 64, failover: true };
+const quickClusterBenchOptions: ClusterBenchOptions = { levels: [1, 32], seconds: 1, rounds: 2, failoverTrials: 1, valueBytes: 64, failover: false };
 export const secondsMax = 60;
 export const roundsMax = 10;
 export const trialsMax = 10;
@@ -35,6 +39,8 @@ export interface ThroughputSample {
   readonly clients: number;
   readonly mode: 'berth' | 'raw';
   readonly writesPerSecond: number;
+  /** Writes/s of each round (the two modes alternate round by round). */
+  readonly roundsPerSecond: readonly number[];
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly errors: number;
@@ -101,6 +107,7 @@ async function measureThroughput(cluster: TestCluster, options: ClusterBenchOpti
   const samples: ThroughputSample[] = [];
   for (const clients of options.levels) {
     const merged = { berth: [] as number[], raw: [] as number[] };
+    const perRound = { berth: [] as number[], raw: [] as number[] };
     const totals = { berth: { ops: 0, seconds: 0, errors: 0 }, raw: { ops: 0, seconds: 0, errors: 0 } };
     for (let round = 0; round < options.rounds; round += 1) {
       const order: Array<'berth' | 'raw'> = round % 2 === 0 ? ['raw', 'berth'] : ['berth', 'raw'];
@@ -110,6 +117,7 @@ async function measureThroughput(cluster: TestCluster, options: ClusterBenchOpti
           tls: clientTls(cluster), valueBytes: options.valueBytes,
         }, options.seconds * 1000 + 60_000);
         merged[mode].push(...result.latenciesMs);
+        perRound[mode].push(result.ops / result.seconds);
         totals[mode].ops += result.ops;
         totals[mode].seconds += result.seconds;
         totals[mode].errors += result.errors;
@@ -118,7 +126,7 @@ async function measureThroughput(cluster: TestCluster, options: ClusterBenchOpti
     for (const mode of ['berth', 'raw'] as const) {
       const sorted = merged[mode].sort((a, b) => a - b);
       samples.push({
-        clients, mode, writesPerSecond: totals[mode].ops / totals[mode].seconds,
+        clients, mode, writesPerSecond: totals[mode].ops / totals[mode].seconds, roundsPerSecond: perRound[mode],
         p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), errors: totals[mode].errors,
       });
     }
@@ -164,10 +172,11 @@ export async function benchCluster(options: ClusterBenchOptions = defaultCluster
   try {
     const tuned = await TestCluster.start(tunedTeardowns, { managers: 3 });
     throughput = await measureThroughput(tuned, options);
-    failover.push(await measureFailover(tuned, options.failoverTrials, etcdTimingTuned));
+    if (options.failover) failover.push(await measureFailover(tuned, options.failoverTrials, etcdTimingTuned));
   } finally {
     await tunedTeardowns.run();
   }
+  if (!options.failover) return { options, throughput, failover };
   const defaultTeardowns = new Teardowns();
   try {
     const args = ['--heartbeat-ms', String(etcdTimingEtcdDefault.heartbeatIntervalMs), '--election-ms', String(etcdTimingEtcdDefault.electionTimeoutMs)];
@@ -195,7 +204,8 @@ export function formatClusterReport(report: ClusterBenchReport): string {
       (berth.writesPerSecond / raw.writesPerSecond).toFixed(2).padStart(11),
     ].join(' ') + (berth.errors + raw.errors > 0 ? `   (errors: berth ${berth.errors}, raw ${raw.errors})` : ''));
   }
-  lines.push('leader etcd SIGKILL → next committed write (writes invoked after the kill, 250 ms client deadline):');
+  if (report.failover.length === 0) lines.push('leader failover: not measured (--quick)');
+  else lines.push('leader etcd SIGKILL → next committed write (writes invoked after the kill, 250 ms client deadline):');
   for (const sample of report.failover) {
     const label = sample.timing.electionTimeoutMs === etcdTimingTuned.electionTimeoutMs ? 'Berth tuned ' : 'etcd default';
     lines.push(`  ${label} (heartbeat ${sample.timing.heartbeatIntervalMs} ms, election ${sample.timing.electionTimeoutMs} ms): median ${sample.medianMs.toFixed(0)} ms  trials ${sample.trialsMs.map((ms) => ms.toFixed(0)).join(', ')}`);
@@ -203,19 +213,30 @@ export function formatClusterReport(report: ClusterBenchReport): string {
   return lines.join('\n');
 }
 
-function numberArg(argv: readonly string[], name: string, fallback: number): number {
-  const index = argv.indexOf(name);
-  const value = index >= 0 ? Number(argv[index + 1]) : fallback;
-  if (!Number.isFinite(value)) throw new RangeError(`${name} needs a number`);
-  return value;
+export function clusterMeasurements(report: ClusterBenchReport): Measurement[] {
+  return [
+    ...report.throughput.map((sample) => ({
+      metric: 'store writes', unit: 'writes/s', side: sample.mode === 'berth' ? "Berth's typed store" : 'raw etcd puts', size: sample.clients, sizeName: 'clients',
+      samples: sample.roundsPerSecond,
+    })),
+    ...report.failover.map((sample) => ({
+      metric: 'leader kill to next commit', unit: 'ms', samples: sample.trialsMs,
+      side: `${sample.timing.electionTimeoutMs === etcdTimingTuned.electionTimeoutMs ? 'Berth tuned' : 'etcd default'} (election ${sample.timing.electionTimeoutMs} ms)`,
+    })),
+  ];
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const report = await benchCluster({
-    ...defaultClusterBenchOptions,
-    seconds: numberArg(process.argv, '--seconds', defaultClusterBenchOptions.seconds),
-    rounds: numberArg(process.argv, '--rounds', defaultClusterBenchOptions.rounds),
-    failoverTrials: numberArg(process.argv, '--trials', defaultClusterBenchOptions.failoverTrials),
-  });
-  process.stdout.write(`${formatClusterReport(report)}\n`);
-}
+benchEntry({
+  moduleUrl: import.meta.url,
+  run: (argv, quick) => {
+    const base = quick ? quickClusterBenchOptions : defaultClusterBenchOptions;
+    return benchCluster({
+      ...base,
+      seconds: numberArg(argv, '--seconds', base.seconds),
+      rounds: numberArg(argv, '--rounds', base.rounds),
+      failoverTrials: numberArg(argv, '--trials', base.failoverTrials),
+    });
+  },
+  format: formatClusterReport,
+  measurements: clusterMeasurements,
+});

@@ -8,7 +8,7 @@
  * marks of each served call, from the upgrade to the answer; what the engine measures outside berthd is process
  * start, the shim and the socket). Not a test: nothing is asserted.
  *
- * Run: node conformance/dist/src/bench/cni-add-del.js [--runs N] [--variant masq|plain|both]
+ * Run: node conformance/dist/src/bench/cni-add-del.js [--quick] [--runs N] [--variant masq|plain|both] [--result FILE]
  *
  * Measured 2026-11-23 (2 vCPU EPYC, Node 20.20, containernetworking-plugins 1.1.1, shared machine), 21 runs, one run
  * straight after the other on the same load:
@@ -36,7 +36,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { benchEntry, numberArg, stringArg } from './cli.js';
+import type { Measurement } from './result.js';
 
 export type Variant = 'masq' | 'plain';
 
@@ -48,7 +50,7 @@ export interface AddDelOptions {
   readonly variants: readonly Variant[];
 }
 
-export interface Median { readonly name: string; readonly medianMs: number; readonly p90Ms: number }
+export interface Median { readonly name: string; readonly medianMs: number; readonly p90Ms: number; readonly timesMs: readonly number[] }
 
 export type SideLabel = 'berth/berthd' | 'berth/exec' | 'reference';
 
@@ -68,6 +70,7 @@ export interface AddDelReport {
 }
 
 export const runsMax = 10_000;
+const runsQuick = 8;
 const callTimeoutMs = 60_000;
 const berthdReadyMsMax = 30_000;
 
@@ -165,8 +168,10 @@ function benchVariant(options: AddDelOptions, variant: Variant, namespaces: { ho
     const parsed = phasesOf(stderr);
     if (parsed !== undefined) phases.set(name, [...(phases.get(name) ?? []), parsed]);
   };
-  for (let run = 0; run < options.runs; run += 1) {
-    const order = [...sides.slice(run % sides.length), ...sides.slice(0, run % sides.length)];
+  // One unrecorded warm-up round: the first calls pay for cold page cache and berthd's first use of each path.
+  for (let run = -1; run < options.runs; run += 1) {
+    const first = (run + sides.length) % sides.length;
+    const order = [...sides.slice(first), ...sides.slice(0, first)];
     for (const side of order) {
       const attach = (command: string) => ({
         ...side.env, CNI_COMMAND: command, CNI_CONTAINERID: `${side.label.replace("/", "-")}-${variant}-${run}`,
@@ -174,6 +179,7 @@ function benchVariant(options: AddDelOptions, variant: Variant, namespaces: { ho
       });
       const add = timed(namespaces.host, join(side.dir, side.bridgeType), attach('ADD'), side.config);
       const del = timed(namespaces.host, join(side.dir, side.bridgeType), attach('DEL'), side.config);
+      if (run < 0) continue;
       push(`${side.label} ADD`, add.ms);
       push(`${side.label} DEL`, del.ms);
       push(`${side.label} ADD+DEL`, add.ms + del.ms);
@@ -181,7 +187,7 @@ function benchVariant(options: AddDelOptions, variant: Variant, namespaces: { ho
       pushPhases(`${side.label} DEL`, del.stderr);
     }
   }
-  const samples = [...times].map(([name, list]) => ({ name, medianMs: median(list), p90Ms: median(list, 0.9) }));
+  const samples = [...times].map(([name, list]) => ({ name, medianMs: median(list), p90Ms: median(list, 0.9), timesMs: list }));
   const of = (name: string) => samples.find((sample) => sample.name === name)?.medianMs ?? Number.NaN;
   return {
     variant, samples,
@@ -264,7 +270,7 @@ function baselines(options: AddDelOptions & { readonly dataDir: string }, hostNs
   for (let run = 0; run < Math.min(options.runs, 20); run += 1) {
     for (const [name, probe] of Object.entries(probes)) times.set(name, [...(times.get(name) ?? []), probe()]);
   }
-  return [...times].map(([name, list]) => ({ name, medianMs: median(list), p90Ms: median(list, 0.9) }));
+  return [...times].map(([name, list]) => ({ name, medianMs: median(list), p90Ms: median(list, 0.9), timesMs: list }));
 }
 
 /** Creates the namespaces and berthd, measures every variant, removes everything (also on failure). */
@@ -339,16 +345,25 @@ export function formatAddDelReport(report: AddDelReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-function argValue(argv: readonly string[], name: string): string | undefined {
-  const index = argv.indexOf(name);
-  return index >= 0 ? argv[index + 1] : undefined;
+const sideNames: Readonly<Record<SideLabel, string>> = { 'berth/berthd': 'Berth, served by berthd', 'berth/exec': "Berth, exec'd (no berthd)", reference: 'reference bridge' };
+
+/** Per variant and call (ADD, DEL, ADD+DEL): one measurement per side, every call's time a sample. */
+export function addDelMeasurements(report: AddDelReport): Measurement[] {
+  return report.variants.flatMap((variant) => variant.samples.map((sample) => {
+    const [label, call] = sample.name.split(' ') as [SideLabel, string];
+    return { metric: `CNI ${call} latency${variant.variant === 'masq' ? ', ipMasq' : ''}`, unit: 'ms', side: sideNames[label], samples: sample.timesMs };
+  }));
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const defaults = defaultAddDelOptions();
-  const variantArg = argValue(process.argv, '--variant') ?? 'both';
-  const variants: Variant[] = variantArg === 'both' ? ['plain', 'masq'] : [variantArg as Variant];
-  if (!variants.every((variant) => variant === 'plain' || variant === 'masq')) throw new Error('--variant must be masq, plain or both');
-  const runs = Number(argValue(process.argv, '--runs') ?? defaults.runs);
-  process.stdout.write(formatAddDelReport(await benchCniAddDel({ ...defaults, runs, variants })));
-}
+benchEntry({
+  moduleUrl: import.meta.url,
+  run: (argv, quick) => {
+    const defaults = defaultAddDelOptions();
+    const variantArg = stringArg(argv, '--variant') ?? (quick ? 'plain' : 'both');
+    const variants: Variant[] = variantArg === 'both' ? ['plain', 'masq'] : [variantArg as Variant];
+    if (!variants.every((variant) => variant === 'plain' || variant === 'masq')) throw new Error('--variant must be masq, plain or both');
+    return benchCniAddDel({ ...defaults, runs: numberArg(argv, '--runs', quick ? runsQuick : defaults.runs), variants });
+  },
+  format: formatAddDelReport,
+  measurements: addDelMeasurements,
+});

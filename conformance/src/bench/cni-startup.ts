@@ -2,11 +2,14 @@
  * Startup cost of a CNI executable, Berth against the reference, exec'd as an engine does (one process per call),
  * Berth without berthd (its shim execs the Node plugin; cni-add-del measures the path through berthd): VERSION of berth-ipam and of the reference host-local, interleaved; then an IPAM ADD+DEL pair of each on a temp
  * dataDir; and bare `node -e 0` to show how much of Berth's time is Node's own start. Prints medians and ratios.
- * Not a test: nothing is asserted. Run: node conformance/dist/src/bench/cni-startup.js [--runs N]
+ * Not a test: nothing is asserted. Run: node conformance/dist/src/bench/cni-startup.js [--quick] [--runs N] [--result FILE]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { benchEntry, numberArg } from './cli.js';
+import { sideMeasurements } from './result.js';
+import { interleaved } from './rounds.js';
 
 export interface StartupOptions {
   readonly runs: number;
@@ -18,6 +21,7 @@ export interface Sample {
   readonly name: string;
   readonly medianMs: number;
   readonly p90Ms: number;
+  readonly timesMs: readonly number[];
 }
 
 export interface StartupReport {
@@ -30,6 +34,7 @@ export interface StartupReport {
 }
 
 export const runsMax = 10_000;
+const runsQuick = 5;
 const callTimeoutMs = 30_000;
 
 export const defaultStartupOptions: StartupOptions = {
@@ -58,8 +63,8 @@ function ipamConfig(type: string, dataDir: string): string {
   return JSON.stringify({ cniVersion: '1.0.0', name: 'bt-bench', type: 'bridge', ipam: { type, dataDir, subnet: '10.213.0.0/16' } });
 }
 
-/** Measures; `runs` of each variant, interleaved so load changes hit every variant alike. */
-export function benchCniStartup(options: StartupOptions = defaultStartupOptions): StartupReport {
+/** Measures; `runs` of each variant after a warm-up round, interleaved so load changes hit every variant alike. */
+export async function benchCniStartup(options: StartupOptions = defaultStartupOptions): Promise<StartupReport> {
   if (!(Number.isInteger(options.runs) && options.runs > 0 && options.runs <= runsMax)) throw new RangeError(`runs must be 1..${runsMax}`);
   for (const file of [options.berthIpam, options.referenceIpam]) if (!existsSync(file)) throw new Error(`${file} not found (npm run build?)`);
   const dataDir = mkdtempSync('/tmp/bt-bench-');
@@ -79,17 +84,17 @@ export function benchCniStartup(options: StartupOptions = defaultStartupOptions)
       return timed(options.referenceIpam, [], attach('ADD', `r${index}`), config) + timed(options.referenceIpam, [], attach('DEL', `r${index}`), config);
     },
   };
-  const times = new Map<string, number[]>(Object.keys(variants).map((name) => [name, []]));
+  const names = Object.keys(variants);
+  let rounds: number[][];
   try {
-    for (let index = 0; index < options.runs; index += 1) {
-      for (const [name, run] of Object.entries(variants)) times.get(name)?.push(run(index));
-    }
+    rounds = await interleaved(names, { rounds: options.runs, warmups: 1 }, (name, index) => (variants[name] as (index: number) => number)(index));
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
+  const times = new Map(names.map((name, index) => [name, rounds[index] ?? []]));
   const samples = [...times].map(([name, list]) => {
     const sorted = [...list].sort((a, b) => a - b);
-    return { name, medianMs: percentile(sorted, 0.5), p90Ms: percentile(sorted, 0.9) };
+    return { name, medianMs: percentile(sorted, 0.5), p90Ms: percentile(sorted, 0.9), timesMs: list };
   });
   const median = (name: string) => samples.find((sample) => sample.name === name)?.medianMs ?? Number.NaN;
   return {
@@ -109,11 +114,9 @@ export function formatStartupReport(report: StartupReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-function runsFromArgv(argv: readonly string[]): number {
-  const index = argv.indexOf('--runs');
-  return index >= 0 ? Number(argv[index + 1]) : defaultStartupOptions.runs;
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.stdout.write(formatStartupReport(benchCniStartup({ ...defaultStartupOptions, runs: runsFromArgv(process.argv) })));
-}
+benchEntry({
+  moduleUrl: import.meta.url,
+  run: (argv, quick) => benchCniStartup({ ...defaultStartupOptions, runs: numberArg(argv, '--runs', quick ? runsQuick : defaultStartupOptions.runs) }),
+  format: formatStartupReport,
+  measurements: (report) => sideMeasurements("exec'd call", 'ms', new Map(report.samples.map((sample) => [sample.name, sample.timesMs]))),
+});

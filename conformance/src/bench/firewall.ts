@@ -8,29 +8,39 @@
  *     10 000 endpoints;
  *   the same through the cluster store (firewall-cluster.ts): three hosts running berthd, a policy change applied on
  *     the manager and an endpoint registration on a worker, until enforced on that host and on all three;
+ *   full apply at three sizes (100, 1 000, 10 000 endpoints and as many policies): the engine's first apply and full
+ *     resync, interleaved with installing an equivalent linear list of as many rules;
  *   data plane: two containers on a bridge; iperf3 throughput and sequential new TCP connections per second with
- *     no table, a table holding only the conntrack rule, Berth's table holding 0 and 10 000 policies, and an
- *     equivalent linear list of 10 000 rules (the iptables-style design), evaluated for every packet or after a
- *     conntrack shortcut.
- * Not a test: nothing is asserted. Run: node conformance/dist/src/bench/firewall.js [--quick] [--only control|data] [--repeats N]
+ *     no table, a table holding only the conntrack rule, Berth's table holding 0 policies, and at 100, 1 000 and
+ *     10 000 policies Berth's table and an equivalent linear list of as many rules (the iptables-style design) after
+ *     a conntrack shortcut; and the largest list evaluated for every packet.
+ * Not a test: nothing is asserted. Run: node conformance/dist/src/bench/firewall.js [--quick] [--only control|data] [--repeats N] [--result FILE]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { openRtnl } from '@berth/cni';
 import { Firewall, FirewallEngine, parseDocuments, type ChangeResult, type EndpointRecord, type EngineResult, type PolicyDocument } from '@berth/firewall';
 import { Nft, type NftCommand } from '@berth/nftables-napi';
 import { TestHost, type TestNetns } from '../harness/index.js';
+import { benchEntry, numberArg, stringArg } from './cli.js';
 import { storeControlPlane, type StoreControlPlane } from './firewall-cluster.js';
+import { sideMeasurements, type Measurement } from './result.js';
+import { interleaved } from './rounds.js';
 
 export interface FirewallBenchOptions {
   readonly endpoints: number;
   readonly policies: number;
   /** Endpoints of the engine's large full resync (same policies). */
   readonly largeEndpoints: number;
-  readonly dataplanePolicies: number;
+  /** Policy counts of the data plane's Berth and linear-list variants (growth shows across them). */
+  readonly dataplanePolicies: readonly number[];
+  /** Endpoint counts (one policy per pod) of the full-apply series. */
+  readonly applySizes: readonly number[];
+  /** The store-driven path (three berthd hosts); off in --quick. */
+  readonly storePath: boolean;
+  /** 0: no throughput runs (--quick: the charts need only connections/s). */
   readonly iperfSeconds: number;
   readonly connectSeconds: number;
   readonly repeats: number;
@@ -38,11 +48,13 @@ export interface FirewallBenchOptions {
 }
 
 export const defaultFirewallBenchOptions: FirewallBenchOptions = {
-  endpoints: 1_000, policies: 1_000, largeEndpoints: 10_000, dataplanePolicies: 10_000, iperfSeconds: 3, connectSeconds: 2, repeats: 3, parts: ['control', 'data'],
+  endpoints: 1_000, policies: 1_000, largeEndpoints: 10_000, dataplanePolicies: [100, 1_000, 10_000], applySizes: [100, 1_000, 10_000],
+  storePath: true, iperfSeconds: 3, connectSeconds: 2, repeats: 3, parts: ['control', 'data'],
 };
 
 const quickOptions: FirewallBenchOptions = {
-  endpoints: 200, policies: 200, largeEndpoints: 2_000, dataplanePolicies: 1_000, iperfSeconds: 1, connectSeconds: 1, repeats: 1, parts: ['control', 'data'],
+  endpoints: 200, policies: 200, largeEndpoints: 2_000, dataplanePolicies: [10, 1_000], applySizes: [50, 200, 1_000],
+  storePath: false, iperfSeconds: 0, connectSeconds: 0.5, repeats: 2, parts: ['control', 'data'],
 };
 
 /**
@@ -63,12 +75,17 @@ export interface ControlPlaneReport {
   readonly cli: Readonly<Record<'firstApply' | 'fullResync' | 'policyChange' | 'endpointAdd', Operation>>;
   readonly engine: Readonly<Record<'start' | 'fullResync' | 'policyChange' | 'endpointAdd' | 'endpointRemove', Operation>>;
   readonly largeResync: Operation & { readonly endpoints: number; readonly elements: number };
-  /** The store-driven path (three hosts, berthd); null when it could not run (the error is printed). */
+  /** The store-driven path (three hosts, berthd); null when it could not run (the error is printed) or was off. */
   readonly store: StoreControlPlane | null;
+  /** The engine's full apply (start) and full resync at each size: endpoints = policies, per-round times (ms). */
+  readonly applyBySize: readonly { readonly endpoints: number; readonly startMs: readonly number[]; readonly resyncMs: readonly number[]; readonly linearMs: readonly number[] }[];
 }
 
 export interface DataPlaneSample {
   readonly variant: string;
+  /** Berth's table or the linear list at a policy count; undefined for the baselines. */
+  readonly design: 'Berth' | 'linear rules, conntrack first' | 'linear rules, every packet' | undefined;
+  readonly policies: number | undefined;
   readonly gbitPerSecond: number;
   readonly connectionsPerSecond: number;
   /** Per round (the variants are measured round-robin). */
@@ -255,19 +272,50 @@ async function largeResync(host: TestNetns, options: FirewallBenchOptions): Prom
   }
 }
 
+/**
+ * Berth's engine against the iptables-style list at growing sizes (endpoints = policies, one per pod): the engine's
+ * first apply, then rounds of its full resync (the whole table in one transaction) interleaved with installing the
+ * equivalent linear list of as many rules in one transaction (removed again after each round, untimed).
+ */
+async function applyBySize(registry: { teardown(fn: () => unknown): void }, options: FirewallBenchOptions): Promise<ControlPlaneReport['applyBySize']> {
+  const rows: ControlPlaneReport['applyBySize'][number][] = [];
+  for (const endpoints of options.applySizes) {
+    const host = await TestHost.create(registry, 'fwbench');
+    const snapshot = { documents: parsed(benchPolicies(endpoints, endpoints)), endpoints: benchEndpoints(endpoints), monitor: false };
+    const started = await timed(() => FirewallEngine.start(snapshot, { netns: host.path }));
+    const { engine } = started.value;
+    const nft = new Nft({ netns: host.path });
+    try {
+      const linearApply = async (): Promise<number> => {
+        const installed = await timed(() => nft.run(linearRules(endpoints, true)));
+        nft.run([{ delete: { table: { family: 'inet', name: 'bt-linear' } } }]);
+        return installed.ms;
+      };
+      const [resyncMs, linearMs] = await interleaved(['berth', 'linear'] as const, { rounds: options.repeats, warmups: 1 },
+        async (side) => side === 'berth' ? (await timed(() => engine.resync(snapshot))).ms : linearApply());
+      rows.push({ endpoints, startMs: [started.ms], resyncMs: resyncMs ?? [], linearMs: linearMs ?? [] });
+    } finally {
+      nft.close();
+      engine.close();
+    }
+  }
+  return rows;
+}
+
 async function controlPlane(registry: { teardown(fn: () => unknown): void }, options: FirewallBenchOptions, cleanup: (() => unknown)[]): Promise<ControlPlaneReport> {
   const cli = await cliControlPlane(await TestHost.create(registry, 'fwbench'), options, cleanup);
   const engine = await engineControlPlane(await TestHost.create(registry, 'fwbench'), options);
   const large = await largeResync(await TestHost.create(registry, 'fwbench'), options);
   const { elements, ...cliOperations } = cli;
-  const store = await storeControlPlane(registry, {
+  const bySize = await applyBySize(registry, options);
+  const store = !options.storePath ? null : await storeControlPlane(registry, {
     endpoints: benchEndpoints(options.endpoints), documents: benchPolicies(options.policies, options.endpoints), repeats: options.repeats,
     changedPolicy: (run) => changedPolicy(run, options.endpoints), extraEndpoint, largeEndpoints: bulkEndpoints(options.endpoints, options.largeEndpoints),
   }).catch((error: unknown) => {
     process.stderr.write(`firewall bench: the store-driven path failed: ${error instanceof Error ? error.message : String(error)}\n`);
     return null;
   });
-  return { endpoints: options.endpoints, policies: options.policies, elements, cli: cliOperations, engine, largeResync: large, store };
+  return { endpoints: options.endpoints, policies: options.policies, elements, cli: cliOperations, engine, largeResync: large, store, applyBySize: bySize };
 }
 
 /** The iptables-style equivalent: one rule per (peer, subject, port), walked in order. */
@@ -355,6 +403,8 @@ async function connectRate(pair: Pair, seconds: number): Promise<number> {
 
 interface Variant {
   readonly name: string;
+  readonly design?: DataPlaneSample['design'];
+  readonly policies?: number;
   readonly install: (pair: Pair) => Promise<void>;
 }
 
@@ -379,10 +429,10 @@ async function dataPlane(registry: { teardown(fn: () => unknown): void }, option
     };
     await firewall.apply(yamlOf([...benchPolicies(policies - 1, options.endpoints), isolateServer]));
   };
-  const linear = (conntrackFirst: boolean) => async (pair: Pair): Promise<void> => {
+  const linear = (rules: number, conntrackFirst: boolean) => async (pair: Pair): Promise<void> => {
     const nft = new Nft({ netns: pair.host.path });
     try {
-      nft.run(linearRules(options.dataplanePolicies, conntrackFirst));
+      nft.run(linearRules(rules, conntrackFirst));
     } finally {
       nft.close();
     }
@@ -395,13 +445,16 @@ async function dataPlane(registry: { teardown(fn: () => unknown): void }, option
       nft.close();
     }
   };
+  const largest = Math.max(...options.dataplanePolicies);
   const variants: Variant[] = [
     { name: 'no firewall table', install: async () => {} },
     { name: 'conntrack rule only', install: conntrackOnly },
     { name: 'Berth, 0 policies', install: berth(0) },
-    { name: `Berth, ${options.dataplanePolicies} policies`, install: berth(options.dataplanePolicies) },
-    { name: `linear ${options.dataplanePolicies} rules, every packet`, install: linear(false) },
-    { name: `linear ${options.dataplanePolicies} rules, conntrack first`, install: linear(true) },
+    ...options.dataplanePolicies.flatMap((policies): Variant[] => [
+      { name: `Berth, ${policies} policies`, design: 'Berth', policies, install: berth(policies) },
+      { name: `linear ${policies} rules, conntrack first`, design: 'linear rules, conntrack first', policies, install: linear(policies, true) },
+    ]),
+    { name: `linear ${largest} rules, every packet`, design: 'linear rules, every packet', policies: largest, install: linear(largest, false) },
   ];
   const pairs: Pair[] = [];
   for (const variant of variants) {
@@ -412,15 +465,16 @@ async function dataPlane(registry: { teardown(fn: () => unknown): void }, option
   await new Promise((resolve) => setTimeout(resolve, 500));
   const throughputs = variants.map(() => [] as number[]);
   const rates = variants.map(() => [] as number[]);
-  for (const pair of pairs) await iperfGbit(pair, 1);
+  const throughput = options.iperfSeconds > 0;
+  for (const pair of pairs) await (throughput ? iperfGbit(pair, 1) : connectRate(pair, options.connectSeconds));
   for (let round = 0; round < options.repeats; round += 1) {
     for (const [index, pair] of pairs.entries()) {
-      throughputs[index]?.push(await iperfGbit(pair, options.iperfSeconds));
+      if (throughput) throughputs[index]?.push(await iperfGbit(pair, options.iperfSeconds));
       rates[index]?.push(await connectRate(pair, options.connectSeconds));
     }
   }
   return variants.map((variant, index) => ({
-    variant: variant.name, gbitPerSecond: median(throughputs[index] ?? []), connectionsPerSecond: median(rates[index] ?? []),
+    variant: variant.name, design: variant.design, policies: variant.policies, gbitPerSecond: median(throughputs[index] ?? []), connectionsPerSecond: median(rates[index] ?? []),
     gbitPerRound: throughputs[index] ?? [], connectionsPerRound: rates[index] ?? [],
   }));
 }
@@ -472,12 +526,14 @@ function formatControlPlane(control: ControlPlaneReport | null): string {
     breakdown('engine full resync', control.engine.fullResync),
     `  engine full resync of ${control.largeResync.endpoints} endpoints x ${control.policies} policies (${control.largeResync.elements} elements): ${control.largeResync.ms.toFixed(0)} ms`,
     breakdown('breakdown', control.largeResync),
+    '  full apply by size (endpoints = policies), medians: Berth engine first apply / full resync vs installing a linear list of as many rules',
+    ...control.applyBySize.map((row) => `    ${String(row.endpoints).padStart(6)}: first apply ${median(row.startMs).toFixed(1)} ms, resync ${median(row.resyncMs).toFixed(1)} ms, linear list ${median(row.linearMs).toFixed(1)} ms`),
     ...formatStore(control.store),
   ].join('\n')}\n`;
 }
 
 function formatStore(store: StoreControlPlane | null): string[] {
-  if (store === null) return ['  store-driven path: did not run (see the error above)'];
+  if (store === null) return ['  store-driven path: did not run (off with --quick, else see the error above)'];
   const row = (label: string, value: { onHostMs: number; allHostsMs: number }): string =>
     `  ${label.padEnd(44)}${`${value.onHostMs.toFixed(1)} ms`.padStart(12)}${`${value.allHostsMs.toFixed(1)} ms`.padStart(16)}`;
   return [
@@ -491,6 +547,9 @@ function formatStore(store: StoreControlPlane | null): string[] {
   ];
 }
 
+/** A figure, or '-' where it was not measured (no throughput runs in --quick). */
+const orDash = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+
 /** The median over rounds of a / b in the same round: load that drifts between rounds hits both sides alike. */
 function pairedRatio(a: readonly number[], b: readonly number[]): number {
   return median(a.map((value, round) => value / (b[round] ?? Number.NaN)));
@@ -500,30 +559,51 @@ function formatDataPlane(report: FirewallBenchReport): string {
   if (report.dataPlane.length === 0) return '';
   const lines = [
     `Firewall data plane: two containers on one bridge per variant, measured round-robin ${report.options.repeats}x, medians;`,
-    `  iperf3 ${report.options.iperfSeconds} s (one long TCP flow), sequential new TCP connections for ${report.options.connectSeconds} s`,
+    `  iperf3 ${report.options.iperfSeconds > 0 ? `${report.options.iperfSeconds} s (one long TCP flow)` : 'not run (--quick)'}, sequential new TCP connections for ${report.options.connectSeconds} s`,
     `  ${'variant'.padEnd(44)}${'Gbit/s'.padStart(8)}${'ratio'.padStart(8)}${'conn/s'.padStart(9)}${'ratio'.padStart(8)}`,
   ];
-  const [base, conntrackOnly, berthEmpty, berthFull] = report.dataPlane;
+  const [base, conntrackOnly, berthEmpty] = report.dataPlane;
+  const berthFull = report.dataPlane.find((sample) => sample.variant === `Berth, ${Math.max(...report.options.dataplanePolicies)} policies`);
   for (const sample of report.dataPlane) {
     const throughput = pairedRatio(sample.gbitPerRound, base?.gbitPerRound ?? []);
     const connect = pairedRatio(sample.connectionsPerRound, base?.connectionsPerRound ?? []);
-    lines.push(`  ${sample.variant.padEnd(44)}${sample.gbitPerSecond.toFixed(2).padStart(8)}${throughput.toFixed(2).padStart(7)}x${sample.connectionsPerSecond.toFixed(0).padStart(9)}${connect.toFixed(2).padStart(7)}x`);
+    lines.push(`  ${sample.variant.padEnd(44)}${orDash(sample.gbitPerSecond, 2).padStart(8)}${orDash(throughput, 2).padStart(7)}x${sample.connectionsPerSecond.toFixed(0).padStart(9)}${connect.toFixed(2).padStart(7)}x`);
   }
   lines.push('  (ratios: against "no firewall table" measured in the same round, median over the rounds)');
   const compare = (label: string, numerator: DataPlaneSample | undefined, denominator: DataPlaneSample | undefined): string =>
-    `  ${label}: new TCP conn/s ${pairedRatio(numerator?.connectionsPerRound ?? [], denominator?.connectionsPerRound ?? []).toFixed(2)}x, iperf3 ${pairedRatio(numerator?.gbitPerRound ?? [], denominator?.gbitPerRound ?? []).toFixed(2)}x`;
+    `  ${label}: new TCP conn/s ${pairedRatio(numerator?.connectionsPerRound ?? [], denominator?.connectionsPerRound ?? []).toFixed(2)}x, iperf3 ${orDash(pairedRatio(numerator?.gbitPerRound ?? [], denominator?.gbitPerRound ?? []), 2)}x`;
   lines.push(compare(`${berthFull?.variant ?? ''} vs 0 policies`, berthFull, berthEmpty));
   lines.push(compare('Berth, 0 policies vs conntrack rule only', berthEmpty, conntrackOnly));
   return `${lines.join('\n')}\n`;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const base = process.argv.includes('--quick') ? quickOptions : defaultFirewallBenchOptions;
-  const only = process.argv.indexOf('--only');
-  const part = only >= 0 ? process.argv[only + 1] : undefined;
-  const repeatsAt = process.argv.indexOf('--repeats');
-  const repeats = repeatsAt >= 0 ? Number(process.argv[repeatsAt + 1]) : base.repeats;
-  if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new Error('--repeats takes a whole number from 1 to 20');
-  const options: FirewallBenchOptions = { ...base, repeats, ...(part === 'control' || part === 'data' ? { parts: [part] } : {}) };
-  process.stdout.write(formatFirewallReport(await benchFirewall(options)));
+/** Growth series (policy apply vs endpoints, data plane vs policies) with sizes; the baselines without. */
+export function firewallMeasurements(report: FirewallBenchReport): Measurement[] {
+  const apply = (report.controlPlane?.applyBySize ?? []).flatMap((row) => ([
+    ['Berth engine, full resync', row.resyncMs], ['Berth engine, first apply', row.startMs], ['linear rule list, one transaction', row.linearMs],
+  ] as const).map(([side, samples]) => ({ metric: 'policy apply', unit: 'ms', side, size: row.endpoints, sizeName: 'endpoints (= policies)', samples })));
+  const sized = report.dataPlane.filter((sample) => sample.design !== undefined && sample.policies !== undefined);
+  const growth = sized.flatMap((sample) => [
+    { metric: 'new connections', unit: 'conn/s', side: sample.design as string, size: sample.policies as number, sizeName: 'policies', samples: sample.connectionsPerRound },
+    { metric: 'TCP throughput', unit: 'Gbit/s', side: sample.design as string, size: sample.policies as number, sizeName: 'policies', samples: sample.gbitPerRound },
+  ]);
+  const baselines = report.dataPlane.filter((sample) => sample.design === undefined);
+  return [
+    ...apply, ...growth,
+    ...sideMeasurements('new connections, baselines', 'conn/s', new Map(baselines.map((sample) => [sample.variant, sample.connectionsPerRound]))),
+    ...sideMeasurements('TCP throughput, baselines', 'Gbit/s', new Map(baselines.map((sample) => [sample.variant, sample.gbitPerRound]))),
+  ].filter((measurement) => measurement.samples.length > 0);
 }
+
+benchEntry({
+  moduleUrl: import.meta.url,
+  run: (argv, quick) => {
+    const base = quick ? quickOptions : defaultFirewallBenchOptions;
+    const part = stringArg(argv, '--only');
+    const repeats = numberArg(argv, '--repeats', base.repeats);
+    if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new RangeError('--repeats takes a whole number from 1 to 20');
+    return benchFirewall({ ...base, repeats, ...(part === 'control' || part === 'data' ? { parts: [part] } : {}) });
+  },
+  format: formatFirewallReport,
+  measurements: firewallMeasurements,
+});

@@ -4,10 +4,10 @@
  * bridge network (runc: a hook that execs the reference bridge plugin with host-local, ADD at createRuntime and DEL
  * at poststop), and with a bridge network plus one secret (`--service bench --secret token`: the grant, the task and
  * its tmpfs, the bind at /run/secrets). `berth run` runs on berth-runtime, embedded in the CLI's process with Berth's
- * hook stages run in-process. Runs alternate so load changes hit every variant alike; every command runs with a
+ * hook stages run in-process. Runs rotate round by round so load changes hit every variant alike; every command runs with a
  * clean environment (env -i). Prints medians, p90 and ratios. Not a test: nothing is asserted.
  *
- * Run: node conformance/dist/src/bench/hooks-run.js [--runs N]
+ * Run: node conformance/dist/src/bench/hooks-run.js [--quick] [--runs N] [--result FILE]
  *
  * Measured 2026-12-03 (2 vCPU, Node 20.20, runc 1.1.5, containernetworking-plugins 1.1.1, machine shared with other
  * work), medians (p90):
@@ -35,8 +35,12 @@ import { join } from 'node:path';
 import { buildSpec } from '@berth/runtime';
 import { Teardowns } from '../harness/index.js';
 import { berthCli, createClusterLab, initCluster, type HooksLab, type LabBerthd } from '../hooks/lab.js';
+import { benchEntry, numberArg } from './cli.js';
+import { sideMeasurements } from './result.js';
+import { interleaved } from './rounds.js';
 
 const runsDefault = 9;
+const runsQuick = 3;
 const runsMax = 1000;
 const referencePluginDir = '/usr/lib/cni';
 const cleanPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -97,10 +101,14 @@ async function timed(lab: HooksLab<LabBerthd>, argv: readonly string[]): Promise
   return elapsed;
 }
 
-async function main(): Promise<void> {
-  const runsIndex = process.argv.indexOf('--runs');
-  const runs = runsIndex > 0 ? Number(process.argv[runsIndex + 1]) : runsDefault;
-  if (!Number.isInteger(runs) || runs < 1 || runs > runsMax) throw new Error(`--runs must be 1-${runsMax}`);
+export interface HooksRunReport {
+  readonly runs: number;
+  /** Wall times (ms) of each command. */
+  readonly samples: ReadonlyMap<string, readonly number[]>;
+}
+
+export async function benchHooksRun(runs: number): Promise<HooksRunReport> {
+  if (!Number.isInteger(runs) || runs < 1 || runs > runsMax) throw new RangeError(`--runs must be 1-${runsMax}`);
   const teardowns = new Teardowns();
   try {
     const lab = await createClusterLab(teardowns, 'bench');
@@ -120,23 +128,27 @@ async function main(): Promise<void> {
       { name: 'berth run --network bridge', argv: () => berth(['--network', 'benchnet']) },
       { name: 'berth run bridge + 1 secret', argv: () => berth(['--network', 'benchnet', '--service', 'bench', '--secret', 'token']) },
     ];
-    const times = new Map<string, number[]>(variants.map((variant) => [variant.name, []]));
-    for (const variant of variants) await timed(lab, variant.argv(-1));
-    for (let run = 0; run < runs; run++) {
-      const order = run % 2 === 0 ? variants : [...variants].reverse();
-      for (const variant of order) times.get(variant.name)?.push(await timed(lab, variant.argv(run)));
-    }
-    const med = (name: string): number => median(times.get(name) ?? []);
-    const lines = [`runs: ${runs} (plus one warm-up each), wall time of the whole command, ms`, `${'command'.padEnd(36)}${'median'.padStart(9)}${'p90'.padStart(9)}`];
-    for (const [name, list] of times) lines.push(`${name.padEnd(36)}${median(list).toFixed(0).padStart(9)}${median(list, 0.9).toFixed(0).padStart(9)}`);
-    lines.push(`ratio berth run none / runc run (no hooks):               ${(med('berth run --network none') / med('runc run, no network (no hooks)')).toFixed(2)}x`);
-    lines.push(`ratio berth run bridge / runc run + reference bridge:     ${(med('berth run --network bridge') / med('runc run + reference bridge hook')).toFixed(2)}x`);
-    lines.push(`ratio berth run bridge+secret / runc + reference bridge:  ${(med('berth run bridge + 1 secret') / med('runc run + reference bridge hook')).toFixed(2)}x`);
-    process.stdout.write(`${lines.join('\n')}\n`);
+    const samples = await interleaved(variants, { rounds: runs, warmups: 1 }, (variant, run) => timed(lab, variant.argv(run)));
+    return { runs, samples: new Map(variants.map((variant, index) => [variant.name, samples[index] ?? []])) };
   } finally {
     const failures = await teardowns.run();
     if (failures.length > 0) process.stderr.write(`bench teardown: ${failures.join('; ')}\n`);
   }
 }
 
-await main();
+export function formatHooksRunReport(report: HooksRunReport): string {
+  const med = (name: string): number => median(report.samples.get(name) ?? []);
+  const lines = [`runs: ${report.runs} (after one warm-up round), interleaved, wall time of the whole command, ms`, `${'command'.padEnd(36)}${'median'.padStart(9)}${'p90'.padStart(9)}`];
+  for (const [name, list] of report.samples) lines.push(`${name.padEnd(36)}${median(list).toFixed(0).padStart(9)}${median(list, 0.9).toFixed(0).padStart(9)}`);
+  lines.push(`ratio berth run none / runc run (no hooks):               ${(med('berth run --network none') / med('runc run, no network (no hooks)')).toFixed(2)}x`);
+  lines.push(`ratio berth run bridge / runc run + reference bridge:     ${(med('berth run --network bridge') / med('runc run + reference bridge hook')).toFixed(2)}x`);
+  lines.push(`ratio berth run bridge+secret / runc + reference bridge:  ${(med('berth run bridge + 1 secret') / med('runc run + reference bridge hook')).toFixed(2)}x`);
+  return `${lines.join('\n')}\n`;
+}
+
+benchEntry({
+  moduleUrl: import.meta.url,
+  run: (argv, quick) => benchHooksRun(numberArg(argv, '--runs', quick ? runsQuick : runsDefault)),
+  format: formatHooksRunReport,
+  measurements: (report) => sideMeasurements('start to exit', 'ms', report.samples),
+});

@@ -1,15 +1,22 @@
 /**
- * `npm run bench [-- NAME...]`: runs each benchmark script in its own process, one after another (they measure
- * the machine, so never in parallel), and passes their reports through. NAME picks a subset.
+ * `npm run bench [-- --quick] [-- NAME...]`: runs each benchmark in its own process, one after another (they measure
+ * the machine, so never in parallel), passes their printed reports through, and writes the report of the run:
+ * conformance/bench/results.md and results.json with the machine and versions, and the charts beside them.
+ * NAME picks a subset; --quick runs fewer rounds at smaller sizes (every chart still drawn).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { machineAtEnd, machineAtStart } from './report/machine.js';
+import { writeReport } from './report/write.js';
+import type { BenchResult, Measurement } from './result.js';
 
 const benchmarks: Readonly<Record<string, string>> = {
   'cni-startup': 'CNI executable startup: berth-ipam vs host-local',
-  'cni-add-del': 'CNI ADD+DEL: berth-bridge vs the reference bridge',
-  overlay: 'VXLAN overlay vs plain bridge+route throughput',
-  firewall: 'firewall: policy apply/resync and data-plane cost vs a linear rule list',
+  'cni-add-del': 'CNI ADD+DEL: berth-bridge (served by berthd, exec\'d) vs the reference bridge',
+  overlay: 'VXLAN overlay vs plain bridge+route and the kernel\'s own VXLAN built by hand',
+  firewall: 'firewall: policy apply vs endpoints; data-plane cost vs policies, Berth vs a linear rule list',
   cluster: 'cluster store: writes/s and latency vs raw etcd; leader failover',
   'hooks-run': 'berth run start→exit (none, bridge, bridge+secret) vs runc run with the reference bridge from a hook',
   secrets: 'secrets: create/rotate throughput and latency vs raw etcd puts; rotate → file on another host',
@@ -17,20 +24,42 @@ const benchmarks: Readonly<Record<string, string>> = {
   trust: 'cluster trust: store writes/s with etcd auth on (least privilege) vs off',
 };
 
-const wanted = process.argv.slice(2);
+const benchTimeoutMs = 30 * 60_000;
+const reportDir = join(import.meta.dirname, '..', '..', '..', 'bench');
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const wanted = argv.filter((arg) => !arg.startsWith('--'));
 const unknown = wanted.filter((name) => !(name in benchmarks));
 if (unknown.length > 0) {
   process.stderr.write(`bench: unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(benchmarks).join(', ')}\n`);
   process.exit(2);
 }
-let failures = 0;
-for (const [name, title] of Object.entries(benchmarks)) {
-  if (wanted.length > 0 && !wanted.includes(name)) continue;
-  process.stdout.write(`\n### ${name}: ${title}\n`);
-  const run = spawnSync(process.execPath, [join(import.meta.dirname, `${name}.js`)], { stdio: 'inherit' });
-  if (run.status !== 0) {
-    failures += 1;
-    process.stdout.write(`bench ${name} failed (exit ${run.status ?? run.signal})\n`);
+
+const machine = machineAtStart();
+const date = new Date().toISOString();
+const scratch = mkdtempSync(join(tmpdir(), 'bt-bench-report-'));
+const results: BenchResult[] = [];
+const failures: { name: string; reason: string }[] = [];
+try {
+  for (const [name, title] of Object.entries(benchmarks)) {
+    if (wanted.length > 0 && !wanted.includes(name)) continue;
+    process.stdout.write(`\n### ${name}: ${title}\n`);
+    const resultFile = join(scratch, `${name}.json`);
+    const started = Date.now();
+    const run = spawnSync(process.execPath, [join(import.meta.dirname, `${name}.js`), ...(quick ? ['--quick'] : []), '--result', resultFile],
+      { stdio: 'inherit', timeout: benchTimeoutMs });
+    process.stdout.write(`(${name}: ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    if (run.status !== 0) {
+      failures.push({ name, reason: `exited with ${run.status ?? run.signal} (its error is in the run's output)` });
+      continue;
+    }
+    const output = JSON.parse(readFileSync(resultFile, 'utf8')) as { text: string; measurements: Measurement[] };
+    results.push({ name, title, ...output });
   }
+  const report = await writeReport(reportDir, { date, quick, machine: machineAtEnd(machine), results, failures });
+  process.stdout.write(`\nreport: ${join(reportDir, 'results.md')} (${report.charts.length} charts), ${join(reportDir, 'results.json')}\n`);
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
 }
-process.exitCode = failures === 0 ? 0 : 1;
+process.exitCode = failures.length === 0 ? 0 : 1;

@@ -1,13 +1,15 @@
 /**
  * iperf3 TCP throughput between two containers on two simulated hosts: over the berth-vxlan overlay (VXLAN on the
- * underlay), and the same pair over a plain bridge+route path (the same plugin with directRouting: each host routes
- * the other's subnet via its underlay address, no encapsulation). Runs interleaved; prints medians and the ratio.
- * Not a test: nothing is asserted. Run: node conformance/dist/src/bench/overlay.js [--runs N] [--seconds S]
+ * underlay), the same pair over a plain bridge+route path (the same plugin with directRouting: each host routes
+ * the other's subnet via its underlay address, no encapsulation), and host to host over the kernel's own VXLAN built
+ * by hand (the physical limit of encapsulation here). Runs interleaved after a warm-up; prints medians and ratios.
+ * Not a test: nothing is asserted. Run: node conformance/dist/src/bench/overlay.js [--quick] [--runs N] [--seconds S] [--result FILE]
  */
 import { spawn } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
 import { OverlayCluster, type ClusterContainer } from '../overlay/cluster.js';
 import type { TeardownRegistry } from '../harness/index.js';
+import { benchEntry, numberArg } from './cli.js';
+import { interleaved } from './rounds.js';
 
 export interface OverlayBenchOptions {
   readonly runs: number;
@@ -17,6 +19,7 @@ export interface OverlayBenchOptions {
 export const runsMax = 20;
 export const secondsMax = 30;
 export const defaultOverlayBenchOptions: OverlayBenchOptions = { runs: 3, seconds: 5 };
+const quickOverlayBenchOptions: OverlayBenchOptions = { runs: 2, seconds: 1 };
 
 export interface PathSample {
   readonly path: string;
@@ -29,8 +32,12 @@ export interface OverlayBenchReport {
   readonly options: OverlayBenchOptions;
   readonly overlay: PathSample;
   readonly plain: PathSample;
+  /** The kernel's own VXLAN between the two hosts, built by hand (no CNI, no container veth): the physical limit. */
+  readonly kernel: PathSample;
   /** overlay median / plain median. */
   readonly ratio: number;
+  /** overlay median / kernel VXLAN median. */
+  readonly kernelRatio: number;
 }
 
 class Teardowns implements TeardownRegistry {
@@ -50,8 +57,39 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
+/** Where iperf3 runs: a namespace and the address it is reached at. */
+interface Endpoint {
+  readonly netns: ClusterContainer['netns'];
+  readonly address: string;
+}
+
+interface Pair {
+  readonly client: Endpoint;
+  readonly server: Endpoint;
+  readonly mtu: number;
+}
+
+const kernelVni = 4242;
+const kernelPort = 4790;
+
+/**
+ * The kernel's own VXLAN between hosts 1 and 2 of `cluster`, set up by hand in their namespaces (its own VNI and
+ * port, beside berth-vxlan's), addressed 10.124.0.N: iperf3 then runs host to host over it, no CNI and no veth.
+ */
+async function kernelPair(cluster: OverlayCluster): Promise<Pair> {
+  const [first, second] = cluster.hosts;
+  if (first === undefined || second === undefined) throw new Error('the overlay cluster has fewer than two hosts');
+  const ends = [[first, second, '10.124.0.1'], [second, first, '10.124.0.2']] as const;
+  for (const [host, peer, address] of ends) {
+    await host.netns.execChecked(['sh', '-c', `ip link add bvk0 type vxlan id ${kernelVni} dstport ${kernelPort} local ${host.address} remote ${peer.address} dev eth0 && ` +
+      `ip addr add ${address}/24 dev bvk0 && ip link set bvk0 up`]);
+  }
+  const link = JSON.parse(await first.netns.execChecked(['ip', '-j', 'link', 'show', 'bvk0'])) as { mtu: number }[];
+  return { client: { netns: first.netns, address: '10.124.0.1' }, server: { netns: second.netns, address: '10.124.0.2' }, mtu: link[0]?.mtu ?? Number.NaN };
+}
+
 /** One iperf3 run from `client` to a one-off server in `server`; the receiver's throughput in Gbit/s. */
-async function iperf(registry: TeardownRegistry, client: ClusterContainer, server: ClusterContainer, seconds: number): Promise<number> {
+async function iperf(registry: TeardownRegistry, client: Endpoint, server: Endpoint, seconds: number): Promise<number> {
   const child = spawn('nsenter', [`--net=${server.netns.path}`, '--', 'iperf3', '-s', '-1', '-p', '5201', '--forceflush'], { stdio: ['ignore', 'pipe', 'pipe'] });
   registry.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
   await new Promise<void>((resolve, reject) => {
@@ -69,30 +107,33 @@ async function iperf(registry: TeardownRegistry, client: ClusterContainer, serve
   return bits / 1e9;
 }
 
-async function pairOn(registry: TeardownRegistry, directRouting: boolean): Promise<{ client: ClusterContainer; server: ClusterContainer; mtu: number }> {
-  const cluster = await OverlayCluster.create(registry, { hosts: 2, directRouting });
+async function pairOn(cluster: OverlayCluster): Promise<Pair> {
   const client = await cluster.addContainer(0, 'bench-client');
   const server = await cluster.addContainer(1, 'bench-server');
   const link = JSON.parse(await client.netns.execChecked(['ip', '-j', 'link', 'show', 'eth0'])) as { mtu: number }[];
   return { client, server, mtu: link[0]?.mtu ?? Number.NaN };
 }
 
+const warmupSeconds = 1;
+
 export async function benchOverlay(options: OverlayBenchOptions = defaultOverlayBenchOptions): Promise<OverlayBenchReport> {
   if (!(Number.isInteger(options.runs) && options.runs >= 1 && options.runs <= runsMax)) throw new RangeError(`runs must be 1-${runsMax}`);
   if (!(Number.isInteger(options.seconds) && options.seconds >= 1 && options.seconds <= secondsMax)) throw new RangeError(`seconds must be 1-${secondsMax}`);
   const teardowns = new Teardowns();
   try {
-    const overlayPair = await pairOn(teardowns, false);
-    const plainPair = await pairOn(teardowns, true);
-    const overlay: number[] = [];
-    const plain: number[] = [];
-    for (let run = 0; run < options.runs; run += 1) {
-      overlay.push(await iperf(teardowns, overlayPair.client, overlayPair.server, options.seconds));
-      plain.push(await iperf(teardowns, plainPair.client, plainPair.server, options.seconds));
-    }
-    const overlaySample = { path: 'overlay (VXLAN, berth-vxlan)', gbitsPerSecond: overlay, medianGbits: median(overlay), mtu: overlayPair.mtu };
-    const plainSample = { path: 'bridge+route (directRouting)', gbitsPerSecond: plain, medianGbits: median(plain), mtu: plainPair.mtu };
-    return { options, overlay: overlaySample, plain: plainSample, ratio: overlaySample.medianGbits / plainSample.medianGbits };
+    const overlayCluster = await OverlayCluster.create(teardowns, { hosts: 2, directRouting: false });
+    const paths = [
+      { path: 'overlay (VXLAN, berth-vxlan)', pair: await pairOn(overlayCluster) },
+      { path: 'bridge+route (directRouting)', pair: await pairOn(await OverlayCluster.create(teardowns, { hosts: 2, directRouting: true })) },
+      { path: "kernel VXLAN by hand, host to host", pair: await kernelPair(overlayCluster) },
+    ];
+    const runs = await interleaved(paths, { rounds: options.runs, warmups: 1 },
+      ({ pair }, round) => iperf(teardowns, pair.client, pair.server, round < 0 ? warmupSeconds : options.seconds));
+    const [overlay, plain, kernel] = paths.map(({ path, pair }, index) => {
+      const gbitsPerSecond = runs[index] ?? [];
+      return { path, gbitsPerSecond, medianGbits: median(gbitsPerSecond), mtu: pair.mtu };
+    }) as unknown as [PathSample, PathSample, PathSample];
+    return { options, overlay, plain, kernel, ratio: overlay.medianGbits / plain.medianGbits, kernelRatio: overlay.medianGbits / kernel.medianGbits };
   } finally {
     await teardowns.run();
   }
@@ -102,27 +143,23 @@ export function formatOverlayReport(report: OverlayBenchReport): string {
   const lines = [
     `iperf3 TCP, container on host 1 -> container on host 2, ${report.options.runs} run(s) of ${report.options.seconds} s each, interleaved`,
     '',
-    `${'path'.padEnd(32)}${'MTU'.padStart(6)}${'median'.padStart(14)}   runs`,
+    `${'path'.padEnd(36)}${'MTU'.padStart(6)}${'median'.padStart(14)}   runs`,
   ];
-  for (const sample of [report.overlay, report.plain]) {
-    lines.push(`${sample.path.padEnd(32)}${String(sample.mtu).padStart(6)}${`${sample.medianGbits.toFixed(2)} Gbit/s`.padStart(14)}   ${sample.gbitsPerSecond.map((value) => value.toFixed(2)).join(' ')}`);
+  for (const sample of [report.overlay, report.plain, report.kernel]) {
+    lines.push(`${sample.path.padEnd(36)}${String(sample.mtu).padStart(6)}${`${sample.medianGbits.toFixed(2)} Gbit/s`.padStart(14)}   ${sample.gbitsPerSecond.map((value) => value.toFixed(2)).join(' ')}`);
   }
-  lines.push('', `ratio overlay / bridge+route: ${report.ratio.toFixed(2)}x`);
+  lines.push('', `ratio overlay / bridge+route: ${report.ratio.toFixed(2)}x; overlay / kernel VXLAN: ${report.kernelRatio.toFixed(2)}x`);
   return `${lines.join('\n')}\n`;
 }
 
-function numberArg(argv: readonly string[], name: string, fallback: number): number {
-  const index = argv.indexOf(name);
-  return index >= 0 ? Number(argv[index + 1]) : fallback;
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const options = {
-    runs: numberArg(process.argv, '--runs', defaultOverlayBenchOptions.runs),
-    seconds: numberArg(process.argv, '--seconds', defaultOverlayBenchOptions.seconds),
-  };
-  benchOverlay(options).then((report) => process.stdout.write(formatOverlayReport(report)), (error: unknown) => {
-    process.stderr.write(`overlay benchmark failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+benchEntry({
+  moduleUrl: import.meta.url,
+  run: (argv, quick) => {
+    const base = quick ? quickOverlayBenchOptions : defaultOverlayBenchOptions;
+    return benchOverlay({ runs: numberArg(argv, '--runs', base.runs), seconds: numberArg(argv, '--seconds', base.seconds) });
+  },
+  format: formatOverlayReport,
+  measurements: (report) => [report.overlay, report.plain, report.kernel].map((sample) => ({
+    metric: 'TCP throughput', unit: 'Gbit/s', side: `${sample.path}, MTU ${sample.mtu}`, samples: sample.gbitsPerSecond,
+  })),
+});

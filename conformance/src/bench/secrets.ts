@@ -5,19 +5,20 @@
  * from the same manager host (the etcd3 client, no Berth layer); the ratio is the cost of sealing and checks. Then
  * the time from `rotate` returning to the new file in place in a container's tmpfs on the worker host.
  * Not a test: nothing is asserted.
- * Run: node conformance/dist/src/bench/secrets.js [--seconds S] [--bytes N] [--rotations N]
+ * Run: node conformance/dist/src/bench/secrets.js [--quick] [--seconds S] [--bytes N] [--rotations N] [--result FILE]
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { monotonicClock } from '../linearizability/index.js';
 import type { LoadJob, ThroughputResult } from '../cluster/load-main.js';
 import { cleanEnv, repoRoot } from '../cluster/paths.js';
 import { TestCluster } from '../cluster/test-cluster.js';
 import type { BerthdHost } from '../cluster/berthd-host.js';
 import { Teardowns } from '../harness/index.js';
+import { benchEntry, numberArg } from './cli.js';
+import type { Measurement } from './result.js';
 
 export interface SecretsBenchOptions {
   readonly levels: readonly number[];
@@ -27,12 +28,13 @@ export interface SecretsBenchOptions {
 }
 
 export const defaultSecretsBenchOptions: SecretsBenchOptions = { levels: [1, 16, 64], seconds: 3, valueBytes: 1024, rotations: 100 };
+const quickSecretsBenchOptions: SecretsBenchOptions = { levels: [1, 8, 32], seconds: 1, valueBytes: 1024, rotations: 30 };
 
 interface Rate { readonly perSecond: number; readonly p50Ms: number; readonly p99Ms: number; readonly errors: number }
 export interface SecretsBenchReport {
   readonly options: SecretsBenchOptions;
   readonly rows: ReadonlyArray<{ clients: number; create: Rate; rotate: Rate; raw: Rate }>;
-  readonly delivery: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly samples: number };
+  readonly delivery: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly samples: number; readonly latenciesMs: readonly number[] };
   /** One local API round trip that touches no store (`GET /healthz`), one client: the part of every call that is not secrets. */
   readonly apiBaseline: Rate;
 }
@@ -109,7 +111,7 @@ async function measureDelivery(manager: BerthdHost, worker: BerthdHost, options:
     await worker.api('DELETE', '/v1/tasks/bench-c1');
   }
   const sorted = samples.sort((a, b) => a - b);
-  return { p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), maxMs: sorted.at(-1) ?? NaN, samples: sorted.length };
+  return { p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), maxMs: sorted.at(-1) ?? NaN, samples: sorted.length, latenciesMs: sorted };
 }
 
 export async function benchSecrets(options: SecretsBenchOptions = defaultSecretsBenchOptions): Promise<SecretsBenchReport> {
@@ -154,19 +156,23 @@ export function formatSecretsReport(report: SecretsBenchReport): string {
   return lines.join('\n');
 }
 
-function numberArg(argv: readonly string[], name: string, fallback: number): number {
-  const index = argv.indexOf(name);
-  const value = index >= 0 ? Number(argv[index + 1]) : fallback;
-  if (!Number.isFinite(value)) throw new RangeError(`${name} needs a number`);
-  return value;
+export function secretsMeasurements(report: SecretsBenchReport): Measurement[] {
+  const cells = report.rows.flatMap((row) => ([['secret create (berthd API)', row.create], ['secret rotate (berthd API)', row.rotate], ['raw etcd put', row.raw]] as const)
+    .map(([side, rate]) => ({ metric: 'secret writes', unit: 'writes/s', side, size: row.clients, sizeName: 'clients', samples: [rate.perSecond] })));
+  return [...cells, { metric: 'rotate to visible', unit: 'ms', side: "worker's tmpfs", samples: report.delivery.latenciesMs }];
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const report = await benchSecrets({
-    ...defaultSecretsBenchOptions,
-    seconds: numberArg(process.argv, '--seconds', defaultSecretsBenchOptions.seconds),
-    valueBytes: numberArg(process.argv, '--bytes', defaultSecretsBenchOptions.valueBytes),
-    rotations: numberArg(process.argv, '--rotations', defaultSecretsBenchOptions.rotations),
-  });
-  process.stdout.write(`${formatSecretsReport(report)}\n`, () => process.exit(0));
-}
+benchEntry({
+  moduleUrl: import.meta.url,
+  run: (argv, quick) => {
+    const base = quick ? quickSecretsBenchOptions : defaultSecretsBenchOptions;
+    return benchSecrets({
+      ...base,
+      seconds: numberArg(argv, '--seconds', base.seconds),
+      valueBytes: numberArg(argv, '--bytes', base.valueBytes),
+      rotations: numberArg(argv, '--rotations', base.rotations),
+    });
+  },
+  format: formatSecretsReport,
+  measurements: secretsMeasurements,
+});

@@ -1,7 +1,8 @@
 /**
  * What least privilege costs: the same etcd member (Berth's CA and certificates, mTLS) under the same write load,
  * with etcd auth off (any certificate may do anything, as before cluster trust) and on (CN = user, role checks on
- * every request, as Berth runs it), interleaved in one run. Writes go through Berth's store client as a manager's
+ * every request, as Berth runs it), interleaved in one run.
+ * Run: node conformance/dist/src/bench/trust.js [--quick] [--seconds S] [--rounds N] [--result FILE] Writes go through Berth's store client as a manager's
  * store traffic does. Not a test: nothing is asserted.
  */
 import { randomBytes } from 'node:crypto';
@@ -13,10 +14,24 @@ import {
   issueNodeCertificate, managerPeerName, newClusterId, newNodeId, openEtcdClient, peerUrl, waitForEtcdHealthy,
 } from '@berth/secrets';
 import { monotonicClock } from '../linearizability/index.js';
+import { benchEntry, numberArg } from './cli.js';
+import { sideMeasurements } from './result.js';
 
-const writers = 16;
-const seconds = 3;
-const rounds = 3;
+export interface TrustBenchOptions {
+  readonly writers: number;
+  readonly seconds: number;
+  readonly rounds: number;
+}
+
+export const defaultTrustBenchOptions: TrustBenchOptions = { writers: 16, seconds: 3, rounds: 3 };
+const quickTrustBenchOptions: TrustBenchOptions = { writers: 16, seconds: 1, rounds: 2 };
+
+export interface TrustBenchReport {
+  readonly options: TrustBenchOptions;
+  /** Writes/s per round with etcd auth off and on. */
+  readonly off: readonly number[];
+  readonly on: readonly number[];
+}
 const benchKv = defineCollection<string>('conformance/bench-trust', (value) => {
   if (typeof value !== 'string') throw new TypeError('expected a string');
   return value;
@@ -30,7 +45,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function writesPerSecond(store: Store): Promise<number> {
+async function writesPerSecond(store: Store, { writers, seconds }: TrustBenchOptions): Promise<number> {
   let ops = 0;
   const endMs = monotonicClock.nowMs() + seconds * 1000;
   await Promise.all(Array.from({ length: writers }, async (_, writer) => {
@@ -42,56 +57,78 @@ async function writesPerSecond(store: Store): Promise<number> {
   return ops / seconds;
 }
 
-const root = `/tmp/bt-bench-trust-${randomBytes(4).toString('hex')}`;
-await mkdir(root, { recursive: true, mode: 0o700 });
-const clusterId = newClusterId();
-const ca = await createClusterCa({ clusterId });
-const nodeId = newNodeId();
-const { privateKeyPem, csrPem } = await createNodeKeyAndCsr();
-const certPem = await issueNodeCertificate({ ca, subjectKey: { csrPem }, nodeId, role: 'manager', addresses: ['127.0.0.1'] });
-const adminPem = await issueAdminCertificate({ ca, subjectKey: { csrPem }, nodeId });
-const files = { caFile: join(root, 'ca.crt'), certFile: join(root, 'node.crt'), keyFile: join(root, 'node.key'), crlFile: join(root, 'crl.pem') };
-await writeFile(files.caFile, ca.certificatePem);
-await writeFile(files.certFile, certPem);
-await writeFile(files.keyFile, privateKeyPem, { mode: 0o600 });
-await writeFile(files.crlFile, await buildCrl(ca, []));
-const ports = { client: await freePort(), peer: await freePort() };
-const member = new EtcdMember({
-  config: {
-    name: nodeId, dataDir: join(root, 'data'), advertiseAddress: '127.0.0.1', clientPort: ports.client, peerPort: ports.peer,
-    tls: { ...files, peerAllowedName: managerPeerName(clusterId) },
-    initialCluster: [{ name: nodeId, peerUrl: peerUrl('127.0.0.1', ports.peer) }], initialClusterState: 'new', clusterToken: `berth-${clusterId}`,
-    timing: etcdTimingTuned, autoCompactionRetention: '1h', quotaBackendBytes: 256 * 1024 * 1024, logFile: join(root, 'etcd.log'), logLevel: 'error',
-  },
-  pidFile: join(root, 'member.pid'),
-});
-const url = clientUrl('127.0.0.1', ports.client);
-const tls = { caPem: ca.certificatePem, certPem, keyPem: privateKeyPem };
-const nodeKv = openEtcdClient({ endpoints: [url], tls });
-const adminKv = openEtcdClient({ endpoints: [url], tls: { ...tls, certPem: adminPem } });
-try {
-  await member.start();
-  await waitForEtcdHealthy(url, tls, { timeoutMs: 30_000 });
-  await bootstrapAuth(adminKv.client, nodeId);
-  const store = new Store(nodeKv);
-  await writesPerSecond(store);
-  const samples = { off: [] as number[], on: [] as number[] };
-  for (let round = 0; round < rounds; round += 1) {
-    samples.on.push(await writesPerSecond(store));
-    await adminKv.client.auth.authDisable();
-    samples.off.push(await writesPerSecond(store));
-    await adminKv.client.auth.authEnable();
+export async function benchTrust(options: TrustBenchOptions): Promise<TrustBenchReport> {
+  if (!(options.writers >= 1 && options.writers <= 256 && options.seconds >= 1 && options.seconds <= 60 && options.rounds >= 1 && options.rounds <= 20)) {
+    throw new RangeError('trust bench: writers 1..256, seconds 1..60, rounds 1..20');
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-  process.stdout.write([
-    `etcd auth cost: one member, ${writers} writers of 64-byte values through Berth's store, ${seconds} s per run, off/on interleaved × ${rounds}`,
-    `  auth off (no least privilege): ${samples.off.map((v) => v.toFixed(0)).join(', ')} writes/s, median ${median(samples.off).toFixed(0)}`,
-    `  auth on  (Berth):              ${samples.on.map((v) => v.toFixed(0)).join(', ')} writes/s, median ${median(samples.on).toFixed(0)}`,
-    `  on/off: ${(median(samples.on) / median(samples.off)).toFixed(2)}`,
-  ].join('\n') + '\n');
-} finally {
-  await nodeKv.close();
-  await adminKv.close();
-  await member.stop();
-  await rm(root, { recursive: true, force: true });
+  const root = `/tmp/bt-bench-trust-${randomBytes(4).toString('hex')}`;
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  const clusterId = newClusterId();
+  const ca = await createClusterCa({ clusterId });
+  const nodeId = newNodeId();
+  const { privateKeyPem, csrPem } = await createNodeKeyAndCsr();
+  const certPem = await issueNodeCertificate({ ca, subjectKey: { csrPem }, nodeId, role: 'manager', addresses: ['127.0.0.1'] });
+  const adminPem = await issueAdminCertificate({ ca, subjectKey: { csrPem }, nodeId });
+  const files = { caFile: join(root, 'ca.crt'), certFile: join(root, 'node.crt'), keyFile: join(root, 'node.key'), crlFile: join(root, 'crl.pem') };
+  await writeFile(files.caFile, ca.certificatePem);
+  await writeFile(files.certFile, certPem);
+  await writeFile(files.keyFile, privateKeyPem, { mode: 0o600 });
+  await writeFile(files.crlFile, await buildCrl(ca, []));
+  const ports = { client: await freePort(), peer: await freePort() };
+  const member = new EtcdMember({
+    config: {
+      name: nodeId, dataDir: join(root, 'data'), advertiseAddress: '127.0.0.1', clientPort: ports.client, peerPort: ports.peer,
+      tls: { ...files, peerAllowedName: managerPeerName(clusterId) },
+      initialCluster: [{ name: nodeId, peerUrl: peerUrl('127.0.0.1', ports.peer) }], initialClusterState: 'new', clusterToken: `berth-${clusterId}`,
+      timing: etcdTimingTuned, autoCompactionRetention: '1h', quotaBackendBytes: 256 * 1024 * 1024, logFile: join(root, 'etcd.log'), logLevel: 'error',
+    },
+    pidFile: join(root, 'member.pid'),
+  });
+  const url = clientUrl('127.0.0.1', ports.client);
+  const tls = { caPem: ca.certificatePem, certPem, keyPem: privateKeyPem };
+  const nodeKv = openEtcdClient({ endpoints: [url], tls });
+  const adminKv = openEtcdClient({ endpoints: [url], tls: { ...tls, certPem: adminPem } });
+  try {
+    await member.start();
+    await waitForEtcdHealthy(url, tls, { timeoutMs: 30_000 });
+    await bootstrapAuth(adminKv.client, nodeId);
+    const store = new Store(nodeKv);
+    await writesPerSecond(store, options);
+    const samples = { off: [] as number[], on: [] as number[] };
+    for (let round = 0; round < options.rounds; round += 1) {
+      samples.on.push(await writesPerSecond(store, options));
+      await adminKv.client.auth.authDisable();
+      samples.off.push(await writesPerSecond(store, options));
+      await adminKv.client.auth.authEnable();
+    }
+    return { options, ...samples };
+  } finally {
+    await nodeKv.close();
+    await adminKv.close();
+    await member.stop();
+    await rm(root, { recursive: true, force: true });
+  }
 }
+
+function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+}
+
+export function formatTrustReport({ options, off, on }: TrustBenchReport): string {
+  return [
+    `etcd auth cost: one member, ${options.writers} writers of 64-byte values through Berth's store, ${options.seconds} s per run, on/off interleaved × ${options.rounds} after a warm-up`,
+    `  auth off (no least privilege): ${off.map((v) => v.toFixed(0)).join(', ')} writes/s, median ${median(off).toFixed(0)}`,
+    `  auth on  (Berth):              ${on.map((v) => v.toFixed(0)).join(', ')} writes/s, median ${median(on).toFixed(0)}`,
+    `  on/off: ${(median(on) / median(off)).toFixed(2)}`,
+  ].join('\n') + '\n';
+}
+
+benchEntry({
+  moduleUrl: import.meta.url,
+  run: (argv, quick) => {
+    const base = quick ? quickTrustBenchOptions : defaultTrustBenchOptions;
+    return benchTrust({ ...base, seconds: numberArg(argv, '--seconds', base.seconds), rounds: numberArg(argv, '--rounds', base.rounds) });
+  },
+  format: formatTrustReport,
+  measurements: (report) => sideMeasurements('store writes, 16 writers', 'writes/s', new Map([['etcd auth on (Berth)', report.on], ['etcd auth off', report.off]])),
+});
