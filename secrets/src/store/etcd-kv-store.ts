@@ -212,14 +212,19 @@ export class EtcdKvStore implements KvStore {
   async #read<T>(what: string, call: () => Promise<T>): Promise<T> {
     this.#open();
     let lastError: unknown;
-    for (let attempt = 1; attempt <= this.#limits.readAttemptsMax; attempt += 1) {
+    // Calls no member was sent to (every breaker open) are retried until the deadline, as writes are, so a read right
+    // after members came back does not fail within the breakers' open window.
+    const sendDeadline = Date.now() + this.#limits.requestTimeoutMs;
+    for (let attempt = 1; attempt <= this.#limits.readAttemptsMax || (neverSent(lastError) && Date.now() < sendDeadline); attempt += 1) {
       try {
         return await call();
       } catch (error) {
         lastError = error;
         if (error instanceof EtcdPermissionDeniedError) throw new StoreError(StoreErrorCode.PermissionDenied, `Cannot read ${what}: ${message(error)}`, { cause: error });
         if (this.#closed) break;
-        if (attempt < this.#limits.readAttemptsMax) await new Promise((resolve) => setTimeout(resolve, this.#limits.readRetryBackoffMs * attempt));
+        if (attempt < this.#limits.readAttemptsMax || (neverSent(error) && Date.now() < sendDeadline)) {
+          await new Promise((resolve) => setTimeout(resolve, this.#limits.readRetryBackoffMs * attempt));
+        }
       }
     }
     throw new StoreError(StoreErrorCode.Unavailable, `Cannot read ${what}: ${message(lastError)}`, { cause: lastError });

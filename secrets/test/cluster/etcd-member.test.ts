@@ -118,6 +118,9 @@ t.test('a write no member could be sent to is refused as not applied, after wait
   const started = Date.now();
   await t.rejects(store.txn([], [{ kind: 'put', key: '/k', value: Buffer.from('2') }]), { code: 'STORE_UNAVAILABLE', message: /nothing was applied/ });
   t.ok(Date.now() - started >= 1_000, 'retried over the deadline rather than failing at once');
+  const readStarted = Date.now();
+  await t.rejects(store.get('/k'), { code: 'STORE_UNAVAILABLE' });
+  t.ok(Date.now() - readStarted >= 1_000, 'a read no member was sent to is retried over the deadline too (past the breakers\' open window)');
 });
 
 t.test('closing a store whose member is gone does not wait on its watches forever', async (t) => {
