@@ -73,7 +73,7 @@ t.test('bad input is refused with a clear error, and nothing is stored or half-j
     t.notOk(await stat(join(joiner.root, 'cluster')).then(() => true, () => false), `${name}: nothing half-joined on the joiner`);
   }
   const inArgv = await joiner.cli(['cluster', 'join', wrongSecret, manager.joinAddress]);
-  t.equal(inArgv.code, 1, 'a token passed as an argument is refused (argv is readable by every user)');
+  t.equal(inArgv.code, 2, 'a token passed as an argument is refused as a usage error (argv is readable by every user)');
   t.match(inArgv.stderr, /token-file|too many arguments/);
   const missingFile = await joiner.cli(['cluster', 'join', '--token-file', join(hosts.base, 'no-such-file'), manager.joinAddress]);
   t.match(missingFile.stderr, /Cannot read the join token from .*no-such-file: ENOENT/, 'a missing token file is a clear error');
