@@ -40,7 +40,7 @@ export class Daemon {
     this.options = options;
     this.secrets = new SecretsRuntime(node, { runDir: options.runDir, logger });
     this.networks = new NetworksRuntime(node, { confDir: options.cniConfDir, root: options.root, logger });
-    this.policy = new PolicyRuntime(node, { logger });
+    this.policy = new PolicyRuntime(node, { logger, netns: options.firewallNetns });
     this.#logger = logger;
     this.#releaseInstance = releaseInstance;
   }

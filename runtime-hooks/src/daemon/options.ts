@@ -34,6 +34,8 @@ export interface DaemonOptions {
   readonly cniConfDir: string;
   /** `--console 127.0.0.1:PORT`: the web console on a loopback TCP port too (it is always on the unix socket). */
   readonly console: ConsoleAddress | undefined;
+  /** Tests only: the netns file cluster policies are enforced in (default: berthd's own namespace, the host's). */
+  readonly firewallNetns: string | undefined;
 }
 
 function integer(min: number, max: number) {
@@ -91,6 +93,8 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     .option('--cert-validity <duration>', 'life of node certificates signed by this manager, e.g. 90d or 36h (renewed at 2/3)', validity(3_600), nodeCertificateValiditySecondsDefault)
     // Tests only: lives of seconds, so renewal can be watched happen.
     .addOption(new Option('--cert-validity-seconds <seconds>').hideHelp().argParser(validity(nodeCertificateValiditySecondsMin)))
+    // Tests only: a berthd started in the root namespace enforces cluster policies in a test namespace instead.
+    .addOption(new Option('--firewall-netns <path>').hideHelp())
     .exitOverride()
     // One line a user can act on (commander's own would be followed by the whole help).
     .configureOutput({ outputError: (text, write) => write(`berthd: ${text.replace(/^error: /, '')}`) })
@@ -98,7 +102,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
   program.parse([...argv], { from: 'user' });
   const opts = program.opts<{
     root: string; socket: string; runDir: string; cniConfDir: string; advertise?: string; etcdClientPort: number; etcdPeerPort: number; heartbeatMs: number; electionMs: number; leaseTtl: number;
-    certValidity: number; certValiditySeconds?: number; console?: ConsoleAddress;
+    certValidity: number; certValiditySeconds?: number; console?: ConsoleAddress; firewallNetns?: string;
   }>();
   const advertise = parseAddressWithPort(opts.advertise ?? defaultAdvertiseAddress(), joinPortDefault);
   if (opts.electionMs < 5 * opts.heartbeatMs) throw new RangeError(`--election-ms ${opts.electionMs} must be at least 5 × --heartbeat-ms ${opts.heartbeatMs}`);
@@ -115,6 +119,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     leaseTtlSeconds: opts.leaseTtl,
     certificateValiditySeconds: opts.certValiditySeconds ?? opts.certValidity,
     console: opts.console,
+    firewallNetns: opts.firewallNetns === undefined || isAbsolute(opts.firewallNetns) ? opts.firewallNetns : resolve(opts.firewallNetns),
     hostname: hostname().replace(/[^a-zA-Z0-9.-]/g, '-').replace(/^[^a-zA-Z0-9]+/, '') || 'host',
   };
 }

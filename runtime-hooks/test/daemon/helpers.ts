@@ -54,7 +54,7 @@ export interface BerthdHandle {
  * A berthd on 127.0.0.1 with its own root, socket and ports. Teardown SIGKILLs it and any etcd left on its data
  * dir (found by data dir, as the supervisor does), then removes the root.
  */
-async function makeBerthd(cleanups: Array<() => Promise<void>>, base: string, name: string, extraArgs: readonly string[]): Promise<BerthdHandle> {
+async function makeBerthd(cleanups: Array<() => Promise<void>>, base: string, firewallNetns: string, name: string, extraArgs: readonly string[]): Promise<BerthdHandle> {
   const root = join(base, name);
   await mkdir(root, { recursive: true, mode: 0o700 });
   const ports = { join: await freePort(), client: await freePort(), peer: await freePort() };
@@ -68,7 +68,7 @@ async function makeBerthd(cleanups: Array<() => Promise<void>>, base: string, na
     async start() {
       const child = spawn(process.execPath, [berthdBin, '--root', root, '--socket', socket, '--run-dir', runDir, '--advertise', `127.0.0.1:${ports.join}`,
         '--etcd-client-port', String(ports.client), '--etcd-peer-port', String(ports.peer), '--lease-ttl', '3',
-        '--cni-conf-dir', join(base, `${name}.cni`), ...extraArgs], {
+        '--cni-conf-dir', join(base, `${name}.cni`), '--firewall-netns', firewallNetns, ...extraArgs], {
         stdio: ['ignore', 'ignore', 'pipe'], env: childEnv({ BERTH_LOG_FILE: join(base, `${name}.log`), BERTH_LOG_LEVEL: 'info' }),
       });
       handle.process = child;
@@ -120,14 +120,24 @@ export interface Hosts {
 
 /** A temp dir for several berthds; one teardown kills them all (and their etcd) and then removes the dir. */
 export async function makeHosts(t: TeardownTarget): Promise<Hosts> {
-  const base = `/tmp/bt-berthd-${randomBytes(4).toString('hex')}`;
+  const id = randomBytes(4).toString('hex');
+  const base = `/tmp/bt-berthd-${id}`;
   await mkdir(base, { recursive: true, mode: 0o700 });
+  // These berthds run in the root namespace (their ports are on its loopback); the firewall tables their cluster
+  // policies make go to a namespace of the test's own, never the root's.
+  const firewallNetns = `bt-fw-${id}`;
+  await run('ip', ['netns', 'add', firewallNetns]);
   const cleanups: Array<() => Promise<void>> = [];
   t.teardown(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    await run('ip', ['netns', 'delete', firewallNetns]).catch(() => undefined);
     await rm(base, { recursive: true, force: true });
   });
-  return { base, add: (name, extraArgs = []) => makeBerthd(cleanups, base, name, extraArgs) };
+  return { base, add: (name, extraArgs = []) => makeBerthd(cleanups, base, `/run/netns/${firewallNetns}`, name, extraArgs) };
+}
+
+function run(file: string, args: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => execFile(file, [...args], (error) => (error === null ? resolve() : reject(error))));
 }
 
 export async function waitFor(what: string, predicate: () => Promise<boolean> | boolean, timeoutMs = 20_000, pollMs = 100): Promise<void> {

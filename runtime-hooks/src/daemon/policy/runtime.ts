@@ -66,11 +66,14 @@ export class PolicyRuntime {
   #writes: Promise<unknown> = Promise.resolve();
   #startError: string | undefined;
   #gc: NodeJS.Timeout | undefined;
+  readonly #netns: string | undefined;
 
-  constructor(node: ClusterNode, options: { logger: Logger; limits?: Partial<PolicySessionLimits> }) {
+  /** `netns`: where the engine enforces (a path to a netns file); berthd's own namespace when undefined. */
+  constructor(node: ClusterNode, options: { logger: Logger; limits?: Partial<PolicySessionLimits>; netns?: string | undefined }) {
     this.#node = node;
     this.#logger = options.logger;
     this.#limits = options.limits ?? {};
+    this.#netns = options.netns;
   }
 
   async sync(): Promise<void> {
@@ -92,7 +95,9 @@ export class PolicyRuntime {
         await this.#serial(async () => {
           const active = this.#node.active;
           if (this.#target !== target || this.#session !== undefined || active === undefined) return;
-          this.#session = await PolicySession.open({ nodeId: target, kv: active.kv, logger: this.#logger, limits: this.#limits });
+          this.#session = await PolicySession.open({
+            nodeId: target, kv: active.kv, logger: this.#logger, limits: this.#limits, ...(this.#netns === undefined ? {} : { netns: this.#netns }),
+          });
           this.#startError = undefined;
           this.#collectGarbage();
         });
