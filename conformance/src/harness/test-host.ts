@@ -6,9 +6,14 @@ export interface TeardownRegistry {
   teardown(fn: () => unknown): void;
 }
 
+// A random start per process, then a counter: names never repeat within a process (a test's names are distinct
+// by construction), and processes running side by side start at random points of the 2^24 space.
+let nextSuffix = randomBytes(3).readUIntBE(0, 3);
+
 /** A short unique name: `bt-<prefix>-<hex>`; prefixes are trimmed so the result also fits an interface name (15). */
 export function uniqueName(prefix: string, length = 15): string {
-  const suffix = randomBytes(3).toString('hex');
+  const suffix = nextSuffix.toString(16).padStart(6, '0');
+  nextSuffix = (nextSuffix + 1) % 0x1000000;
   const head = `bt-${prefix}`.slice(0, Math.max(3, length - suffix.length - 1));
   return `${head}-${suffix}`;
 }
