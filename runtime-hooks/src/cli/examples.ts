@@ -26,6 +26,7 @@ export const examples: Readonly<Record<string, readonly string[]>> = {
   'cluster leave': ['berth cluster leave', 'berth cluster leave --force      (the last manager, or an unreachable cluster)'],
   'cluster rm': ['berth cluster rm node-3f2a9c'],
   'cluster ls': ['berth cluster ls', 'berth cluster ls -o json'],
+  version: ['berth version', 'berth version -o json', 'until berth version > /dev/null 2>&1; do sleep 0.2; done   # wait for a starting berthd'],
   'cluster join-token': ['berth cluster join-token worker', 'berth cluster join-token manager --rotate', 'berth cluster join-token worker --ttl 24h -q > /root/berth-worker.token'],
   'cluster update': ['berth cluster update --autolock=true', 'berth cluster update --autolock=false'],
   'cluster unlock': ['berth cluster unlock                (type the key)', 'berth cluster unlock --key-file /root/unlock.key'],

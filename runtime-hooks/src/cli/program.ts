@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { startFailedExitCode } from '../containers/run.js';
+import { berthVersion } from '../version.js';
 
 /** The exit codes of `berth`, as `berth --help` and the README list them. */
 export const exitCodes = {
@@ -35,7 +36,7 @@ Shell completion:
 export function baseProgram(): Command {
   return new Command('berth')
     .description('Berth: container networking, network policy and secrets for Linux')
-    .version('0.1.0')
+    .version(berthVersion)
     .showHelpAfterError('(add --help for the usage and examples)')
     // Parser errors read as the command's other errors: `berth: <what is wrong>`.
     .configureOutput({ outputError: (text, write) => write(`berth: ${text.replace(/^error: /, '')}`) })

@@ -15,6 +15,7 @@ import { mountConsole } from './routes/console.js';
 import type { NetworksRuntime } from './networks-runtime.js';
 import type { PolicyRuntime } from './policy/runtime.js';
 import type { SecretsRuntime } from './secrets-runtime.js';
+import { berthVersion } from '../version.js';
 
 export interface ApiHooks {
   /** Called after init, join and leave, so the daemon can start or stop its join endpoint. */
@@ -49,6 +50,8 @@ export function createLocalApi(node: ClusterNode, hooks: ApiHooks, logger: Logge
     const healthy = member !== 'failed';
     return c.json({ status: healthy ? 'ok' : 'degraded', cluster: active?.state.role ?? 'none', etcd: member ?? 'none' }, healthy ? 200 : 503);
   });
+
+  app.get('/v1/version', (c) => c.json({ version: berthVersion }));
 
   app.get('/metrics', async (c) => c.text(await collectMetrics(node, node.limits.statusTimeoutMs, [...(await capabilities.secrets.metrics()), ...capabilities.networks.metrics(), ...capabilities.policy.metrics()]), 200, { 'content-type': 'text/plain; version=0.0.4' }));
 

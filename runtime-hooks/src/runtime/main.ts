@@ -4,8 +4,9 @@ import { CommandFailure, registerCommands } from './commands.js';
 import { errorMessage, RuntimeError } from './errors.js';
 import { RuntimeLog, type LogFormat } from './log.js';
 import { StateStore } from './state.js';
+import { berthVersion } from '../version.js';
 
-export const runtimeVersion = '0.1.0';
+export const runtimeVersion = berthVersion;
 const stateRootDefault = '/run/berth-runtime';
 
 interface Globals {

@@ -6,6 +6,7 @@ import { registerContainerCommands } from './containers.js';
 import { registerHooksCommands } from './hooks.js';
 import { registerSecretCommands } from './secret.js';
 import { registerClusterKeyCommands } from './cluster-keys.js';
+import { registerVersionCommand } from './version.js';
 
 /** Each subsystem's subcommands register here, one module per command group. */
 export function registerCommands(_program: Command): void {
@@ -16,4 +17,5 @@ export function registerCommands(_program: Command): void {
   registerHooksCommands(_program);
   registerSecretCommands(_program);
   registerClusterKeyCommands(_program);
+  registerVersionCommand(_program);
 }
