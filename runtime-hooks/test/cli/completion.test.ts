@@ -27,7 +27,7 @@ t.test('the completion table is the parser\'s command tree: every command, subco
   const table = new Map(commandTable(program).map((entry) => [entry.path, entry]));
   t.same([...table.keys()].sort(), [...tree.keys()].sort(), 'one entry per command, hidden ones (container-monitor) left out');
   t.notOk(table.has('container-monitor'));
-  t.same(table.get('')?.subcommands, ['policy', 'cluster', 'network', 'run', 'ps', 'inspect', 'logs', 'exec', 'stop', 'rm', 'hooks', 'secret', 'completion'], 'the top-level commands');
+  t.same(table.get('')?.subcommands, ['policy', 'cluster', 'network', 'run', 'ps', 'inspect', 'logs', 'exec', 'stop', 'rm', 'hooks', 'secret', 'version', 'completion'], 'the top-level commands');
   t.same(table.get('network')?.subcommands, ['create', 'ls', 'inspect', 'rm']);
   for (const [path, command] of tree) {
     const entry = table.get(path);
