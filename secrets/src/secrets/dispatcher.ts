@@ -52,6 +52,8 @@ export interface AssignmentsResponse {
 interface PlannedSecret { readonly grant: GrantRecord; readonly version: number; readonly committedAt: string }
 interface PlannedTask { readonly task: TaskRecord; readonly secrets: readonly PlannedSecret[]; readonly fingerprint: string }
 
+const lockedError = (): SecretError => new SecretError(SecretErrorCode.Locked, 'This manager is locked or holds no cluster key; ask another manager');
+
 async function allGrants(store: Store): Promise<GrantRecord[]> {
   return (await listGrants(store.kv)).map((entry) => entry.grant);
 }
@@ -122,6 +124,8 @@ export class Dispatcher {
       const wanted = new Set(request.containerIds);
       const changed = tasks.filter((planned) => wanted.has(planned.task.containerId) || request.have[planned.task.containerId] !== planned.fingerprint);
       if (changed.length > 0 || Date.now() >= deadline || this.#watches.length === 0) return { revision, tasks: await this.#materialise(changed) };
+      // A locked manager could not deliver the change it would wait for: the host should wait on another manager.
+      if (this.#keyring.state !== 'unlocked') throw lockedError();
       const interest = {
         nodeId,
         services: new Set(tasks.map((planned) => planned.task.service)),
@@ -161,7 +165,7 @@ export class Dispatcher {
   async #materialise(tasks: readonly PlannedTask[]): Promise<TaskAssignment[]> {
     const out: TaskAssignment[] = [];
     const needsKey = tasks.some((planned) => planned.secrets.length > 0);
-    if (needsKey && this.#keyring.state !== 'unlocked') throw new SecretError(SecretErrorCode.Locked, 'This manager is locked or holds no cluster key; ask another manager');
+    if (needsKey && this.#keyring.state !== 'unlocked') throw lockedError();
     for (const planned of tasks) {
       const secrets: AssignedSecret[] = [];
       for (const { grant, version, committedAt } of planned.secrets) {
