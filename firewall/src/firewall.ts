@@ -8,6 +8,7 @@ import { FirewallCompiler } from './compile/compiler.js';
 import type { CompiledFirewall } from './compile/ir.js';
 import { Enforcer, type ApplyResult } from './enforce/enforcer.js';
 import type { ActionCounter } from './enforce/table.js';
+import type { MonitorHit } from './enforce/monitor-hits.js';
 import type { NftBackendFactory } from './enforce/backend.js';
 import { Evaluator, type Decision, type FlowQuery } from './evaluate/decide.js';
 import { parseDocuments, type ParseOptions } from './model/documents.js';
@@ -188,5 +189,10 @@ export class Firewall {
   /** Drop and monitor counters per action chain of what is applied in the namespace. */
   counters(): ActionCounter[] {
     return this.enforcer.counters();
+  }
+
+  /** The recent would-be drops of monitor chains in the namespace (addresses, protocol, port, age), newest first. */
+  monitorHits(): MonitorHit[] {
+    return this.enforcer.monitorHits();
   }
 }

@@ -7,8 +7,11 @@ export interface BridgePod {
   readonly hostInterface: string;
 }
 
-/** A bridge br0 in `host` and one namespace per pod on it, addresses 10.SUBNET.0.(index+2)/24. */
-export async function bridgeWithPods(host: TestHost, count: number, subnet: number): Promise<BridgePod[]> {
+/**
+ * A bridge br0 in `host` and one namespace per pod on it, addresses 10.SUBNET.0.(index+2)/24. `host` may be any
+ * namespace that can run commands and make (and later remove) pod namespaces: a TestHost, or a cluster host.
+ */
+export async function bridgeWithPods(host: Pick<TestHost, 'execChecked' | 'addNetns'>, count: number, subnet: number): Promise<BridgePod[]> {
   await host.execChecked(['ip', 'link', 'add', 'br0', 'type', 'bridge']);
   await host.execChecked(['ip', 'link', 'set', 'br0', 'up']);
   const pods: BridgePod[] = [];

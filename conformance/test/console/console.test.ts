@@ -1,7 +1,8 @@
 /**
  * The web console in a real browser (Debian's chromium driven by playwright-core, headless) against a real berthd:
  * a one-host cluster in a test network namespace, berthd started with `--console 127.0.0.1:PORT` inside it. The
- * browser runs in the same namespace (nsenter wrapper), so it reaches that loopback and nothing else.
+ * browser runs in the same namespace (nsenter wrapper), so it reaches that loopback and nothing else. The
+ * scenario's endpoints are real pods on a bridge in that namespace, so the Verdicts page shows real packets.
  * Set BERTH_CONSOLE_SCREENSHOT=FILE to write a PNG of the matrix.
  */
 import { spawn } from 'node:child_process';
@@ -14,6 +15,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { BerthdHost } from '../../src/cluster/berthd-host.js';
 import { berthdScript, cleanEnv } from '../../src/cluster/paths.js';
 import { ClusterTopology } from '../../src/cluster/topology.js';
+import { createTestNetns, uniqueName } from '../../src/harness/index.js';
+import { bridgeWithPods, type BridgePod } from '../../src/netpol/bridge-pods.js';
+import { ProbeAgent } from '../../src/netpol/probe-agent.js';
 
 const chromiumFlags = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const consolePort = 7411;
@@ -72,6 +76,19 @@ t.test('the console in a browser: matrix, explanation, what-if, live secret hist
   for (const [name, ip] of endpoints) {
     await host.api('POST', '/v1/endpoints', { namespace: 'shop', name, labels: { app: name }, ips: [ip], interface: `v-${name}`, namedPorts: [], network: 'net', containerId: `c-${name}`, ifName: 'eth0' });
   }
+  // Pods at the endpoints' addresses (10.9.0.2-4), on a bridge in the host's namespace, where berthd's engine enforces.
+  const pods = await bridgeWithPods({
+    execChecked: (argv) => host.host.netns.execChecked(argv),
+    addNetns: async (label) => {
+      const netns = await createTestNetns(uniqueName(label, 32));
+      t.teardown(() => netns.remove());
+      return netns;
+    },
+  }, endpoints.length, 9);
+  t.same(pods.map((pod) => pod.ip), endpoints.map(([, ip]) => ip), 'a pod at each endpoint\'s address');
+  const [, dbPod, batchPod] = pods as [BridgePod, BridgePod, BridgePod];
+  await ProbeAgent.start(t, dbPod.netns.path, [5432]);
+  const batchProber = await ProbeAgent.start(t, batchPod.netns.path, []);
   await host.api('POST', '/v1/secrets', { name: 'db-password', value: Buffer.from(values[0] ?? '').toString('base64'), labels: { owner: hostileLabel } });
   await host.api('POST', '/v1/secrets/db-password/grants', { service: 'shop-db' });
   await host.api('POST', '/v1/networks', { name: 'shopnet', driver: 'bridge', subnets: ['10.89.5.0/24'] });
@@ -148,6 +165,25 @@ t.test('the console in a browser: matrix, explanation, what-if, live secret hist
     const seen = [...(await Promise.all(bodies)), await page.content()];
     t.ok(seen.length > 10, `${seen.length} response bodies scanned`);
     t.same(forbidden.filter((value) => seen.some((body) => body.includes(value))), [], 'no response body holds a secret value');
+  });
+
+  await t.test('the Verdicts page shows a would-be drop of monitor mode, live, with its addresses and port', async (t) => {
+    t.equal(await batchProber.probe('10.9.0.3', 5432, 'tcp', 800), false, 'enforcing: batch → db is dropped');
+    await host.api('POST', '/v1/policies/monitor', { monitor: true });
+    await page.goto(`${new URL(url ?? '').origin}/console/verdicts`);
+    await page.locator('#verdicts tbody tr', { hasText: 'monitor' }).waitFor({ timeout: 10_000 });
+    let navigations = 0;
+    page.on('framenavigated', () => { navigations += 1; });
+    t.equal(await batchProber.probe('10.9.0.3', 5432, 'tcp', 800), true, 'monitor mode: batch → db passes');
+    const row = page.locator('#drops tbody tr', { hasText: 'tcp/5432' });
+    await row.waitFor({ timeout: 10_000 });
+    const cells = await row.locator('td').allTextContents();
+    t.same(cells.slice(0, 5), ['np/shop', 'ingress', '10.9.0.4', '10.9.0.3', 'tcp/5432'], 'policy, direction, from, to, proto/port');
+    t.match(cells[5], /^\d+ s ago$/, 'and its age');
+    t.equal(navigations, 0, 'it appeared without a reload');
+    t.match(await socketGet(host.socket, '/v1/policies/drops').then((response) => response.body), /"source":"10\.9\.0\.4","destination":"10\.9\.0\.3","protocol":"tcp","port":5432/, 'the API lists it too');
+    await host.api('POST', '/v1/policies/monitor', { monitor: false });
+    t.equal(await batchProber.probe('10.9.0.3', 5432, 'tcp', 800), false, 'monitor off: dropped again');
   });
 
   await t.test('the same console on the unix socket', async (t) => {

@@ -61,8 +61,12 @@ t.test('policies are enforced on bridged pod traffic, incrementally, with resync
   t.equal(await agentC.probe(b.ip, 81, 'tcp', probeTimeoutMs), true, 'monitor mode accepts the would-be drop');
   const hits = firewall.counters().find((counter) => counter.chain === 'monitor/in/np/x');
   t.ok((hits?.packets ?? 0) > 0, 'and counts it against the deciding namespace');
+  const drop = { chain: 'monitor/in/np/x', source: c.ip, destination: b.ip, protocol: 'tcp', port: 81 };
+  const listedDrops = () => firewall.monitorHits().map(({ chain, source, destination, protocol, port }) => ({ chain, source, destination, protocol, port }));
+  t.same(listedDrops(), [drop], 'the CLI path lists the would-be drop (berth policy stats --drops)');
 
   t.equal((await firewall.resync()).enforcement.mode, 'full', 'resync on demand');
+  t.same(listedDrops(), [drop], 'a full resync of the CLI path keeps it');
   await firewall.setMonitor(false);
   t.equal(await agentC.probe(b.ip, 81, 'tcp', probeTimeoutMs), false, 'leaving monitor mode drops again');
 

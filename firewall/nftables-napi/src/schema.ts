@@ -261,6 +261,15 @@ export interface NftNotrackStatement {
   readonly notrack: null;
 }
 
+/**
+ * Adds the key built from the packet to a named set (`"@name"`), from the packet path: `add` leaves an existing
+ * element alone, `update` also restarts its timeout. The set needs the `timeout` flag (or a size) for the kernel
+ * to make it dynamic; constants in a concatenated key take their type from the set's key type.
+ */
+export interface NftSetStatement {
+  readonly set: { readonly op: 'add' | 'update'; readonly elem: NftExpression; readonly set: string };
+}
+
 export type NftStatement =
   | NftVerdict
   | NftMatchStatement
@@ -272,7 +281,8 @@ export type NftStatement =
   | NftMasqueradeStatement
   | NftLogStatement
   | NftLimitStatement
-  | NftNotrackStatement;
+  | NftNotrackStatement
+  | NftSetStatement;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Commands (input)

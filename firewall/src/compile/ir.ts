@@ -22,7 +22,10 @@
  *                           (peer range . protocol range . port range) → return | goto <action chain>
  *   chain pr-<hash>:  meta l4proto . th dport vmap @pr-<hash>; goto <default action chain>
  *   chain drop/…:    rate-limited log, counter, drop
- *   chain monitor/…: rate-limited log, counter (returns: the packet goes on)
+ *   chain monitor/…: rate-limited log, counter, then `update @monitor-hits4 { tag . ip saddr . ip daddr . meta l4proto
+ *                    . th dport }` and its IPv6 twin, each its own rule (returns: the packet goes on)
+ *   set monitor-hits4/6: the recent would-be drops, a dynamic set with a timeout, shared by every monitor chain
+ *                    (its tag, names.ts monitorTag, says which); created with the table, never by a delta
  * Endpoint peers live in plain hash sets, never in interval maps and never as verdicts: splitting interval (pipapo)
  * elements costs milliseconds per map, and verdict elements make the kernel revalidate every chain reachable
  * from them. A group whose peers are picked by label selectors only (no ipBlock, no egress named port, at most
@@ -35,6 +38,17 @@ import type { Family } from '../model/address.js';
 import type { Direction } from '../evaluate/context.js';
 
 export const tableName = 'berth-firewall';
+
+/**
+ * The would-be drops of monitor chains, per family: an element lives `monitorHitSeconds` after its last packet;
+ * a full set takes no new ones until some expire (only the recording rule stops: the counter has its own).
+ */
+export const monitorHitSeconds = 300;
+export const monitorHitsMax = 256;
+
+export function monitorHitSet(family: Family): string {
+  return `monitor-hits${family}`;
+}
 
 export type DispatchName = 'egress4' | 'egress6' | 'ingress4' | 'ingress6';
 export const dispatchNames: readonly DispatchName[] = ['egress4', 'egress6', 'ingress4', 'ingress6'];

@@ -25,6 +25,15 @@ export function actionChainName(action: string): string {
   return action.length <= chainNameLengthMax ? action : `${action.slice(0, chainNameLengthMax - 17)}~${hash(action, 16)}`;
 }
 
+/**
+ * The key part that says which monitor chain recorded a hit in the shared monitor-hit sets: 32 bits of the chain
+ * name's hash. nft types a set key of at most five parts, the other four being the packet's, so this cannot be
+ * wider: two of a thousand monitor chains share a tag once in ~10 000 tables, and the reader then names both.
+ */
+export function monitorTag(chain: string): number {
+  return createHash('sha256').update(chain).digest().readUInt32BE(0);
+}
+
 /** `action`: the evaluator's `drop/…` or `monitor/…` id (see actionOf in group.ts). */
 export function actionChain(action: string): ActionChain {
   const verb = action.startsWith('monitor/') ? 'monitor' : 'drop';

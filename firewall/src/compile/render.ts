@@ -5,8 +5,9 @@
 import type { NftCommand, NftExpression, NftMapElement, NftScript, NftStatement } from '@berth/nftables-napi';
 import { formatAddress, type Family } from '../model/address.js';
 import type { Direction } from '../evaluate/context.js';
+import { monitorTag } from './names.js';
 import {
-  dispatchNames, peerSetName, tableName, type ActionChain, type Box, type CompiledFirewall, type DispatchName, type Group, type PortBox, type Profile, type SelectionSet,
+  dispatchNames, monitorHitSeconds, monitorHitSet, monitorHitsMax, peerSetName, tableName, type ActionChain, type Box, type CompiledFirewall, type DispatchName, type Group, type PortBox, type Profile, type SelectionSet,
 } from './ir.js';
 
 const family = 'inet' as const;
@@ -43,12 +44,33 @@ export function dispatchElement(address: string, group: string): NftMapElement {
   return [address, { jump: { target: group } }];
 }
 
+const protocolAndPort: NftExpression[] = [{ meta: { key: 'l4proto' } }, { payload: { protocol: 'th', field: 'dport' } }];
+
+/** Records the packet in the family's monitor-hit set (an IPv6 packet does not match the IPv4 rule, and back). */
+function recordHit(action: ActionChain, familyOf: Family): NftStatement[] {
+  const address = (field: 'saddr' | 'daddr'): NftExpression => ({ payload: { protocol: ipProtocol(familyOf), field } });
+  const elem: NftExpression = { concat: [monitorTag(action.name), address('saddr'), address('daddr'), ...protocolAndPort] };
+  return [{ set: { op: 'update', elem, set: `@${monitorHitSet(familyOf)}` } }];
+}
+
 function actionRules(action: ActionChain): NftStatement[][] {
   const log: NftStatement[] = [
     { limit: { rate: logRatePerSecond, per: 'second', burst: logBurst } },
     { log: { prefix: action.logPrefix } },
   ];
-  return [log, action.verb === 'drop' ? [{ counter: null }, { drop: null }] : [{ counter: null }]];
+  if (action.verb === 'drop') return [log, [{ counter: null }, { drop: null }]];
+  return [log, [{ counter: null }], recordHit(action, 4), recordHit(action, 6)];
+}
+
+/** The monitor-hit sets: (tag . source . destination . protocol . port), dynamic (filled from the packet path). */
+function addMonitorHitSets(): NftCommand[] {
+  return ([4, 6] as const).map((familyOf): NftCommand => ({
+    add: {
+      set: {
+        ...table, name: monitorHitSet(familyOf), type: ['mark', addressType(familyOf), addressType(familyOf), 'inet_proto', 'inet_service'], flags: ['timeout'], timeout: monitorHitSeconds, size: monitorHitsMax,
+      },
+    },
+  }));
 }
 
 export function addActionChain(action: ActionChain): NftCommand[] {
@@ -66,10 +88,12 @@ function peerField(group: Pick<Group, 'direction' | 'family'>): NftExpression {
   return { payload: { protocol: ipProtocol(group.family), field: group.direction === 'egress' ? 'daddr' : 'saddr' } };
 }
 
-const protocolAndPort: NftExpression[] = [{ meta: { key: 'l4proto' } }, { payload: { protocol: 'th', field: 'dport' } }];
+function addressType(familyOf: Family): 'ipv4_addr' | 'ipv6_addr' {
+  return familyOf === 4 ? 'ipv4_addr' : 'ipv6_addr';
+}
 
 export function groupKeyType(familyOf: Family): readonly ['ipv4_addr' | 'ipv6_addr', 'inet_proto', 'inet_service'] {
-  return [familyOf === 4 ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'];
+  return [addressType(familyOf), 'inet_proto', 'inet_service'];
 }
 
 /** A group without its peers' addresses: what its chain and its maps' shapes depend on. */
@@ -229,7 +253,7 @@ export function sortedByName<T extends { readonly name: string }>(values: Iterab
 /**
  * The full resync: one transaction that creates the table if missing, deletes it, and builds it again, so the
  * kernel switches from the old ruleset to the new one atomically (no window without rules) and conntrack
- * entries (established flows) survive.
+ * entries (established flows) survive. The monitor-hit sets start empty: carryMonitorHits() re-adds what they held.
  */
 export function renderFull(compiled: CompiledFirewall, generation: number): NftScript {
   const commands: NftCommand[] = [
@@ -238,6 +262,7 @@ export function renderFull(compiled: CompiledFirewall, generation: number): NftS
     { add: { table: { family, name: tableName } } },
     { add: { set: { ...table, name: generationSet, type: 'mark' } } },
     { add: { element: { ...table, name: generationSet, elem: [generation] } } },
+    ...addMonitorHitSets(),
   ];
   for (const action of sortedByName(compiled.actions.values())) commands.push(...addActionChain(action));
   for (const profile of sortedByName(compiled.profiles.values())) commands.push(...addProfile(profile));
@@ -251,6 +276,22 @@ export function renderFull(compiled: CompiledFirewall, generation: number): NftS
   commands.push({ add: { chain: { ...table, name: forwardChain, type: 'filter', hook: 'forward', prio: 0, policy: 'accept' } } });
   for (const expr of forwardRules()) commands.push({ add: { rule: { ...table, chain: forwardChain, expr } } });
   return { nftables: commands };
+}
+
+/** A listed monitor hit, to carry across a full resync: its key as listed, and the seconds it had left. */
+export interface CarriedHit {
+  readonly family: Family;
+  readonly key: NftExpression;
+  readonly expiresSeconds: number;
+}
+
+/** Re-adds listed monitor hits with the time they had left, so a full resync does not forget the recent would-be drops. */
+export function carryMonitorHits(hits: readonly CarriedHit[]): NftCommand[] {
+  return ([4, 6] as const).flatMap((familyOf): NftCommand[] => {
+    const elem = hits.filter((hit) => hit.family === familyOf && hit.expiresSeconds >= 1)
+      .map((hit): NftExpression => ({ elem: { val: hit.key, expires: Math.min(hit.expiresSeconds, monitorHitSeconds) } }));
+    return elem.length === 0 ? [] : [{ add: { element: { ...table, name: monitorHitSet(familyOf), elem } } }];
+  });
 }
 
 /** Removes everything Berth's firewall put into the namespace (one transaction; fine if it is absent). */

@@ -15,6 +15,7 @@ import { readJson, writeJsonAtomic } from '../state/atomic-file.js';
 import type { FirewallStore } from '../state/store.js';
 import { libnftablesBackend, type NftBackendFactory } from './backend.js';
 import { KernelTable, nextGeneration, noNftTimings, type ActionCounter, type NftTimings } from './table.js';
+import { namedHits, type MonitorHit } from './monitor-hits.js';
 
 const log = createLogger('firewall');
 
@@ -156,5 +157,10 @@ export class Enforcer {
   /** Drop and monitor counters per action chain of the table in the namespace. */
   counters(): ActionCounter[] {
     return this.#withTable((table) => table.counters(table.actionChains()));
+  }
+
+  /** The recent would-be drops of the table's monitor chains, newest first. */
+  monitorHits(): MonitorHit[] {
+    return this.#withTable((table) => namedHits(table.monitorHits(), table.actionChains()));
   }
 }

@@ -8,9 +8,10 @@ import { listed, type NftScript } from '@berth/nftables-napi';
 import { FirewallCode, FirewallError } from '../errors.js';
 import type { ChangeLog } from '../compile/change-log.js';
 import { renderDelta, type DeltaStats } from '../compile/delta.js';
-import { tableName, type CompiledFirewall } from '../compile/ir.js';
-import { generationSet, renderFull, renderRemove } from '../compile/render.js';
+import { monitorHitSet, tableName, type CompiledFirewall } from '../compile/ir.js';
+import { carryMonitorHits, generationSet, renderFull, renderRemove } from '../compile/render.js';
 import type { NftBackend } from './backend.js';
+import { parseMonitorHits, type ListedHit } from './monitor-hits.js';
 
 const generationModulus = 2 ** 32;
 
@@ -90,10 +91,16 @@ export class KernelTable {
     return { stats, renderMs, nft: this.run(script, 'incremental update') };
   }
 
+  /** The full resync's transaction, carrying the recent monitor hits the table holds over into the new one. */
+  fullScript(compiled: CompiledFirewall, generation: number): NftScript {
+    const script = renderFull(compiled, generation);
+    return { nftables: [...script.nftables, ...carryMonitorHits(this.monitorHits())] };
+  }
+
   /** Replaces the table's whole content in one transaction (no window without rules). */
   applyFull(compiled: CompiledFirewall, generation: number): { elements: number; renderMs: number; nft: NftTimings } {
     const started = process.hrtime.bigint();
-    const script = renderFull(compiled, generation);
+    const script = this.fullScript(compiled, generation);
     const renderMs = Number(process.hrtime.bigint() - started) / 1e6;
     return { elements: countElements(compiled), renderMs, nft: this.run(script, 'full resync') };
   }
@@ -129,5 +136,20 @@ export class KernelTable {
       }
     }
     return [...counters].map(([chain, value]) => ({ chain, ...value }));
+  }
+
+  /** The recent would-be drops the monitor-hit sets hold (both families); none when the table or the sets are missing. */
+  monitorHits(): ListedHit[] {
+    const hits: ListedHit[] = [];
+    for (const family of [4, 6] as const) {
+      let output;
+      try {
+        output = this.#backend.run({ nftables: [{ list: { set: { family: 'inet', table: tableName, name: monitorHitSet(family) } } }] });
+      } catch {
+        continue;
+      }
+      for (const set of listed(output, 'set')) hits.push(...parseMonitorHits(set, family));
+    }
+    return hits;
   }
 }

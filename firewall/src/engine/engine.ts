@@ -19,8 +19,8 @@ import { createLogger } from '@berth/cni';
 import { FirewallCompiler, type FirewallSnapshot } from '../compile/compiler.js';
 import { renderDelta } from '../compile/delta.js';
 import type { CompiledFirewall } from '../compile/ir.js';
-import { renderFull } from '../compile/render.js';
 import { libnftablesBackend, type NftBackend, type NftBackendFactory } from '../enforce/backend.js';
+import { namedHits, type MonitorHit } from '../enforce/monitor-hits.js';
 import { countElements, KernelTable, nextGeneration, type ActionCounter, type NftTimings } from '../enforce/table.js';
 import { FirewallCode, FirewallError } from '../errors.js';
 import { parseAddress } from '../model/address.js';
@@ -198,6 +198,11 @@ export class FirewallEngine {
     return this.#table.counters([...this.#compiler.compiled().actions.keys()]);
   }
 
+  /** The recent would-be drops of monitor chains (addresses, protocol, port, age), newest first. */
+  monitorHits(): MonitorHit[] {
+    return namedHits(this.#table.monitorHits(), this.#compiler.compiled().actions.keys());
+  }
+
   /** Closes the libnftables context. The table stays in the kernel, enforcing (fail closed). */
   close(): void {
     this.#backend.close();
@@ -230,7 +235,7 @@ export class FirewallEngine {
     const rendering = process.hrtime.bigint();
     const compiled = this.#compiler.compiled();
     const generation = nextGeneration(this.#table.generation() ?? this.#generation);
-    const script = renderFull(compiled, generation);
+    const script = this.#table.fullScript(compiled, generation);
     const renderMs = elapsedMs(rendering);
     try {
       const nft = this.#table.run(script, 'full resync');

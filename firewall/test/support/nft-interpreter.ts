@@ -121,6 +121,7 @@ function references(table: TableState): { chains: Set<string>; sets: Set<string>
       for (const statement of rule) {
         if ('vmap' in statement && typeof statement.vmap.data === 'string') sets.add(statement.vmap.data.slice(1));
         if ('match' in statement && typeof statement.match.right === 'string' && statement.match.right.startsWith('@')) sets.add(statement.match.right.slice(1));
+        if ('set' in statement) sets.add(statement.set.set.slice(1));
         if ('jump' in statement) chains.add(statement.jump.target);
         if ('goto' in statement) chains.add(statement.goto.target);
       }
@@ -223,6 +224,7 @@ export class NftInterpreter {
           if ('match' in statement && typeof statement.match.right === 'string' && statement.match.right.startsWith('@') && !table.sets.has(statement.match.right.slice(1))) {
             fail(`add rule: set ${statement.match.right} does not exist`);
           }
+          if ('set' in statement && !table.sets.has(statement.set.set.slice(1))) fail(`add rule: set ${statement.set.set} does not exist`);
         }
         chain.rules.push(expr);
         return;
@@ -296,6 +298,9 @@ export class NftInterpreter {
           logged = true;
         } else if ('counter' in statement) {
           this.counters.set(chain.name, (this.counters.get(chain.name) ?? 0) + 1);
+        } else if ('set' in statement) {
+          // Recording into a monitor-hit set: a side effect the verdict does not depend on.
+          if (statement.set.op !== 'update' || !table.sets.has(statement.set.set.slice(1))) fail(`unsupported set statement ${JSON.stringify(statement)}`);
         } else if ('accept' in statement) {
           return { verdict: 'accept', logged };
         } else if ('drop' in statement) {

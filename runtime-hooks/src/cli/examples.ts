@@ -16,7 +16,7 @@ export const examples: Readonly<Record<string, readonly string[]>> = {
   'policy endpoints': ['berth policy endpoints', 'berth policy endpoints -o json'],
   'policy explain': ['berth policy explain --from shop/client --to shop/web-1 --port 8080/tcp', 'berth policy explain --from 10.89.0.5 --to shop/db-0 --port icmp -o json'],
   'policy monitor': ['berth policy monitor on', 'berth policy monitor off'],
-  'policy stats': ['berth policy stats', 'berth policy stats -o json'],
+  'policy stats': ['berth policy stats', 'berth policy stats -o json', 'berth policy stats --drops'],
   'policy status': ['berth policy status', 'berth policy status -o json'],
   'policy resync': ['berth policy resync', 'berth policy resync --netns /run/netns/test'],
 

@@ -9,7 +9,7 @@ import { formatJson, formatOf, formatTable, outputOption, print, type OutputForm
 import { clusterCall, clusterSocket, policyPath, type ClusterPolicyStatus } from './policy-cluster.js';
 import {
   Firewall, FirewallCode, FirewallError, formatSelector, parseDocumentObject, documentKey, type ApplyResult, type Decision, type DirectionDecision,
-  type ActionCounter, type EndpointRecord, type PodSet, type StoredDocument,
+  type ActionCounter, type EndpointRecord, type MonitorHit, type PodSet, type StoredDocument,
 } from '@berth/firewall';
 
 interface CommonOptions {
@@ -252,9 +252,16 @@ export function registerPolicyCommands(program: Command): void {
 
   withCommonOptions(policy.command('stats'))
     .description('packets dropped (and monitor hits) per deciding policy rule since the table was last rebuilt')
-    .action(async (options: { output?: string; netns?: string }) => {
+    .option('--drops', 'instead: the last would-be drops of monitor mode (source, destination, port), newest first')
+    .action(async (options: { output?: string; netns?: string; drops?: boolean }) => {
       const settings = common(options);
       const socket = await clusterSocket(settings.netns);
+      if (options.drops === true) {
+        const hits = socket === undefined ? firewallFor(settings).monitorHits() : await clusterCall(socket, 'GET', '/v1/policies/drops') as MonitorHit[];
+        if (settings.output === 'json') return printJson(hits);
+        return print(formatTable(['ACTION', 'FROM', 'TO', 'PROTO/PORT', 'AGE'],
+          hits.map((hit) => [hit.chain, hit.source, hit.destination, hit.port === null ? hit.protocol : `${hit.protocol}/${hit.port}`, `${hit.secondsAgo}s`])));
+      }
       const counters = socket === undefined ? firewallFor(settings).counters() : await clusterCall(socket, 'GET', '/v1/policies/stats') as ActionCounter[];
       if (settings.output === 'json') return printJson(counters);
       print(formatTable(['ACTION', 'PACKETS', 'BYTES'], counters.map((counter) => [counter.chain, String(counter.packets), String(counter.bytes)])));

@@ -31,16 +31,38 @@ export function matrixBody(matrix: Matrix, query: { protocol: string; port: stri
 export interface VerdictRow { policy: string; verb: string; direction: string; chain: string; packets: number; bytes: number }
 
 /** Action chains are named `VERB/DIRECTION/KIND/NAME…` by the compiler (drop/in/np/ns/name, monitor/eg/anp/name/3). */
+function describeChain(chain: string): { verb: string; direction: string; policy: string } {
+  const [verb = '', direction = '', ...rest] = chain.split('/');
+  return { verb, direction: direction === 'in' ? 'ingress' : direction === 'eg' ? 'egress' : direction, policy: rest.join('/') };
+}
+
 export function verdictRows(counters: readonly { chain: string; packets: number; bytes: number }[]): VerdictRow[] {
-  return counters.map(({ chain, packets, bytes }) => {
-    const [verb = '', direction = '', ...rest] = chain.split('/');
-    return { policy: rest.join('/'), verb, direction: direction === 'in' ? 'ingress' : direction === 'eg' ? 'egress' : direction, chain, packets, bytes };
+  return counters.map(({ chain, packets, bytes }) => ({ ...describeChain(chain), chain, packets, bytes }));
+}
+
+export const dropColumns = ['policy', 'direction', 'from', 'to', 'proto/port', 'age'] as const;
+/** The console shows this many of the newest would-be drops (the kernel keeps up to 256 per family). */
+export const dropRowsMax = 50;
+
+export interface MonitorHitRow { readonly chain: string; readonly source: string; readonly destination: string; readonly protocol: string; readonly port: number | null; readonly secondsAgo: number }
+
+/** The newest would-be drops first, as the engine lists them; a hit two chains share a tag for names both (`A or B`). */
+export function dropRows(hits: readonly MonitorHitRow[]): Record<(typeof dropColumns)[number], string>[] {
+  return hits.slice(0, dropRowsMax).map((hit) => {
+    const chains = hit.chain.split(' or ').map(describeChain);
+    return {
+      policy: chains.map((chain) => chain.policy).join(' or '), direction: [...new Set(chains.map((chain) => chain.direction))].join(' or '),
+      from: hit.source, to: hit.destination, 'proto/port': hit.port === null ? hit.protocol : `${hit.protocol}/${hit.port}`, age: `${hit.secondsAgo} s ago`,
+    };
   });
 }
 
-export function verdictsBody(rows: readonly VerdictRow[] | string): string {
-  const content = typeof rows === 'string' ? notice(rows) : table(rows as unknown as Record<string, unknown>[], verdictColumns, 'verdicts');
-  return `<p>Drop and monitor (would-drop) packet counters per policy rule, from this host's kernel table; live.</p><div data-live="/console/events/verdicts">${content}</div>`;
+export function verdictsBody(content: { counters: readonly VerdictRow[]; drops: readonly Record<string, string>[] } | string): string {
+  const counters = typeof content === 'string' ? notice(content) : table(content.counters as unknown as Record<string, unknown>[], verdictColumns, 'verdicts');
+  const drops = typeof content === 'string' ? '' : table(content.drops, dropColumns, 'drops');
+  return `<p>Drop and monitor (would-drop) packet counters per policy rule, from this host's kernel table; live.</p><div data-live="/console/events/verdicts">${counters}</div>`
+    + '<h2>Last would-be drops</h2><p>Packets that policies in monitor mode let through but would drop: the last packet of each source, destination and port in the past 5 minutes, newest first; live.</p>'
+    + `<div data-live="/console/events/drops">${drops}</div>`;
 }
 
 interface ListedHost {

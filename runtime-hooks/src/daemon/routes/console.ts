@@ -16,7 +16,7 @@ import { consoleScript, consoleStyle } from '../console/client.js';
 import { notice, page } from '../console/html.js';
 import { computeMatrix, diffMatrices, withDocuments } from '../console/matrix.js';
 import {
-  clusterBody, historyColumns, matrixBody, networksBody, secretBody, secretsBody, verdictColumns, verdictRows, verdictsBody,
+  clusterBody, dropColumns, dropRows, historyColumns, matrixBody, networksBody, secretBody, secretsBody, verdictColumns, verdictRows, verdictsBody,
 } from '../console/pages.js';
 import type { PolicyRuntime } from '../policy/runtime.js';
 
@@ -126,15 +126,17 @@ export function createConsoleRouter(sources: ConsoleSources): Hono {
   });
 
   const counters = () => verdictRows(sources.policy.session().engine.counters());
+  const drops = () => dropRows(sources.policy.session().engine.monitorHits());
   app.get('/verdicts', (c) => {
     try {
-      return html(c, 'Verdicts', verdictsBody(counters()));
+      return html(c, 'Verdicts', verdictsBody({ counters: counters(), drops: drops() }));
     } catch (error) {
       if (error instanceof FirewallError || error instanceof SecretError) return html(c, 'Verdicts', verdictsBody(`${error.message} (counters come from berthd's engine in a cluster)`));
       throw error;
     }
   });
   app.get('/events/verdicts', (c) => liveTable(c, verdictColumns, async () => counters()));
+  app.get('/events/drops', (c) => liveTable(c, dropColumns, async () => drops()));
 
   app.get('/cluster', async (c) => {
     const listing = await localJson(sources.local, '/v1/cluster');

@@ -72,6 +72,7 @@ export function createPolicyRouter(runtime: PolicyRuntime): Hono {
   });
 
   app.get('/v1/policies/stats', (c) => c.json(runtime.session().engine.counters()));
+  app.get('/v1/policies/drops', (c) => c.json(runtime.session().engine.monitorHits()));
 
   app.post('/v1/policies/explain', async (c) => {
     const body = object(await jsonBody(c), ['from', 'to', 'protocol', 'port']);
