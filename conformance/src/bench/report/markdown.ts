@@ -72,7 +72,7 @@ export function reportMarkdown(report: Report): string {
   const earlier = report.results.filter((entry) => entry.date !== report.date).map((entry) => entry.name);
   const lines = [
     '# Berth benchmark report', '',
-    `Written by \`npm run bench${report.quick ? ' -- --quick' : ''}\` on ${report.date}${report.quick ? ' (quick: fewer rounds and smaller sizes; for figures to quote, run without --quick)' : ''}.`,
+    `Written by \`npm run bench${report.quick ? ' -- --quick' : ''}\` on ${report.date}${report.quick ? ' (quick: fewer and shorter rounds at smaller sizes; for figures to quote, run without --quick)' : ''}.`,
     ...(earlier.length === 0 ? [] : [`That run measured some benchmarks only; ${earlier.join(', ')} are kept from earlier runs, each with its own date below.`]),
     'Berth and its peer run in the same process run, interleaved round by round after warm-ups; each row is the median of its samples',
     'with the spread (p10–p90 and min–max). The machine is shared and small: read ratios measured in one run, not absolute figures.', '',
