@@ -30,7 +30,9 @@ export interface ClusterBenchOptions {
 }
 
 export const defaultClusterBenchOptions: ClusterBenchOptions = { levels: [1, 16, 64], seconds: 5, rounds: 3, failoverTrials: 3, valueBytes: 64, failover: true };
-const quickClusterBenchOptions: ClusterBenchOptions = { levels: [1, 32], seconds: 1, rounds: 2, failoverTrials: 1, valueBytes: 64, failover: false };
+export const quickClusterBenchOptions: ClusterBenchOptions = { levels: [1, 8, 32], seconds: 0.5, rounds: 2, failoverTrials: 1, valueBytes: 64, failover: false };
+/** Half a second still holds hundreds of writes at one client here (--quick). */
+export const secondsMin = 0.5;
 export const secondsMax = 60;
 export const roundsMax = 10;
 export const trialsMax = 10;
@@ -162,15 +164,17 @@ async function measureFailover(cluster: TestCluster, trials: number, timing: Etc
   return { timing, trialsMs, medianMs: median(trialsMs) };
 }
 
-export async function benchCluster(options: ClusterBenchOptions = defaultClusterBenchOptions): Promise<ClusterBenchReport> {
-  if (options.seconds < 1 || options.seconds > secondsMax || options.rounds < 1 || options.rounds > roundsMax || options.failoverTrials < 1 || options.failoverTrials > trialsMax) {
-    throw new RangeError('cluster bench: seconds 1..60, rounds 1..10, trials 1..10');
+/** On its own cluster(s), or with `shared` on that one (whose members it must then not kill: no failover trials). */
+export async function benchCluster(options: ClusterBenchOptions = defaultClusterBenchOptions, shared?: TestCluster): Promise<ClusterBenchReport> {
+  if (options.seconds < secondsMin || options.seconds > secondsMax || options.rounds < 1 || options.rounds > roundsMax || options.failoverTrials < 1 || options.failoverTrials > trialsMax) {
+    throw new RangeError('cluster bench: seconds 0.5..60, rounds 1..10, trials 1..10');
   }
+  if (shared !== undefined && options.failover) throw new RangeError('cluster bench: failover trials kill members, so they need a cluster of their own');
   const failover: FailoverSample[] = [];
   let throughput: ThroughputSample[] = [];
   const tunedTeardowns = new Teardowns();
   try {
-    const tuned = await TestCluster.start(tunedTeardowns, { managers: 3 });
+    const tuned = shared ?? await TestCluster.start(tunedTeardowns, { managers: 3 });
     throughput = await measureThroughput(tuned, options);
     if (options.failover) failover.push(await measureFailover(tuned, options.failoverTrials, etcdTimingTuned));
   } finally {

@@ -53,8 +53,8 @@ export const defaultFirewallBenchOptions: FirewallBenchOptions = {
 };
 
 const quickOptions: FirewallBenchOptions = {
-  endpoints: 200, policies: 200, largeEndpoints: 2_000, dataplanePolicies: [10, 1_000], applySizes: [50, 200, 1_000],
-  storePath: false, iperfSeconds: 0, connectSeconds: 0.5, repeats: 2, parts: ['control', 'data'],
+  endpoints: 200, policies: 200, largeEndpoints: 2_000, dataplanePolicies: [10, 100, 1_000], applySizes: [50, 200, 1_000],
+  storePath: false, iperfSeconds: 0, connectSeconds: 0.3, repeats: 2, parts: ['control', 'data'],
 };
 
 /**

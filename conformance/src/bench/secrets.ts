@@ -28,7 +28,7 @@ export interface SecretsBenchOptions {
 }
 
 export const defaultSecretsBenchOptions: SecretsBenchOptions = { levels: [1, 16, 64], seconds: 3, valueBytes: 1024, rotations: 100 };
-const quickSecretsBenchOptions: SecretsBenchOptions = { levels: [1, 8, 32], seconds: 1, valueBytes: 1024, rotations: 30 };
+export const quickSecretsBenchOptions: SecretsBenchOptions = { levels: [1, 8, 32], seconds: 0.5, valueBytes: 1024, rotations: 30 };
 
 interface Rate { readonly perSecond: number; readonly p50Ms: number; readonly p99Ms: number; readonly errors: number }
 export interface SecretsBenchReport {
@@ -114,13 +114,14 @@ async function measureDelivery(manager: BerthdHost, worker: BerthdHost, options:
   return { p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), maxMs: sorted.at(-1) ?? NaN, samples: sorted.length, latenciesMs: sorted };
 }
 
-export async function benchSecrets(options: SecretsBenchOptions = defaultSecretsBenchOptions): Promise<SecretsBenchReport> {
-  if (options.seconds < 1 || options.seconds > 60 || options.valueBytes < 1 || options.valueBytes > 500 * 1024 || options.rotations < 1 || options.rotations > 10_000) {
-    throw new RangeError('secrets bench: seconds 1..60, bytes 1..512000, rotations 1..10000');
+/** On a cluster of its own, or on `shared`. */
+export async function benchSecrets(options: SecretsBenchOptions = defaultSecretsBenchOptions, shared?: TestCluster): Promise<SecretsBenchReport> {
+  if (options.seconds < 0.5 || options.seconds > 60 || options.valueBytes < 1 || options.valueBytes > 500 * 1024 || options.rotations < 1 || options.rotations > 10_000) {
+    throw new RangeError('secrets bench: seconds 0.5..60, bytes 1..512000, rotations 1..10000');
   }
   const teardowns = new Teardowns();
   try {
-    const cluster = await TestCluster.start(teardowns, { managers: 3 });
+    const cluster = shared ?? await TestCluster.start(teardowns, { managers: 3 });
     const manager = cluster.managers[0];
     if (manager === undefined) throw new Error('no manager');
     const value = (): string => randomBytes(options.valueBytes).toString('base64');

@@ -24,7 +24,7 @@ export interface TrustBenchOptions {
 }
 
 export const defaultTrustBenchOptions: TrustBenchOptions = { writers: 16, seconds: 3, rounds: 3 };
-const quickTrustBenchOptions: TrustBenchOptions = { writers: 16, seconds: 1, rounds: 2 };
+const quickTrustBenchOptions: TrustBenchOptions = { writers: 16, seconds: 0.5, rounds: 2 };
 
 export interface TrustBenchReport {
   readonly options: TrustBenchOptions;
@@ -58,8 +58,8 @@ async function writesPerSecond(store: Store, { writers, seconds }: TrustBenchOpt
 }
 
 export async function benchTrust(options: TrustBenchOptions): Promise<TrustBenchReport> {
-  if (!(options.writers >= 1 && options.writers <= 256 && options.seconds >= 1 && options.seconds <= 60 && options.rounds >= 1 && options.rounds <= 20)) {
-    throw new RangeError('trust bench: writers 1..256, seconds 1..60, rounds 1..20');
+  if (!(options.writers >= 1 && options.writers <= 256 && options.seconds >= 0.5 && options.seconds <= 60 && options.rounds >= 1 && options.rounds <= 20)) {
+    throw new RangeError('trust bench: writers 1..256, seconds 0.5..60, rounds 1..20');
   }
   const root = `/tmp/bt-bench-trust-${randomBytes(4).toString('hex')}`;
   await mkdir(root, { recursive: true, mode: 0o700 });

@@ -51,15 +51,18 @@ t.test('a measurement table has one row per measurement with median, spread and 
 });
 
 t.test('the markdown report names the date, machine, load, versions, failures and embeds the charts', async (t) => {
+  const date = '2026-12-03T08:00:00.000Z';
   const markdown = reportMarkdown({
-    date: '2026-12-03T08:00:00.000Z', quick: true, machine, results: [firewall], failures: [{ name: 'cluster', reason: 'exited with 1' }],
-    charts: [{ file: 'charts/connections-vs-policies.png', title: 'Connections' }],
+    date, quick: true, machine, results: [{ ...firewall, date, quick: true, machine: { ...machine, loadStart: [1.5, 2, 3], loadEnd: [2.5, 2, 3] } }],
+    failures: [{ name: 'cluster', reason: 'exited with 1', date }], charts: [{ file: 'charts/connections-vs-policies.png', title: 'Connections' }],
   });
   t.match(markdown, 'on 2026-12-03T08:00:00.000Z (quick');
   t.match(markdown, '- machine: 2 × Test CPU, 4.0 GiB memory, kernel 6.1.0-test');
   t.match(markdown, '1.00, 2.00, 3.00 at the start, 4.00, 5.00, 6.00 at the end');
   t.match(markdown, '- versions: node 20.0.0, etcd 3.4.23');
-  t.match(markdown, '- cluster: exited with 1');
+  t.match(markdown, '- cluster, in the run of 2026-12-03T08:00:00.000Z: exited with 1');
+  t.match(markdown, 'Measured on 2026-12-03T08:00:00.000Z with --quick; load average 1.50, 2.00, 3.00 before, 2.50, 2.00, 3.00 after.\n');
+  t.notMatch(markdown, 'kept from earlier runs');
   t.match(markdown, '![Connections](charts/connections-vs-policies.png)');
   t.match(markdown, '```text\nprinted text\n```');
 });

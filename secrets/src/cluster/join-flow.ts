@@ -6,6 +6,7 @@ import { clientUrl } from './etcd-config.js';
 import { waitForEtcdHealthy } from './etcd-probe.js';
 import { fetchPinnedCa, postJoin } from './join-client.js';
 import { joinPortDefault, parseAddressWithPort, type JoinResponse } from './join-protocol.js';
+import { fetchMemberStatus } from './member-status.js';
 import { parseJoinToken } from './join-token.js';
 import { hostsCollection } from './keys.js';
 import { saveNodeState, wipeNodeState, type NodeState } from './node-state.js';
@@ -117,25 +118,37 @@ function stateFromResponse(node: ClusterNode, response: JoinResponse): NodeState
   };
 }
 
-/** Promotes this host's learner once etcd says it is in sync; bounded by `promoteTimeoutMs`. */
+/**
+ * The client URL of the member that reports itself the raft leader, if any does. A promote must go there: etcd 3.4
+ * forwards one sent to a follower to the leader over the peer API without the caller's user, which etcd auth refuses
+ * ("auth: user name is empty"), and the follower retries that until the request deadline.
+ */
+async function leaderUrl(urls: readonly string[], tls: { caPem: string; certPem: string; keyPem: string }, timeoutMs: number): Promise<string | undefined> {
+  const statuses = await Promise.all(urls.map((url) => fetchMemberStatus({ ID: '', name: url, peerURLs: [], clientURLs: [url], isLearner: false }, tls, timeoutMs)));
+  return statuses.find((status) => status.leader)?.clientUrls[0];
+}
+
+/** Promotes this host's learner, through the leader, once etcd says it is in sync; bounded by `promoteTimeoutMs`. */
 async function promoteLearner(node: ClusterNode, response: JoinResponse, tls: { caPem: string; certPem: string; keyPem: string }): Promise<void> {
   const memberId = response.member?.memberId ?? '';
-  const others = openEtcdClient({ endpoints: response.clientUrls, tls, limits: { requestTimeoutMs: 5_000 }, hostFailover: 'none' });
-  try {
-    const deadline = Date.now() + node.limits.promoteTimeoutMs;
-    for (let attempt = 1; ; attempt += 1) {
+  const deadline = Date.now() + node.limits.promoteTimeoutMs;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const leader = await leaderUrl(response.clientUrls, tls, node.limits.statusTimeoutMs);
+      if (leader === undefined) throw new Error(`no member of ${response.clientUrls.join(', ')} reports itself the leader`);
+      const client = openEtcdClient({ endpoints: [leader], tls, limits: { requestTimeoutMs: 5_000 }, hostFailover: 'none' });
       try {
-        await others.client.cluster.memberPromote({ ID: memberId });
-        return;
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        if (Date.now() > deadline) throw new ClusterError(ClusterErrorCode.JoinFailed, `Cannot promote etcd learner ${memberId} within ${node.limits.promoteTimeoutMs} ms: ${message}`);
-        node.logger.info({ attempt, err: message }, 'learner not promotable yet');
-        await sleep(Math.min(1_000, 100 * attempt));
+        await client.client.cluster.memberPromote({ ID: memberId });
+      } finally {
+        await client.close();
       }
+      return;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (Date.now() > deadline) throw new ClusterError(ClusterErrorCode.JoinFailed, `Cannot promote etcd learner ${memberId} within ${node.limits.promoteTimeoutMs} ms: ${message}`);
+      node.logger.info({ attempt, err: message }, 'learner not promotable yet');
+      await sleep(Math.min(1_000, 100 * attempt));
     }
-  } finally {
-    await others.close();
   }
 }
 
