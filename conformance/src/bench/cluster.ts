@@ -10,14 +10,14 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { etcdTimingEtcdDefault, etcdTimingTuned, type EtcdTiming } from '@berth/secrets';
-import type { TeardownRegistry } from '../harness/index.js';
+import { Teardowns } from '../harness/index.js';
 import { monotonicClock } from '../linearizability/index.js';
 import type { BerthdHost } from '../cluster/berthd-host.js';
 import type { CommitsResult, LoadJob, ThroughputResult } from '../cluster/load-main.js';
 import { cleanEnv, repoRoot } from '../cluster/paths.js';
 import { TestCluster } from '../cluster/test-cluster.js';
 import { benchEntry, numberArg } from './cli.js';
-import type { Measurement } from './result.js';
+import { median, percentile, type Measurement } from './result.js';
 
 export interface ClusterBenchOptions {
   readonly levels: readonly number[];
@@ -61,24 +61,8 @@ export interface ClusterBenchReport {
   readonly failover: readonly FailoverSample[];
 }
 
-class Teardowns implements TeardownRegistry {
-  readonly #steps: (() => unknown)[] = [];
-  teardown(fn: () => unknown): void {
-    this.#steps.push(fn);
-  }
-  async run(): Promise<void> {
-    for (const step of this.#steps.splice(0).reverse()) await Promise.resolve().then(step).catch(() => undefined);
-  }
-}
 
-function percentile(sorted: readonly number[], fraction: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? NaN;
-}
 
-function median(values: readonly number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 0.5);
-}
 
 /** Runs one load job in the client host's namespace and parses its one line of output. */
 function runLoad<T>(cluster: TestCluster, job: LoadJob, timeoutMs: number): Promise<T> {

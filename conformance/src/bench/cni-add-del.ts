@@ -38,7 +38,7 @@ import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, rmSync, unlink
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchEntry, numberArg, stringArg } from './cli.js';
-import type { Measurement } from './result.js';
+import { median, percentile, type Measurement } from './result.js';
 
 export type Variant = 'masq' | 'plain';
 
@@ -91,10 +91,6 @@ export const defaultAddDelOptions = (): AddDelOptions => ({
   variants: ['plain', 'masq'],
 });
 
-function median(values: readonly number[], fraction = 0.5): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
-}
 
 interface Call { readonly ms: number; readonly stderr: string }
 
@@ -187,7 +183,7 @@ function benchVariant(options: AddDelOptions, variant: Variant, namespaces: { ho
       pushPhases(`${side.label} DEL`, del.stderr);
     }
   }
-  const samples = [...times].map(([name, list]) => ({ name, medianMs: median(list), p90Ms: median(list, 0.9), timesMs: list }));
+  const samples = [...times].map(([name, list]) => ({ name, medianMs: median(list), p90Ms: percentile(list, 0.9), timesMs: list }));
   const of = (name: string) => samples.find((sample) => sample.name === name)?.medianMs ?? Number.NaN;
   return {
     variant, samples,
@@ -270,7 +266,7 @@ function baselines(options: AddDelOptions & { readonly dataDir: string }, hostNs
   for (let run = 0; run < Math.min(options.runs, 20); run += 1) {
     for (const [name, probe] of Object.entries(probes)) times.set(name, [...(times.get(name) ?? []), probe()]);
   }
-  return [...times].map(([name, list]) => ({ name, medianMs: median(list), p90Ms: median(list, 0.9), timesMs: list }));
+  return [...times].map(([name, list]) => ({ name, medianMs: median(list), p90Ms: percentile(list, 0.9), timesMs: list }));
 }
 
 /** Creates the namespaces and berthd, measures every variant, removes everything (also on failure). */

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchEntry, numberArg } from './cli.js';
-import { sideMeasurements } from './result.js';
+import { percentile, sideMeasurements } from './result.js';
 import { interleaved } from './rounds.js';
 
 export interface StartupOptions {
@@ -43,9 +43,6 @@ export const defaultStartupOptions: StartupOptions = {
   referenceIpam: '/usr/lib/cni/host-local',
 };
 
-function percentile(sorted: readonly number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
-}
 
 /** Runs one process to completion; returns its wall time in ms. A failure aborts the benchmark. */
 function timed(file: string, args: readonly string[], env: Record<string, string>, input: string): number {

@@ -10,6 +10,7 @@
 import type { TeardownRegistry } from '../harness/index.js';
 import type { BerthdHost } from '../cluster/berthd-host.js';
 import { PolicyCluster } from '../netpol/cluster-topology.js';
+import { median } from './result.js';
 
 export interface StoreOperation {
   /** Median until the writing host's kernel enforces the change (wall time of the API call). */
@@ -35,10 +36,6 @@ const loadConcurrency = 3;
 const documentsPerApply = 100;
 const visibleWaitMsMax = 30_000;
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 const elapsedMs = (started: bigint): number => Number(process.hrtime.bigint() - started) / 1e6;
 

@@ -26,7 +26,7 @@ import { Nft, type NftCommand } from '@berth/nftables-napi';
 import { TestHost, type TestNetns } from '../harness/index.js';
 import { benchEntry, numberArg, stringArg } from './cli.js';
 import { storeControlPlane, type StoreControlPlane } from './firewall-cluster.js';
-import { sideMeasurements, type Measurement } from './result.js';
+import { median, sideMeasurements, type Measurement } from './result.js';
 import { interleaved } from './rounds.js';
 
 export interface FirewallBenchOptions {
@@ -138,10 +138,6 @@ export function benchPolicies(count: number, endpoints: number, port = 8080): ob
 
 const yamlOf = (documents: readonly object[]): string => documents.map((document) => JSON.stringify(document)).join('\n---\n');
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 /** The median time and the median of each part over the samples. */
 function operation(samples: readonly Sample[]): Operation {

@@ -36,7 +36,7 @@ import { buildSpec } from '@berth/runtime';
 import { Teardowns } from '../harness/index.js';
 import { berthCli, createClusterLab, initCluster, type HooksLab, type LabBerthd } from '../hooks/lab.js';
 import { benchEntry, numberArg } from './cli.js';
-import { sideMeasurements } from './result.js';
+import { median, percentile, sideMeasurements } from './result.js';
 import { interleaved } from './rounds.js';
 
 const runsDefault = 9;
@@ -50,10 +50,6 @@ interface Variant {
   readonly argv: (run: number) => string[];
 }
 
-function median(values: readonly number[], fraction = 0.5): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? Number.NaN;
-}
 
 /** A hook as an engine integration would write it: the reference bridge plugin exec'd with the state's pid. */
 function referenceHook(lab: HooksLab<LabBerthd>): string {
@@ -139,7 +135,7 @@ export async function benchHooksRun(runs: number): Promise<HooksRunReport> {
 export function formatHooksRunReport(report: HooksRunReport): string {
   const med = (name: string): number => median(report.samples.get(name) ?? []);
   const lines = [`runs: ${report.runs} (after one warm-up round), interleaved, wall time of the whole command, ms`, `${'command'.padEnd(36)}${'median'.padStart(9)}${'p90'.padStart(9)}`];
-  for (const [name, list] of report.samples) lines.push(`${name.padEnd(36)}${median(list).toFixed(0).padStart(9)}${median(list, 0.9).toFixed(0).padStart(9)}`);
+  for (const [name, list] of report.samples) lines.push(`${name.padEnd(36)}${median(list).toFixed(0).padStart(9)}${percentile(list, 0.9).toFixed(0).padStart(9)}`);
   lines.push(`ratio berth run none / runc run (no hooks):               ${(med('berth run --network none') / med('runc run, no network (no hooks)')).toFixed(2)}x`);
   lines.push(`ratio berth run bridge / runc run + reference bridge:     ${(med('berth run --network bridge') / med('runc run + reference bridge hook')).toFixed(2)}x`);
   lines.push(`ratio berth run bridge+secret / runc + reference bridge:  ${(med('berth run bridge + 1 secret') / med('runc run + reference bridge hook')).toFixed(2)}x`);

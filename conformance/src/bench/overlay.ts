@@ -7,8 +7,9 @@
  */
 import { spawn } from 'node:child_process';
 import { OverlayCluster, type ClusterContainer } from '../overlay/cluster.js';
-import type { TeardownRegistry } from '../harness/index.js';
+import { Teardowns, type TeardownRegistry } from '../harness/index.js';
 import { benchEntry, numberArg } from './cli.js';
+import { median } from './result.js';
 import { interleaved } from './rounds.js';
 
 export interface OverlayBenchOptions {
@@ -40,22 +41,7 @@ export interface OverlayBenchReport {
   readonly kernelRatio: number;
 }
 
-class Teardowns implements TeardownRegistry {
-  readonly #steps: (() => unknown)[] = [];
-  teardown(fn: () => unknown): void {
-    this.#steps.push(fn);
-  }
-  async run(): Promise<void> {
-    for (const step of this.#steps.splice(0).reverse()) {
-      try { await step(); } catch (error) { process.stderr.write(`bench teardown: ${String(error)}\n`); }
-    }
-  }
-}
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 /** Where iperf3 runs: a namespace and the address it is reached at. */
 interface Endpoint {
@@ -135,7 +121,7 @@ export async function benchOverlay(options: OverlayBenchOptions = defaultOverlay
     }) as unknown as [PathSample, PathSample, PathSample];
     return { options, overlay, plain, kernel, ratio: overlay.medianGbits / plain.medianGbits, kernelRatio: overlay.medianGbits / kernel.medianGbits };
   } finally {
-    await teardowns.run();
+    for (const failure of await teardowns.run()) process.stderr.write(`bench teardown: ${failure}\n`);
   }
 }
 

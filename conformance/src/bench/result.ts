@@ -42,6 +42,15 @@ function quantile(sorted: readonly number[], fraction: number): number {
   return low + (high - low) * (position - below);
 }
 
+/** The `fraction` quantile of samples in any order (linear interpolation between ranks); NaN for none. */
+export function percentile(values: readonly number[], fraction: number): number {
+  return quantile([...values].sort((a, b) => a - b), fraction);
+}
+
+export function median(values: readonly number[]): number {
+  return percentile(values, 0.5);
+}
+
 /** Median and spread (p10..p90, min..max) of samples; NaN for none. Non-finite samples are ignored. */
 export function summarize(samples: readonly number[]): Summary {
   const sorted = samples.filter(Number.isFinite).sort((a, b) => a - b);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { baseConfig, buildBusyboxRootfs, writeBundle } from '../runtime/rootfs.js';
 import { berthRuntimePath, RuntimeUnderTest } from '../runtime/runtimes.js';
 import { benchEntry, numberArg } from './cli.js';
-import { sideMeasurements } from './result.js';
+import { median, sideMeasurements } from './result.js';
 
 const runsDefault = 30;
 const runsQuick = 5;
@@ -31,10 +31,6 @@ function timeMs(argv: readonly string[], detached = false): number {
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 export interface RuntimeBenchReport {
   readonly runs: number;

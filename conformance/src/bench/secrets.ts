@@ -18,7 +18,7 @@ import { TestCluster } from '../cluster/test-cluster.js';
 import type { BerthdHost } from '../cluster/berthd-host.js';
 import { Teardowns } from '../harness/index.js';
 import { benchEntry, numberArg } from './cli.js';
-import type { Measurement } from './result.js';
+import { percentile, type Measurement } from './result.js';
 
 export interface SecretsBenchOptions {
   readonly levels: readonly number[];
@@ -39,9 +39,6 @@ export interface SecretsBenchReport {
   readonly apiBaseline: Rate;
 }
 
-function percentile(sorted: readonly number[], fraction: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? NaN;
-}
 
 function rate(ops: number, seconds: number, latencies: number[], errors: number): Rate {
   const sorted = latencies.sort((a, b) => a - b);

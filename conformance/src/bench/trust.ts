@@ -15,7 +15,7 @@ import {
 } from '@berth/secrets';
 import { monotonicClock } from '../linearizability/index.js';
 import { benchEntry, numberArg } from './cli.js';
-import { sideMeasurements } from './result.js';
+import { median, sideMeasurements } from './result.js';
 
 export interface TrustBenchOptions {
   readonly writers: number;
@@ -110,9 +110,6 @@ export async function benchTrust(options: TrustBenchOptions): Promise<TrustBench
   }
 }
 
-function median(values: readonly number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-}
 
 export function formatTrustReport({ options, off, on }: TrustBenchReport): string {
   return [
