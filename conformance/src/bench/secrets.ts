@@ -5,7 +5,7 @@
  * from the same manager host (the etcd3 client, no Berth layer); the ratio is the cost of sealing and checks. Then
  * the time from `rotate` returning to the new file in place in a container's tmpfs on the worker host.
  * Not a test: nothing is asserted.
- * Run: node conformance/dist/src/bench/secrets.js [--quick] [--seconds S] [--bytes N] [--rotations N] [--result FILE]
+ * Run: node conformance/dist/src/bench/secrets.js [--quick] [--seconds S] [--bytes N] [--rotations N] [--rounds N] [--result FILE]
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,27 +18,41 @@ import { TestCluster } from '../cluster/test-cluster.js';
 import type { BerthdHost } from '../cluster/berthd-host.js';
 import { Teardowns } from '../harness/index.js';
 import { benchEntry, numberArg } from './cli.js';
-import { percentile, type Measurement } from './result.js';
+import { median, percentile, type Measurement } from './result.js';
+import { interleaved } from './rounds.js';
 
 export interface SecretsBenchOptions {
   readonly levels: readonly number[];
   readonly seconds: number;
   readonly valueBytes: number;
   readonly rotations: number;
+  /** Interleaved rounds (raw, create, rotate in turn, after one warm-up round) per client count. */
+  readonly rounds: number;
 }
 
-export const defaultSecretsBenchOptions: SecretsBenchOptions = { levels: [1, 16, 64], seconds: 3, valueBytes: 1024, rotations: 100 };
-export const quickSecretsBenchOptions: SecretsBenchOptions = { levels: [1, 8, 32], seconds: 0.5, valueBytes: 1024, rotations: 30 };
+export const defaultSecretsBenchOptions: SecretsBenchOptions = { levels: [1, 16, 64], seconds: 3, valueBytes: 1024, rotations: 100, rounds: 3 };
+export const quickSecretsBenchOptions: SecretsBenchOptions = { levels: [1, 8, 32], seconds: 0.5, valueBytes: 1024, rotations: 30, rounds: 2 };
 
 interface Rate { readonly perSecond: number; readonly p50Ms: number; readonly p99Ms: number; readonly errors: number }
+type Side = 'raw' | 'create' | 'rotate';
+const sides: readonly Side[] = ['raw', 'create', 'rotate'];
 export interface SecretsBenchReport {
   readonly options: SecretsBenchOptions;
-  readonly rows: ReadonlyArray<{ clients: number; create: Rate; rotate: Rate; raw: Rate }>;
+  /** Per client count: each side's medians over the rounds, and every round's rate. */
+  readonly rows: ReadonlyArray<{ clients: number; create: Rate; rotate: Rate; raw: Rate; perRound: Readonly<Record<Side, readonly number[]>> }>;
   readonly delivery: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly samples: number; readonly latenciesMs: readonly number[] };
   /** One local API round trip that touches no store (`GET /healthz`), one client: the part of every call that is not secrets. */
   readonly apiBaseline: Rate;
 }
 
+
+/** Medians over rounds of each figure; errors summed. */
+function overRounds(rates: readonly Rate[]): Rate {
+  return {
+    perSecond: median(rates.map((r) => r.perSecond)), p50Ms: median(rates.map((r) => r.p50Ms)), p99Ms: median(rates.map((r) => r.p99Ms)),
+    errors: rates.reduce((sum, r) => sum + r.errors, 0),
+  };
+}
 
 function rate(ops: number, seconds: number, latencies: number[], errors: number): Rate {
   const sorted = latencies.sort((a, b) => a - b);
@@ -113,8 +127,9 @@ async function measureDelivery(manager: BerthdHost, worker: BerthdHost, options:
 
 /** On a cluster of its own, or on `shared`. */
 export async function benchSecrets(options: SecretsBenchOptions = defaultSecretsBenchOptions, shared?: TestCluster): Promise<SecretsBenchReport> {
-  if (options.seconds < 0.5 || options.seconds > 60 || options.valueBytes < 1 || options.valueBytes > 500 * 1024 || options.rotations < 1 || options.rotations > 10_000) {
-    throw new RangeError('secrets bench: seconds 0.5..60, bytes 1..512000, rotations 1..10000');
+  if (options.seconds < 0.5 || options.seconds > 60 || options.valueBytes < 1 || options.valueBytes > 500 * 1024 || options.rotations < 1 || options.rotations > 10_000
+    || !Number.isInteger(options.rounds) || options.rounds < 1 || options.rounds > 20) {
+    throw new RangeError('secrets bench: seconds 0.5..60, bytes 1..512000, rotations 1..10000, rounds 1..20');
   }
   const teardowns = new Teardowns();
   try {
@@ -125,10 +140,18 @@ export async function benchSecrets(options: SecretsBenchOptions = defaultSecrets
     const apiBaseline = await drive(1, 1, () => manager.api('GET', '/healthz'));
     const rows: Array<SecretsBenchReport['rows'][number]> = [];
     for (const [level, clients] of options.levels.entries()) {
-      const raw = await rawPuts(cluster, manager, clients, options);
-      const create = await drive(clients, options.seconds, (client, n) => manager.api('POST', '/v1/secrets', { name: `b${level}-${client}-${n}`, value: value() }));
-      const rotate = await drive(clients, options.seconds, (client) => manager.api('POST', `/v1/secrets/b${level}-${client}-0/rotate`, { value: value() }));
-      rows.push({ clients, create, rotate, raw });
+      // The secrets the rotate side rotates, made first: the side order changes every round.
+      for (let client = 0; client < clients; client += 1) await manager.api('POST', '/v1/secrets', { name: `r${level}-${client}`, value: value() });
+      const rates: Record<Side, Rate[]> = { raw: [], create: [], rotate: [] };
+      await interleaved(sides, { rounds: options.rounds, warmups: 1 }, async (side, round) => {
+        const measured = side === 'raw' ? await rawPuts(cluster, manager, clients, options)
+          : side === 'create' ? await drive(clients, options.seconds, (client, n) => manager.api('POST', '/v1/secrets', { name: `b${level}-${round + 1}-${client}-${n}`, value: value() }))
+          : await drive(clients, options.seconds, (client) => manager.api('POST', `/v1/secrets/r${level}-${client}/rotate`, { value: value() }));
+        if (round >= 0) rates[side].push(measured);
+        return measured.perSecond;
+      });
+      const perRound = { raw: rates.raw.map((r) => r.perSecond), create: rates.create.map((r) => r.perSecond), rotate: rates.rotate.map((r) => r.perSecond) };
+      rows.push({ clients, create: overRounds(rates.create), rotate: overRounds(rates.rotate), raw: overRounds(rates.raw), perRound });
     }
     return { options, rows, apiBaseline, delivery: await measureDelivery(manager, cluster.client, options) };
   } finally {
@@ -141,7 +164,7 @@ export function formatSecretsReport(report: SecretsBenchReport): string {
   const o = report.options;
   const cell = (r: Rate): string => `${r.perSecond.toFixed(0).padStart(7)} ${r.p50Ms.toFixed(1).padStart(6)} ${r.p99Ms.toFixed(1).padStart(6)}`;
   const lines = [
-    `secrets: 3 managers + a worker in namespaces; ${o.valueBytes}-byte values; ${o.seconds} s per cell; berth = manager's berthd API (seal + txn + audit), raw = etcd put from the same host`,
+    `secrets: 3 managers + a worker in namespaces; ${o.valueBytes}-byte values; ${o.seconds} s windows, ${o.rounds} interleaved rounds after a warm-up (medians); berth = manager's berthd API (seal + txn + audit), raw = etcd put from the same host`,
     'clients | create/s  p50  p99 | rotate/s  p50  p99 | raw put/s  p50  p99 | create/raw rotate/raw',
   ];
   for (const row of report.rows) {
@@ -155,8 +178,8 @@ export function formatSecretsReport(report: SecretsBenchReport): string {
 }
 
 export function secretsMeasurements(report: SecretsBenchReport): Measurement[] {
-  const cells = report.rows.flatMap((row) => ([['secret create (berthd API)', row.create], ['secret rotate (berthd API)', row.rotate], ['raw etcd put', row.raw]] as const)
-    .map(([side, rate]) => ({ metric: 'secret writes', unit: 'writes/s', side, size: row.clients, sizeName: 'clients', samples: [rate.perSecond] })));
+  const cells = report.rows.flatMap((row) => ([['secret create (berthd API)', row.perRound.create], ['secret rotate (berthd API)', row.perRound.rotate], ['raw etcd put', row.perRound.raw]] as const)
+    .map(([side, samples]) => ({ metric: 'secret writes', unit: 'writes/s', side, size: row.clients, sizeName: 'clients', samples: [...samples] })));
   return [...cells, { metric: 'rotate to visible', unit: 'ms', side: "worker's tmpfs", samples: report.delivery.latenciesMs }];
 }
 
@@ -169,6 +192,7 @@ benchEntry({
       seconds: numberArg(argv, '--seconds', base.seconds),
       valueBytes: numberArg(argv, '--bytes', base.valueBytes),
       rotations: numberArg(argv, '--rotations', base.rotations),
+      rounds: numberArg(argv, '--rounds', base.rounds),
     });
   },
   format: formatSecretsReport,
