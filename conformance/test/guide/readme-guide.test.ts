@@ -57,7 +57,8 @@ t.test("a new user's tour from the README: berthd, a cluster, containers, a poli
   t.match(output, /hello from db/, 'before any policy the client reaches db');
   t.match(output, /hello from web/, 'with the policy the client reaches web');
   t.match(output, /client -> db: no answer/, 'and is denied at db');
-  t.match(output, /db-from-web/, 'explain names the policy that decides');
+  t.match(output, /DENY\s+default\/client \(10\.77\.0\.4\) -> default\/db \(10\.77\.0\.3\) tcp\/5432\ndecided by: tier networkpolicy, NetworkPolicy default\/db-from-web/,
+    'explain names the containers and the policy that denies client -> db:5432');
   t.match(output, /db has version 1/, 'the secret is at /run/secrets in db');
   t.match(output, /db has version 2, same process/, 'the rotation reached the running db');
 });

@@ -83,10 +83,17 @@ t.test('berth run on a bridge network: streams, exits, talks, publishes, obeys p
   const sleeper = await lab.berth(['run', '-d', '--name', 'sleeper', '--network', network, lab.rootfs, 'sh', '-c', 'exec sleep 300']);
   t.equal(sleeper.code, 0, `berth run -d sleeper: ${sleeper.stderr.trim()}`);
   const sleeperEntry = await waitRunning(lab, 'sleeper');
+  const second = await lab.berth(['run', '-d', '--name', 'sleeper2', '--network', network, lab.rootfs, 'sh', '-c', 'exec sleep 300']);
+  t.equal(second.code, 0, `berth run -d sleeper2: ${second.stderr.trim()}`);
+  const secondEntry = await waitRunning(lab, 'sleeper2');
   const refused = await lab.berth(['rm', 'sleeper']);
   t.match(refused, { code: 1, stderr: /it is running/ }, 'berth rm refuses a running container');
-  t.equal((await lab.berth(['rm', '-f', 'sleeper'])).code, 0, 'berth rm -f');
+  const removed = await lab.berth(['rm', '-f', 'sleeper', 'ghost', 'sleeper2']);
+  t.equal(removed.code, 1, 'berth rm -f with one unknown name fails');
+  t.match(removed.stderr, /ghost/, 'and names it');
+  t.same(removed.stdout.trim().split('\n').sort(), ['sleeper', 'sleeper2'], 'the others are removed anyway (in parallel), each name printed');
   t.same(await lab.leftovers(sleeperEntry.id, network), [], 'rm -f: nothing left');
+  t.same(await lab.leftovers(secondEntry.id, network), [], 'rm -f: nothing left of the second either');
   t.same(await ps(lab), [], 'no container listed');
   t.same(readdirSync(join(lab.root, 'containers')), [], 'no container directory left');
 });

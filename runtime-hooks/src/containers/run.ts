@@ -56,8 +56,17 @@ function hooksFor(request: RunRequest, service: string | undefined, env: NodeJS.
   };
 }
 
-function annotationsOf(request: RunRequest, service: string | undefined): Record<string, string> {
+/** The container's name as a firewall endpoint name (a lowercase DNS subdomain), or none when it cannot be one. */
+function endpointName(name: string): string | undefined {
+  const lowered = name.toLowerCase().replace(/_/g, '-');
+  return /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/.test(lowered) ? lowered : undefined;
+}
+
+function annotationsOf(request: RunRequest, name: string, service: string | undefined): Record<string, string> {
   const annotations: Record<string, string> = { 'berth.network': request.network };
+  // policy explain, the endpoint list and the console then show "db", not the container's 64-hex id.
+  const endpoint = endpointName(name);
+  if (endpoint !== undefined) annotations['berth.name'] = endpoint;
   if (request.publish.length > 0) annotations['berth.ports'] = JSON.stringify(request.publish);
   if (Object.keys(request.labels).length > 0) annotations['berth.labels'] = JSON.stringify(request.labels);
   if (service !== undefined) annotations['berth.service'] = service;
@@ -89,7 +98,7 @@ async function prepare(request: RunRequest, env: NodeJS.ProcessEnv, store: Conta
   };
   store.writeBundle(id, buildSpec({
     rootfs, args: request.command, env: request.env, hostname: name, terminal: false, hostNetwork: request.network === 'host',
-    annotations: annotationsOf(request, service), hooks: hooksFor(request, service, env),
+    annotations: annotationsOf(request, name, service), hooks: hooksFor(request, service, env),
   }));
   store.write(meta);
   return meta;

@@ -12,6 +12,8 @@ export const Annotation = {
   service: 'berth.service',
   ips: 'berth.ips',
   namespace: 'berth.namespace',
+  /** The firewall endpoint's name (CNI_ARGS K8S_POD_NAME); default the container id. */
+  name: 'berth.name',
   /** Names of the secrets the container needs (JSON list); proposed addition to the contract, see hooks/README.md. */
   secrets: 'berth.secrets',
 } as const;
@@ -37,6 +39,7 @@ export interface ContainerSpec {
   readonly labels: Readonly<Record<string, string>>;
   readonly service: string | undefined;
   readonly namespace: string;
+  readonly name: string | undefined;
   readonly secrets: readonly string[];
 }
 
@@ -45,6 +48,7 @@ const labelsMax = 64;
 const ipsMax = 16;
 const secretsMax = 64;
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 /** Kubernetes label keys (optional DNS-subdomain prefix) and values. */
 const labelKey = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const labelValue = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
@@ -139,8 +143,10 @@ export function parseContainerSpec(annotations: Readonly<Record<string, string>>
   if (service !== undefined && !serviceName.test(service)) throw invalid(Annotation.service, `${JSON.stringify(service.slice(0, 80))} is not a service name ([a-zA-Z0-9][a-zA-Z0-9_.-]{0,63})`);
   const namespace = annotations[Annotation.namespace] ?? 'default';
   if (!dnsLabel.test(namespace)) throw invalid(Annotation.namespace, `${JSON.stringify(namespace.slice(0, 80))} is not a namespace name (DNS label)`);
+  const name = annotations[Annotation.name];
+  if (name !== undefined && !dnsSubdomain.test(name)) throw invalid(Annotation.name, `${JSON.stringify(name.slice(0, 80))} is not an endpoint name (lowercase DNS subdomain)`);
   const spec: ContainerSpec = {
-    network, service, namespace,
+    network, service, namespace, name,
     portMappings: parsePorts(json(annotations, Annotation.ports)),
     ips: parseIps(json(annotations, Annotation.ips)),
     labels: parseLabels(json(annotations, Annotation.labels)),

@@ -78,7 +78,7 @@ export function planNetwork(paths: HookPaths, name: string, spec: ContainerSpec)
   }
   return {
     name, conflist: withArgs, ifName: containerIfName,
-    args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${spec.namespace}`,
+    args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${spec.namespace}${spec.name === undefined ? '' : `;K8S_POD_NAME=${spec.name}`}`,
     capabilityArgs: {
       ...(spec.portMappings.length > 0 ? { portMappings: spec.portMappings } : {}),
       ...(spec.ips.length > 0 ? { ips: spec.ips } : {}),

@@ -14,18 +14,18 @@ function problem(fn: () => unknown): string | undefined {
 
 t.test('annotations: what each berth.* annotation becomes', async (t) => {
   const spec = parseContainerSpec({
-    'berth.network': 'web', 'berth.service': 'shop', 'berth.namespace': 'prod',
+    'berth.network': 'web', 'berth.service': 'shop', 'berth.namespace': 'prod', 'berth.name': 'web-1',
     'berth.ports': JSON.stringify([{ hostPort: 8080, containerPort: 80 }, { HostPort: 5353, ContainerPort: 53, Protocol: 'UDP', HostIP: '127.0.0.1' }]),
     'berth.labels': JSON.stringify({ app: 'web', 'example.com/tier': 'front' }),
     'berth.ips': JSON.stringify(['10.89.0.7', 'fd00::7/64']), 'berth.secrets': JSON.stringify(['db.password']),
     'org.example.other': 'ignored',
   });
   t.same(spec, {
-    network: { kind: 'cni', name: 'web' }, service: 'shop', namespace: 'prod',
+    network: { kind: 'cni', name: 'web' }, service: 'shop', namespace: 'prod', name: 'web-1',
     portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }, { hostPort: 5353, containerPort: 53, protocol: 'udp', hostIP: '127.0.0.1' }],
     labels: { app: 'web', 'example.com/tier': 'front' }, ips: ['10.89.0.7', 'fd00::7/64'], secrets: ['db.password'],
   });
-  t.same(parseContainerSpec({}), { network: { kind: 'absent' }, service: undefined, namespace: 'default', portMappings: [], ips: [], labels: {}, secrets: [] }, 'no annotation: nothing to do');
+  t.same(parseContainerSpec({}), { network: { kind: 'absent' }, service: undefined, namespace: 'default', name: undefined, portMappings: [], ips: [], labels: {}, secrets: [] }, 'no annotation: nothing to do');
   t.same(parseContainerSpec({ 'berth.network': 'none' }).network, { kind: 'none' });
   t.same(parseContainerSpec({ 'berth.network': 'host' }).network, { kind: 'host' });
 });
@@ -46,6 +46,7 @@ t.test('annotations: hostile or malformed values are refused with the annotation
     ['ips garbage', { 'berth.network': 'n', 'berth.ips': '["10.0.0.300"]' }, /berth\.ips: .* is not an IP address/],
     ['service name', { 'berth.service': 'a b' }, /berth\.service: .* is not a service name/],
     ['namespace', { 'berth.namespace': 'Prod_1' }, /berth\.namespace: .* is not a namespace name/],
+    ['endpoint name', { 'berth.name': 'Web_1' }, /berth\.name: "Web_1" is not an endpoint name/],
     ['secret name', { 'berth.service': 's', 'berth.secrets': '["../x"]' }, /berth\.secrets: "\.\.\/x" is not a secret name/],
     ['secrets without service', { 'berth.secrets': '["x"]' }, /set berth\.service too/],
   ];

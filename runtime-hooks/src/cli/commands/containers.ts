@@ -86,15 +86,31 @@ function registerInspection(program: Command): void {
     .action((reference: string, flags: { follow?: boolean }) => showLogs(reference, flags.follow === true, process.env));
 }
 
-/** stop, rm: one name a line as each container is done (as docker), or the JSON list of names once all are. */
+/** How many containers stop or rm works on at once (docker works on all of them in parallel too). */
+const containersAtOnceMax = 8;
+
+/**
+ * stop, rm: the containers in parallel, each name printed as it is done (as docker), or the JSON list of names
+ * once all are. One that fails does not stop the others; the failures are the command's error, one per container.
+ */
 async function eachContainer(format: OutputFormat, references: readonly string[], act: (reference: string) => Promise<string>): Promise<void> {
   const names: string[] = [];
-  for (const reference of references) {
-    const name = await act(reference);
-    if (format === 'table') print(name);
-    names.push(name);
-  }
+  const failures: string[] = [];
+  const queue = [...new Set(references)];
+  const worker = async (): Promise<void> => {
+    for (let reference = queue.shift(); reference !== undefined; reference = queue.shift()) {
+      try {
+        const name = await act(reference);
+        if (format === 'table') print(name);
+        names.push(name);
+      } catch (error) {
+        failures.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(containersAtOnceMax, queue.length) }, worker));
   if (format === 'json') print(formatJson(names));
+  if (failures.length > 0) throw new Error(failures.join('\nberth: '));
 }
 
 function registerLifecycle(program: Command): void {
