@@ -26,12 +26,13 @@ export interface SecretsBenchOptions {
   readonly seconds: number;
   readonly valueBytes: number;
   readonly rotations: number;
-  /** Interleaved rounds (raw, create, rotate in turn, after one warm-up round) per client count. */
+  /** Interleaved rounds (raw, create, rotate in turn) per client count, after `warmups` unrecorded ones. */
   readonly rounds: number;
+  readonly warmups: number;
 }
 
-export const defaultSecretsBenchOptions: SecretsBenchOptions = { levels: [1, 16, 64], seconds: 3, valueBytes: 1024, rotations: 100, rounds: 3 };
-export const quickSecretsBenchOptions: SecretsBenchOptions = { levels: [1, 8, 32], seconds: 0.5, valueBytes: 1024, rotations: 30, rounds: 2 };
+export const defaultSecretsBenchOptions: SecretsBenchOptions = { levels: [1, 16, 64], seconds: 3, valueBytes: 1024, rotations: 100, rounds: 3, warmups: 1 };
+export const quickSecretsBenchOptions: SecretsBenchOptions = { levels: [1, 8, 32], seconds: 0.5, valueBytes: 1024, rotations: 30, rounds: 2, warmups: 0 };
 
 interface Rate { readonly perSecond: number; readonly p50Ms: number; readonly p99Ms: number; readonly errors: number }
 type Side = 'raw' | 'create' | 'rotate';
@@ -128,8 +129,8 @@ async function measureDelivery(manager: BerthdHost, worker: BerthdHost, options:
 /** On a cluster of its own, or on `shared`. */
 export async function benchSecrets(options: SecretsBenchOptions = defaultSecretsBenchOptions, shared?: TestCluster): Promise<SecretsBenchReport> {
   if (options.seconds < 0.5 || options.seconds > 60 || options.valueBytes < 1 || options.valueBytes > 500 * 1024 || options.rotations < 1 || options.rotations > 10_000
-    || !Number.isInteger(options.rounds) || options.rounds < 1 || options.rounds > 20) {
-    throw new RangeError('secrets bench: seconds 0.5..60, bytes 1..512000, rotations 1..10000, rounds 1..20');
+    || !Number.isInteger(options.rounds) || options.rounds < 1 || options.rounds > 20 || !Number.isInteger(options.warmups) || options.warmups < 0 || options.warmups > 5) {
+    throw new RangeError('secrets bench: seconds 0.5..60, bytes 1..512000, rotations 1..10000, rounds 1..20, warm-ups 0..5');
   }
   const teardowns = new Teardowns();
   try {
@@ -143,7 +144,7 @@ export async function benchSecrets(options: SecretsBenchOptions = defaultSecrets
       // The secrets the rotate side rotates, made first: the side order changes every round.
       for (let client = 0; client < clients; client += 1) await manager.api('POST', '/v1/secrets', { name: `r${level}-${client}`, value: value() });
       const rates: Record<Side, Rate[]> = { raw: [], create: [], rotate: [] };
-      await interleaved(sides, { rounds: options.rounds, warmups: 1 }, async (side, round) => {
+      await interleaved(sides, { rounds: options.rounds, warmups: options.warmups }, async (side, round) => {
         const measured = side === 'raw' ? await rawPuts(cluster, manager, clients, options)
           : side === 'create' ? await drive(clients, options.seconds, (client, n) => manager.api('POST', '/v1/secrets', { name: `b${level}-${round + 1}-${client}-${n}`, value: value() }))
           : await drive(clients, options.seconds, (client) => manager.api('POST', `/v1/secrets/r${level}-${client}/rotate`, { value: value() }));
@@ -164,7 +165,7 @@ export function formatSecretsReport(report: SecretsBenchReport): string {
   const o = report.options;
   const cell = (r: Rate): string => `${r.perSecond.toFixed(0).padStart(7)} ${r.p50Ms.toFixed(1).padStart(6)} ${r.p99Ms.toFixed(1).padStart(6)}`;
   const lines = [
-    `secrets: 3 managers + a worker in namespaces; ${o.valueBytes}-byte values; ${o.seconds} s windows, ${o.rounds} interleaved rounds after a warm-up (medians); berth = manager's berthd API (seal + txn + audit), raw = etcd put from the same host`,
+    `secrets: 3 managers + a worker in namespaces; ${o.valueBytes}-byte values; ${o.seconds} s windows, ${o.rounds} interleaved rounds after ${o.warmups} warm-up round(s) (medians); berth = manager's berthd API (seal + txn + audit), raw = etcd put from the same host`,
     'clients | create/s  p50  p99 | rotate/s  p50  p99 | raw put/s  p50  p99 | create/raw rotate/raw',
   ];
   for (const row of report.rows) {
