@@ -32,7 +32,7 @@ export function hardLimit(resource: 'Max open files' | 'Max processes'): number 
   return hard === 'unlimited' ? Number.POSITIVE_INFINITY : Number(hard);
 }
 
-function containersConf(dir: string, pluginDir: string): string {
+function containersConf(dir: string, pluginDir: string, env: Readonly<Record<string, string>>): string {
   const nofile = Math.min(nofileLimitMax, hardLimit('Max open files'));
   const nproc = Math.min(nprocLimitMax, hardLimit('Max processes'));
   return [
@@ -45,6 +45,9 @@ function containersConf(dir: string, pluginDir: string): string {
     `network_config_dir = ${JSON.stringify(join(dir, 'net.d'))}`,
     '[engine]',
     'cgroup_manager = "cgroupfs"',
+    // conmon gets only these; the `podman container cleanup` it runs when a container exits (which may do the CNI
+    // DEL before `podman rm` does) must reach the same berthd as podman (a test's BERTH_SOCKET is not the default).
+    `conmon_env_vars = ${JSON.stringify(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...Object.entries(env).map(([key, value]) => `${key}=${value}`)])}`,
     'runtime = "runc"',
     'events_logger = "file"',
     `events_logfile_path = ${JSON.stringify(join(dir, 'events.log'))}`,
@@ -126,7 +129,7 @@ async function removeSandboxDir(dir: string): Promise<void> {
 export async function createPodmanSandbox(registry: TeardownRegistry, host: TestNetns, options: PodmanSandboxOptions): Promise<PodmanSandbox> {
   const dir = mkdtempSync(join(tmpdir(), 'bt-podman-'));
   for (const sub of ['root', 'runroot', 'tmp', 'net.d', 'ipam']) mkdirSync(join(dir, sub), { recursive: true });
-  writeFileSync(join(dir, 'containers.conf'), containersConf(dir, options.pluginDir));
+  writeFileSync(join(dir, 'containers.conf'), containersConf(dir, options.pluginDir, options.env ?? {}));
   const rootfs = makeBusyboxRootfs(dir, options.busybox);
   const conflist = options.conflist(join(dir, 'ipam'));
   const networkName = String(conflist['name']);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { RuntimeError } from './errors.js';
 import type { Hook, HookKind } from './spec.js';
 
@@ -44,8 +45,8 @@ export function envObject(env: readonly string[]): Record<string, string> {
 
 /**
  * Runs one hook as runc does: exactly the hook's args and env, the state on stdin, stdout/stderr captured for the
- * error, killed at its timeout. Resolves when the hook exits (not when its output closes: a hook that leaves a
- * daemon behind holding the pipes does not hang the runtime).
+ * error, killed at its timeout. Settles when the hook has exited and its output is read, or shortly after it exited
+ * when its pipes stay open (a hook that leaves a daemon behind holding them does not hang the runtime).
  */
 function runHook(hook: Hook, stateJson: string, cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -65,7 +66,7 @@ function runHook(hook: Hook, stateJson: string, cwd: string): Promise<void> {
       clearTimeout(timer);
       reject(new Error(`error running hook: ${error.message}`));
     });
-    child.on('exit', (code, signal) => {
+    child.on('exit', (code, signal) => void drained([child.stdout, child.stderr]).then(() => {
       clearTimeout(timer);
       child.stdout.destroy();
       child.stderr.destroy();
@@ -75,6 +76,24 @@ function runHook(hook: Hook, stateJson: string, cwd: string): Promise<void> {
         const status = signal !== null ? `signal: ${signal === 'SIGKILL' ? 'killed' : signal}` : `exit status ${code}`;
         reject(new Error(`error running hook: ${status}, stdout: ${output.stdout}, stderr: ${output.stderr}`));
       }
+    }));
+  });
+}
+
+/** How long, after a hook exits, its output may still take to be read from the pipes. */
+const outputDrainMs = 200;
+
+/**
+ * Resolves once both output pipes have ended — what the hook wrote before exiting can still be unread when its exit
+ * is seen — or after outputDrainMs, when something the hook left behind keeps them open.
+ */
+function drained(streams: readonly Readable[]): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, outputDrainMs);
+    const ends = streams.map((stream) => (stream.readableEnded || stream.destroyed ? Promise.resolve() : new Promise<void>((done) => stream.once('end', done).once('close', done))));
+    void Promise.all(ends).then(() => {
+      clearTimeout(timer);
+      resolve();
     });
   });
 }
