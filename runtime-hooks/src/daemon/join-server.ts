@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createAdaptorServer } from '@hono/node-server';
@@ -59,13 +60,16 @@ function refuse(c: Context<Env>, error: unknown, logger: Logger): Response {
  * The manager's endpoint on its advertise address. Joiners have no certificate yet and prove themselves with the
  * token (`POST /v1/join`; `GET /v1/join/ca` serves the CA for pinning); members call renewal, leave and the secrets
  * dispatcher as themselves, so a client certificate is requested (never required) and checked by those routes. Every request counts against
- * its source address's rate before anything else happens.
+ * its source address's rate before anything else happens, except those of members (a certificate of this cluster).
  */
 export function createJoinApp(node: ClusterNode, logger: Logger, secrets: SecretsRuntime): Hono<Env> {
   const app = new Hono<Env>();
   const limiter = new SourceRateLimiter({ requestsMax: joinServerLimits.requestsPerSourceMax, windowMs: joinServerLimits.rateWindowMs });
   app.use('*', async (c, next) => {
-    if (!limiter.admit(plainAddress(c.env.incoming.socket.remoteAddress ?? ''))) throw new ClusterError(ClusterErrorCode.RateLimited, 'rate limit');
+    // Members (a client certificate this cluster's CA signed) are not counted: a host's berthd polls the dispatcher
+    // and asks for every container it starts, and must not be refused because others flooded from its address.
+    const member = (c.env.incoming.socket as TLSSocket).authorized;
+    if (!member && !limiter.admit(plainAddress(c.env.incoming.socket.remoteAddress ?? ''))) throw new ClusterError(ClusterErrorCode.RateLimited, 'rate limit');
     await next();
   });
   app.use('*', bodyLimit({ maxSize: joinBodyBytesMax, onError: (c) => c.json({ error: { code: ClusterErrorCode.RequestInvalid, message: 'Request too large' } }, 413) }));

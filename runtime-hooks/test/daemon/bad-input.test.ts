@@ -11,9 +11,10 @@ import { childEnv, makeHosts, type BerthdHandle } from './helpers.js';
 interface Listing { hosts: unknown[] }
 
 /** Raw HTTPS to a join endpoint (no CA check: these requests are the attacker's). */
-function joinEndpoint(host: BerthdHandle, body: string | Buffer, contentType = 'application/json'): Promise<{ status: number; body: string }> {
+function joinEndpoint(host: BerthdHandle, body: string | Buffer, contentType = 'application/json', as: { path: string; cert: string; key: string } | undefined = undefined): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: host.ports.join, method: 'POST', path: '/v1/join', rejectUnauthorized: false, agent: false, headers: { 'content-type': contentType } }, (res) => {
+    const identity = as === undefined ? {} : { cert: as.cert, key: as.key };
+    const req = request({ host: '127.0.0.1', port: host.ports.join, method: 'POST', path: as?.path ?? '/v1/join', rejectUnauthorized: false, agent: false, headers: { 'content-type': contentType }, ...identity }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => { text += chunk; });
@@ -146,4 +147,10 @@ t.test('bad input is refused with a clear error, and nothing is stored or half-j
   for (let i = 0; i < 40; i += 1) statuses.push((await joinEndpoint(manager, '[]')).status);
   t.ok(statuses.includes(429), `a flood from one address is rate-limited (${statuses.filter((s) => s === 429).length} of 40 refused with 429)`);
   t.match((await joinEndpoint(manager, '[]')).body, /RATE_LIMITED/);
+  // ... but a member of the cluster (its node certificate) is not counted: from the same flooded address, the
+  // dispatcher still answers it (a host's berthd asks for every container it starts)
+  const cluster = join(manager.root, 'cluster');
+  const [memberCert, memberKey] = await Promise.all([readFile(join(cluster, 'node.crt'), 'utf8'), readFile(join(cluster, 'node.key'), 'utf8')]);
+  const member = await joinEndpoint(manager, '{"have":{},"containerIds":[],"waitMs":0}', 'application/json', { path: '/v1/dispatch/assignments', cert: memberCert, key: memberKey });
+  t.equal(member.status, 200, `a member's dispatcher call from the flooded address is served: ${member.body.slice(0, 120)}`);
 });
