@@ -59,6 +59,13 @@ function conflictError(wanted: OwnedElement, held: OwnedElement): CniError {
     `${describeOwner(held.owner)} holds it with value ${valueIdentity(held)}`);
 }
 
+/** How many times a torn listing (see OwnedTable.list) is taken again before it is used as it is. */
+const listAttemptsMax = 5;
+
+function repeatsAnElement(listing: OwnedListing): boolean {
+  return new Set(listing.elements.map((element) => JSON.stringify(element))).size !== listing.elements.length;
+}
+
 /**
  * A Berth-owned table in one network namespace (the one the `Nft` context is bound to). Every change lists the table,
  * computes the difference and applies it as one transaction, under a file lock so concurrent plugins never act on a
@@ -77,8 +84,19 @@ export class OwnedTable {
     this.#lockWait = options.lockWait ?? defaultLockWait;
   }
 
-  /** The table's owned sets and elements; empty when the table does not exist. */
+  /**
+   * The table's owned sets and elements; empty when the table does not exist. A listing that names an element twice
+   * raced the kernel growing a set's hash table (its dump re-walks the table and skips what it already sent, so a
+   * repeated element means another was skipped, and a DEL would leave that one behind): it is listed again.
+   */
   list(): OwnedListing {
+    for (let attempt = 1; ; attempt += 1) {
+      const listing = this.#listOnce();
+      if (!repeatsAnElement(listing) || attempt >= listAttemptsMax) return listing;
+    }
+  }
+
+  #listOnce(): OwnedListing {
     try {
       return readOwnedListing(this.spec, this.#nft.run({ list: { table: { family: this.spec.family, name: this.spec.name } } }));
     } catch (error) {

@@ -11,6 +11,22 @@ function addresses(count: number): string[] {
   return Array.from({ length: count }, (_, index) => `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`);
 }
 
+/**
+ * The set's elements once two listings in a row agree. Right after 10 000 inserts the kernel grows the set's hash
+ * table in a deferred worker, and a dump that walks the table while it is rehashed can return an element twice and
+ * skip another (seen once in CI: 10.0.0.126 twice, 10.0.0.132 missing); the next dump is whole.
+ */
+async function settledListing(nft: Nft, attemptsMax = 20): Promise<string[]> {
+  let previous: string[] | undefined;
+  for (let attempt = 0; attempt < attemptsMax; attempt += 1) {
+    const elements = (listed(nft.run({ list: { set: { family, table, name: 'endpoints' } } }), 'set')[0]?.elem ?? []).map(String).sort();
+    if (previous !== undefined && previous.join() === elements.join()) return elements;
+    previous = elements;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return previous ?? [];
+}
+
 t.test('10 000 set elements go in with one run and read back complete', async (t) => {
   const netns = createTestNetns(t);
   const nft = new Nft({ netns: netns.path });
@@ -23,10 +39,9 @@ t.test('10 000 set elements go in with one run and read back complete', async (t
     { add: { element: { family, table, name: 'endpoints', elem: wanted } } },
   ]);
 
-  const set = listed(nft.run({ list: { set: { family, table, name: 'endpoints' } } }), 'set')[0];
-  const elements = set?.elem ?? [];
+  const elements = await settledListing(nft);
   t.equal(elements.length, elementCount, 'list set returns every element');
-  t.same([...elements].map(String).sort(), [...wanted].sort(), 'and exactly the elements added');
+  t.same(elements, [...wanted].sort(), 'and exactly the elements added');
 
   const cliCount = (nftCliIn(netns, ['list', 'set', family, table, 'endpoints']).match(/\b10\.\d+\.\d+\.\d+\b/g) ?? []).length;
   t.equal(cliCount, elementCount, 'the nft CLI in the netns counts the same');
