@@ -31,7 +31,7 @@ export function actionChainName(action: string): string {
  * wider: two of a thousand monitor chains share a tag once in ~10 000 tables, and the reader then names both.
  */
 export function monitorTag(chain: string): number {
-  return createHash('sha256').update(chain).digest().readUInt32BE(0);
+  return Number.parseInt(hash(chain, 8), 16);
 }
 
 /** `action`: the evaluator's `drop/…` or `monitor/…` id (see actionOf in group.ts). */

@@ -141,6 +141,7 @@ export class KernelTable {
   /** The recent would-be drops the monitor-hit sets hold (both families); none when the table or the sets are missing. */
   monitorHits(): ListedHit[] {
     const hits: ListedHit[] = [];
+    // One run per set: a single run with both list commands returned neither (libnftables 1.0.6 here).
     for (const family of [4, 6] as const) {
       let output;
       try {
