@@ -12,7 +12,7 @@ export {
 } from './spec/env.js';
 export {
   validateContainerId, validateInterfaceName, interfaceNameProblem, validateNetworkName, pluginTypeProblem,
-  containerIdLengthMax, interfaceNameBytesMax,
+  containerIdLengthMax, interfaceNameBytesMax, isDnsLabel, isDnsSubdomain,
 } from './spec/names.js';
 export {
   type JsonObject, isJsonObject, fieldPath, fieldValue, invalidField, expectObject, optionalObject, optionalString, requiredString,

@@ -40,6 +40,19 @@ export function validateNetworkName(name: string): void {
   }
 }
 
+const dnsSubdomainPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const dnsLabelPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** An RFC 1123 subdomain as Kubernetes names objects (pod names, K8S_POD_NAME): dot-separated labels, ≤ 253. */
+export function isDnsSubdomain(text: string): boolean {
+  return text.length <= 253 && dnsSubdomainPattern.test(text);
+}
+
+/** An RFC 1123 label as Kubernetes names namespaces (K8S_POD_NAMESPACE): ≤ 63, no dots. */
+export function isDnsLabel(text: string): boolean {
+  return text.length <= 63 && dnsLabelPattern.test(text);
+}
+
 /** A plugin `type` names an executable in CNI_PATH: no path separators, nothing that walks the tree. */
 export function pluginTypeProblem(type: string): string | undefined {
   if (type === '' || type === '.' || type === '..') return 'it is empty, "." or ".."';

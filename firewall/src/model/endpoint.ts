@@ -1,7 +1,8 @@
 /** Endpoint records (what the CNI plugin registers): validation and canonical form. */
 import { canonicalAddress } from './address.js';
 import { arrayAt, fieldPath, integerAt, invalid, isAbsent, itemPath, objectAt, stringAt } from './fields.js';
-import { isDnsLabel, isDnsSubdomain, parseLabels } from './labels.js';
+import { isDnsLabel, isDnsSubdomain } from '@berth/cni';
+import { parseLabels } from './labels.js';
 import { parseProtocol, portNameProblem } from './ports.js';
 import type { Endpoint, NamedPort } from './types.js';
 

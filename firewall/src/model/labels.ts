@@ -1,18 +1,9 @@
 /** Kubernetes labels and metav1.LabelSelector: validation (apimachinery's rules) and matching. */
+import { isDnsSubdomain } from '@berth/cni';
 import { arrayAt, fieldPath, invalid, isAbsent, itemPath, objectAt, stringAt } from './fields.js';
 import type { LabelSelector, Labels, SelectorOperator, SelectorRequirement } from './types.js';
 
 const namePattern = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const dnsSubdomainPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const dnsLabelPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-export function isDnsSubdomain(text: string): boolean {
-  return text.length <= 253 && dnsSubdomainPattern.test(text);
-}
-
-export function isDnsLabel(text: string): boolean {
-  return text.length <= 63 && dnsLabelPattern.test(text);
-}
 
 /** Why a label key is invalid, or null when it is valid (`[prefix/]name`). */
 export function labelKeyProblem(key: string): string | null {

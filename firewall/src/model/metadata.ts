@@ -1,6 +1,7 @@
 /** ObjectMeta as kubectl writes and reads it; only name, namespace, labels and annotations carry meaning here. */
 import { fieldPath, invalid, isAbsent, objectAt, stringAt, type RawObject } from './fields.js';
-import { isDnsLabel, isDnsSubdomain, parseLabels } from './labels.js';
+import { isDnsLabel, isDnsSubdomain } from '@berth/cni';
+import { parseLabels } from './labels.js';
 import type { Labels } from './types.js';
 
 const objectMetaFields = [

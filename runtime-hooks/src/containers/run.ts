@@ -10,6 +10,7 @@ import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isDnsSubdomain } from '@berth/cni';
 import type { PortMapping } from '../hooks/annotations.js';
 import { findConflist } from '../hooks/network.js';
 import { berthHookPath, berthOciHooks, hookEnvFrom } from '../hooks/oci-hooks.js';
@@ -59,7 +60,7 @@ function hooksFor(request: RunRequest, service: string | undefined, env: NodeJS.
 /** The container's name as a firewall endpoint name (a lowercase DNS subdomain), or none when it cannot be one. */
 function endpointName(name: string): string | undefined {
   const lowered = name.toLowerCase().replace(/_/g, '-');
-  return /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/.test(lowered) ? lowered : undefined;
+  return isDnsSubdomain(lowered) ? lowered : undefined;
 }
 
 function annotationsOf(request: RunRequest, name: string, service: string | undefined): Record<string, string> {

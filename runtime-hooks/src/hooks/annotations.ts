@@ -2,7 +2,7 @@
  * The `berth.*` OCI annotations a container carries (CONTRACTS.md), parsed into what the hook stages act on. Pure:
  * every malformed value is INVALID_ANNOTATION naming the annotation and what was expected.
  */
-import { tryParseCidr, validateNetworkName } from '@berth/cni';
+import { isDnsLabel, isDnsSubdomain, tryParseCidr, validateNetworkName } from '@berth/cni';
 import { HookCode, HookError } from './errors.js';
 
 export const Annotation = {
@@ -47,8 +47,6 @@ const portMappingsMax = 256;
 const labelsMax = 64;
 const ipsMax = 16;
 const secretsMax = 64;
-const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const dnsSubdomain = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 /** Kubernetes label keys (optional DNS-subdomain prefix) and values. */
 const labelKey = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const labelValue = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
@@ -142,9 +140,9 @@ export function parseContainerSpec(annotations: Readonly<Record<string, string>>
   const service = annotations[Annotation.service];
   if (service !== undefined && !serviceName.test(service)) throw invalid(Annotation.service, `${JSON.stringify(service.slice(0, 80))} is not a service name ([a-zA-Z0-9][a-zA-Z0-9_.-]{0,63})`);
   const namespace = annotations[Annotation.namespace] ?? 'default';
-  if (!dnsLabel.test(namespace)) throw invalid(Annotation.namespace, `${JSON.stringify(namespace.slice(0, 80))} is not a namespace name (DNS label)`);
+  if (!isDnsLabel(namespace)) throw invalid(Annotation.namespace, `${JSON.stringify(namespace.slice(0, 80))} is not a namespace name (DNS label)`);
   const name = annotations[Annotation.name];
-  if (name !== undefined && !dnsSubdomain.test(name)) throw invalid(Annotation.name, `${JSON.stringify(name.slice(0, 80))} is not an endpoint name (lowercase DNS subdomain)`);
+  if (name !== undefined && !isDnsSubdomain(name)) throw invalid(Annotation.name, `${JSON.stringify(name.slice(0, 80))} is not an endpoint name (lowercase DNS subdomain)`);
   const spec: ContainerSpec = {
     network, service, namespace, name,
     portMappings: parsePorts(json(annotations, Annotation.ports)),

@@ -47,6 +47,7 @@ t.test('annotations: hostile or malformed values are refused with the annotation
     ['service name', { 'berth.service': 'a b' }, /berth\.service: .* is not a service name/],
     ['namespace', { 'berth.namespace': 'Prod_1' }, /berth\.namespace: .* is not a namespace name/],
     ['endpoint name', { 'berth.name': 'Web_1' }, /berth\.name: "Web_1" is not an endpoint name/],
+    ['endpoint name with an empty label', { 'berth.name': 'web..1' }, /berth\.name: "web\.\.1" is not an endpoint name/],
     ['secret name', { 'berth.service': 's', 'berth.secrets': '["../x"]' }, /berth\.secrets: "\.\.\/x" is not a secret name/],
     ['secrets without service', { 'berth.secrets': '["x"]' }, /set berth\.service too/],
   ];
