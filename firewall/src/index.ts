@@ -5,7 +5,7 @@ export * from './compile/index.js';
 export { Firewall, compileState, type FirewallOptions, type ChangeResult, type ChangeTimings, type OptionalChangeResult } from './firewall.js';
 export { Enforcer, type ApplyResult, type EnforcementPlan, type EnforcerOptions } from './enforce/enforcer.js';
 export { KernelTable, countElements, type ActionCounter, type NftTimings } from './enforce/table.js';
-export { namedHits, parseMonitorHits, type MonitorHit } from './enforce/monitor-hits.js';
+export { hitFlow, namedHits, parseMonitorHits, type MonitorHit } from './enforce/monitor-hits.js';
 export { libnftablesBackend, type NftBackend, type NftBackendFactory } from './enforce/backend.js';
 export { FirewallStore, defaultRoot, policySetOf, stateDigest, type EndpointRecord, type FirewallState, type StoredDocument } from './state/store.js';
 export { snapshotOf } from './state/compiler-events.js';

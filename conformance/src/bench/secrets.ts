@@ -39,8 +39,8 @@ type Side = 'raw' | 'create' | 'rotate';
 const sides: readonly Side[] = ['raw', 'create', 'rotate'];
 export interface SecretsBenchReport {
   readonly options: SecretsBenchOptions;
-  /** Per client count: each side's medians over the rounds, and every round's rate. */
-  readonly rows: ReadonlyArray<{ clients: number; create: Rate; rotate: Rate; raw: Rate; perRound: Readonly<Record<Side, readonly number[]>> }>;
+  /** Per client count: every round's rate of each side (the report shows their medians). */
+  readonly rows: ReadonlyArray<{ clients: number; rounds: Readonly<Record<Side, readonly Rate[]>> }>;
   readonly delivery: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly samples: number; readonly latenciesMs: readonly number[] };
   /** One local API round trip that touches no store (`GET /healthz`), one client: the part of every call that is not secrets. */
   readonly apiBaseline: Rate;
@@ -151,8 +151,7 @@ export async function benchSecrets(options: SecretsBenchOptions = defaultSecrets
         if (round >= 0) rates[side].push(measured);
         return measured.perSecond;
       });
-      const perRound = { raw: rates.raw.map((r) => r.perSecond), create: rates.create.map((r) => r.perSecond), rotate: rates.rotate.map((r) => r.perSecond) };
-      rows.push({ clients, create: overRounds(rates.create), rotate: overRounds(rates.rotate), raw: overRounds(rates.raw), perRound });
+      rows.push({ clients, rounds: rates });
     }
     return { options, rows, apiBaseline, delivery: await measureDelivery(manager, cluster.client, options) };
   } finally {
@@ -168,7 +167,8 @@ export function formatSecretsReport(report: SecretsBenchReport): string {
     `secrets: 3 managers + a worker in namespaces; ${o.valueBytes}-byte values; ${o.seconds} s windows, ${o.rounds} interleaved rounds after ${o.warmups} warm-up round(s) (medians); berth = manager's berthd API (seal + txn + audit), raw = etcd put from the same host`,
     'clients | create/s  p50  p99 | rotate/s  p50  p99 | raw put/s  p50  p99 | create/raw rotate/raw',
   ];
-  for (const row of report.rows) {
+  for (const { clients, rounds } of report.rows) {
+    const row = { clients, create: overRounds(rounds.create), rotate: overRounds(rounds.rotate), raw: overRounds(rounds.raw) };
     lines.push(`${String(row.clients).padStart(7)} | ${cell(row.create)} | ${cell(row.rotate)} | ${cell(row.raw)} | ${(row.create.perSecond / row.raw.perSecond).toFixed(2).padStart(10)} ${(row.rotate.perSecond / row.raw.perSecond).toFixed(2).padStart(10)}`
       + (row.create.errors + row.rotate.errors + row.raw.errors > 0 ? `  (errors: ${row.create.errors}/${row.rotate.errors}/${row.raw.errors})` : ''));
   }
@@ -179,8 +179,8 @@ export function formatSecretsReport(report: SecretsBenchReport): string {
 }
 
 export function secretsMeasurements(report: SecretsBenchReport): Measurement[] {
-  const cells = report.rows.flatMap((row) => ([['secret create (berthd API)', row.perRound.create], ['secret rotate (berthd API)', row.perRound.rotate], ['raw etcd put', row.perRound.raw]] as const)
-    .map(([side, samples]) => ({ metric: 'secret writes', unit: 'writes/s', side, size: row.clients, sizeName: 'clients', samples: [...samples] })));
+  const cells = report.rows.flatMap((row) => ([['secret create (berthd API)', row.rounds.create], ['secret rotate (berthd API)', row.rounds.rotate], ['raw etcd put', row.rounds.raw]] as const)
+    .map(([side, rates]) => ({ metric: 'secret writes', unit: 'writes/s', side, size: row.clients, sizeName: 'clients', samples: rates.map((rate) => rate.perSecond) })));
   return [...cells, { metric: 'rotate to visible', unit: 'ms', side: "worker's tmpfs", samples: report.delivery.latenciesMs }];
 }
 

@@ -22,6 +22,11 @@ export interface MonitorHit {
   readonly secondsAgo: number;
 }
 
+/** `tcp/5432`, or the protocol alone when it has no ports (`icmp`). */
+export function hitFlow(hit: Pick<MonitorHit, 'protocol' | 'port'>): string {
+  return hit.port === null ? hit.protocol : `${hit.protocol}/${hit.port}`;
+}
+
 export interface ListedHit extends CarriedHit {
   readonly tag: number;
   readonly source: string;

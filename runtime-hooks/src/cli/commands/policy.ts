@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { formatJson, formatOf, formatTable, outputOption, print, type OutputFormat } from '../output.js';
 import { clusterCall, clusterSocket, policyPath, type ClusterPolicyStatus } from './policy-cluster.js';
 import {
-  Firewall, FirewallCode, FirewallError, formatSelector, parseDocumentObject, documentKey, type ApplyResult, type Decision, type DirectionDecision,
+  Firewall, FirewallCode, FirewallError, formatSelector, hitFlow, parseDocumentObject, documentKey, type ApplyResult, type Decision, type DirectionDecision,
   type ActionCounter, type EndpointRecord, type MonitorHit, type PodSet, type StoredDocument,
 } from '@berth/firewall';
 
@@ -260,7 +260,7 @@ export function registerPolicyCommands(program: Command): void {
         const hits = socket === undefined ? firewallFor(settings).monitorHits() : await clusterCall(socket, 'GET', '/v1/policies/drops') as MonitorHit[];
         if (settings.output === 'json') return printJson(hits);
         return print(formatTable(['ACTION', 'FROM', 'TO', 'PROTO/PORT', 'AGE'],
-          hits.map((hit) => [hit.chain, hit.source, hit.destination, hit.port === null ? hit.protocol : `${hit.protocol}/${hit.port}`, `${hit.secondsAgo}s`])));
+          hits.map((hit) => [hit.chain, hit.source, hit.destination, hitFlow(hit), `${hit.secondsAgo}s`])));
       }
       const counters = socket === undefined ? firewallFor(settings).counters() : await clusterCall(socket, 'GET', '/v1/policies/stats') as ActionCounter[];
       if (settings.output === 'json') return printJson(counters);

@@ -1,4 +1,5 @@
 /** The console's page bodies, built from the local API's JSON; every field is named (never "all fields") and escaped. */
+import { hitFlow, type MonitorHit } from '@berth/firewall';
 import { escapeHtml, notice, table } from './html.js';
 import type { Matrix } from './matrix.js';
 
@@ -44,15 +45,13 @@ export const dropColumns = ['policy', 'direction', 'from', 'to', 'proto/port', '
 /** The console shows this many of the newest would-be drops (the kernel keeps up to 256 per family). */
 export const dropRowsMax = 50;
 
-export interface MonitorHitRow { readonly chain: string; readonly source: string; readonly destination: string; readonly protocol: string; readonly port: number | null; readonly secondsAgo: number }
-
 /** The newest would-be drops first, as the engine lists them; a hit two chains share a tag for names both (`A or B`). */
-export function dropRows(hits: readonly MonitorHitRow[]): Record<(typeof dropColumns)[number], string>[] {
+export function dropRows(hits: readonly MonitorHit[]): Record<(typeof dropColumns)[number], string>[] {
   return hits.slice(0, dropRowsMax).map((hit) => {
     const chains = hit.chain.split(' or ').map(describeChain);
     return {
       policy: chains.map((chain) => chain.policy).join(' or '), direction: [...new Set(chains.map((chain) => chain.direction))].join(' or '),
-      from: hit.source, to: hit.destination, 'proto/port': hit.port === null ? hit.protocol : `${hit.protocol}/${hit.port}`, age: `${hit.secondsAgo} s ago`,
+      from: hit.source, to: hit.destination, 'proto/port': hitFlow(hit), age: `${hit.secondsAgo} s ago`,
     };
   });
 }
