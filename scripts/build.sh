@@ -43,4 +43,16 @@ fi
 for name in $(node -p "require('./cni/dist/bundle/cni-plugins.json').join(' ')"); do
   ln -f "$shim" "cni/bin/$name"
 done
+
+# berth's native front end (runtime-hooks/front): bakes in node, the Node CLI and berth-init, as the shim does.
+front=runtime-hooks/build/berth
+front_defines=("-DBERTH_NODE=\"$(readlink -f "$(command -v node)")\"" "-DBERTH_CLI=\"$PWD/runtime-hooks/bin/berth.js\""
+  "-DBERTH_INIT=\"$PWD/$init_helper\"")
+if [[ ! -f "$front" || runtime-hooks/front/berth.c -nt "$front" || scripts/build.sh -nt "$front" || "$(cat "$front.defines" 2>/dev/null)" != "${front_defines[*]}" ]]; then
+  echo "setup: building berth's front end" >&2
+  cc -std=gnu11 -O2 -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-strong "${front_defines[@]}" \
+    -o "$front.tmp" runtime-hooks/front/berth.c
+  mv "$front.tmp" "$front"
+  printf '%s' "${front_defines[*]}" > "$front.defines"
+fi
 exit 0

@@ -44,14 +44,15 @@ type DeclineKind = 'protocol' | 'unknown-plugin' | 'closing' | 'busy' | 'caller'
 
 const pathPattern = /^\/v1\/cni\/(berth-[a-z0-9-]{1,40})$/;
 
-function httpDecline(socket: Duplex, status: number, reason: string): void {
-  const body = JSON.stringify({ error: { code: 'CNI_DECLINED', message: reason } });
-  const statusText = status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Service Unavailable';
+/** An upgrade refused with an HTTP error (the native client then runs the call itself, or gives up). */
+export function httpDecline(socket: Duplex, status: number, reason: string, code = 'CNI_DECLINED'): void {
+  const body = JSON.stringify({ error: { code, message: reason } });
+  const statusText = ({ 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found' } as Record<number, string>)[status] ?? 'Service Unavailable';
   socket.end(`HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** The socket's file descriptor (a unix socket accepted by node:net). */
-function socketFd(socket: Duplex): number | undefined {
+export function socketFd(socket: Duplex): number | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }

@@ -55,3 +55,19 @@ export function createLogger(component: string, env: NodeJS.ProcessEnv = process
     },
   }, destination);
 }
+
+const sharedLoggers = new Map<string, Logger>();
+
+/**
+ * createLogger's logger, made once per component, level and file for the life of the process: a long-lived process
+ * that logs per container (berthd running the hook stages of the runs it serves) opens the file once, not per call.
+ */
+export function sharedLogger(component: string, env: NodeJS.ProcessEnv = process.env): Logger {
+  const key = JSON.stringify([component, env['BERTH_LOG_LEVEL'] ?? 'warn', env['BERTH_LOG_FILE'] ?? '']);
+  let logger = sharedLoggers.get(key);
+  if (logger === undefined) {
+    logger = createLogger(component, env);
+    sharedLoggers.set(key, logger);
+  }
+  return logger;
+}

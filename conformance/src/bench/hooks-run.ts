@@ -34,7 +34,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSpec } from '@berth/runtime';
 import { Teardowns } from '../harness/index.js';
-import { berthCli, createClusterLab, initCluster, type HooksLab, type LabBerthd } from '../hooks/lab.js';
+import { berthCli, createClusterLab, initCluster, runtimeBinDir, type HooksLab, type LabBerthd } from '../hooks/lab.js';
 import { benchEntry, numberArg } from './cli.js';
 import { median, percentile, sideMeasurements } from './result.js';
 import { interleaved } from './rounds.js';
@@ -43,6 +43,8 @@ const runsDefault = 9;
 const runsQuick = 3;
 const runsMax = 1000;
 const referencePluginDir = '/usr/lib/cni';
+/** `berth` as installed: the native front end, which has berthd serve a foreground run. */
+const berthFrontEnd = join(runtimeBinDir, 'berth');
 const cleanPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 interface Variant {
@@ -116,13 +118,14 @@ export async function benchHooksRun(runs: number): Promise<HooksRunReport> {
     if (created.code !== 0) throw new Error(`berth secret create token: ${created.stderr.trim()}`);
     const plainBundle = runcBundle(lab, 'plain', undefined);
     const referenceBundle = runcBundle(lab, 'reference', referenceHook(lab));
-    const berth = (extra: readonly string[]) => [process.execPath, berthCli, 'run', '--rm', ...extra, lab.rootfs, 'sh', '-c', 'exit 0'];
+    const berth = (extra: readonly string[]) => [berthFrontEnd, 'run', '--rm', ...extra, lab.rootfs, 'sh', '-c', 'exit 0'];
     const variants: Variant[] = [
       { name: 'runc run, no network (no hooks)', argv: (run) => ['runc', '--root', lab.runcRoot, 'run', '--bundle', plainBundle, `bt-bench-p${run}`] },
       { name: 'berth run --network none', argv: () => berth(['--network', 'none']) },
       { name: 'runc run + reference bridge hook', argv: (run) => ['runc', '--root', lab.runcRoot, 'run', '--bundle', referenceBundle, `bt-bench-r${run}`] },
       { name: 'berth run --network bridge', argv: () => berth(['--network', 'benchnet']) },
       { name: 'berth run bridge + 1 secret', argv: () => berth(['--network', 'benchnet', '--service', 'bench', '--secret', 'token']) },
+      { name: 'berth run bridge, Node CLI alone', argv: () => [process.execPath, berthCli, 'run', '--rm', '--network', 'benchnet', lab.rootfs, 'sh', '-c', 'exit 0'] },
     ];
     const samples = await interleaved(variants, { rounds: runs, warmups: 1 }, (variant, run) => timed(lab, variant.argv(run)));
     return { runs, samples: new Map(variants.map((variant, index) => [variant.name, samples[index] ?? []])) };

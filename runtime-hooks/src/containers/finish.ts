@@ -1,4 +1,4 @@
-import { createLogger, type Logger } from '@berth/cni';
+import { sharedLogger, type Logger } from '@berth/cni';
 import { collectGarbage } from '../hooks/gc.js';
 import { stageContext } from '../hooks/main.js';
 import { hookPaths } from '../hooks/paths.js';
@@ -23,7 +23,7 @@ export async function finishContainer(meta: ContainerMeta, exitCode: number | un
 
 /** The hooks' stage context for work the CLI does itself, logging into the hook log. */
 async function withHookContext<T>(env: NodeJS.ProcessEnv, stage: string, fn: (context: StageContext) => Promise<T>): Promise<T> {
-  const logger: Logger = createLogger('berth', { BERTH_LOG_LEVEL: env['BERTH_LOG_LEVEL'] ?? 'info', BERTH_LOG_FILE: hookPaths(env).logFile });
+  const logger: Logger = sharedLogger('berth', { BERTH_LOG_LEVEL: env['BERTH_LOG_LEVEL'] ?? 'info', BERTH_LOG_FILE: hookPaths(env).logFile });
   try {
     // Failpoints are for the hook processes under test, never for the CLI that cleans up after them.
     const { BERTH_FAILPOINTS: _failpoints, ...clean } = env;

@@ -18,7 +18,9 @@ import { hookPaths } from '../hooks/paths.js';
 import { collectLeftovers, finishContainer } from './finish.js';
 import type { SecretRequest } from './options.js';
 import { EmbeddedRuntime, type EmbeddedRunOutcome } from '../runtime/embedded.js';
-import { RuntimeCli, containerRuntime, defaultRuntime } from './runtime.js';
+import type { StartInit } from '../runtime/helper.js';
+import type { SignalSource } from '../runtime/signals.js';
+import { RuntimeCli, containerRuntime, defaultRuntime, isInstalledBerthRuntime } from './runtime.js';
 import { grantSecrets } from './secrets-grant.js';
 import { buildSpec } from './spec.js';
 import { ContainerStore, type ContainerMeta } from './store.js';
@@ -127,6 +129,19 @@ export function startFailure(stderr: string): string | undefined {
   return failureReason(line, unescape);
 }
 
+/**
+ * Where a foreground run's own message goes and where its container's init and signals come from: this process's
+ * stderr, a child berth-init on this process's stdio and this process's signals, unless berthd serves the run for
+ * berth's front end (daemon/run-service.ts).
+ */
+export interface ForegroundIo {
+  readonly report: (text: string) => void;
+  readonly startInit?: StartInit;
+  readonly signals?: SignalSource;
+}
+
+const processIo: ForegroundIo = { report: (text) => process.stderr.write(text) };
+
 /** How a foreground run ended: the container's exit status, or why it did not start. */
 type RunOutcome = { readonly code: number } | { readonly reason: string };
 
@@ -157,23 +172,25 @@ async function runExecuted(runtime: RuntimeCli, meta: ContainerMeta, store: Cont
 }
 
 /** berth-runtime embedded: the container shares this process's stdio; signals go to it (the runtime forwards them). */
-async function runEmbedded(runtime: EmbeddedRuntime, meta: ContainerMeta, store: ContainerStore): Promise<RunOutcome> {
-  const outcome = await runtime.run(meta.id, store.bundleDir(meta.id), { log: false });
+async function runEmbedded(runtime: EmbeddedRuntime, meta: ContainerMeta, store: ContainerStore, io: ForegroundIo): Promise<RunOutcome> {
+  const outcome = await runtime.run(meta.id, store.bundleDir(meta.id), {
+    log: false, ...(io.startInit === undefined ? {} : { startInit: io.startInit }), ...(io.signals === undefined ? {} : { signals: io.signals }),
+  });
   return 'code' in outcome ? outcome : { reason: failureReason(outcome.failure) };
 }
 
-async function runForeground(meta: ContainerMeta, env: NodeJS.ProcessEnv, store: ContainerStore): Promise<number> {
+async function runForeground(meta: ContainerMeta, env: NodeJS.ProcessEnv, store: ContainerStore, io: ForegroundIo): Promise<number> {
   const runtime = containerRuntime(meta.runtime, meta.runtimeRoot);
   store.update(meta.id, { status: 'running' });
   const outcome = runtime instanceof EmbeddedRuntime
-    ? await runEmbedded(runtime, meta, store)
+    ? await runEmbedded(runtime, meta, store, io)
     : await runExecuted(runtime, meta, store);
   if ('code' in outcome) {
     await finishContainer(meta, outcome.code, env, meta.autoRemove);
     return outcome.code;
   }
   await finishContainer(meta, undefined, env, true);
-  process.stderr.write(`berth: cannot start container ${meta.name}: ${outcome.reason}\n`);
+  io.report(`berth: cannot start container ${meta.name}: ${outcome.reason}\n`);
   return startFailedExitCode;
 }
 
@@ -222,11 +239,16 @@ async function runDetached(meta: ContainerMeta, env: NodeJS.ProcessEnv, store: C
   return startFailedExitCode;
 }
 
-export async function runContainer(request: RunRequest, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runContainer(request: RunRequest, env: NodeJS.ProcessEnv = process.env, io: ForegroundIo = processIo): Promise<number> {
   const store = new ContainerStore(hookPaths(env).root);
   await collectLeftovers(env);
   const meta = await prepare(request, env, store);
-  return request.detach ? runDetached(meta, env, store) : runForeground(meta, env, store);
+  return request.detach ? runDetached(meta, env, store) : runForeground(meta, env, store, io);
+}
+
+/** Whether a run can take its container's init and signals from elsewhere (ForegroundIo): berth-runtime, foreground. */
+export function servableRun(request: RunRequest, env: NodeJS.ProcessEnv): boolean {
+  return !request.detach && isInstalledBerthRuntime(request.runtime ?? defaultRuntime(env));
 }
 
 function codeOf(outcome: EmbeddedRunOutcome): number {

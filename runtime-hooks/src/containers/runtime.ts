@@ -21,7 +21,7 @@ export function defaultRuntime(env: NodeJS.ProcessEnv): string {
   return existsSync(installedBerthRuntime) ? installedBerthRuntime : 'runc';
 }
 
-function isInstalledBerthRuntime(binary: string): boolean {
+export function isInstalledBerthRuntime(binary: string): boolean {
   try {
     return realpathSync(binary) === realpathSync(installedBerthRuntime);
   } catch {

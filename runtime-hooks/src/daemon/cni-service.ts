@@ -3,7 +3,6 @@
  * the same plugin objects the executables run, in this process (see @berth/cni's agent/). It runs whether or not the
  * host is in a cluster.
  */
-import type { Server } from 'node:http';
 import {
   CniServer, createBerthBridge, markServedPhase, createBerthHostDevice, createBerthIpam, createBerthMacvlan, createBerthNone,
   createBerthPortmap, createBerthVxlan, type CniPlugin, type Logger,
@@ -26,11 +25,9 @@ export function servedEnv(root: string, env: NodeJS.ProcessEnv): Record<string, 
   return { BERTH_ROOT: root, ...(failpoints === undefined || failpoints === '' ? {} : { BERTH_FAILPOINTS: failpoints }) };
 }
 
-/** Starts serving CNI calls on the local API server (HTTP upgrades to the shim's protocol). */
-export function startCniService(api: Server, root: string, logger: Logger, options: { firewallRegistry?: RegistryFor } = {}): CniServer {
-  const server = new CniServer({
+/** The CNI service for the local API server (its handleUpgrade takes the shim's HTTP upgrades). */
+export function createCniService(root: string, logger: Logger, options: { firewallRegistry?: RegistryFor } = {}): CniServer {
+  return new CniServer({
     plugins: servedPlugins(options), env: servedEnv(root, process.env), logger, timing: process.env['BERTH_TIMING'] === '1',
   });
-  api.on('upgrade', server.handleUpgrade);
-  return server;
 }

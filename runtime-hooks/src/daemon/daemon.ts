@@ -1,11 +1,14 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Server as HttpsServer } from 'node:https';
 import { rm } from 'node:fs/promises';
 import type { CniServer, Logger } from '@berth/cni';
 import { ClusterNode } from '@berth/secrets';
 import { createLocalApi } from './api.js';
 import { startConsoleListener } from './console/listener.js';
-import { startCniService } from './cni-service.js';
+import { createCniService } from './cni-service.js';
+import { RUN_UPGRADE_PROTOCOL, RunService } from './run-service.js';
+import { useFirewallRegistry } from '../hooks/network.js';
 import { claimInstance } from './instance-lock.js';
 import { startJoinServer } from './join-server.js';
 import type { DaemonOptions } from './options.js';
@@ -33,6 +36,7 @@ export class Daemon {
   consoleUrl: string | undefined;
   #join: HttpsServer | undefined;
   #cni: CniServer | undefined;
+  #runs: RunService | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(node: ClusterNode, options: DaemonOptions, logger: Logger, releaseInstance: () => Promise<void>) {
@@ -63,7 +67,16 @@ export class Daemon {
         daemon.#console = listener.server;
         daemon.consoleUrl = listener.url;
       }
-      daemon.#cni = startCniService(daemon.#api, options.root, logger, { firewallRegistry: daemon.policy.registryFor });
+      const cni = createCniService(options.root, logger, { firewallRegistry: daemon.policy.registryFor });
+      const runs = new RunService(options.root, logger);
+      useFirewallRegistry(daemon.policy.registryFor);
+      daemon.#cni = cni;
+      daemon.#runs = runs;
+      // The native clients' upgrades: berth's front end (`berth run`) and the CNI shim.
+      daemon.#api.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if ((request.headers.upgrade ?? '').toLowerCase() === RUN_UPGRADE_PROTOCOL) runs.handleUpgrade(request, socket, head);
+        else cni.handleUpgrade(request, socket, head);
+      });
     } catch (error) {
       await daemon.stop();
       throw error;
@@ -92,6 +105,7 @@ export class Daemon {
       if (this.#join !== undefined) await closeServer(this.#join);
       if (this.#console !== undefined) await closeServer(this.#console);
       await this.#cni?.close();
+      await this.#runs?.close();
       await this.secrets.stop();
       await this.networks.stop();
       await this.policy.stop();

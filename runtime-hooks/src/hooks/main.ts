@@ -4,7 +4,7 @@
  * runtime shows as the reason the container did not start. `berth-hook gc` releases what containers that are gone
  * left behind.
  */
-import { createLogger, readStdinCapped, type Logger } from '@berth/cni';
+import { readStdinCapped, sharedLogger, type Logger } from '@berth/cni';
 import { HookCode, HookError, oneLine } from './errors.js';
 import { Deadline } from './deadline.js';
 import { hookFailpoints } from './failpoints.js';
@@ -31,7 +31,7 @@ export function stageContext(env: NodeJS.ProcessEnv, logger: Logger, deadline = 
 }
 
 function hookLogger(env: NodeJS.ProcessEnv, stage: string): Logger {
-  return createLogger(`berth-hook`, { BERTH_LOG_LEVEL: env['BERTH_LOG_LEVEL'] ?? 'info', BERTH_LOG_FILE: hookPaths(env).logFile }).child({ stage });
+  return sharedLogger('berth-hook', { BERTH_LOG_LEVEL: env['BERTH_LOG_LEVEL'] ?? 'info', BERTH_LOG_FILE: hookPaths(env).logFile }).child({ stage });
 }
 
 function stageTimeout(env: NodeJS.ProcessEnv): number {

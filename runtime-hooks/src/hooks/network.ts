@@ -6,6 +6,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, execConflist, parseConflist, withRtnl, type CniPlugin, type JsonObject } from '@berth/cni';
 import { pinNamespace, unpinNamespace } from '@berth/netns-napi';
+import type { RegistryFor } from '@berth/firewall';
 import type { ContainerSpec } from './annotations.js';
 import { HookCode, HookError } from './errors.js';
 import type { HookPaths } from './paths.js';
@@ -106,12 +107,20 @@ const inProcess: Readonly<Record<string, () => Promise<CniPlugin>>> = {
   'berth-host-device': async () => (await import('@berth/cni')).createBerthHostDevice(),
   'berth-none': async () => (await import('@berth/cni')).createBerthNone(),
   'berth-portmap': async () => (await import('@berth/cni')).createBerthPortmap(),
-  // As its executable does: on a host in a cluster it registers through berthd (chosen from the call's BERTH_ROOT).
+  // As its executable does: on a host in a cluster it registers through berthd (chosen from the call's BERTH_ROOT);
+  // inside berthd (a run it serves), with berthd's own registry.
   'berth-firewall': async () => {
     const { createFirewallPlugin, execRegistryFor } = await import('@berth/firewall');
-    return createFirewallPlugin({ registry: (request) => execRegistryFor(request.env)(request) });
+    return createFirewallPlugin({ registry: (request) => (processFirewallRegistry ?? execRegistryFor(request.env))(request) });
   },
 };
+
+let processFirewallRegistry: RegistryFor | undefined;
+
+/** berthd, at start: the hook stages it runs itself register endpoints in its registry, not through its own socket. */
+export function useFirewallRegistry(registry: RegistryFor): void {
+  processFirewallRegistry = registry;
+}
 
 function runOptions(context: CniRunContext, onAddStart?: (index: number) => void) {
   return {

@@ -5,7 +5,7 @@ import { readCgroupLayout } from './cgroup-layout.js';
 import { applyResources, createCgroups, procsFiles } from './cgroups.js';
 import { destroyContainer } from './destroy.js';
 import { RuntimeError } from './errors.js';
-import { InitHelper } from './helper.js';
+import { spawnInit, type InitChannel, type StartInit } from './helper.js';
 import { allInProcess, hookStateJson, runHooks, type HookState, type InProcessHooks } from './hooks.js';
 import { createPlan, type ForkMode } from './plan-create.js';
 import type { CgroupView } from './plan-mounts.js';
@@ -23,12 +23,14 @@ export interface CreateOptions {
   readonly stdio: StdioOptions;
   /** Hooks the embedding caller runs itself (see InProcessHooks). */
   readonly inProcessHooks?: InProcessHooks;
+  /** Where berth-init runs: by default a child of this process on `stdio`. */
+  readonly startInit?: StartInit;
 }
 
 export interface Created {
   readonly record: ContainerRecord;
   readonly prepared: PreparedBundle;
-  readonly helper: InitHelper;
+  readonly helper: InitChannel;
 }
 
 /** runc's rules on terminals: a detached terminal needs a console socket, and a console socket needs one. */
@@ -78,7 +80,7 @@ export async function createContainer(store: StateStore, options: CreateOptions)
     created: new Date().toISOString(), ociVersion: spec.ociVersion, annotations: spec.annotations,
     cgroups: { mode: layout.mode, dirs: [], created: [] },
   };
-  let helper: InitHelper | undefined;
+  let helper: InitChannel | undefined;
   try {
     // 0600: a config's env may carry credentials.
     writeFileSync(join(stateDir, 'config.json'), prepared.configText, { mode: 0o600 });
@@ -95,7 +97,7 @@ export async function createContainer(store: StateStore, options: CreateOptions)
       ...(options.consoleSocket !== undefined ? { consoleSocket: resolve(options.consoleSocket) } : {}),
       hostHasKcore: existsSync('/proc/kcore'),
     });
-    helper = new InitHelper(plan, options.stdio);
+    helper = options.startInit === undefined ? spawnInit(plan, options.stdio) : await options.startInit(plan);
     record = await driveInit(store, record, prepared, helper, { parentRunsCreateContainer, ...(options.inProcessHooks === undefined ? {} : { inProcessHooks: options.inProcessHooks }) });
     if (options.pidFile !== undefined) writePidFile(options.pidFile, record.pid);
     return { record, prepared, helper };
@@ -114,7 +116,7 @@ export async function createContainer(store: StateStore, options: CreateOptions)
 }
 
 /** A new user namespace's maps, written from outside (this process has the host privileges the maps need). */
-function writeIdMaps(helper: InitHelper, spec: Spec): void {
+function writeIdMaps(helper: InitChannel, spec: Spec): void {
   const lines = (mappings: Spec['linux']['uidMappings']): string => mappings.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
   try {
     writeFileSync(`/proc/${helper.pid}/uid_map`, lines(spec.linux.uidMappings));
@@ -130,7 +132,7 @@ interface HookPlan {
 }
 
 /** Follows the container's init through its sync points until it is ready and waits for `start`. */
-async function driveInit(store: StateStore, initial: ContainerRecord, prepared: PreparedBundle, helper: InitHelper, hooks: HookPlan): Promise<ContainerRecord> {
+async function driveInit(store: StateStore, initial: ContainerRecord, prepared: PreparedBundle, helper: InitChannel, hooks: HookPlan): Promise<ContainerRecord> {
   let record = initial;
   const { spec } = prepared;
   for (;;) {

@@ -5,14 +5,25 @@
  */
 import { resolve } from 'node:path';
 import { errorMessage, RuntimeError } from './errors.js';
+import type { StartInit } from './helper.js';
 import type { InProcessHooks } from './hooks.js';
 import { deleteContainer } from './lifecycle.js';
 import { RuntimeLog } from './log.js';
 import { runContainer } from './run.js';
+import type { SignalSource } from './signals.js';
 import { StateStore } from './state.js';
 
 /** A foreground `run`: the container's exit status, or the runtime's failure as `berth-runtime run` reports it. */
 export type EmbeddedRunOutcome = { readonly code: number } | { readonly failure: string };
+
+export interface EmbeddedRunOptions {
+  /** Log a failure to stderr as the executable does. */
+  readonly log: boolean;
+  /** berth-init started elsewhere (berthd serving a run: berth's front end starts it); default a child here. */
+  readonly startInit?: StartInit;
+  /** The container's signals (default: this process's). */
+  readonly signals?: SignalSource;
+}
 
 export class EmbeddedRuntime {
   readonly #store: StateStore;
@@ -39,14 +50,17 @@ export class EmbeddedRuntime {
   }
 
   /**
-   * `run --bundle BUNDLE ID` in the foreground, on this process's stdio (which the container inherits); signals this
-   * process receives go to the container. A failure is also logged to stderr as the executable logs it when `log`.
+   * `run --bundle BUNDLE ID` in the foreground, by default on this process's stdio (which the container inherits)
+   * with the signals this process receives going to the container. A failure is also logged to stderr as the
+   * executable logs it when `log`.
    */
-  async run(id: string, bundle: string, options: { readonly log: boolean }): Promise<EmbeddedRunOutcome> {
+  async run(id: string, bundle: string, options: EmbeddedRunOptions): Promise<EmbeddedRunOutcome> {
     try {
       return {
         code: await runContainer(this.#store, {
           id, bundle, detach: false, keep: false, ...(this.#hooks === undefined ? {} : { inProcessHooks: this.#hooks }),
+          ...(options.startInit === undefined ? {} : { startInit: options.startInit }),
+          ...(options.signals === undefined ? {} : { signals: options.signals }),
         }),
       };
     } catch (error) {

@@ -5,7 +5,7 @@ import { isCapabilityName } from './capabilities.js';
 import { procsFiles } from './cgroups.js';
 import { writePidFile } from './create.js';
 import { RuntimeError } from './errors.js';
-import { InitHelper } from './helper.js';
+import { spawnInit } from './helper.js';
 import type { PlanRecord } from './plan-records.js';
 import { processSteps, withHome } from './plan-process.js';
 import { readPasswd } from './prepare.js';
@@ -97,7 +97,7 @@ export async function execInContainer(store: StateStore, options: ExecOptions): 
   }
   parent.push(['fork', options.detach ? 'detached' : process.terminal ? 'wait-tty' : 'wait']);
   const terminal: PlanRecord[] = process.terminal ? [['terminal', String(process.consoleSize?.width ?? 0), String(process.consoleSize?.height ?? 0)]] : [];
-  const helper = new InitHelper([...parent, ...terminal, ...processSteps(process, withHome(process.env, process.user.uid, readPasswd(record.rootfs)), spec.linux.seccomp), ['exec'], ['end']], options.stdio);
+  const helper = spawnInit([...parent, ...terminal, ...processSteps(process, withHome(process.env, process.user.uid, readPasswd(record.rootfs)), spec.linux.seccomp), ['exec'], ['end']], options.stdio);
   let pid = 0;
   for (;;) {
     const message = await helper.next();

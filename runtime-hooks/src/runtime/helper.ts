@@ -31,30 +31,32 @@ export function parseMessage(line: string): HelperMessage {
   return { kind: 'error', step: 'protocol', detail: `unexpected message from berth-init: ${line}` };
 }
 
-/**
- * A running berth-init: the plan goes out on fd 3 (a socketpair), messages come back on it. The helper's own stdio
- * is the caller's choice; for create it is berth-runtime's own, which the container inherits.
- */
-export class InitHelper {
-  readonly #process: ChildProcess;
+/** A running berth-init as its driver sees it: the sync socket's messages, its pid, its exit status. */
+export interface InitChannel {
+  /** The helper's pid (undefined when its spawn failed). */
+  readonly pid: number | undefined;
+  /** Resolves with the helper's exit code (the container's, in the foreground modes; 128+n when killed). */
+  readonly exited: Promise<number>;
+  next(): Promise<HelperMessage>;
+  reply(records: readonly PlanRecord[]): void;
+  /** Drops our end of the sync socket so the driver can go on (or exit) while the container lives on. */
+  close(): void;
+}
+
+/** Starts berth-init for a plan: by default a child of this process (spawnInit); a caller may start it elsewhere. */
+export type StartInit = (plan: readonly PlanRecord[]) => Promise<InitChannel>;
+
+/** The helper's messages on the sync socket, one per line; the plan and replies go the other way. */
+class SyncSocket {
   readonly #socket: Duplex;
   readonly #lines: string[] = [];
   #buffer = '';
   #ended = false;
   #wake: (() => void) | undefined;
-  readonly exited: Promise<number>;
 
-  constructor(plan: readonly PlanRecord[], stdio: StdioOptions) {
-    const streams = Array.isArray(stdio) ? [...stdio.slice(0, 3), 'pipe'] : [stdio, stdio, stdio, 'pipe'];
-    this.#process = spawn(helperPath, [], { stdio: streams as StdioOptions, env: {} });
-    const socket = this.#process.stdio[3];
-    if (socket === null || socket === undefined) throw new Error('berth-init: no sync socket');
-    this.#socket = socket as Duplex;
-    this.exited = new Promise((resolve) => {
-      this.#process.on('exit', (code, signal) => resolve(code ?? 128 + (signal === null ? 0 : signalNumber(signal))));
-      this.#process.on('error', () => resolve(255));
-    });
-    this.#socket.on('data', (chunk: Buffer) => {
+  constructor(socket: Duplex) {
+    this.#socket = socket;
+    socket.on('data', (chunk: Buffer) => {
       this.#buffer += chunk.toString('utf8');
       const lines = this.#buffer.split('\n');
       this.#buffer = lines.pop() ?? '';
@@ -65,14 +67,9 @@ export class InitHelper {
       this.#ended = true;
       this.#wake?.();
     };
-    this.#socket.on('end', end);
-    this.#socket.on('close', end);
-    this.#socket.on('error', end);
-    this.#socket.write(encodeRecords(plan));
-  }
-
-  get pid(): number | undefined {
-    return this.#process.pid;
+    socket.on('end', end);
+    socket.on('close', end);
+    socket.on('error', end);
   }
 
   async next(): Promise<HelperMessage> {
@@ -85,15 +82,40 @@ export class InitHelper {
     }
   }
 
-  reply(records: readonly PlanRecord[]): void {
+  send(records: readonly PlanRecord[]): void {
     this.#socket.write(encodeRecords(records));
   }
 
-  /** Drops our end of the sync socket so berth-runtime can exit while the container lives on. */
-  close(): void {
+  destroy(): void {
     this.#socket.destroy();
-    this.#process.unref();
   }
+}
+
+/**
+ * berth-init as a child of this process: the plan goes out on its fd 3 (a socketpair), messages come back on it. The
+ * helper's own stdio is the caller's choice; for create it is berth-runtime's own, which the container inherits.
+ */
+export function spawnInit(plan: readonly PlanRecord[], stdio: StdioOptions): InitChannel {
+  const streams = Array.isArray(stdio) ? [...stdio.slice(0, 3), 'pipe'] : [stdio, stdio, stdio, 'pipe'];
+  const child: ChildProcess = spawn(helperPath, [], { stdio: streams as StdioOptions, env: {} });
+  const socket = child.stdio[3];
+  if (socket === null || socket === undefined) throw new Error('berth-init: no sync socket');
+  const exited = new Promise<number>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === null ? 0 : signalNumber(signal))));
+    child.on('error', () => resolve(255));
+  });
+  const channel = attachedInit(plan, socket as Duplex, child.pid, exited);
+  return { ...channel, pid: child.pid, close: () => { channel.close(); child.unref(); } };
+}
+
+/**
+ * berth-init started by another process (berth's front end, for a run berthd serves) with `socket` as its fd 3: the
+ * same conversation over a socket this process was handed, with the pid and exit status that process reports.
+ */
+export function attachedInit(plan: readonly PlanRecord[], socket: Duplex, pid: number | undefined, exited: Promise<number>): InitChannel {
+  const sync = new SyncSocket(socket);
+  sync.send(plan);
+  return { pid, exited, next: () => sync.next(), reply: (records) => sync.send(records), close: () => sync.destroy() };
 }
 
 export function signalNumber(signal: NodeJS.Signals): number {

@@ -1,10 +1,10 @@
 import { closeSync, constants, openSync, readSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cgroupPids, setFrozen } from './cgroups.js';
 import { destroyContainer, killAll } from './destroy.js';
 import { RuntimeError } from './errors.js';
 import { runHooks, type InProcessHooks } from './hooks.js';
-import { sleepSync } from './sleep.js';
 import type { Hook } from './spec.js';
 import { parseSpec } from './validate.js';
 import { isAlive, type ContainerRecord, type StateStore, type Status } from './state.js';
@@ -29,8 +29,8 @@ export async function startContainer(store: StateStore, id: string): Promise<voi
   const fifo = join(store.dir(id), 'exec.fifo');
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    if (!readFifo(fd, record, 'byte')) throw new RuntimeError(`container init (pid ${record.pid}) exited before it took the start signal`);
-    readFifo(fd, record, 'eof');
+    if (!(await readFifo(fd, record, 'byte'))) throw new RuntimeError(`container init (pid ${record.pid}) exited before it took the start signal`);
+    await readFifo(fd, record, 'eof');
   } finally {
     closeSync(fd);
   }
@@ -46,9 +46,10 @@ export async function startContainer(store: StateStore, id: string): Promise<voi
 
 /**
  * Polls the non-blocking fifo until the init's byte arrives ('byte') or its write end closes ('eof'). Before the
- * writer opens, a read also returns EOF, so the byte is awaited while the init lives, with a bound on the wait.
+ * writer opens, a read also returns EOF, so the byte is awaited while the init lives, with a bound on the wait. The
+ * waits between reads are timers, not a blocked thread: berthd serves other calls while a run it serves starts.
  */
-function readFifo(fd: number, record: ContainerRecord, until: 'byte' | 'eof'): boolean {
+async function readFifo(fd: number, record: ContainerRecord, until: 'byte' | 'eof'): Promise<boolean> {
   const buffer = Buffer.alloc(1);
   const readOnce = (): number => {
     try {
@@ -65,7 +66,7 @@ function readFifo(fd: number, record: ContainerRecord, until: 'byte' | 'eof'): b
     // The init may have written, exec'd and exited since that read: what it wrote is still in the fifo.
     if (!isAlive(record.pid, record.pidStartTicks)) return until === 'eof' || readOnce() === 1;
     if (until === 'byte' && waited >= startWaitMsMax) throw new RuntimeError('container init did not take the start signal');
-    sleepSync(1);
+    await sleep(1);
   }
 }
 

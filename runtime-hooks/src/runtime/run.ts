@@ -1,6 +1,7 @@
 import { createContainer } from './create.js';
 import { deleteContainer, startContainer } from './lifecycle.js';
-import { signalForwarder } from './signals.js';
+import { signalForwarder, type SignalSource } from './signals.js';
+import type { StartInit } from './helper.js';
 import type { InProcessHooks } from './hooks.js';
 import type { StateStore } from './state.js';
 
@@ -13,6 +14,10 @@ export interface RunOptions {
   readonly consoleSocket?: string;
   /** Hooks the embedding caller runs itself (see InProcessHooks). */
   readonly inProcessHooks?: InProcessHooks;
+  /** Where berth-init runs (default: a child of this process, on its stdio). */
+  readonly startInit?: StartInit;
+  /** Where a foreground run's signals come from (default: this process's own, see signalForwarder). */
+  readonly signals?: SignalSource;
 }
 
 /**
@@ -24,7 +29,7 @@ export async function runContainer(store: StateStore, options: RunOptions): Prom
   const hooks = options.inProcessHooks;
   const remove = (): Promise<void> => deleteContainer(store, options.id, true, hooks).catch(() => undefined);
   // In the foreground, signals are held from the start and go to the container once it exists.
-  const signals = options.detach ? undefined : signalForwarder();
+  const signals = options.detach ? undefined : signalForwarder(options.signals);
   try {
     const created = await createContainer(store, {
       id: options.id, bundle: options.bundle, stdio: 'inherit',
@@ -32,6 +37,7 @@ export async function runContainer(store: StateStore, options: RunOptions): Prom
       ...(options.pidFile !== undefined ? { pidFile: options.pidFile } : {}),
       ...(options.consoleSocket !== undefined ? { consoleSocket: options.consoleSocket } : {}),
       ...(hooks !== undefined ? { inProcessHooks: hooks } : {}),
+      ...(options.startInit !== undefined ? { startInit: options.startInit } : {}),
     });
     if (options.detach) created.helper.close();
     signals?.forwardTo(created.record.pid);

@@ -16,6 +16,17 @@ export function parseSignal(text: string): NodeJS.Signals | number {
 
 const forwarded: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
+/** Where the signals for a foreground container come from: subscribes `deliver`, returns the unsubscribe. */
+export type SignalSource = (deliver: (signal: NodeJS.Signals | number) => void) => () => void;
+
+/** The signals this process receives (those a terminal or a supervisor sends a foreground runtime). */
+export const processSignals: SignalSource = (deliver) => {
+  for (const signal of forwarded) process.on(signal, deliver);
+  return () => {
+    for (const signal of forwarded) process.off(signal, deliver);
+  };
+};
+
 export interface SignalForwarder {
   /** From now on signals go to `pid`; those that arrived before it was known are delivered first, in order. */
   forwardTo(pid: number): void;
@@ -26,30 +37,27 @@ export interface SignalForwarder {
  * Catches the signals a foreground runtime receives from the start (so one that arrives while the container is being
  * created does not kill the runtime half-way) and forwards them to the container's process once it is known.
  */
-export function signalForwarder(): SignalForwarder {
+export function signalForwarder(source: SignalSource = processSignals): SignalForwarder {
   let target: number | undefined;
-  const pending: NodeJS.Signals[] = [];
+  const pending: (NodeJS.Signals | number)[] = [];
   const pendingMax = 16;
-  const send = (pid: number, signal: NodeJS.Signals): void => {
+  const send = (pid: number, signal: NodeJS.Signals | number): void => {
     try {
       process.kill(pid, signal);
     } catch {
       // the process is already gone
     }
   };
-  const handler = (signal: NodeJS.Signals): void => {
+  const unsubscribe = source((signal) => {
     if (target !== undefined) send(target, signal);
     else if (pending.length < pendingMax) pending.push(signal);
-  };
-  for (const signal of forwarded) process.on(signal, handler);
+  });
   return {
     forwardTo(pid) {
       target = pid;
       for (const signal of pending.splice(0)) send(pid, signal);
     },
-    stop() {
-      for (const signal of forwarded) process.off(signal, handler);
-    },
+    stop: unsubscribe,
   };
 }
 

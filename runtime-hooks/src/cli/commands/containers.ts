@@ -2,10 +2,12 @@
  * `berth run|ps|exec|stop|rm|logs|inspect`: containers on Berth's networks, through an OCI runtime with runc's CLI
  * (berth-runtime when installed, else runc; `--runtime` or $BERTH_RUNTIME to choose) and Berth's hooks.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { execInContainer, findContainer, listContainers, removeContainer, showLogs, stopContainer, viewOf } from '../../containers/lifecycle.js';
 import { parseEnv, parseLabel, parsePublish, parseSecret, validateContainerName } from '../../containers/options.js';
-import { monitorContainer, runContainer } from '../../containers/run.js';
+import { monitorContainer, runContainer, type RunRequest } from '../../containers/run.js';
+import { baseProgram } from '../program.js';
 import { hookPaths } from '../../hooks/paths.js';
 import { RecordStore } from '../../hooks/record.js';
 import { formatFields, formatJson, formatOf, formatRows, outputOption, print, show, type OutputFormat } from '../output.js';
@@ -23,8 +25,9 @@ function exitWith(code: number): void {
   process.exitCode = code;
 }
 
-function registerRun(program: Command): void {
-  program.command('run')
+/** `berth run`'s command line; `act` gets the request (the CLI runs it; berthd, serving a run, parses with it too). */
+export function defineRun(program: Command, act: (request: RunRequest) => Promise<void>): Command {
+  return program.command('run')
     .description('run a command in a new container on a Berth network')
     .argument('<rootfs>', 'root filesystem directory')
     .argument('<command...>', 'command and arguments')
@@ -39,16 +42,34 @@ function registerRun(program: Command): void {
     .option('--rm', 'remove the container when it exits')
     .option('--runtime <path>', 'OCI runtime with runc\'s CLI (default: $BERTH_RUNTIME, berth-runtime, runc)')
     .passThroughOptions()
-    .action(async (rootfs: string, command: string[], flags: RunFlags) => {
-      exitWith(await runContainer({
-        network: flags.network, rootfs, command, detach: flags.detach === true, autoRemove: flags.rm === true,
-        publish: flags.publish.map(parsePublish), labels: Object.fromEntries(flags.label.map(parseLabel)),
-        secrets: flags.secret.map(parseSecret), env: flags.env.map(parseEnv),
-        ...(flags.name === undefined ? {} : { name: validateContainerName(flags.name) }),
-        ...(flags.service === undefined ? {} : { service: flags.service }),
-        ...(flags.runtime === undefined ? {} : { runtime: flags.runtime }),
-      }));
-    });
+    .action(async (rootfs: string, command: string[], flags: RunFlags) => act({
+      network: flags.network, rootfs, command, detach: flags.detach === true, autoRemove: flags.rm === true,
+      publish: flags.publish.map(parsePublish), labels: Object.fromEntries(flags.label.map(parseLabel)),
+      secrets: flags.secret.map(parseSecret), env: flags.env.map(parseEnv),
+      ...(flags.name === undefined ? {} : { name: validateContainerName(flags.name) }),
+      ...(flags.service === undefined ? {} : { service: flags.service }),
+      ...(flags.runtime === undefined ? {} : { runtime: flags.runtime }),
+    }));
+}
+
+/**
+ * `berth run ARGS…` as a request, or undefined when the command line is not a valid run (help, a usage error, a bad
+ * value): the CLI then says what is wrong. A relative rootfs is taken from `cwd`.
+ */
+export async function parseRunArgv(args: readonly string[], cwd: string): Promise<RunRequest | undefined> {
+  let parsed: RunRequest | undefined;
+  const program = baseProgram().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  defineRun(program, async (request) => { parsed = { ...request, rootfs: resolve(cwd, request.rootfs) }; });
+  try {
+    await program.parseAsync(['run', ...args], { from: 'user' });
+    return parsed;
+  } catch {
+    return undefined;
+  }
+}
+
+function registerRun(program: Command): void {
+  defineRun(program, async (request) => exitWith(await runContainer(request)));
   program.command('container-monitor', { hidden: true }).argument('<id>').action(async (id: string) => exitWith(await monitorContainer(id)));
 }
 
