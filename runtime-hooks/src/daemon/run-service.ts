@@ -88,6 +88,7 @@ class Control {
         this.#helperPid?.(undefined);
         // The front end is gone without saying how the container ended: it is killed (run deletes it by force).
         this.#exit?.(137);
+        socket.destroy();
         resolve();
       };
       socket.on('end', close);

@@ -67,7 +67,12 @@ class SyncSocket {
       this.#ended = true;
       this.#wake?.();
     };
-    socket.on('end', end);
+    // berth-init closes its end whole: nothing more can be said either way (and an HTTP server's upgraded socket,
+    // half-open by default, would otherwise stay open).
+    socket.on('end', () => {
+      end();
+      socket.destroy();
+    });
     socket.on('close', end);
     socket.on('error', end);
   }
