@@ -121,16 +121,30 @@ static int recv_exact(int fd, char *data, size_t length, int64_t deadline_ms) {
   return 0;
 }
 
-// One line (without its newline) read a byte at a time, so nothing after it is consumed; -1 on EOF or overlong.
-static int recv_line(int fd, char *line, size_t size, int64_t deadline_ms) {
-  for (size_t used = 0; used + 1 < size; used++) {
-    if (recv_exact(fd, line + used, 1, deadline_ms) != 0) return -1;
-    if (line[used] == '\n') {
-      line[used] = '\0';
+// Reads up to and including the first `terminator` (at most size - 1 bytes): peeks at what has arrived, then takes
+// exactly that much, so nothing after it is consumed. 0 and a NUL-terminated text, or -1 on EOF or overlong.
+static int recv_through(int fd, char *text, size_t size, const char *terminator, int64_t deadline_ms) {
+  size_t terminator_length = strlen(terminator);
+  for (;;) {
+    ssize_t peeked = recv(fd, text, size - 1, MSG_PEEK);
+    if (peeked < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (wait_for(fd, POLLIN, deadline_ms) != 0) return -1;
+      continue;
+    }
+    if (peeked <= 0) return -1;
+    text[peeked] = '\0';
+    char *found = strstr(text, terminator);
+    if (found != NULL) {
+      size_t length = (size_t)(found - text) + terminator_length;
+      if (recv_exact(fd, text, length, deadline_ms) != 0) return -1;
+      text[length] = '\0';
       return 0;
     }
+    if ((size_t)peeked == size - 1 || (deadline_ms >= 0 && now_ms() > deadline_ms)) return -1;
+    // Part of it has arrived (poll would report the same bytes again): give the rest a moment.
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = 200 * 1000};
+    nanosleep(&pause, NULL);
   }
-  return -1;
 }
 
 // Connects to berthd and asks for the upgrade on `path`; the connected socket once berthd answered 101, else -1.
@@ -153,13 +167,9 @@ static int open_upgrade(const char *path) {
                         "\r\nContent-Length: 0\r\n\r\n",
                         path);
   char head[HEAD_BYTES_MAX + 1];
-  size_t used = 0;
-  int ok = length > 0 && (size_t)length < sizeof request && send_all(fd, request, (size_t)length, deadline) == 0;
-  while (ok && (used < 4 || memcmp(head + used - 4, "\r\n\r\n", 4) != 0)) {
-    ok = used < HEAD_BYTES_MAX && recv_exact(fd, head + used, 1, deadline) == 0;
-    used++;
-  }
-  if (!ok || used < 13 || memcmp(head, "HTTP/1.1 101 ", 13) != 0) {
+  int ok = length > 0 && (size_t)length < sizeof request && send_all(fd, request, (size_t)length, deadline) == 0 &&
+           recv_through(fd, head, sizeof head, "\r\n\r\n", deadline) == 0;
+  if (!ok || strncmp(head, "HTTP/1.1 101 ", 13) != 0) {
     close(fd);
     return -1;
   }
@@ -289,7 +299,8 @@ int main(int argc, char **argv, char **envp) {
   int container_code = -1;
   char line[LINE_BYTES_MAX];
   for (;;) {
-    if (recv_line(control_fd, line, sizeof line, -1) != 0) break;
+    if (recv_through(control_fd, line, sizeof line, "\n", -1) != 0) break;
+    line[strlen(line) - 1] = '\0';
     if (strcmp(line, "fallback") == 0 && container_code < 0) exec_cli(argc, argv);
     if (strncmp(line, "spawn ", 6) == 0 && strlen(line) == 6 + 32 && container_code < 0) {
       container_code = run_container(line + 6);

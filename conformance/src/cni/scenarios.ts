@@ -112,7 +112,13 @@ export const cniScenarios: readonly CniScenario[] = [
       await context.engine.del(network, { containerId: 'c2', netns: '', ifName: 'eth0' }, rb);
       const left = await reservedAddresses(context.dataDir, 'bt-conformance');
       expect(left.length === 0, `reservations left: ${left.join(', ')}`);
-      const links = (await linkNames(context.host)).filter((name) => name !== 'lo' && name !== scenarioBridge);
+      // The second container's pair goes with its netns, which the kernel tears down asynchronously (DEL had no netns).
+      const hostLinks = async (): Promise<string[]> => (await linkNames(context.host)).filter((name) => name !== 'lo' && name !== scenarioBridge);
+      let links = await hostLinks();
+      for (let waited = 0; links.length > 0 && waited < 5_000; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        links = await hostLinks();
+      }
       expect(links.length === 0, `host links left: ${links.join(', ')}`);
     },
   },

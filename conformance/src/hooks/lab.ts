@@ -11,6 +11,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FirewallStore } from '@berth/firewall';
 import { MNT_DETACH, umount2 } from '@berth/netns-napi';
 import { berthHookPath, berthOciHooks, buildSpec } from '@berth/runtime';
@@ -171,10 +172,24 @@ export class HooksLab<Berthd extends LabBerthd = FakeBerthd> {
     if (ruleset.stdout.includes(id)) found.push('nft rule or element tagged with the container id');
     // berth-bridge's host end: `veth` + 11 hex digits of sha256("<id>/<ifName>").
     const veth = `veth${createHash('sha256').update(`${id}/eth0`).digest('hex').slice(0, 11)}`;
-    if ((await this.host.exec(['ip', 'link', 'show', veth])).code === 0) found.push(`veth ${veth} in the host netns`);
+    if ((await settledVeths(this.host, ['ip', 'link', 'show', veth])) !== '') found.push(`veth ${veth} in the host netns`);
     if ((await this.berthd.taskIds()).includes(id)) found.push('task registered with berthd');
     return found;
   }
+}
+
+/**
+ * What `show` (an `ip link show` of veths) still lists after a bounded wait ('' when nothing): a stopped container's
+ * pair goes with its netns, which the kernel tears down asynchronously once the last reference is gone (the hooks'
+ * DEL leaves the pair to it, as DEL under runc's poststop does).
+ */
+export async function settledVeths(host: TestHost, show: readonly string[] = ['ip', '-o', 'link', 'show', 'type', 'veth']): Promise<string> {
+  const listed = async (): Promise<string> => {
+    const result = await host.exec(show);
+    return result.code === 0 ? result.stdout.trim() : '';
+  };
+  for (let waited = 0; waited < 5_000 && (await listed()) !== ''; waited += 50) await sleep(50);
+  return listed();
 }
 
 /** `leftovers` for every container at once (for `berth run`, whose ids are random): anything of any container. */
@@ -189,8 +204,8 @@ export async function anyLeftovers(lab: HooksLab<LabBerthd>, network: string): P
     const point = line.split(' ')[4] ?? '';
     if (point.startsWith(`${lab.runDir}/`)) found.push(`mount ${point}`);
   }
-  const veths = await lab.host.execChecked(['ip', '-o', 'link', 'show', 'type', 'veth']);
-  if (veths.trim() !== '') found.push(`veths in the host netns: ${veths.trim()}`);
+  const veths = await settledVeths(lab.host);
+  if (veths !== '') found.push(`veths in the host netns: ${veths}`);
   for (const [runtime, root] of lab.runtimeRoots()) {
     const listed = await lab.exec([runtime, '--root', root, 'list', '-q']);
     if (listed.stdout.trim() !== '') found.push(`containers of ${runtime} in ${root}: ${listed.stdout.trim()}`);

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { anyLeftovers, berthCli, createHooksLab, type HooksLab } from '../../src/hooks/lab.js';
+import { anyLeftovers, berthCli, createHooksLab, type HooksLab, settledVeths } from '../../src/hooks/lab.js';
 
 const network = 'runnet';
 
@@ -154,13 +154,13 @@ t.test('berth run: a hook failure or a bad flag creates nothing', async (t) => {
     t.same(readdirSync(join(lab.runDir, 'hooks')).filter((name) => !name.startsWith('.')), [], 'no hook record or lock');
     t.notOk(existsSync(join(lab.runDir, 'netns')) && readdirSync(join(lab.runDir, 'netns')).length > 0, 'no netns pin');
     t.same(lab.berthd.tasks.size, 0, 'no task');
-    t.equal((await lab.host.execChecked(['ip', '-o', 'link', 'show', 'type', 'veth'])).trim(), '', 'no veth');
+    t.equal(await settledVeths(lab.host), '', 'no veth');
   }
   lab.berthd.mode = 'refuse';
   const refused = await lab.berth(['run', '--name', 'refused', '--service', 'web', '--network', network, lab.rootfs, 'true']);
   t.match(refused, { code: 125, stderr: /^berth: cannot start container refused: berth-hook createRuntime: berthd refused task [0-9a-f]+ of service web: Internal error; see the berthd log\n$/ },
     'a refusing berthd: the hook\'s reason, on one line');
-  t.equal((await lab.host.execChecked(['ip', '-o', 'link', 'show', 'type', 'veth'])).trim(), '', 'no veth after the refusal');
+  t.equal(await settledVeths(lab.host), '', 'no veth after the refusal');
   lab.berthd.mode = 'deliver';
   const cases: [string[], RegExp][] = [
     [['--network', 'nosuch'], /No network "nosuch"/],

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { anyLeftovers, createHooksLab, runtimeBinDir } from '../../src/hooks/lab.js';
+import { anyLeftovers, createHooksLab, runtimeBinDir, settledVeths } from '../../src/hooks/lab.js';
 
 const network = 'failnet';
 
@@ -74,7 +74,7 @@ t.test('a failing hook never leaves a half-created container under runc', async 
       t.same(await lab.leftovers(id, item.network ?? network), [], 'after delete and gc: nothing left');
     });
   }
-  const veths = await lab.host.execChecked(['ip', '-o', 'link', 'show', 'type', 'veth']);
+  const veths = await settledVeths(lab.host);
   t.equal(veths.trim(), '', 'no veth at all in the host netns');
 });
 

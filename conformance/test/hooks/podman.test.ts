@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { FirewallStore } from '@berth/firewall';
 import { hooksDFiles } from '@berth/runtime';
 import { berthImplementation, createPodmanSandbox } from '../../src/cni/index.js';
-import { createHooksLab } from '../../src/hooks/lab.js';
+import { createHooksLab, settledVeths } from '../../src/hooks/lab.js';
 
 const hasEngine = existsSync('/usr/bin/podman') && (existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc'));
 const network = 'podhook';
@@ -51,6 +51,6 @@ t.test('podman with Berth\'s hooks.d: network, firewall endpoint and /run/secret
   const removed = await sandbox.podman(['--hooks-dir', hooksDir, 'rm', '-f', '-t', '0', 'srv']);
   t.equal(removed.code, 0, `podman rm: ${removed.stderr.trim()}`);
   t.same(await lab.leftovers(id, network), [], 'podman rm ran poststop: nothing left');
-  const veths = await lab.host.execChecked(['ip', '-o', 'link', 'show', 'type', 'veth']);
+  const veths = await settledVeths(lab.host);
   t.equal(veths.trim(), '', 'no veth left in the host netns');
 });

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FirewallStore } from '@berth/firewall';
-import { createHooksLab, runtimeBinDir } from '../../src/hooks/lab.js';
+import { createHooksLab, runtimeBinDir, settledVeths } from '../../src/hooks/lab.js';
 
 const network = 'hooknet';
 
@@ -192,7 +192,7 @@ t.test('runc: a conflist of the reference plugins (exec\'d from /usr/lib/cni) at
   t.equal(run.code, 0, `runc run: ${run.stderr.trim()}`);
   t.match(run.stdout, /inet 10\.89\.76\.\d+\/24/, 'eth0 has an address from host-local');
   t.same(await lab.leftovers(id, 'refnet'), [], 'the reference DEL left nothing (no reservation, no pin, no record)');
-  const veths = await lab.host.execChecked(['ip', '-o', 'link', 'show', 'type', 'veth']);
+  const veths = await settledVeths(lab.host);
   t.equal(veths.trim(), '', 'no veth');
 });
 

@@ -4,6 +4,7 @@ import { stageContext } from '../hooks/main.js';
 import { hookPaths } from '../hooks/paths.js';
 import { RecordStore } from '../hooks/record.js';
 import { release, type StageContext } from '../hooks/stages.js';
+import { stageHost } from '../hooks/stage-host.js';
 import { containerRuntime } from './runtime.js';
 import { ContainerStore, type ContainerMeta } from './store.js';
 
@@ -29,7 +30,7 @@ async function withHookContext<T>(env: NodeJS.ProcessEnv, stage: string, fn: (co
     const { BERTH_FAILPOINTS: _failpoints, ...clean } = env;
     return await fn(stageContext(clean, logger.child({ stage })));
   } finally {
-    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    if (stageHost().flushLogEachStage) await new Promise<void>((resolve) => logger.flush(() => resolve()));
   }
 }
 

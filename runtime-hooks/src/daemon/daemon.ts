@@ -8,7 +8,7 @@ import { createLocalApi } from './api.js';
 import { startConsoleListener } from './console/listener.js';
 import { createCniService } from './cni-service.js';
 import { RUN_UPGRADE_PROTOCOL, RunService } from './run-service.js';
-import { useFirewallRegistry } from '../hooks/network.js';
+import { hostStages } from '../hooks/stage-host.js';
 import { claimInstance } from './instance-lock.js';
 import { startJoinServer } from './join-server.js';
 import type { DaemonOptions } from './options.js';
@@ -69,7 +69,7 @@ export class Daemon {
       }
       const cni = createCniService(options.root, logger, { firewallRegistry: daemon.policy.registryFor });
       const runs = new RunService(options.root, logger);
-      useFirewallRegistry(daemon.policy.registryFor);
+      hostStages({ firewallRegistry: daemon.policy.registryFor, flushLogEachStage: false });
       daemon.#cni = cni;
       daemon.#runs = runs;
       // The native clients' upgrades: berth's front end (`berth run`) and the CNI shim.

@@ -11,6 +11,7 @@ import { hookFailpoints } from './failpoints.js';
 import { collectGarbage } from './gc.js';
 import { ociStateBytesMax, parseOciState } from './oci-state.js';
 import { hookPaths } from './paths.js';
+import { stageHost } from './stage-host.js';
 import { STAGES, createContainer, createRuntime, poststop, type Stage, type StageContext } from './stages.js';
 
 /** The stage's budget: its calls are bounded by what is left of it (deadline.ts); a stage still running at the end is
@@ -67,7 +68,7 @@ export async function runHookStage(stage: Stage | 'gc', env: NodeJS.ProcessEnv, 
     throw new Error(`berth-hook ${stage}: ${oneLine(error)}`, { cause: error });
   } finally {
     clearTimeout(timer);
-    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    if (stageHost().flushLogEachStage) await new Promise<void>((resolve) => logger.flush(() => resolve()));
   }
 }
 

@@ -6,10 +6,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, execConflist, parseConflist, withRtnl, type CniPlugin, type JsonObject } from '@berth/cni';
 import { pinNamespace, unpinNamespace } from '@berth/netns-napi';
-import type { RegistryFor } from '@berth/firewall';
 import type { ContainerSpec } from './annotations.js';
 import { HookCode, HookError } from './errors.js';
 import type { HookPaths } from './paths.js';
+import { stageHost } from './stage-host.js';
 import type { NetworkRecord } from './record.js';
 
 export const containerIfName = 'eth0';
@@ -111,16 +111,9 @@ const inProcess: Readonly<Record<string, () => Promise<CniPlugin>>> = {
   // inside berthd (a run it serves), with berthd's own registry.
   'berth-firewall': async () => {
     const { createFirewallPlugin, execRegistryFor } = await import('@berth/firewall');
-    return createFirewallPlugin({ registry: (request) => (processFirewallRegistry ?? execRegistryFor(request.env))(request) });
+    return createFirewallPlugin({ registry: (request) => (stageHost().firewallRegistry ?? execRegistryFor(request.env))(request) });
   },
 };
-
-let processFirewallRegistry: RegistryFor | undefined;
-
-/** berthd, at start: the hook stages it runs itself register endpoints in its registry, not through its own socket. */
-export function useFirewallRegistry(registry: RegistryFor): void {
-  processFirewallRegistry = registry;
-}
 
 function runOptions(context: CniRunContext, onAddStart?: (index: number) => void) {
   return {

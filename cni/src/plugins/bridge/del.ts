@@ -26,6 +26,9 @@ async function removeContainerEnd(request: CniRequest): Promise<void> {
  * DEL: releases the IPAM reservation, the NAT and MAC-check elements (by owner tag, so nothing about the container
  * needs to be known), then the veth pair, found by its host end's deterministic name: this works when the netns or
  * the link is already gone, and after an ADD that was killed at any point. Every step accepts "not found".
+ * Without a netns (CNI_NETNS empty: the runtime has none to give, as runc's poststop) the pair is left to the netns
+ * it was created in, as the reference bridge leaves it: both ends go when that netns goes (ADD creates the container
+ * end inside it), and deleting a veth synchronously costs ~20 ms of the kernel's.
  */
 export async function bridgeDel(request: CniRequest, phase: (name: string) => void = () => undefined): Promise<void> {
   const config = parseBridgeConfig(request);
@@ -41,6 +44,10 @@ export async function bridgeDel(request: CniRequest, phase: (name: string) => vo
       }
     });
     phase('nftables');
+  }
+  if (request.netns === '') {
+    phase('veth');
+    return;
   }
   const removed = await withRtnl(request.hostNetns, (host) => host.links.remove(hostVethName(request.containerId, request.ifName)));
   if (!removed) await removeContainerEnd(request);
