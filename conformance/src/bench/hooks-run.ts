@@ -2,33 +2,28 @@
  * `berth run` start→exit against `runc run` of the same bundle, in a throwaway test host netns with a real berthd
  * formed into a one-host cluster (as `npm run demo` runs it): with --network none (runc: no hooks at all), with a
  * bridge network (runc: a hook that execs the reference bridge plugin with host-local, ADD at createRuntime and DEL
- * at poststop), and with a bridge network plus one secret (`--service bench --secret token`: the grant, the task and
- * its tmpfs, the bind at /run/secrets). `berth run` runs on berth-runtime, embedded in the CLI's process with Berth's
- * hook stages run in-process. Runs rotate round by round so load changes hit every variant alike; every command runs with a
- * clean environment (env -i). Prints medians, p90 and ratios. Not a test: nothing is asserted.
+ * at poststop, without a netns as runc's poststop has none), and with a bridge network plus one secret (`--service
+ * bench --secret token`: the grant, the task and its tmpfs, the bind at /run/secrets). `berth run` is the installed
+ * `berth` (the native front end): berthd serves the run with its warm runtime, hook stages and plugins. One more row
+ * runs the Node CLI alone (`node berth.js run`, what runs without berthd). Runs rotate round by round so load changes
+ * hit every variant alike; every command runs with a clean environment (env -i). Prints medians, p90 and ratios. Not
+ * a test: nothing is asserted.
  *
  * Run: node conformance/dist/src/bench/hooks-run.js [--quick] [--runs N] [--result FILE]
  *
  * Measured 2026-12-03 (2 vCPU, Node 20.20, runc 1.1.5, containernetworking-plugins 1.1.1, machine shared with other
- * work), medians (p90):
- *   first version (every hook stage always, plugins exec'd, CLI and hook as trees of ES modules, pino from
- *   node_modules; runc as berth run's runtime, fake berthd; load 9-10): none 2208 ms vs runc 77 (28.8x); bridge 3956
- *   vs 157 (25.1x). Then with hook stages only where needed, plugins inside the hook, bundles with a code cache:
- *   none 204 vs 48 (4.2x), bridge 470 vs 84 (5.6x), bridge + secret 589 (7.0x).
- *   berth run on berth-runtime as executables (the CLI, berth-runtime, each hook stage and a closing `state`: five
- *   Node starts for a bridge run), this benchmark, 11 runs, load 7: none 345 (497) vs runc 47: 7.4x; bridge 985
- *   (1230) vs runc + reference bridge 108: 9.2x; bridge + secret 1074 (1513): 10.0x.
- *   now (runtime and hook stages in the CLI's process: one Node start), 11 runs right after, load 7: none 331 (423)
- *   vs runc 77: 4.3x; bridge 464 (664) vs 115: 4.0x; bridge + secret 701 (811): 6.1x. Whole processes, 15 pairs
- *   each, load 6: CPU none 0.101 s vs 0.197 before (0.53x), bridge 0.196 vs 0.466 (0.40x).
- *   Where a bridge run goes now (strace timeline, load 8, ~380 ms): Node's start and the CLI bundle's load ~160,
- *   bundle, cgroups and the C helper's spawn ~40, the helper up to the hooks sync point (cgroup joins, clone, mounts)
- *   ~35, createRuntime in-process (bridge + IPAM + portmap + firewall ADD) ~95, the container ~2, deletion, poststop
- *   DEL and finishing ~50. The ≤1.0x target is not met: one Node start with the CLI bundle (~55 ms of CPU over
- *   bare `node -e 0`, which itself is ~30) is about the reference's whole path, and the in-process ADD/DEL in Node
- *   cost about what the reference plugin's exec'd ADD/DEL do. Next: the in-process ADD is cold in the CLI (150-190 ms
- *   for bridge+IPAM+portmap+firewall at load 10, hook log); berthd's CNI service would serve it warm, once served
- *   calls can use the caller's BERTH_ROOT.
+ * work), medians:
+ *   every stage exec'd, CLI and hooks as trees of ES modules (load 9-10): bridge 3956 ms vs runc 157 (25.1x);
+ *   runtime and hook stages in the CLI's one Node process (load 7): bridge 464 vs 115 (4.0x).
+ *   served by berthd (this version; 9 runs, load 0.8): none 20 vs runc 33 (0.61x), bridge 56 vs 59 (0.95x), bridge
+ *   + secret 108 (1.84x), the Node CLI alone on the bridge 202 (3.4x).
+ *   Where a served bridge run goes (berthd's marks, load 1-2, ~85 ms): front end, upgrade and frame ~1; leftovers,
+ *   bundle, cgroups 5; berth-init to its pid 10-15 (the first cgroup.procs write waits ~20 ms for an RCU grace
+ *   period when the machine is idle; runc's does too); createRuntime 25-35 (bridge ADD 12-15 with IPAM's fsyncs,
+ *   firewall ADD 5-8: an etcd write and the local nftables update it waits for); start 3; poststop 20-35 (firewall
+ *   DEL 7-10; bridge DEL was 20-30 with the kernel's veth teardown, now left to the netns as runc's path leaves it);
+ *   finish 2. The reference path's own costs are a Go runtime start for runc and runc init, the same cgroup and
+ *   netns work, and a shell script around the plugin at each hook.
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -15,7 +15,8 @@
  *   berthd -> berth  "done CODE BYTES\n" and BYTES of text for berth's stderr: berth exits with CODE
  *
  * A caller is served only when it is root in berthd's mount, network and pid namespaces (paths, the host side of the
- * network and pids mean the same here); the second connection only from the process that holds the token. A caller
+ * network and pids mean the same here) and uses berthd's state root; the second connection only from the process
+ * that started the run, and the pid it reports must be its child. A caller
  * that hangs up before "exit" gets its container killed and released, as a `berth run` that is killed would.
  */
 import { randomBytes } from 'node:crypto';
