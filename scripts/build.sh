@@ -32,7 +32,7 @@ node_modules/.bin/tsc -b
 # this script or those paths changed. cni/bin/<name> is a hard link to it for every CNI plugin bundle.mjs lists.
 shim=cni/shim/build/berth-cni-shim
 shim_defines=("-DBERTH_NODE=\"$(readlink -f "$(command -v node)")\"" "-DBERTH_BUNDLE_DIR=\"$PWD/cni/dist/bundle\"")
-if [[ ! -f "$shim" || cni/shim/shim.c -nt "$shim" || scripts/build.sh -nt "$shim" || "$(cat "$shim.defines" 2>/dev/null)" != "${shim_defines[*]}" ]]; then
+if [[ ! -f "$shim" || cni/shim/shim.c -nt "$shim" || cni/shim/socket-io.h -nt "$shim" || scripts/build.sh -nt "$shim" || "$(cat "$shim.defines" 2>/dev/null)" != "${shim_defines[*]}" ]]; then
   echo "setup: building the CNI shim" >&2
   mkdir -p cni/shim/build
   cc -std=c11 -O2 -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-strong "${shim_defines[@]}" \
@@ -48,7 +48,7 @@ done
 front=runtime-hooks/build/berth
 front_defines=("-DBERTH_NODE=\"$(readlink -f "$(command -v node)")\"" "-DBERTH_CLI=\"$PWD/runtime-hooks/bin/berth.js\""
   "-DBERTH_INIT=\"$PWD/$init_helper\"")
-if [[ ! -f "$front" || runtime-hooks/front/berth.c -nt "$front" || scripts/build.sh -nt "$front" || "$(cat "$front.defines" 2>/dev/null)" != "${front_defines[*]}" ]]; then
+if [[ ! -f "$front" || runtime-hooks/front/berth.c -nt "$front" || cni/shim/socket-io.h -nt "$front" || scripts/build.sh -nt "$front" || "$(cat "$front.defines" 2>/dev/null)" != "${front_defines[*]}" ]]; then
   echo "setup: building berth's front end" >&2
   cc -std=gnu11 -O2 -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-strong "${front_defines[@]}" \
     -o "$front.tmp" runtime-hooks/front/berth.c

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "socket-io.h"
+
 #ifndef BERTH_NODE
 #error "BERTH_NODE (absolute path of node) must be defined by the build"
 #endif
@@ -34,7 +36,6 @@
 #error "BERTH_BUNDLE_DIR (absolute path of cni/dist/bundle) must be defined by the build"
 #endif
 
-#define SOCKET_PATH_DEFAULT "/run/berth/berthd.sock"
 #define UPGRADE_PROTOCOL "berth-cni/1"
 #define FALLBACK_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -43,7 +44,6 @@ enum {
   STDIN_BYTES_MAX = 1024 * 1024 + 1,
   ENV_BYTES_MAX = 64 * 1024,
   ENV_ENTRIES_MAX = 64,
-  RESPONSE_HEAD_BYTES_MAX = 4096,
   STDOUT_BYTES_MAX = 4 * 1024 * 1024,
   STDERR_BYTES_MAX = 64 * 1024,
   PLUGIN_NAME_BYTES_MAX = 48,
@@ -63,22 +63,6 @@ static size_t fallback_env_count;
 static char stdout_data[STDOUT_BYTES_MAX];
 static char stderr_data[STDERR_BYTES_MAX];
 static char plugin_name[PLUGIN_NAME_BYTES_MAX + 1];
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void write_all(int fd, const char *data, size_t length) {
-  while (length > 0) {
-    ssize_t n = write(fd, data, length);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // stdout/stderr gone: the exit code still tells
-    data += n;
-    length -= (size_t)n;
-  }
-}
 
 // A CNI error result (the spec's JSON) on stdout, exit 1. Used only for failures of the shim itself.
 static void fail(int code, const char *message) {
@@ -174,46 +158,6 @@ static void exec_node_plugin(void) {
   fail(999, "cannot exec the Node plugin " BERTH_NODE " " BERTH_BUNDLE_DIR "/run.cjs");
 }
 
-// Waits until fd is ready for `events` or the deadline passes; 0 when ready.
-static int wait_for(int fd, short events, int64_t deadline_ms) {
-  for (;;) {
-    int64_t left = deadline_ms - now_ms();
-    if (left <= 0) return -1;
-    struct pollfd entry = {.fd = fd, .events = events};
-    int ready = poll(&entry, 1, left > 60000 ? 60000 : (int)left);
-    if (ready > 0) return 0;
-    if (ready < 0 && errno != EINTR) return -1;
-  }
-}
-
-static int send_all(int fd, const char *data, size_t length, int64_t deadline_ms) {
-  while (length > 0) {
-    ssize_t n = send(fd, data, length, MSG_NOSIGNAL);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (wait_for(fd, POLLOUT, deadline_ms) != 0) return -1;
-      continue;
-    }
-    if (n <= 0) return -1;
-    data += n;
-    length -= (size_t)n;
-  }
-  return 0;
-}
-
-static int recv_exact(int fd, char *data, size_t length, int64_t deadline_ms) {
-  while (length > 0) {
-    ssize_t n = recv(fd, data, length, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (wait_for(fd, POLLIN, deadline_ms) != 0) return -1;
-      continue;
-    }
-    if (n <= 0) return -1;
-    data += n;
-    length -= (size_t)n;
-  }
-  return 0;
-}
-
 static int send_u32(int fd, uint32_t value, int64_t deadline_ms) {
   char bytes[4] = {(char)(value >> 24), (char)(value >> 16), (char)(value >> 8), (char)value};
   return send_all(fd, bytes, 4, deadline_ms);
@@ -228,44 +172,9 @@ static int recv_u32(int fd, uint32_t *value, int64_t deadline_ms) {
 
 // Connects and asks for the upgrade; the connected socket once berthd answered 101, else -1 (fall back).
 static int open_session(void) {
-  const char *path = getenv("BERTH_SOCKET");
-  if (path == NULL || path[0] == '\0') path = SOCKET_PATH_DEFAULT;
-  struct sockaddr_un address = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof address.sun_path) return -1;
-  strcpy(address.sun_path, path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return -1;
-  // A unix connect completes at once or fails at once (ENOENT, ECONNREFUSED, EAGAIN when the backlog is full).
-  if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
-    close(fd);
-    return -1;
-  }
-  int64_t deadline = now_ms() + ACCEPT_TIMEOUT_MS;
-  char request[256];
-  int length = snprintf(request, sizeof request,
-                        "POST /v1/cni/%s HTTP/1.1\r\nHost: berthd\r\nConnection: Upgrade\r\nUpgrade: " UPGRADE_PROTOCOL
-                        "\r\nContent-Length: 0\r\n\r\n",
-                        plugin_name);
-  if (length <= 0 || (size_t)length >= sizeof request || send_all(fd, request, (size_t)length, deadline) != 0) {
-    close(fd);
-    return -1;
-  }
-  // The response head, one byte at a time (it is ~70 bytes), so nothing after it is consumed.
-  char head[RESPONSE_HEAD_BYTES_MAX + 1];
-  size_t used = 0;
-  while (used < 4 || memcmp(head + used - 4, "\r\n\r\n", 4) != 0) {
-    if (used == RESPONSE_HEAD_BYTES_MAX || recv_exact(fd, head + used, 1, deadline) != 0) {
-      close(fd);
-      return -1;
-    }
-    used++;
-  }
-  head[used] = '\0';
-  if (!starts_with(head, "HTTP/1.1 101 ")) {
-    close(fd);
-    return -1;
-  }
-  return fd;
+  char path[PLUGIN_NAME_BYTES_MAX + 16];
+  snprintf(path, sizeof path, "/v1/cni/%s", plugin_name);
+  return open_upgrade(path, UPGRADE_PROTOCOL, ACCEPT_TIMEOUT_MS);
 }
 
 // Sends the call frame and prints berthd's answer; returns the plugin's exit code.

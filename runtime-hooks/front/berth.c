@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../cni/shim/socket-io.h"
+
 #ifndef BERTH_NODE
 #error "BERTH_NODE (absolute path of node) must be defined by the build"
 #endif
@@ -30,12 +32,10 @@
 #error "BERTH_INIT (absolute path of runtime-hooks/build/berth-init) must be defined by the build"
 #endif
 
-#define SOCKET_PATH_DEFAULT "/run/berth/berthd.sock"
 #define UPGRADE_PROTOCOL "berth-run/1"
 
 enum {
   FRAME_BYTES_MAX = 256 * 1024,
-  HEAD_BYTES_MAX = 4096,
   LINE_BYTES_MAX = 128,
   STDERR_BYTES_MAX = 64 * 1024,
   // berthd answers an upgrade at once; no answer in this long means it is hung: run the Node CLI instead.
@@ -46,22 +46,6 @@ static char **cli_argv;
 static char frame[FRAME_BYTES_MAX];
 static size_t frame_bytes;
 static int control_fd = -1;
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void write_all(int fd, const char *data, size_t length) {
-  while (length > 0) {
-    ssize_t n = write(fd, data, length);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    data += n;
-    length -= (size_t)n;
-  }
-}
 
 static void say(const char *text) { write_all(2, text, strlen(text)); }
 
@@ -80,100 +64,6 @@ static void exec_cli(int argc, char **argv) {
   execv(BERTH_NODE, cli_argv);
   say("berth: cannot exec " BERTH_NODE " " BERTH_CLI "\n");
   exit(1);
-}
-
-static int wait_for(int fd, short events, int64_t deadline_ms) {
-  for (;;) {
-    int64_t left = deadline_ms < 0 ? -1 : deadline_ms - now_ms();
-    if (deadline_ms >= 0 && left <= 0) return -1;
-    struct pollfd entry = {.fd = fd, .events = events};
-    int ready = poll(&entry, 1, left > 60000 || left < 0 ? 60000 : (int)left);
-    if (ready > 0) return 0;
-    if (ready < 0 && errno != EINTR) return -1;
-  }
-}
-
-static int send_all(int fd, const char *data, size_t length, int64_t deadline_ms) {
-  while (length > 0) {
-    ssize_t n = send(fd, data, length, MSG_NOSIGNAL);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (wait_for(fd, POLLOUT, deadline_ms) != 0) return -1;
-      continue;
-    }
-    if (n <= 0) return -1;
-    data += n;
-    length -= (size_t)n;
-  }
-  return 0;
-}
-
-static int recv_exact(int fd, char *data, size_t length, int64_t deadline_ms) {
-  while (length > 0) {
-    ssize_t n = recv(fd, data, length, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (wait_for(fd, POLLIN, deadline_ms) != 0) return -1;
-      continue;
-    }
-    if (n <= 0) return -1;
-    data += n;
-    length -= (size_t)n;
-  }
-  return 0;
-}
-
-// Reads up to and including the first `terminator` (at most size - 1 bytes): peeks at what has arrived, then takes
-// exactly that much, so nothing after it is consumed. 0 and a NUL-terminated text, or -1 on EOF or overlong.
-static int recv_through(int fd, char *text, size_t size, const char *terminator, int64_t deadline_ms) {
-  size_t terminator_length = strlen(terminator);
-  for (;;) {
-    ssize_t peeked = recv(fd, text, size - 1, MSG_PEEK);
-    if (peeked < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (wait_for(fd, POLLIN, deadline_ms) != 0) return -1;
-      continue;
-    }
-    if (peeked <= 0) return -1;
-    text[peeked] = '\0';
-    char *found = strstr(text, terminator);
-    if (found != NULL) {
-      size_t length = (size_t)(found - text) + terminator_length;
-      if (recv_exact(fd, text, length, deadline_ms) != 0) return -1;
-      text[length] = '\0';
-      return 0;
-    }
-    if ((size_t)peeked == size - 1 || (deadline_ms >= 0 && now_ms() > deadline_ms)) return -1;
-    // Part of it has arrived (poll would report the same bytes again): give the rest a moment.
-    struct timespec pause = {.tv_sec = 0, .tv_nsec = 200 * 1000};
-    nanosleep(&pause, NULL);
-  }
-}
-
-// Connects to berthd and asks for the upgrade on `path`; the connected socket once berthd answered 101, else -1.
-static int open_upgrade(const char *path) {
-  const char *socket_path = getenv("BERTH_SOCKET");
-  if (socket_path == NULL || socket_path[0] == '\0') socket_path = SOCKET_PATH_DEFAULT;
-  struct sockaddr_un address = {.sun_family = AF_UNIX};
-  if (strlen(socket_path) >= sizeof address.sun_path) return -1;
-  strcpy(address.sun_path, socket_path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return -1;
-  if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
-    close(fd);
-    return -1;
-  }
-  int64_t deadline = now_ms() + ACCEPT_TIMEOUT_MS;
-  char request[256];
-  int length = snprintf(request, sizeof request,
-                        "POST %s HTTP/1.1\r\nHost: berthd\r\nConnection: Upgrade\r\nUpgrade: " UPGRADE_PROTOCOL
-                        "\r\nContent-Length: 0\r\n\r\n",
-                        path);
-  char head[HEAD_BYTES_MAX + 1];
-  int ok = length > 0 && (size_t)length < sizeof request && send_all(fd, request, (size_t)length, deadline) == 0 &&
-           recv_through(fd, head, sizeof head, "\r\n\r\n", deadline) == 0;
-  if (!ok || strncmp(head, "HTTP/1.1 101 ", 13) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
 }
 
 static void frame_add(const char *text) {
@@ -258,7 +148,7 @@ static int exit_code_of(int status) {
 static int run_container(const char *token) {
   char path[LINE_BYTES_MAX + 16];
   snprintf(path, sizeof path, "/v1/run/%s", token);
-  int attach_fd = open_upgrade(path);
+  int attach_fd = open_upgrade(path, UPGRADE_PROTOCOL, ACCEPT_TIMEOUT_MS);
   if (attach_fd < 0) {
     say("berth: berthd did not take the container's init connection\n");
     return -1;
@@ -285,7 +175,7 @@ static int run_container(const char *token) {
 int main(int argc, char **argv, char **envp) {
   if (argc < 2 || strcmp(argv[1], "run") != 0) exec_cli(argc, argv);
   signal(SIGPIPE, SIG_IGN);
-  control_fd = open_upgrade("/v1/run");
+  control_fd = open_upgrade("/v1/run", UPGRADE_PROTOCOL, ACCEPT_TIMEOUT_MS);
   if (control_fd < 0) exec_cli(argc, argv);
   // From here on berthd may run the container: signals are the container's.
   catch_signals();
