@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { chmodSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { anyLeftovers, createClusterLab, initCluster, runtimeBinDir, type HooksLab } from '../../src/hooks/lab.js';
@@ -57,6 +57,8 @@ t.test('berth run served by berthd', async (t) => {
     const attached = readFileSync(hookLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { msg?: string; pid?: number })
       .filter((entry) => entry.msg === 'attached').at(-1);
     t.equal(attached?.pid, berthdPid, 'the createRuntime stage logged from berthd\'s process');
+    const relative = await lab.exec(['sh', '-c', `cd ${dirname(lab.rootfs)} && ${berth} run --rm ./${basename(lab.rootfs)} sh -c 'exit 5'`]);
+    t.equal(relative.code, 5, `a relative rootfs is the caller's (${relative.stderr.trim()})`);
     t.same(await settledLeftovers(lab), [], 'nothing left');
   });
 
