@@ -37,6 +37,8 @@ const frameTimeoutMs = 10_000;
 /** From "spawn" to berth-init attached and its pid reported: a fork and an exec of a small C program. */
 const attachTimeoutMs = 10_000;
 const controlLineBytesMax = 64;
+/** Runs served at once; beyond it berth runs the container itself (the Node CLI), as without berthd. */
+const runsInFlightMax = 256;
 const cleanPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** What the front end sends first: where it runs, its command line, its BERTH_* settings. */
@@ -193,6 +195,9 @@ export class RunService {
     socket.on('error', () => undefined);
     if (request.method !== 'POST') return httpDecline(socket, 400, 'expected POST /v1/run', 'RUN_DECLINED');
     if (this.#closing) return httpDecline(socket, 503, 'berthd is stopping', 'RUN_DECLINED');
+    if (this.#running.size >= runsInFlightMax && request.url === '/v1/run') {
+      return httpDecline(socket, 503, `berthd serves ${runsInFlightMax} runs already`, 'RUN_DECLINED');
+    }
     const caller = this.#identify(socket);
     if (typeof caller === 'string') {
       this.#logger.debug({ reason: caller }, 'berth run not served; berth runs it itself');
