@@ -6,7 +6,7 @@
  * a foreign pid, a bad frame, a non-root uid) is refused with nothing created.
  */
 import t from 'tap';
-import { chmodSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -59,6 +59,20 @@ t.test('berth run served by berthd', async (t) => {
     t.equal(attached?.pid, berthdPid, 'the createRuntime stage logged from berthd\'s process');
     const relative = await lab.exec(['sh', '-c', `cd ${dirname(lab.rootfs)} && ${berth} run --rm ./${basename(lab.rootfs)} sh -c 'exit 5'`]);
     t.equal(relative.code, 5, `a relative rootfs is the caller's (${relative.stderr.trim()})`);
+    t.same(await settledLeftovers(lab), [], 'nothing left');
+  });
+
+  await t.test('a secret granted through the cluster is at /run/secrets in a served run', async (t) => {
+    const valueFile = join(lab.dir, 'served-secret.value');
+    writeFileSync(valueFile, 'served-value', { mode: 0o600 });
+    const created = await lab.berth(['secret', 'create', 'served-token', valueFile]);
+    t.equal(created.code, 0, `berth secret create: ${created.stderr.trim()}`);
+    const result = await lab.exec([berth, 'run', '--rm', '--network', network, '--service', 'served', '--secret', 'served-token', lab.rootfs,
+      'sh', '-c', 'cat /run/secrets/served-token']);
+    t.same([result.code, result.stdout], [0, 'served-value'], `the container read it (${result.stderr.trim()})`);
+    const refused = await lab.exec([berth, 'run', '--rm', '--service', 'served', '--secret', 'no-such-secret', lab.rootfs, 'sh', '-c', 'exit 0']);
+    t.not(refused.code, 0, 'a secret that does not exist: the run fails');
+    t.match(refused.stderr, /no-such-secret/, `with a line naming it (${refused.stderr.trim()})`);
     t.same(await settledLeftovers(lab), [], 'nothing left');
   });
 
