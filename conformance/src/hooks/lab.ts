@@ -34,6 +34,8 @@ export interface BundleOptions {
   readonly rootfs?: string;
   /** Leave /run to the rootfs (no tmpfs there), as runc's own default spec does. */
   readonly noRunTmpfs?: boolean;
+  /** Join this network namespace (the spec's namespace path) instead of a new one. */
+  readonly netnsPath?: string;
 }
 
 /** The berthd a lab's hooks and CLI talk to: its socket, the run dir its tasks' tmpfs live under, its tasks. */
@@ -117,6 +119,11 @@ export class HooksLab<Berthd extends LabBerthd = FakeBerthd> {
       annotations: options.annotations ?? {}, hooks: berthOciHooks({ ...this.env, ...options.hookEnv }),
     });
     if (options.noRunTmpfs === true) spec['mounts'] = (spec['mounts'] as { destination: string }[]).filter((mount) => mount.destination !== '/run');
+    const netnsPath = options.netnsPath;
+    if (netnsPath !== undefined) {
+      const linux = spec['linux'] as { namespaces: { type: string; path?: string }[] };
+      linux.namespaces = linux.namespaces.map((entry) => (entry.type === 'network' ? { type: 'network', path: netnsPath } : entry));
+    }
     writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
     return dir;
   }

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FirewallStore } from '@berth/firewall';
 import { createHooksLab, runtimeBinDir, settledVeths } from '../../src/hooks/lab.js';
@@ -51,6 +51,23 @@ t.test('runc: createRuntime attaches the network and registers the endpoint; pos
   const poststopAgain = await lab.hook('poststop', state);
   t.equal(poststopAgain.code, 0, `poststop run again: ${poststopAgain.stderr.trim()}`);
   t.same(await lab.leftovers(server, network), [], 'and it left nothing either');
+});
+
+t.test('runc: a netns joined by path outlives the container, so poststop detaches inside it and leaves nothing there', async (t) => {
+  const lab = await createHooksLab(t, 'hjoin');
+  await lab.createNetwork(network, '10.89.62.0/24');
+  // A network namespace held by a process of its own, as a pod's infra container holds it.
+  const holder = spawn('unshare', ['--net', 'sleep', '120'], { stdio: 'ignore' });
+  t.teardown(() => { holder.kill('SIGKILL'); });
+  const netns = `/proc/${holder.pid ?? 0}/ns/net`;
+  for (let waited = 0; waited < 5_000 && readlinkSync(netns) === readlinkSync('/proc/self/ns/net'); waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  const id = 'bt-hjoin-1';
+  const run = await lab.runc(['run', '--bundle', lab.bundle(id, { args: ['sh', '-c', 'busybox ip -o -4 addr show eth0', id], annotations: { 'berth.network': network }, netnsPath: netns }), id]);
+  t.equal(run.code, 0, `runc run: ${run.stderr.trim()}`);
+  t.match(run.stdout, /inet 10\.89\.62\.\d+\/24/, 'eth0 in the joined netns has an address of the network');
+  const left = await lab.exec(['nsenter', `--net=${netns}`, 'ip', '-o', 'link', 'show', 'eth0']);
+  t.not(left.code, 0, 'no eth0 left in the joined netns, which lives on');
+  t.same(await lab.leftovers(id, network), [], 'nothing left');
 });
 
 t.test('runc: a service\'s container gets its secrets read-only at /run/secrets; --network none gives loopback only', async (t) => {

@@ -40,6 +40,8 @@ export interface HookRecord {
   /** The mount namespace the createRuntime stage ran in (`dev:ino`): where the secrets tmpfs lives. */
   readonly runtimeMountNamespace: string;
   readonly netnsPin?: string;
+  /** The netns is the container's own (the runtime made it), not one joined by path that outlives the container. */
+  readonly netnsOwned?: boolean;
   /** `none`: loopback brought up, nothing to undo. */
   readonly loopbackOnly?: boolean;
   readonly network?: NetworkRecord;

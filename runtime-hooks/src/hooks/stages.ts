@@ -52,7 +52,7 @@ async function attach(context: StageContext, store: RecordStore, state: OciState
     const source = bundle.network.kind === 'path' ? bundle.network.path : `/proc/${state.pid}/ns/net`;
     const planned = spec.network.kind === 'cni' ? planNetwork(context.paths, spec.network.name, spec) : undefined;
     const pin = pinPath(context.paths, state.id);
-    save({ ...record, netnsPin: pin });
+    save({ ...record, netnsPin: pin, netnsOwned: bundle.network.kind !== 'path' });
     pinNetns(source, pin);
     context.failpoint('hook-after-pin');
     if (planned === undefined) {
@@ -134,13 +134,15 @@ export async function createContainer(context: StageContext, state: OciState): P
 const netnsFreeDel: ReadonlySet<string> = new Set(['berth-bridge', 'berth-portmap', 'berth-firewall']);
 
 /**
- * Whether the container's netns may go before DEL: its process is gone (nothing of the container holds the netns but
- * the pin) and every plugin leaves its container side to the netns. DEL then runs without a netns, as it does under
- * runc's poststop, and the kernel tears the veth pair down with the netns instead of DEL waiting ~20 ms for each.
+ * Whether the container's netns may go before DEL: it is the container's own (not one joined by path, which lives
+ * on), its process is gone (nothing of the container holds it but the pin) and every plugin leaves its container
+ * side to the netns. DEL then runs without a netns, as it does under runc's poststop, and the kernel tears the veth
+ * pair down with the netns instead of DEL waiting ~20 ms for each.
  */
 function netnsDiesFirst(record: HookRecord, network: NetworkRecord): boolean {
   const plugins = Array.isArray(network.conflist['plugins']) ? network.conflist['plugins'] as { type?: unknown }[] : [];
-  return !processAlive(record.pid, record.pidStartTicks) && plugins.every((plugin) => netnsFreeDel.has(String(plugin.type)));
+  return record.netnsOwned === true && !processAlive(record.pid, record.pidStartTicks)
+    && plugins.every((plugin) => netnsFreeDel.has(String(plugin.type)));
 }
 
 /**
