@@ -158,18 +158,6 @@ static void exec_node_plugin(void) {
   fail(999, "cannot exec the Node plugin " BERTH_NODE " " BERTH_BUNDLE_DIR "/run.cjs");
 }
 
-static int send_u32(int fd, uint32_t value, int64_t deadline_ms) {
-  char bytes[4] = {(char)(value >> 24), (char)(value >> 16), (char)(value >> 8), (char)value};
-  return send_all(fd, bytes, 4, deadline_ms);
-}
-
-static int recv_u32(int fd, uint32_t *value, int64_t deadline_ms) {
-  unsigned char bytes[4];
-  if (recv_exact(fd, (char *)bytes, 4, deadline_ms) != 0) return -1;
-  *value = (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 | bytes[3];
-  return 0;
-}
-
 // Connects and asks for the upgrade; the connected socket once berthd answered 101, else -1 (fall back).
 static int open_session(void) {
   char path[PLUGIN_NAME_BYTES_MAX + 16];

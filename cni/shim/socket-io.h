@@ -16,14 +16,14 @@
 
 #define BERTHD_SOCKET_DEFAULT "/run/berth/berthd.sock"
 
-static int64_t now_ms(void) {
+static inline int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 // Writes all of it; gives up quietly when the descriptor is gone (the exit code still tells).
-static void write_all(int fd, const char *data, size_t length) {
+static inline void write_all(int fd, const char *data, size_t length) {
   while (length > 0) {
     ssize_t n = write(fd, data, length);
     if (n < 0 && errno == EINTR) continue;
@@ -34,7 +34,7 @@ static void write_all(int fd, const char *data, size_t length) {
 }
 
 // Waits until fd is ready for `events` or the deadline passes; 0 when ready.
-static int wait_for(int fd, short events, int64_t deadline_ms) {
+static inline int wait_for(int fd, short events, int64_t deadline_ms) {
   for (;;) {
     int64_t left = deadline_ms < 0 ? 60000 : deadline_ms - now_ms();
     if (left <= 0) return -1;
@@ -45,7 +45,7 @@ static int wait_for(int fd, short events, int64_t deadline_ms) {
   }
 }
 
-static int send_all(int fd, const char *data, size_t length, int64_t deadline_ms) {
+static inline int send_all(int fd, const char *data, size_t length, int64_t deadline_ms) {
   while (length > 0) {
     ssize_t n = send(fd, data, length, MSG_NOSIGNAL);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -59,7 +59,7 @@ static int send_all(int fd, const char *data, size_t length, int64_t deadline_ms
   return 0;
 }
 
-static int recv_exact(int fd, char *data, size_t length, int64_t deadline_ms) {
+static inline int recv_exact(int fd, char *data, size_t length, int64_t deadline_ms) {
   while (length > 0) {
     ssize_t n = recv(fd, data, length, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -73,9 +73,22 @@ static int recv_exact(int fd, char *data, size_t length, int64_t deadline_ms) {
   return 0;
 }
 
+// A big-endian u32, as the frames to berthd carry lengths and codes.
+static inline int send_u32(int fd, uint32_t value, int64_t deadline_ms) {
+  char bytes[4] = {(char)(value >> 24), (char)(value >> 16), (char)(value >> 8), (char)value};
+  return send_all(fd, bytes, 4, deadline_ms);
+}
+
+static inline int recv_u32(int fd, uint32_t *value, int64_t deadline_ms) {
+  unsigned char bytes[4];
+  if (recv_exact(fd, (char *)bytes, 4, deadline_ms) != 0) return -1;
+  *value = (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 | bytes[3];
+  return 0;
+}
+
 // Reads up to and including the first `terminator` (at most size - 1 bytes): peeks at what has arrived, then takes
 // exactly that much, so nothing after it is consumed. 0 and a NUL-terminated text, or -1 on EOF or overlong.
-static int recv_through(int fd, char *text, size_t size, const char *terminator, int64_t deadline_ms) {
+static inline int recv_through(int fd, char *text, size_t size, const char *terminator, int64_t deadline_ms) {
   size_t terminator_length = strlen(terminator);
   for (;;) {
     ssize_t peeked = recv(fd, text, size - 1, MSG_PEEK);
@@ -102,7 +115,7 @@ static int recv_through(int fd, char *text, size_t size, const char *terminator,
 // Connects to berthd ($BERTH_SOCKET, else the default) and asks for an upgrade to `protocol` on `path`; the
 // connected socket (non-blocking, close-on-exec) once berthd answered 101 within `timeout_ms`, else -1. A unix
 // connect completes or fails at once (ENOENT, ECONNREFUSED, EAGAIN when the backlog is full).
-static int open_upgrade(const char *path, const char *protocol, int timeout_ms) {
+static inline int open_upgrade(const char *path, const char *protocol, int timeout_ms) {
   const char *socket_path = getenv("BERTH_SOCKET");
   if (socket_path == NULL || socket_path[0] == '\0') socket_path = BERTHD_SOCKET_DEFAULT;
   struct sockaddr_un address = {.sun_family = AF_UNIX};

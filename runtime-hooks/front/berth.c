@@ -93,19 +93,28 @@ static void build_frame(int argc, char **argv, char **envp) {
   }
 }
 
-static void send_line(const char *word, long value) {
+// "WORD VALUE\n" to berthd. Called from a signal handler too, so only async-signal-safe work: the line is built by
+// hand (no snprintf) and sent once, never blocking (a full socket would mean berthd stopped reading).
+static void send_line(const char *word, unsigned value) {
   char line[LINE_BYTES_MAX];
-  int length = snprintf(line, sizeof line, "%s %ld\n", word, value);
-  // From a signal handler too: one send, never blocking (a full socket would mean berthd stopped reading).
-  if (length > 0) {
-    ssize_t sent = send(control_fd, line, (size_t)length, MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)sent;
-  }
+  size_t length = 0;
+  while (*word != '\0' && length < sizeof line - 16) line[length++] = *word++;
+  line[length++] = ' ';
+  char digits[12];
+  size_t count = 0;
+  do {
+    digits[count++] = (char)('0' + value % 10);
+    value /= 10;
+  } while (value > 0);
+  while (count > 0) line[length++] = digits[--count];
+  line[length++] = '\n';
+  ssize_t sent = send(control_fd, line, length, MSG_NOSIGNAL | MSG_DONTWAIT);
+  (void)sent;
 }
 
 static void forward_signal(int signal_number) {
   int saved = errno;
-  send_line("signal", signal_number);
+  send_line("signal", (unsigned)signal_number);
   errno = saved;
 }
 
@@ -159,7 +168,7 @@ static int run_container(const char *token) {
     say("berth: cannot fork berth-init\n");
     return -1;
   }
-  send_line("helper", init);
+  send_line("helper", (unsigned)init);
   int status = 0;
   while (waitpid(init, &status, 0) < 0) {
     if (errno != EINTR) {
@@ -168,7 +177,7 @@ static int run_container(const char *token) {
     }
   }
   int code = exit_code_of(status);
-  send_line("exit", code);
+  send_line("exit", (unsigned)code);
   return code;
 }
 
@@ -180,9 +189,7 @@ int main(int argc, char **argv, char **envp) {
   // From here on berthd may run the container: signals are the container's.
   catch_signals();
   build_frame(argc, argv, envp);
-  unsigned char length[4] = {(unsigned char)(frame_bytes >> 24), (unsigned char)(frame_bytes >> 16),
-                             (unsigned char)(frame_bytes >> 8), (unsigned char)frame_bytes};
-  if (send_all(control_fd, (const char *)length, 4, -1) != 0 || send_all(control_fd, frame, frame_bytes, -1) != 0) {
+  if (send_u32(control_fd, (uint32_t)frame_bytes, -1) != 0 || send_all(control_fd, frame, frame_bytes, -1) != 0) {
     say("berth: the connection to berthd broke while sending the run\n");
     return 125;
   }

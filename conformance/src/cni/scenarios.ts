@@ -1,4 +1,5 @@
 import type { JsonObject } from '@berth/cni';
+import { settle } from '../harness/index.js';
 import { PluginCallError } from './engine.js';
 import {
   attachment, expect, outsideClientAddress, outsideHostAddress, resultAddresses, scenarioBridge, scenarioGateway,
@@ -113,12 +114,7 @@ export const cniScenarios: readonly CniScenario[] = [
       const left = await reservedAddresses(context.dataDir, 'bt-conformance');
       expect(left.length === 0, `reservations left: ${left.join(', ')}`);
       // The second container's pair goes with its netns, which the kernel tears down asynchronously (DEL had no netns).
-      const hostLinks = async (): Promise<string[]> => (await linkNames(context.host)).filter((name) => name !== 'lo' && name !== scenarioBridge);
-      let links = await hostLinks();
-      for (let waited = 0; links.length > 0 && waited < 5_000; waited += 50) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        links = await hostLinks();
-      }
+      const links = await settle(async () => (await linkNames(context.host)).filter((name) => name !== 'lo' && name !== scenarioBridge), (left) => left.length === 0);
       expect(links.length === 0, `host links left: ${links.join(', ')}`);
     },
   },

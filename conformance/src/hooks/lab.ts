@@ -11,13 +11,12 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { FirewallStore } from '@berth/firewall';
 import { MNT_DETACH, umount2 } from '@berth/netns-napi';
 import { berthHookPath, berthOciHooks, buildSpec } from '@berth/runtime';
 import { makeBusyboxRootfs } from '../cni/podman.js';
 import { BerthdHost } from '../cluster/berthd-host.js';
-import { TestHost, type ExecResult, type TeardownRegistry } from '../harness/index.js';
+import { TestHost, settle, type ExecResult, type TeardownRegistry } from '../harness/index.js';
 import { startFakeBerthd, type FakeBerthd } from './fake-berthd.js';
 
 export const runtimeBinDir = join(dirname(createRequire(import.meta.url).resolve('@berth/runtime')), '..', '..', 'bin');
@@ -190,13 +189,11 @@ export class HooksLab<Berthd extends LabBerthd = FakeBerthd> {
  * pair goes with its netns, which the kernel tears down asynchronously once the last reference is gone (the hooks'
  * DEL leaves the pair to it, as DEL under runc's poststop does).
  */
-export async function settledVeths(host: TestHost, show: readonly string[] = ['ip', '-o', 'link', 'show', 'type', 'veth']): Promise<string> {
-  const listed = async (): Promise<string> => {
+export function settledVeths(host: TestHost, show: readonly string[] = ['ip', '-o', 'link', 'show', 'type', 'veth']): Promise<string> {
+  return settle(async () => {
     const result = await host.exec(show);
     return result.code === 0 ? result.stdout.trim() : '';
-  };
-  for (let waited = 0; waited < 5_000 && (await listed()) !== ''; waited += 50) await sleep(50);
-  return listed();
+  }, (listed) => listed === '');
 }
 
 /** `leftovers` for every container at once (for `berth run`, whose ids are random): anything of any container. */

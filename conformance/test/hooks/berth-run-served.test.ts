@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { anyLeftovers, createClusterLab, initCluster, runtimeBinDir, type HooksLab } from '../../src/hooks/lab.js';
 import type { BerthdHost } from '../../src/cluster/berthd-host.js';
+import { settle } from '../../src/harness/index.js';
 
 const network = 'servnet';
 const berth = join(runtimeBinDir, 'berth');
@@ -24,14 +25,8 @@ async function probeRun(lab: HooksLab<BerthdHost>, args: readonly string[], pref
 }
 
 /** Polls until nothing of any container is left (a released container's DEL runs after the front end is gone). */
-async function settledLeftovers(lab: HooksLab<BerthdHost>): Promise<string[]> {
-  const deadline = Date.now() + 20_000;
-  let found = await anyLeftovers(lab, network);
-  while (found.length > 0 && Date.now() < deadline) {
-    await sleep(100);
-    found = await anyLeftovers(lab, network);
-  }
-  return found;
+function settledLeftovers(lab: HooksLab<BerthdHost>): Promise<string[]> {
+  return settle(() => anyLeftovers(lab, network), (found) => found.length === 0, 20_000, 100);
 }
 
 /** A shell line that starts berth run in the background with its output in FILE, waits for "ready", then signals it. */

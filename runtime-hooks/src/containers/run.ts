@@ -18,8 +18,7 @@ import { hookPaths } from '../hooks/paths.js';
 import { collectLeftovers, finishContainer } from './finish.js';
 import type { SecretRequest } from './options.js';
 import { EmbeddedRuntime, type EmbeddedRunOutcome } from '../runtime/embedded.js';
-import type { StartInit } from '../runtime/helper.js';
-import type { SignalSource } from '../runtime/signals.js';
+import type { InitSource } from '../runtime/run.js';
 import { RuntimeCli, containerRuntime, defaultRuntime, isInstalledBerthRuntime } from './runtime.js';
 import { grantSecrets } from './secrets-grant.js';
 import { buildSpec } from './spec.js';
@@ -134,10 +133,8 @@ export function startFailure(stderr: string): string | undefined {
  * stderr, a child berth-init on this process's stdio and this process's signals, unless berthd serves the run for
  * berth's front end (daemon/run-service.ts).
  */
-export interface ForegroundIo {
+export interface ForegroundIo extends InitSource {
   readonly report: (text: string) => void;
-  readonly startInit?: StartInit;
-  readonly signals?: SignalSource;
 }
 
 const processIo: ForegroundIo = { report: (text) => process.stderr.write(text) };
@@ -173,9 +170,7 @@ async function runExecuted(runtime: RuntimeCli, meta: ContainerMeta, store: Cont
 
 /** berth-runtime embedded: the container shares this process's stdio; signals go to it (the runtime forwards them). */
 async function runEmbedded(runtime: EmbeddedRuntime, meta: ContainerMeta, store: ContainerStore, io: ForegroundIo): Promise<RunOutcome> {
-  const outcome = await runtime.run(meta.id, store.bundleDir(meta.id), {
-    log: false, ...(io.startInit === undefined ? {} : { startInit: io.startInit }), ...(io.signals === undefined ? {} : { signals: io.signals }),
-  });
+  const outcome = await runtime.run(meta.id, store.bundleDir(meta.id), { ...io, log: false });
   return 'code' in outcome ? outcome : { reason: failureReason(outcome.failure) };
 }
 

@@ -20,7 +20,7 @@
  * that hangs up before "exit" gets its container killed and released, as a `berth run` that is killed would.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { httpDecline, identifyCaller, ownNamespaces, socketFd, type Logger, type OwnNamespaces } from '@berth/cni';
@@ -30,6 +30,7 @@ import { hookPaths } from '../hooks/paths.js';
 import { attachedInit, type InitChannel } from '../runtime/helper.js';
 import type { PlanRecord } from '../runtime/plan-records.js';
 import type { SignalSource } from '../runtime/signals.js';
+import { processStat } from '../runtime/state.js';
 
 export const RUN_UPGRADE_PROTOCOL = 'berth-run/1';
 const frameBytesMax = 256 * 1024;
@@ -167,15 +168,6 @@ function pidNamespace(pid: number | 'self'): bigint | undefined {
   }
 }
 
-function parentPid(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
-
 export class RunService {
   readonly #root: string;
   readonly #logger: Logger;
@@ -290,7 +282,7 @@ export class RunService {
       });
       control.socket.write(`spawn ${token}\n`);
       const [socket, pid] = await Promise.all([attached, control.helperPid]);
-      if (pid === undefined || parentPid(pid) !== callerPid) {
+      if (pid === undefined || processStat(pid)?.parentPid !== callerPid) {
         socket.destroy();
         throw new Error('berth reported a berth-init pid that is not its child');
       }

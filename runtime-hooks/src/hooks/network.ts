@@ -146,13 +146,25 @@ export async function addNetwork(context: CniRunContext, network: NetworkRecord,
   }
 }
 
+function conflistPlugins(network: NetworkRecord): Record<string, unknown>[] {
+  return Array.isArray(network.conflist['plugins']) ? network.conflist['plugins'] as Record<string, unknown>[] : [];
+}
+
+/** Berth's plugins whose DEL without a netns leaves nothing of theirs: what they made inside the netns goes with it. */
+const detachWithoutNetns: ReadonlySet<string> = new Set(['berth-bridge', 'berth-portmap', 'berth-firewall']);
+
+/** Whether DEL without a netns (CNI_NETNS empty) leaves nothing of the network once the container's netns is gone. */
+export function detachesWithoutNetns(network: NetworkRecord): boolean {
+  return conflistPlugins(network).every((plugin) => detachWithoutNetns.has(String(plugin['type'])));
+}
+
 /**
  * CNI DEL, in reverse order, of the plugins ADD started (all of them once ADD succeeded), with the recorded result.
  * Unlike an engine's DEL it goes on past a failing plugin, so one broken plugin does not keep the others' state; the
  * first failure is thrown after all ran. Plugins treat what is already gone as success.
  */
 export async function delNetwork(context: CniRunContext, network: NetworkRecord, containerId: string, netns: string): Promise<void> {
-  const plugins = Array.isArray(network.conflist['plugins']) ? network.conflist['plugins'] as unknown[] : [];
+  const plugins = conflistPlugins(network);
   const started = network.result === undefined ? Math.min(network.started ?? plugins.length, plugins.length) : plugins.length;
   let failure: unknown;
   for (let index = started - 1; index >= 0; index -= 1) {

@@ -8,7 +8,7 @@ import { readBundleFacts } from './bundle.js';
 import { HookCode, HookError, oneLine } from './errors.js';
 import type { HookFailpoint } from './failpoints.js';
 import type { Deadline } from './deadline.js';
-import { addNetwork, delNetwork, loopbackUp, pinNetns, pinPath, planNetwork, pluginTimeoutMs, unpinNetns, type CniRunContext } from './network.js';
+import { addNetwork, delNetwork, detachesWithoutNetns, loopbackUp, pinNetns, pinPath, planNetwork, pluginTimeoutMs, unpinNetns, type CniRunContext } from './network.js';
 import type { OciState } from './oci-state.js';
 import type { HookPaths } from './paths.js';
 import { namespaceKey, processAlive, processStartTicks } from './process.js';
@@ -130,9 +130,6 @@ export async function createContainer(context: StageContext, state: OciState): P
   });
 }
 
-/** Plugins whose DEL without a netns leaves nothing of theirs: what they made inside the container's netns goes with it. */
-const netnsFreeDel: ReadonlySet<string> = new Set(['berth-bridge', 'berth-portmap', 'berth-firewall']);
-
 /**
  * Whether the container's netns may go before DEL: it is the container's own (not one joined by path, which lives
  * on), its process is gone (nothing of the container holds it but the pin) and every plugin leaves its container
@@ -140,9 +137,7 @@ const netnsFreeDel: ReadonlySet<string> = new Set(['berth-bridge', 'berth-portma
  * pair down with the netns instead of DEL waiting ~20 ms for each.
  */
 function netnsDiesFirst(record: HookRecord, network: NetworkRecord): boolean {
-  const plugins = Array.isArray(network.conflist['plugins']) ? network.conflist['plugins'] as { type?: unknown }[] : [];
-  return record.netnsOwned === true && !processAlive(record.pid, record.pidStartTicks)
-    && plugins.every((plugin) => netnsFreeDel.has(String(plugin.type)));
+  return record.netnsOwned === true && !processAlive(record.pid, record.pidStartTicks) && detachesWithoutNetns(network);
 }
 
 /**

@@ -5,24 +5,18 @@
  */
 import { resolve } from 'node:path';
 import { errorMessage, RuntimeError } from './errors.js';
-import type { StartInit } from './helper.js';
 import type { InProcessHooks } from './hooks.js';
 import { deleteContainer } from './lifecycle.js';
 import { RuntimeLog } from './log.js';
-import { runContainer } from './run.js';
-import type { SignalSource } from './signals.js';
+import { runContainer, type InitSource } from './run.js';
 import { StateStore } from './state.js';
 
 /** A foreground `run`: the container's exit status, or the runtime's failure as `berth-runtime run` reports it. */
 export type EmbeddedRunOutcome = { readonly code: number } | { readonly failure: string };
 
-export interface EmbeddedRunOptions {
+export interface EmbeddedRunOptions extends InitSource {
   /** Log a failure to stderr as the executable does. */
   readonly log: boolean;
-  /** berth-init started elsewhere (berthd serving a run: berth's front end starts it); default a child here. */
-  readonly startInit?: StartInit;
-  /** The container's signals (default: this process's). */
-  readonly signals?: SignalSource;
 }
 
 export class EmbeddedRuntime {
@@ -58,9 +52,7 @@ export class EmbeddedRuntime {
     try {
       return {
         code: await runContainer(this.#store, {
-          id, bundle, detach: false, keep: false, ...(this.#hooks === undefined ? {} : { inProcessHooks: this.#hooks }),
-          ...(options.startInit === undefined ? {} : { startInit: options.startInit }),
-          ...(options.signals === undefined ? {} : { signals: options.signals }),
+          ...options, id, bundle, detach: false, keep: false, ...(this.#hooks === undefined ? {} : { inProcessHooks: this.#hooks }),
         }),
       };
     } catch (error) {

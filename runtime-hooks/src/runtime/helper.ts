@@ -110,7 +110,7 @@ export function spawnInit(plan: readonly PlanRecord[], stdio: StdioOptions): Ini
     child.on('error', () => resolve(255));
   });
   const channel = attachedInit(plan, socket as Duplex, child.pid, exited);
-  return { ...channel, pid: child.pid, close: () => { channel.close(); child.unref(); } };
+  return { ...channel, close: () => { channel.close(); child.unref(); } };
 }
 
 /**

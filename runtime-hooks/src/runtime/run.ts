@@ -5,7 +5,15 @@ import type { StartInit } from './helper.js';
 import type { InProcessHooks } from './hooks.js';
 import type { StateStore } from './state.js';
 
-export interface RunOptions {
+/** Where a foreground run's berth-init and signals come from; by default this process (its child, its signals). */
+export interface InitSource {
+  /** Where berth-init runs (default: a child of this process, on its stdio). */
+  readonly startInit?: StartInit;
+  /** Where the container's signals come from (default: this process's own, see signalForwarder). */
+  readonly signals?: SignalSource;
+}
+
+export interface RunOptions extends InitSource {
   readonly id: string;
   readonly bundle: string;
   readonly detach: boolean;
@@ -14,10 +22,6 @@ export interface RunOptions {
   readonly consoleSocket?: string;
   /** Hooks the embedding caller runs itself (see InProcessHooks). */
   readonly inProcessHooks?: InProcessHooks;
-  /** Where berth-init runs (default: a child of this process, on its stdio). */
-  readonly startInit?: StartInit;
-  /** Where a foreground run's signals come from (default: this process's own, see signalForwarder). */
-  readonly signals?: SignalSource;
 }
 
 /**

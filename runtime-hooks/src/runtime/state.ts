@@ -93,7 +93,7 @@ export class StateStore {
 }
 
 /** Field 22 (start time) and field 3 (state) of /proc/PID/stat, or undefined when the process is gone. */
-export function processStat(pid: number): { readonly startTicks: string; readonly state: string } | undefined {
+export function processStat(pid: number): { readonly startTicks: string; readonly state: string; readonly parentPid: number } | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   let text: string;
   try {
@@ -103,7 +103,7 @@ export function processStat(pid: number): { readonly startTicks: string; readonl
   }
   // comm (field 2) is in parentheses and may contain spaces: count fields after the last ')'.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: rest[0] ?? '', startTicks: rest[19] ?? '' };
+  return { state: rest[0] ?? '', parentPid: Number(rest[1]), startTicks: rest[19] ?? '' };
 }
 
 export function isAlive(pid: number, startTicks: string): boolean {
