@@ -53,6 +53,17 @@ type FaultHandling = NonNullable<IOptions['faultHandling']>;
 /** A global policy that runs a call once: retries are decided here, per operation kind, not by the client. */
 const runOnce = { execute: <T>(fn: (context: object) => PromiseLike<T> | T) => Promise.resolve(fn({})) } as unknown as NonNullable<FaultHandling['global']>;
 
+/** The longest a watch stream or a member connection waits before it tries again: a healed partition resumes within it. */
+export const reconnectBackoffMsMax = 1_000;
+
+/**
+ * The watch streams' reconnect delays: doubling from 50 ms up to reconnectBackoffMsMax. The client's default grows
+ * to 30 s, which left a host's watches silent for up to half a minute after its partition healed.
+ */
+function watchReconnectBackoff(durationMs: number): NonNullable<FaultHandling['watchBackoff']> {
+  return { duration: durationMs, next: () => watchReconnectBackoff(Math.min(durationMs * 2, reconnectBackoffMsMax)) };
+}
+
 /** The store over etcd v3 (the `etcd3` gRPC client) with mutual TLS. */
 export class EtcdKvStore implements KvStore {
   readonly #client: Etcd3;
@@ -86,8 +97,12 @@ export class EtcdKvStore implements KvStore {
       faultHandling: {
         global: runOnce,
         host: options.hostFailover === 'none' ? () => runOnce : () => new HostBreaker() as unknown as NonNullable<FaultHandling['global']>,
+        watchBackoff: watchReconnectBackoff(25),
       },
-      grpcOptions: { 'grpc.keepalive_time_ms': 5_000, 'grpc.keepalive_timeout_ms': 2_000, 'grpc.keepalive_permit_without_calls': 1 },
+      grpcOptions: {
+        'grpc.keepalive_time_ms': 5_000, 'grpc.keepalive_timeout_ms': 2_000, 'grpc.keepalive_permit_without_calls': 1,
+        'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': reconnectBackoffMsMax,
+      },
     }));
   }
 
