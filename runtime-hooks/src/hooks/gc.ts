@@ -1,5 +1,5 @@
+import { isAlive } from '../runtime/state.js';
 import { oneLine } from './errors.js';
-import { processAlive } from './process.js';
 import { RecordStore } from './record.js';
 import { release, type StageContext } from './stages.js';
 
@@ -14,7 +14,7 @@ export async function collectGarbage(context: StageContext): Promise<string[]> {
   const released: string[] = [];
   for (const containerId of store.list(recordsScannedMax)) {
     const record = store.read(containerId);
-    if (record === undefined || processAlive(record.pid, record.pidStartTicks)) continue;
+    if (record === undefined || isAlive(record.pid, record.pidStartTicks)) continue;
     try {
       await release(context, containerId);
       released.push(containerId);

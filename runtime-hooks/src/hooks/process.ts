@@ -1,24 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
 
-/** A process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or undefined when it is gone. */
-export function processStartTicks(pid: number): string | undefined {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) is in parentheses and may itself contain spaces or parentheses.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields[19];
-}
-
-/** True while the process that had this pid and start time still runs (a reused pid is another process). */
-export function processAlive(pid: number, startTicks: string): boolean {
-  return processStartTicks(pid) === startTicks;
-}
-
 /** `dev:ino` of a namespace file, or undefined when it cannot be read. */
 export function namespaceKey(path: string): string | undefined {
   try {

@@ -11,7 +11,8 @@ import type { Deadline } from './deadline.js';
 import { addNetwork, delNetwork, detachesWithoutNetns, loopbackUp, pinNetns, pinPath, planNetwork, pluginTimeoutMs, unpinNetns, type CniRunContext } from './network.js';
 import type { OciState } from './oci-state.js';
 import type { HookPaths } from './paths.js';
-import { namespaceKey, processAlive, processStartTicks } from './process.js';
+import { namespaceKey } from './process.js';
+import { isAlive, processStat } from '../runtime/state.js';
 import { RecordStore, type HookRecord, type NetworkRecord } from './record.js';
 import { bindSecrets } from './secrets-mount.js';
 import { deregisterTask, refusedWithoutEffect, registerTask, taskCallTimeoutMs } from './task.js';
@@ -94,7 +95,7 @@ export async function createRuntime(context: StageContext, state: OciState): Pro
   await store.locked(state.id, async () => {
     const existing = store.read(state.id);
     if (existing?.createRuntimeDone === true) return;
-    const pidStartTicks = processStartTicks(state.pid);
+    const pidStartTicks = processStat(state.pid)?.startTicks;
     const runtimeMountNamespace = namespaceKey('/proc/thread-self/ns/mnt');
     if (pidStartTicks === undefined || runtimeMountNamespace === undefined) {
       throw new HookError(HookCode.InvalidInput, `Invalid OCI state on stdin: no running process ${state.pid} for container ${state.id}`);
@@ -137,7 +138,7 @@ export async function createContainer(context: StageContext, state: OciState): P
  * pair down with the netns instead of DEL waiting ~20 ms for each.
  */
 function netnsDiesFirst(record: HookRecord, network: NetworkRecord): boolean {
-  return record.netnsOwned === true && !processAlive(record.pid, record.pidStartTicks) && detachesWithoutNetns(network);
+  return record.netnsOwned === true && !isAlive(record.pid, record.pidStartTicks) && detachesWithoutNetns(network);
 }
 
 /**
