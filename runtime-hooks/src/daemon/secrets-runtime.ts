@@ -90,7 +90,8 @@ export class SecretsRuntime {
     await loadSodium();
     const { store, state } = active;
     const manager = state.role === 'manager' ? await this.#startManager(active) : undefined;
-    const client = new DispatchClient({ tls: active.tls, managers: () => managerAddresses(active) });
+    const own = manager === undefined ? undefined : { nodeId: state.nodeId, dispatcher: manager.dispatcher };
+    const client = new DispatchClient({ tls: active.tls, managers: () => managerAddresses(active), own });
     const agent = new DeliveryAgent({
       store, nodeId: state.nodeId, runDir: this.#runDir, logger: this.#logger, metrics: this.deliveryMetrics,
       fetchAssignments: (request, signal) => client.assignments(request, signal),

@@ -133,8 +133,9 @@ export class DeliveryAgent {
     const record: TaskRecord = { ...input, nodeId, registeredAt: new Date().toISOString() };
     this.#tasks.set(input.containerId, state);
     try {
-      await mountSecretsTmpfs(secretsDir, this.#options.tmpfsBytes);
-      await store.put(tasksCollection(nodeId), input.containerId, record);
+      // Both settle before a failure is undone, so the undo never races a write still on its way.
+      const outcomes = await Promise.allSettled([mountSecretsTmpfs(secretsDir, this.#options.tmpfsBytes), store.put(tasksCollection(nodeId), input.containerId, record)]);
+      for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
       const response = await this.#options.fetchAssignments({ have: this.#have(), containerIds: [input.containerId], waitMs: 0 });
       await this.#apply(response);
       if (state.appliedRevision === 0) await this.#write(state, { containerId: input.containerId, fingerprint: '', secrets: [] }, response.revision);
