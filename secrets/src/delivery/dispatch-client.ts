@@ -72,8 +72,6 @@ export class DispatchClient {
   }
 
   async assignments(body: AssignmentsRequest, signal?: AbortSignal): Promise<AssignmentsResponse> {
-    const managers = [...await this.#managers()];
-    managers.sort((a, b) => Number(`${b.address}:${b.port}` === this.#preferred) - Number(`${a.address}:${a.port}` === this.#preferred));
     const failures: string[] = [];
     if (this.#own !== undefined && body.waitMs === 0) {
       try {
@@ -83,6 +81,8 @@ export class DispatchClient {
         failures.push(`this host: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
+    const managers = [...await this.#managers()];
+    managers.sort((a, b) => Number(`${b.address}:${b.port}` === this.#preferred) - Number(`${a.address}:${a.port}` === this.#preferred));
     for (const manager of managers) {
       if (signal?.aborted === true) break;
       try {

@@ -45,11 +45,14 @@ const answer: AssignmentsResponse = { revision: 7, tasks: [{ containerId: 'c1', 
 t.test('on a manager, a registration is answered by its own dispatcher, in process, for its own node id', async (t) => {
   const manager = await hangingUpManager(t);
   const own = ownDispatcher(answer);
-  const client = new DispatchClient({ tls, managers: () => Promise.resolve([{ address: '127.0.0.1', port: manager.port }]), own });
+  let listed = 0;
+  const managers = () => { listed += 1; return Promise.resolve([{ address: '127.0.0.1', port: manager.port }]); };
+  const client = new DispatchClient({ tls, managers, own });
   t.teardown(() => client.close());
   t.same(await client.assignments(registration), answer);
   t.same(own.asked, [{ nodeId: 'm1', request: registration }]);
   t.equal(manager.connections(), 0, 'no manager was contacted');
+  t.equal(listed, 0, 'nor the managers listed (a store read)');
 });
 
 t.test('a locked own dispatcher sends the registration on to the managers, and the failure names both', async (t) => {
