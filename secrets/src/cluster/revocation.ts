@@ -12,18 +12,27 @@ import { listOverlayLeases } from '../networks/overlay-leases.js';
 
 const casAttemptsMax = 5;
 
-/** Adds certificates to the node's issued record (expired ones dropped), so a later revocation lists every serial. */
+/**
+ * Adds certificates to the node's issued record (expired ones dropped), so a later revocation lists every serial.
+ * Refused once the node is revoked: a certificate is handed out only after this, so one issued while the node was
+ * being removed is either on the denylist or never leaves the manager.
+ */
 export async function recordIssued(store: Store, nodeId: string, certificatePems: readonly string[]): Promise<void> {
   const added = certificatePems.map((pem) => {
     const certificate = parseCertificate(pem, 'issued certificate');
     return { serial: certificate.serialNumber.toLowerCase(), notAfter: new Date(certificate.validTo).toISOString() };
   });
   for (let attempt = 1; attempt <= casAttemptsMax; attempt += 1) {
-    const current = await store.get(issuedCollection, nodeId);
+    const [current, revoked] = await Promise.all([store.get(issuedCollection, nodeId), store.get(revokedCollection, nodeId)]);
+    if (revoked !== undefined) throw new ClusterError(ClusterErrorCode.NodeRevoked, `Node ${nodeId} was removed from the cluster`);
     const now = Date.now();
     const kept = (current?.value.certificates ?? []).filter((entry) => Date.parse(entry.notAfter) > now && !added.some((a) => a.serial === entry.serial));
-    const { swapped } = await store.compareAndSwap(issuedCollection, nodeId, current?.modRevision ?? absent, { nodeId, certificates: [...kept, ...added].slice(-64) });
-    if (swapped) return;
+    const { succeeded } = await store.transaction()
+      .require(issuedCollection, nodeId, current?.modRevision ?? absent)
+      .require(revokedCollection, nodeId, absent)
+      .put(issuedCollection, nodeId, { nodeId, certificates: [...kept, ...added].slice(-64) })
+      .commit();
+    if (succeeded) return;
   }
   throw new ClusterError(ClusterErrorCode.StateInvalid, `Cannot record the certificates issued to ${nodeId}: changed concurrently ${casAttemptsMax} times`);
 }
@@ -61,22 +70,33 @@ export async function revokeNode(node: ClusterNode, nodeId: string, options: { e
   // own certificates, which matters when a manager revokes itself on leave.
   const result = await node.withAdmin(async (admin, kv) => {
     const store = new TypedStore(kv);
-    const [host, issued, revoked] = await Promise.all([store.get(hostsCollection, nodeId), store.get(issuedCollection, nodeId), store.get(revokedCollection, nodeId)]);
+    const read = () => Promise.all([store.get(hostsCollection, nodeId), store.get(issuedCollection, nodeId), store.get(revokedCollection, nodeId)]);
+    const [host, ...records] = await read();
+    let [issued, revoked] = records;
     if (host === undefined && issued === undefined && revoked === undefined) {
       throw new ClusterError(ClusterErrorCode.NodeUnknown, `No node ${nodeId} in cluster ${active.state.clusterId}`);
     }
     const member = (await etcdStep('list the etcd members', () => admin.cluster.memberList({}))).members.find((m) => m.name === nodeId);
     if (member !== undefined) await removeMember(node, admin, member.ID);
-    const now = Date.now();
-    const live = (issued?.value.certificates ?? []).filter((entry) => Date.parse(entry.notAfter) > now);
-    const serials = [...new Set([...(revoked?.value.serials ?? []), ...live.map((entry) => entry.serial), ...(options.serials ?? [])])].slice(-64);
-    const expiresAt = new Date(Math.max(now, ...live.map((entry) => Date.parse(entry.notAfter)), Date.parse(revoked?.value.expiresAt ?? '') || 0)).toISOString();
-    const removal = store.transaction()
-      .put(revokedCollection, nodeId, { nodeId, serials, revokedAt: new Date(now).toISOString(), expiresAt })
-      .delete(hostsCollection, nodeId).delete(aliveCollection, nodeId).delete(issuedCollection, nodeId);
-    // Its overlay subnets are released with it (they are bound to its liveness lease, which a removed host may still hold).
-    for (const lease of (await listOverlayLeases(store)).leases.filter((entry) => entry.nodeId === nodeId)) removal.delete(lease.collection, lease.value.network);
-    await removal.commit();
+    let serials: string[] = [];
+    // The denylist record is written from the issued record as read: a renewal that records a certificate in between
+    // makes the transaction fail, and it is read again, so no certificate handed out escapes the denylist.
+    for (let attempt = 1; ; attempt += 1) {
+      const now = Date.now();
+      const live = (issued?.value.certificates ?? []).filter((entry) => Date.parse(entry.notAfter) > now);
+      serials = [...new Set([...(revoked?.value.serials ?? []), ...live.map((entry) => entry.serial), ...(options.serials ?? [])])].slice(-64);
+      const expiresAt = new Date(Math.max(now, ...live.map((entry) => Date.parse(entry.notAfter)), Date.parse(revoked?.value.expiresAt ?? '') || 0)).toISOString();
+      const removal = store.transaction()
+        .require(issuedCollection, nodeId, issued?.modRevision ?? absent)
+        .require(revokedCollection, nodeId, revoked?.modRevision ?? absent)
+        .put(revokedCollection, nodeId, { nodeId, serials, revokedAt: new Date(now).toISOString(), expiresAt })
+        .delete(hostsCollection, nodeId).delete(aliveCollection, nodeId).delete(issuedCollection, nodeId);
+      // Its overlay subnets are released with it (they are bound to its liveness lease, which a removed host may still hold).
+      for (const lease of (await listOverlayLeases(store)).leases.filter((entry) => entry.nodeId === nodeId)) removal.delete(lease.collection, lease.value.network);
+      if ((await removal.commit()).succeeded) break;
+      if (attempt >= casAttemptsMax) throw new ClusterError(ClusterErrorCode.StateInvalid, `Cannot revoke ${nodeId}: its certificates changed concurrently ${casAttemptsMax} times`);
+      [, issued, revoked] = await read();
+    }
     await etcdStep(`remove the etcd users of ${nodeId}`, () => revokeNodeAccess(admin, nodeId));
     return { nodeId, role: host?.value.role, serials: serials.length };
   }, options.endpoints);
