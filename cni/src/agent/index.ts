@@ -1,4 +1,4 @@
-export { CniServer, httpDecline, socketFd, type CniServerOptions, type CniServerStats } from './server.js';
+export { CniServer, httpDecline, httpSwitch, socketFd, type CniServerOptions, type CniServerStats } from './server.js';
 export { identifyCaller, ownNamespaces, type CallerNamespaces, type OwnNamespaces } from './caller.js';
 export { CNI_UPGRADE_PROTOCOL, decodeAnswer, encodeCall, type CniAnswer, type CniCall } from './frames.js';
 export { CallLimiter } from './limiter.js';

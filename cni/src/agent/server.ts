@@ -51,6 +51,11 @@ export function httpDecline(socket: Duplex, status: number, reason: string, code
   socket.end(`HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
+/** An upgrade accepted: from here the socket speaks `protocol`. */
+export function httpSwitch(socket: Duplex, protocol: string): void {
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${protocol}\r\n\r\n`);
+}
+
 /** The socket's file descriptor (a unix socket accepted by node:net). */
 export function socketFd(socket: Duplex): number | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
@@ -114,7 +119,7 @@ export class CniServer {
       void turn.then((release) => release());
       return this.#decline(socket, 'caller', 503, caller.declined);
     }
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${CNI_UPGRADE_PROTOCOL}\r\n\r\n`);
+    httpSwitch(socket, CNI_UPGRADE_PROTOCOL);
     timing?.mark('identify caller');
     const work = this.#serve(plugin, caller, socket, head, turn, timing).finally(() => {
       caller.release();

@@ -20,13 +20,13 @@
  * that hangs up before "exit" gets its container killed and released, as a `berth run` that is killed would.
  */
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { httpDecline, identifyCaller, ownNamespaces, socketFd, type Logger, type OwnNamespaces } from '@berth/cni';
+import { httpDecline, httpSwitch, identifyCaller, ownNamespaces, socketFd, type Logger, type OwnNamespaces } from '@berth/cni';
 import { parseRunArgv } from '../cli/commands/containers.js';
 import { runContainer, servableRun, type ForegroundIo } from '../containers/run.js';
 import { hookPaths } from '../hooks/paths.js';
+import { namespaceKey } from '../hooks/process.js';
 import { attachedInit, type InitChannel } from '../runtime/helper.js';
 import type { PlanRecord } from '../runtime/plan-records.js';
 import type { SignalSource } from '../runtime/signals.js';
@@ -160,13 +160,7 @@ interface PendingInit {
   readonly attach: (socket: Duplex) => void;
 }
 
-function pidNamespace(pid: number | 'self'): bigint | undefined {
-  try {
-    return statSync(`/proc/${pid}/ns/pid`, { bigint: true }).ino;
-  } catch {
-    return undefined;
-  }
-}
+const pidNamespace = (pid: number | 'self'): string | undefined => namespaceKey(`/proc/${pid}/ns/pid`);
 
 export class RunService {
   readonly #root: string;
@@ -198,7 +192,7 @@ export class RunService {
     const token = /^\/v1\/run\/([0-9a-f]{32})$/.exec(request.url ?? '')?.[1];
     if (token !== undefined) return this.#attach(token, caller, socket, head);
     if (request.url !== '/v1/run') return httpDecline(socket, 404, `berthd does not serve ${request.url ?? ''}`, 'RUN_DECLINED');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${RUN_UPGRADE_PROTOCOL}\r\n\r\n`);
+    httpSwitch(socket, RUN_UPGRADE_PROTOCOL);
     const work = this.#serve(new Control(socket, head), caller).finally(() => this.#running.delete(work));
     this.#running.add(work);
   };
@@ -232,7 +226,7 @@ export class RunService {
       return httpDecline(socket, 403, 'this run was started by another process', 'RUN_DECLINED');
     }
     this.#pending.delete(token);
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${RUN_UPGRADE_PROTOCOL}\r\n\r\n`);
+    httpSwitch(socket, RUN_UPGRADE_PROTOCOL);
     if (head.length > 0) socket.unshift(head);
     pending.attach(socket);
   }
